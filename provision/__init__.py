@@ -1,0 +1,3 @@
+"""provision: access-as-code for Alibaba Cloud Model Studio (Bailian)."""
+
+__version__ = "0.1.0"

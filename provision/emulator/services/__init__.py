@@ -1,0 +1,16 @@
+"""Every emulated service, in one explicit table the server dispatches through."""
+
+from __future__ import annotations
+
+from provision.emulator.services import bailian, dashscope, modelstudio, privatelink, ram, sts, vpc
+from provision.emulator.wire import Service
+
+SERVICES: tuple[Service, ...] = (
+    ram.SERVICE,
+    sts.SERVICE,
+    modelstudio.SERVICE,
+    bailian.SERVICE,
+    privatelink.SERVICE,
+    vpc.SERVICE,
+    dashscope.SERVICE,
+)

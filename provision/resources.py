@@ -1,0 +1,326 @@
+"""The resource kinds the tool manages: one typed spec per kind, the same for desired and live.
+
+A spec has a natural key (``ram.user/alice``), the fields the manifest declares (``None`` means
+"not declared": never compared, never drift), and its parents (created before it, deleted after it).
+Providers normalise SDK responses into these specs so the planner compares like with like.
+This module imports no SDK and no output library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any, ClassVar
+
+MARKER = "managed-by=provision"  # in RAM user Comments, API key descriptions, tags' value
+
+
+class Kind(StrEnum):
+    USER = "ram.user"
+    LOGIN_PROFILE = "ram.login_profile"
+    ACCESS_KEYS = "ram.access_keys"
+    POLICY = "ram.policy"
+    ATTACHMENT = "ram.attachment"
+    WORKSPACE = "modelstudio.workspace"
+    GRANT = "modelstudio.grant"
+    API_KEY = "modelstudio.api_key"
+    MEMBER = "modelstudio.member"
+    ENDPOINT = "privatelink.endpoint"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Base of every resource spec. ``compared`` lists the fields the diff looks at."""
+
+    kind: ClassVar[Kind]
+    compared: ClassVar[tuple[str, ...]] = ()
+    manual: ClassVar[bool] = False  # no API: plan/apply produce a checklist item instead
+
+    @property
+    def name(self) -> str:  # the key within the kind
+        raise NotImplementedError
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    def parents(self) -> tuple[str, ...]:
+        """Keys of resources that must exist before this one."""
+        return ()
+
+    def declared(self) -> Iterator[tuple[str, Any]]:
+        """(field, value) for each compared field the spec declares (value not None)."""
+        for f in self.compared:
+            value = getattr(self, f)
+            if value is not None:
+                yield f, value
+
+
+# --- RAM ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserSpec(Spec):
+    """A RAM user. Ownership is marked in ``Comments`` (RAM users cannot be tagged)."""
+
+    kind: ClassVar[Kind] = Kind.USER
+    compared: ClassVar[tuple[str, ...]] = ("display_name", "email")
+    user: str
+    display_name: str | None = None
+    email: str | None = None
+    protect: bool = False  # refuse deletion
+    expires_at: str | None = None  # ISO-8601 UTC; past it, the account is revoked
+
+    @property
+    def name(self) -> str:
+        return self.user
+
+
+@dataclass(frozen=True)
+class LoginProfileSpec(Spec):
+    """Console login of a user. The initial password is generated and goes to the secrets sink."""
+
+    kind: ClassVar[Kind] = Kind.LOGIN_PROFILE
+    compared: ClassVar[tuple[str, ...]] = ("password_reset_required", "mfa_bind_required")
+    user: str
+    password_reset_required: bool | None = None
+    mfa_bind_required: bool | None = None
+
+    @property
+    def name(self) -> str:
+        return self.user
+
+    def parents(self) -> tuple[str, ...]:
+        return (f"{Kind.USER}/{self.user}",)
+
+
+@dataclass(frozen=True)
+class AccessKeysSpec(Spec):
+    """How many active AccessKeys a user has (0-2). Secrets go to the sink on create.
+
+    Live only: ``key_ids`` (active keys) and ``missing_secret`` (managed keys whose secret the
+    sink does not hold: the plan offers rotation).
+    """
+
+    kind: ClassVar[Kind] = Kind.ACCESS_KEYS
+    compared: ClassVar[tuple[str, ...]] = ("count",)
+    user: str
+    count: int | None = None
+    key_ids: tuple[str, ...] = ()
+    missing_secret: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.user
+
+    def parents(self) -> tuple[str, ...]:
+        return (f"{Kind.USER}/{self.user}",)
+
+
+@dataclass(frozen=True)
+class PolicySpec(Spec):
+    """A custom RAM policy. ``document`` is canonical JSON (sorted keys, no spaces)."""
+
+    kind: ClassVar[Kind] = Kind.POLICY
+    compared: ClassVar[tuple[str, ...]] = ("document", "description")
+    policy: str
+    document: str | None = None
+    description: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.policy
+
+
+@dataclass(frozen=True)
+class AttachmentSpec(Spec):
+    """A policy attached to a user. ``policy_type`` is ``System`` or ``Custom``."""
+
+    kind: ClassVar[Kind] = Kind.ATTACHMENT
+    user: str
+    policy: str
+    policy_type: str = "System"
+
+    @property
+    def name(self) -> str:
+        return f"{self.user}/{self.policy_type}:{self.policy}"
+
+    def parents(self) -> tuple[str, ...]:
+        parents = [f"{Kind.USER}/{self.user}"]
+        if self.policy_type == "Custom":
+            parents.append(f"{Kind.POLICY}/{self.policy}")
+        return tuple(parents)
+
+
+# --- Model Studio ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkspaceSpec(Spec):
+    """A Model Studio sub-workspace, identified by its exact name (no rename API exists)."""
+
+    kind: ClassVar[Kind] = Kind.WORKSPACE
+    workspace: str
+    workspace_id: str | None = None  # live only
+
+    @property
+    def name(self) -> str:
+        return self.workspace
+
+
+ALL_MODELS = "*"
+
+
+@dataclass(frozen=True)
+class GrantSpec(Spec):
+    """Inference on one model granted to a workspace; ``model == "*"`` is the one-click OPEN grant."""
+
+    kind: ClassVar[Kind] = Kind.GRANT
+    workspace: str
+    model: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.workspace}/{self.model}"
+
+    def parents(self) -> tuple[str, ...]:
+        return (f"{Kind.WORKSPACE}/{self.workspace}",)
+
+
+@dataclass(frozen=True)
+class ApiKeySpec(Spec):
+    """A workspace API key, found by its description marker ``provision:<workspace>/<key>``.
+
+    ``allowed_models`` empty tuple = all models; ``ip_allow_list`` empty = unrestricted.
+    ``issued_to`` names the RAM user the key is delivered to (its secret goes to that user's file).
+    """
+
+    kind: ClassVar[Kind] = Kind.API_KEY
+    compared: ClassVar[tuple[str, ...]] = ("allowed_models", "ip_allow_list", "disabled")
+    workspace: str
+    key_name: str
+    allowed_models: tuple[str, ...] | None = None
+    ip_allow_list: tuple[str, ...] | None = None
+    disabled: bool | None = None
+    issued_to: str | None = None
+    api_key_id: str | None = None  # live only
+    missing_secret: bool = False  # live only: managed key whose secret the sink lacks
+
+    @property
+    def name(self) -> str:
+        return f"{self.workspace}/{self.key_name}"
+
+    @property
+    def description(self) -> str:
+        return api_key_description(self.workspace, self.key_name)
+
+    def parents(self) -> tuple[str, ...]:
+        return (f"{Kind.WORKSPACE}/{self.workspace}",)
+
+
+def api_key_description(workspace: str, key_name: str) -> str:
+    return f"provision:{workspace}/{key_name} {MARKER}"
+
+
+@dataclass(frozen=True)
+class MemberSpec(Spec):
+    """Workspace membership (guest/admin). No public API: a console checklist item plus a probe."""
+
+    kind: ClassVar[Kind] = Kind.MEMBER
+    compared: ClassVar[tuple[str, ...]] = ("role",)
+    manual: ClassVar[bool] = True
+    workspace: str
+    user: str
+    role: str | None = None  # guest | admin
+
+    @property
+    def name(self) -> str:
+        return f"{self.workspace}/{self.user}"
+
+    def parents(self) -> tuple[str, ...]:
+        return (f"{Kind.WORKSPACE}/{self.workspace}", f"{Kind.USER}/{self.user}")
+
+
+# --- PrivateLink -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Zone:
+    zone_id: str
+    vswitch_id: str
+
+
+@dataclass(frozen=True)
+class EndpointSpec(Spec):
+    """A PrivateLink interface endpoint to DashScope, identified by (region, VPC, endpoint name).
+
+    Give ``service_name`` (public cloud) or ``service_id`` (finance cloud).
+    """
+
+    kind: ClassVar[Kind] = Kind.ENDPOINT
+    compared: ClassVar[tuple[str, ...]] = ("zones", "security_group_ids")
+    endpoint: str
+    region: str
+    vpc_id: str
+    zones: tuple[Zone, ...] | None = None
+    security_group_ids: tuple[str, ...] | None = None
+    service_name: str | None = None
+    service_id: str | None = None
+    endpoint_id: str | None = None  # live only
+    domain: str | None = None  # live only
+    status: str | None = None  # live only
+    connection_status: str | None = None  # live only
+
+    @property
+    def name(self) -> str:
+        return self.endpoint
+
+
+SPEC_TYPES: dict[Kind, type[Spec]] = {
+    cls.kind: cls
+    for cls in (UserSpec, LoginProfileSpec, AccessKeysSpec, PolicySpec, AttachmentSpec, WorkspaceSpec,
+                GrantSpec, ApiKeySpec, MemberSpec, EndpointSpec)
+}
+
+# Creation order of kinds (parents first); deletion runs it backwards.
+KIND_ORDER: tuple[Kind, ...] = (
+    Kind.POLICY, Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.ATTACHMENT,
+    Kind.WORKSPACE, Kind.GRANT, Kind.API_KEY, Kind.MEMBER, Kind.ENDPOINT,
+)
+
+
+@dataclass(frozen=True)
+class Live:
+    """A resource as read from the cloud: its spec plus ownership and the cloud's id."""
+
+    spec: Spec
+    managed: bool  # carries the tool's marker (or was adopted)
+    cloud_id: str = ""
+    details: tuple[tuple[str, str], ...] = field(default=())  # extra read-only facts for reports
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+
+def spec_fields(spec: Spec) -> dict[str, Any]:
+    """All dataclass fields of a spec (for JSON output)."""
+    return {f.name: getattr(spec, f.name) for f in fields(spec)}
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the manifest asks for: resources to be present, top-level ones declared absent, adoptions.
+
+    ``absent`` holds top-level specs (user, policy, workspace, endpoint) declared ``state: absent``;
+    deleting them needs ``--allow-destroy`` and is refused for ``protect``. An expired user stays in
+    ``present`` stripped of every access (keys, login, policies, API keys): the diff revokes the rest.
+    ``adopt`` holds keys of existing unmanaged resources the manifest takes under management.
+    ``expired`` holds user names past ``expires_at`` (the plan gives them the reason "expired").
+    """
+
+    present: tuple[Spec, ...] = ()
+    absent: tuple[Spec, ...] = ()
+    adopt: frozenset[str] = frozenset()
+    expired: frozenset[str] = frozenset()

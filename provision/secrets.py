@@ -1,0 +1,160 @@
+"""The secrets sink: every secret the cloud returns once is written here first, atomically, never printed.
+
+Layout: a ``0700`` directory with one ``0600`` env file per account (``<account>.env``), usable
+as-is by delivery staff (``set -a; . alice.env``). An account is a RAM user name, or
+``workspace-<name>`` for API keys issued to nobody in particular. Outputs show only
+:func:`fingerprint` of a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+_LINE = re.compile(r"^([A-Za-z0-9_]+)=(.*)$")
+
+
+def fingerprint(value: str) -> str:
+    """A short, non-reversible tag of a secret for plans, logs and summaries: ``sha256:1a2b3c4d``."""
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:8]
+
+
+def _env_name(*parts: str) -> str:
+    return "_".join(re.sub(r"[^A-Za-z0-9]", "_", p).upper() for p in parts if p)
+
+
+def _ak_entry(access_key_id: str) -> str:
+    """Env name holding one AccessKey's secret; keeps the id's case (ids are case-sensitive)."""
+    return "ACCESS_KEY_" + re.sub(r"[^A-Za-z0-9]", "_", access_key_id)
+
+
+class SecretSink:
+    """Writes secrets to per-account env files. Thread-safe; each write is an atomic replace."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+
+    # -- low level ----------------------------------------------------------------------------------
+    def _path(self, account: str) -> Path:
+        return self.directory / f"{re.sub(r'[^A-Za-z0-9._-]', '_', account)}.env"
+
+    def read(self, account: str) -> dict[str, str]:
+        path = self._path(account)
+        if not path.exists():
+            return {}
+        entries: dict[str, str] = {}
+        for line in path.read_text().splitlines():
+            m = _LINE.match(line.strip())
+            if m:
+                entries[m.group(1)] = m.group(2)
+        return entries
+
+    def write(self, account: str, updates: dict[str, str | None]) -> None:
+        """Set (or, with None, remove) entries of one account's file, atomically, mode 0600."""
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.directory, 0o700)
+            entries = self.read(account)
+            for k, v in updates.items():
+                if v is None:
+                    entries.pop(k, None)
+                else:
+                    entries[k] = v
+            path = self._path(account)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+            try:
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(f"# provision secrets for {account}: shown once by the cloud, keep private\n")
+                    fh.writelines(f"{k}={v}\n" for k, v in sorted(entries.items()))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+
+    # -- RAM access keys ------------------------------------------------------------------------------
+    def store_access_key(self, user: str, access_key_id: str, secret: str) -> str:
+        """Keep a new AccessKey; the first one also fills the standard ALIBABA_CLOUD_* variables."""
+        updates: dict[str, str | None] = {_ak_entry(access_key_id): secret}
+        current = self.read(user)
+        if "ALIBABA_CLOUD_ACCESS_KEY_ID" not in current:
+            updates["ALIBABA_CLOUD_ACCESS_KEY_ID"] = access_key_id
+            updates["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = secret
+        self.write(user, updates)
+        return fingerprint(secret)
+
+    def access_key_secret(self, user: str, access_key_id: str) -> str | None:
+        return self.read(user).get(_ak_entry(access_key_id))
+
+    def access_keys(self, user: str) -> dict[str, str]:
+        """AccessKeyId → secret for every key the sink holds for ``user``."""
+        prefix = "ACCESS_KEY_"
+        entries = self.read(user)
+        return {k[len(prefix):]: v for k, v in entries.items() if k.startswith(prefix)
+                and k != "ALIBABA_CLOUD_ACCESS_KEY_ID"}
+
+    def forget_access_key(self, user: str, access_key_id: str) -> None:
+        entries = self.read(user)
+        updates: dict[str, str | None] = {_ak_entry(access_key_id): None}
+        if entries.get("ALIBABA_CLOUD_ACCESS_KEY_ID") == access_key_id:
+            updates["ALIBABA_CLOUD_ACCESS_KEY_ID"] = None
+            updates["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = None
+        self.write(user, updates)
+
+    # -- console password -----------------------------------------------------------------------------
+    def store_password(self, user: str, password: str) -> str:
+        self.write(user, {"ALIBABA_CLOUD_CONSOLE_PASSWORD": password})
+        return fingerprint(password)
+
+    def password(self, user: str) -> str | None:
+        return self.read(user).get("ALIBABA_CLOUD_CONSOLE_PASSWORD")
+
+    # -- workspace API keys ---------------------------------------------------------------------------
+    @staticmethod
+    def api_key_account(workspace: str, issued_to: str | None) -> str:
+        return issued_to or f"workspace-{workspace}"
+
+    def store_api_key(self, account: str, workspace: str, key_name: str, api_key_id: str, value: str) -> str:
+        base = _env_name("DASHSCOPE_API_KEY", workspace, key_name)
+        updates: dict[str, str | None] = {base: value, base + "_ID": api_key_id}
+        if "DASHSCOPE_API_KEY" not in self.read(account) or \
+                self.read(account).get("DASHSCOPE_API_KEY_ID") == api_key_id:
+            updates["DASHSCOPE_API_KEY"] = value
+            updates["DASHSCOPE_API_KEY_ID"] = api_key_id
+        self.write(account, updates)
+        return fingerprint(value)
+
+    def api_key(self, account: str, workspace: str, key_name: str) -> tuple[str, str] | None:
+        """(api_key_id, value) if the sink holds that key."""
+        base = _env_name("DASHSCOPE_API_KEY", workspace, key_name)
+        entries = self.read(account)
+        if base in entries and base + "_ID" in entries:
+            return entries[base + "_ID"], entries[base]
+        return None
+
+    def forget_api_key(self, account: str, workspace: str, key_name: str) -> None:
+        base = _env_name("DASHSCOPE_API_KEY", workspace, key_name)
+        entries = self.read(account)
+        updates: dict[str, str | None] = {base: None, base + "_ID": None}
+        if entries.get("DASHSCOPE_API_KEY_ID") == entries.get(base + "_ID"):
+            updates["DASHSCOPE_API_KEY"] = None
+            updates["DASHSCOPE_API_KEY_ID"] = None
+        self.write(account, updates)
+
+    def all_values(self) -> list[str]:
+        """Every secret value in the sink (tests use it to prove no output leaks one)."""
+        if not self.directory.exists():
+            return []
+        values = []
+        for path in self.directory.glob("*.env"):
+            for k, v in self.read(path.stem).items():
+                if not k.endswith("_ID") and k != "ALIBABA_CLOUD_ACCESS_KEY_ID" and v:
+                    values.append(v)
+        return values

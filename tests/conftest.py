@@ -1,0 +1,22 @@
+"""Test-wide safety: no test can reach a real Alibaba Cloud account by accident."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+_CLOUD_VARS = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cloud_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Remove every cloud credential/endpoint variable and point the credential config at nothing."""
+    for name in list(os.environ):
+        if name.startswith(_CLOUD_VARS):
+            monkeypatch.delenv(name, raising=False)
+    empty_home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(empty_home))  # no ~/.aliyun/config.json
+    monkeypatch.setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+    yield
