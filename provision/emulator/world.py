@@ -44,6 +44,8 @@ class KeyRecord(BaseModel):
     account_id: str
     user_name: str | None = None
     active: bool = True
+    last_used: str | None = None  # ISO time of the last authenticated call (GetAccessKeyLastUsed)
+    last_used_service: str | None = None
 
 
 class Account(BaseModel):
