@@ -1,17 +1,42 @@
 """Commands only: parse arguments, call the flow, choose the output and the exit code.
 
-Each command's body lives in its own module (plan, apply, verify, revoke, audit); this file wires
+Each command's body lives in its own module (flow, apply, verify, revoke, audit); this file wires
 them to typer. Expected failures (ProvisionError) print one actionable message, never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+from rich.console import Console
 
+from provision.apply import ApplySummary, Outcome
 from provision.emulator.cli import app as emulator_app
-from provision.errors import EXIT_INTERRUPTED, ProvisionError
+from provision.errors import EXIT_CHANGES, EXIT_INTERRUPTED, EXIT_OK, ProvisionError
+from provision.flow import (
+    Context,
+    PlanResult,
+    Prepared,
+    SavedPlan,
+    check_fresh,
+    load_saved_plan,
+    make_plan,
+    plan_document,
+    prepare,
+    run_apply,
+)
+from provision.manifest import manifest_json_schema
+from provision.providers.membership import checklist_item, confirm_member
+from provision.resources import MemberSpec
+from provision.views import render_markdown, render_text
 
 app = typer.Typer(
     name="provision",
@@ -21,9 +46,289 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(emulator_app, name="emulator")
+membership_app = typer.Typer(help="Workspace membership: console-only steps, their checklist, confirmations.",
+                             no_args_is_help=True)
+app.add_typer(membership_app, name="membership")
 
-# --- commands: plan / apply / schema (reconciler) -----------------------------------------------------
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# --- shared options -----------------------------------------------------------------------------------
+
+ManifestOpt = Annotated[Path, typer.Option(
+    "--manifest", "-m", help="the manifest file (YAML, Jinja2 template)", dir_okay=False)]
+VarOpt = Annotated[list[str] | None, typer.Option("--var", help="template variable NAME=VALUE (repeatable)")]
+VarFileOpt = Annotated[list[Path] | None, typer.Option("--var-file", help="YAML file of template variables "
+                                                                         "(repeatable)", dir_okay=False)]
+StateDirOpt = Annotated[Path | None, typer.Option(
+    "--state-dir", envvar="PROVISION_STATE_DIR", help="state directory [default: .provision]",
+    file_okay=False)]
+SecretsDirOpt = Annotated[Path | None, typer.Option(
+    "--secrets-dir", envvar="PROVISION_SECRETS_DIR",
+    help="secrets sink directory [default: STATE_DIR/secrets]", file_okay=False)]
+AllowDestroyOpt = Annotated[bool, typer.Option(
+    "--allow-destroy", help="allow deleting resources declared state: absent (protect: true still refuses)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+
+
+def friendly(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn a ProvisionError into one red line on stderr and its exit code (also under a test runner)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except ProvisionError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _vars(pairs: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ProvisionError(f"--var {pair!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def _color() -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _stderr() -> Console:
+    # soft_wrap: a progress line is one line even when it is longer than the terminal
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _load(manifest: Path, var: list[str] | None, var_file: list[Path] | None) -> Prepared:
+    """Prepare the manifest (no cloud call) and print lint warnings on stderr."""
+    prepared = prepare(manifest, _vars(var), var_file or [], now=datetime.now(UTC))
+    err = _stderr()
+    for warning in prepared.warnings:
+        err.print(f"warning: {warning}", style="yellow", markup=False)
+    return prepared
+
+
+def _context(prepared: Prepared, state_dir: Path | None, secrets_dir: Path | None) -> Context:
+    return Context.build(prepared.manifest, state_dir=state_dir, secrets_dir=secrets_dir)
+
+
+# --- plan ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def plan(
+    manifest: ManifestOpt,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    as_json: JsonOpt = False,
+    out: Annotated[Path | None, typer.Option("--out", help="also save the plan as JSON for `provision apply "
+                                                           "PLAN.json`", dir_okay=False)] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="render the plan as Markdown (PRs)")] = False,
+    detailed_exitcode: Annotated[bool, typer.Option(
+        "--detailed-exitcode", help="exit 2 when there are changes, 0 when none, 1 on error")] = False,
+    only_expired: Annotated[bool, typer.Option(
+        "--only-expired", help="only the changes that revoke users past expires_at")] = False,
+    allow_destroy: AllowDestroyOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also list resources in sync")] = False,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+) -> None:
+    """Show what apply would change: read the account, diff it with the manifest. Changes nothing.
+
+    Example: provision plan -m manifests/example.yaml --var env=prod --detailed-exitcode
+    """
+    prepared = _load(manifest, var, var_file)
+    context = _context(prepared, state_dir, secrets_dir)
+    result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired)
+    document = plan_document(result, prepared.source)
+    if out is not None:
+        out.write_text(json.dumps(document, indent=2) + "\n")
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    elif markdown:
+        typer.echo(render_markdown(result.plan))
+    else:
+        typer.echo(render_text(result.plan, color=_color(), verbose=verbose))
+    if out is not None:
+        _stderr().print(f"plan saved to {out}; apply it with: provision apply {out}", markup=False)
+    if detailed_exitcode and result.plan.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+# --- apply --------------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def apply(
+    plan_file: Annotated[Path | None, typer.Argument(
+        metavar="[PLAN.json]", help="a plan saved by `provision plan --out` (instead of -m)",
+        dir_okay=False)] = None,
+    manifest: Annotated[Path | None, typer.Option(
+        "--manifest", "-m", help="the manifest file (re-planned right before applying)",
+        dir_okay=False)] = None,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="apply without asking")] = False,
+    allow_destroy: AllowDestroyOpt = False,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+    as_json: JsonOpt = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
+                                             help="changes in flight at once")] = 8,
+    # verify: Annotated[bool, typer.Option("--verify")] = False,  # TODO(issue 4): provision.verify.run_verify
+) -> None:
+    """Make the account match the manifest: re-plan, show the plan, ask, then apply it.
+
+    Secrets the cloud returns once (AccessKey secrets, passwords, API keys) go to the secrets sink
+    (one 0600 env file per account), never to the screen. An interrupted apply resumes: run it again.
+
+    Example: provision apply -m manifests/example.yaml --auto-approve
+    Example: provision plan -m manifests/example.yaml --out plan.json && provision apply plan.json
+    """
+    if (plan_file is None) == (manifest is None):
+        raise ProvisionError("give either a manifest (-m FILE) or a saved plan (PLAN.json), not both")
+    saved: SavedPlan | None = None
+    if plan_file is not None:
+        saved = load_saved_plan(plan_file)
+        prepared = prepare(saved.source.manifest, saved.source.vars, saved.source.var_files,
+                           now=datetime.now(UTC))
+        options = saved.options
+    else:
+        assert manifest is not None
+        prepared = _load(manifest, var, var_file)
+        options = None
+    context = _context(prepared, state_dir, secrets_dir)
+    result: PlanResult = make_plan(prepared, context,
+                                   allow_destroy=options.allow_destroy if options else allow_destroy,
+                                   only_expired=options.only_expired if options else False)
+    if saved is not None:
+        check_fresh(saved, result)
+    to_apply = saved.plan if saved is not None else result.plan
+    if not as_json:
+        typer.echo(render_text(to_apply, color=_color(), verbose=False))
+    count = len(to_apply.actionable)
+    if count and not auto_approve:
+        _confirm(count)
+    err = _stderr()
+
+    def progress(outcome: Outcome) -> None:
+        err.print(outcome.line(), markup=False, style=_STYLE.get(str(outcome.status)))
+
+    summary = run_apply(to_apply, context, concurrency=concurrency, on_event=progress)
+    _report(summary, as_json)
+    if summary.exit_code != EXIT_OK:
+        raise typer.Exit(summary.exit_code)
+
+
+_STYLE = {"done": "green", "failed": "red", "skipped": "yellow", "manual": "cyan"}
+
+
+def _confirm(count: int) -> None:
+    """Ask before changing anything; without a terminal to ask on, refuse."""
+    if not sys.stdin.isatty():
+        raise ProvisionError(f"apply needs confirmation for {count} change(s) but stdin is not a terminal: "
+                             "re-run with --auto-approve to apply without asking")
+    if not typer.confirm(f"apply these {count} changes?", default=False, err=True):
+        raise ProvisionError("apply cancelled: nothing was changed")
+
+
+def _report(summary: ApplySummary, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    lines = [f"apply: {summary.counts()} in {summary.seconds:.1f}s"]
+    lines += [f"  failed  {o.key}: {o.message}" for o in summary.failed]
+    lines += [f"  skipped {o.key}: {o.message}" for o in summary.skipped]
+    lines += [f"  refused {o.key}: {o.message}" for o in summary.refused]
+    if summary.manual:
+        lines.append("console steps left (then run `provision membership confirm`):")
+        lines += [f"  [ ] {o.key}: {o.message}" for o in summary.manual]
+    if not summary.done and not summary.failed and not summary.skipped:
+        lines.insert(0, "nothing to do: the account matches the manifest")
+    typer.echo("\n".join(lines))
+
+
+# --- schema -------------------------------------------------------------------------------------------
+
+
+@app.command()
+def schema() -> None:
+    """Print the manifest's JSON Schema (for editors and CI validation).
+
+    Example: provision schema > manifest.schema.json
+    """
+    typer.echo(json.dumps(manifest_json_schema(), indent=2))
+
+
+# --- membership ---------------------------------------------------------------------------------------
+
+
+@membership_app.command("checklist")
+@friendly
+def membership_checklist(
+    manifest: ManifestOpt,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+) -> None:
+    """List the console steps still pending (workspace memberships the probe cannot prove yet).
+
+    Example: provision membership checklist -m manifests/example.yaml
+    """
+    prepared = _load(manifest, var, var_file)
+    context = _context(prepared, state_dir, secrets_dir)
+    result = make_plan(prepared, context)
+    steps = result.plan.manual
+    if not steps:
+        typer.echo("no console steps pending: every declared membership is proven or confirmed")
+        return
+    typer.echo(f"{len(steps)} console step(s) pending:")
+    for step in steps:
+        member = step.spec
+        ws_id = context.state.workspace_id(member.workspace) if isinstance(member, MemberSpec) else None
+        typer.echo(f"  [ ] {checklist_item(step, ws_id)}")
+
+
+@membership_app.command("confirm")
+@friendly
+def membership_confirm(
+    manifest: ManifestOpt,
+    workspace: Annotated[str, typer.Option("--workspace", help="workspace name as declared in the manifest")],
+    user: Annotated[str, typer.Option("--user", help="RAM user name as declared in the manifest")],
+    role: Annotated[str, typer.Option("--role", help="guest or admin, as set in the console")],
+    by: Annotated[str | None, typer.Option("--by", help="who did the console step [default: $USER]")] = None,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+) -> None:
+    """Record that a console-only membership step was done, so plans stop listing it.
+
+    Example: provision membership confirm -m manifests/example.yaml --workspace agent-delivery
+    --user acme-lead --role admin --by jane
+    """
+    prepared = _load(manifest, var, var_file)
+    context = _context(prepared, state_dir, secrets_dir)
+    declared = {(s.workspace, s.user) for s in prepared.desired.present if isinstance(s, MemberSpec)}
+    if (workspace, user) not in declared:
+        raise ProvisionError(f"{manifest}: {user} is not declared as a member of workspace {workspace}")
+    who = by or os.environ.get("USER") or "unknown"
+    confirmation = confirm_member(context.state, workspace, user, role, who)
+    typer.echo(f"recorded: {user} is {confirmation.role} in workspace {workspace} "
+               f"(confirmed by {confirmation.confirmed_by} at {confirmation.confirmed_at})")
+
+
 # --- commands: verify / revoke / audit ---------------------------------------------------------------
+# TODO(issue 4): `verify` (provision.verify), `revoke` (provision.revoke), `audit` (provision.audit) go here.
 
 
 def main() -> None:

@@ -127,6 +127,7 @@ class PolicySpec(Spec):
     policy: str
     document: str | None = None
     description: str | None = None
+    protect: bool = False  # refuse deletion
 
     @property
     def name(self) -> str:
@@ -163,6 +164,7 @@ class WorkspaceSpec(Spec):
     kind: ClassVar[Kind] = Kind.WORKSPACE
     workspace: str
     workspace_id: str | None = None  # live only
+    protect: bool = False  # refuse deletion
 
     @property
     def name(self) -> str:
@@ -267,6 +269,7 @@ class EndpointSpec(Spec):
     security_group_ids: tuple[str, ...] | None = None
     service_name: str | None = None
     service_id: str | None = None
+    protect: bool = False  # refuse deletion
     endpoint_id: str | None = None  # live only
     domain: str | None = None  # live only
     status: str | None = None  # live only

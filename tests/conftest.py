@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest_plugins = ["provision.emulator.testing"]
+
 _CLOUD_VARS = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_")
 
 

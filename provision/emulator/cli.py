@@ -2,7 +2,59 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="The local Alibaba Cloud emulator (RAM, STS, Model Studio, PrivateLink, VPC, DashScope).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The local Alibaba Cloud emulator (RAM, STS, Model Studio, PrivateLink, VPC, DashScope).",
+    no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """The local Alibaba Cloud emulator (keeps `serve` a subcommand even while it is the only one)."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 serves other machines.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind; 0 picks a free one (see the first line).")] = 0,
+    seed: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Seed file (YAML or JSON); default: the built-in seed.")] = None,
+    state: Annotated[Path | None, typer.Option(
+        dir_okay=False, help="State file: loaded at start if it exists, saved after changes.")] = None,
+) -> None:
+    """Serve every emulated API on one HOST:PORT until Ctrl-C or SIGTERM.
+
+    Example: provision emulator serve --port 8930 --state .emulator/state.json
+    then point the SDKs at it: Config(endpoint="127.0.0.1:8930", protocol="http").
+    The first line printed is "listening on http://HOST:PORT".
+    """
+    # Imported here so `provision --help` does not load every emulated service.
+    from provision.emulator.seed import build_world, default_seed, load_seed
+    from provision.emulator.server import EmulatorServer
+    from provision.emulator.services import SERVICES
+
+    world = build_world(load_seed(seed) if seed else default_seed(), SERVICES)
+    server = EmulatorServer(world, SERVICES, host=host, port=port, state_file=state)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    server.start()
+    print(f"listening on {server.url}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    print("stopped", file=sys.stderr, flush=True)

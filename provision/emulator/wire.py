@@ -46,6 +46,7 @@ class Request:
     action: str | None = None
     version: str | None = None
     host: str = ""
+    client_ip: str = ""  # the TCP peer address (DashScope API keys may restrict it)
     region: str = ""  # from RegionId, else the region in the Host, else the world default
     caller: Caller | None = None
     path_params: dict[str, str] = field(default_factory=dict)

@@ -155,6 +155,9 @@ class World:
             "seed": self.ids.seed,
             "id_counters": self.ids.counters,
             "clock_offset": self.clock._offset,
+            # a fixed-start clock resumes where it stopped, not at its seed start
+            "clock_start": (self.clock.now() - timedelta(seconds=self.clock._offset)).isoformat()
+            if self.clock._start else None,
             "default_region": self.default_region,
             "default_account": self.default_account,
             "settings": self.settings,
@@ -164,7 +167,9 @@ class World:
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> World:
-        world = cls(seed=data["seed"], default_region=data["default_region"])
+        start = data.get("clock_start")
+        world = cls(seed=data["seed"], default_region=data["default_region"],
+                    clock_start=datetime.fromisoformat(start) if start else None)
         world.ids.counters = dict(data["id_counters"])
         world.clock._offset = data.get("clock_offset", 0.0)
         world.default_account = data["default_account"]

@@ -1,0 +1,68 @@
+"""Benchmark (not a test): requests per second the emulator serves to N concurrent SDK clients.
+
+    .venv/bin/python bench/emulator_rps.py [--calls 3000] [--threads 1,8,32]
+
+Starts the emulator in-process with no injected latency, then for each thread count makes
+``--calls`` calls in total, alternating STS GetCallerIdentity and RAM GetUser, one SDK client per
+thread. Prints one line per thread count; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+from alibabacloud_ram20150501 import models as ram_models
+from alibabacloud_ram20150501.client import Client as RamClient
+from alibabacloud_sts20150401.client import Client as StsClient
+
+from provision.emulator.testing import EmulatorHandle, running_emulator
+
+
+def run(emu: EmulatorHandle, threads: int, calls: int) -> tuple[float, int]:
+    """(seconds, failures) for ``calls`` calls spread over ``threads`` threads."""
+    per_thread = calls // threads
+    failures: list[int] = []
+    barrier = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        sts, ram = StsClient(emu.sdk_config()), RamClient(emu.sdk_config())
+        request = ram_models.GetUserRequest(user_name="bench")
+        barrier.wait()
+        failed = 0
+        for i in range(per_thread):
+            try:
+                sts.get_caller_identity() if i % 2 else ram.get_user(request)
+            except Exception:
+                failed += 1
+        failures.append(failed)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return time.perf_counter() - started, sum(failures)
+
+
+def main() -> None:
+    """Parse arguments, run each thread count, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--threads", default="1,8,32")
+    args = parser.parse_args()
+    with running_emulator() as emu:
+        RamClient(emu.sdk_config()).create_user(ram_models.CreateUserRequest(user_name="bench"))
+        run(emu, 1, 50)  # warm up connection pools and imports
+        for threads in (int(t) for t in args.threads.split(",")):
+            seconds, failures = run(emu, threads, args.calls)
+            done = args.calls // threads * threads
+            print(f"{threads:>3} threads: {done} calls in {seconds:6.2f} s = {done / seconds:7.0f} req/s"
+                  f"  failures={failures}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

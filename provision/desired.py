@@ -1,0 +1,111 @@
+"""Map a validated Manifest to the desired resource specs the planner compares with the live account.
+
+Pure: no SDK, no I/O. Follows the deletion rules of docs/architecture.md: ``state: absent`` top-level
+items go to ``Desired.absent``; an expired user stays present but stripped of every access (no login
+profile, zero access keys, no attachments, no API keys issued to it, no memberships).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from provision.manifest.model import SUPER_ADMIN_POLICY, Endpoint, Manifest, Policy, User, Workspace
+from provision.resources import (
+    ALL_MODELS,
+    AccessKeysSpec,
+    ApiKeySpec,
+    AttachmentSpec,
+    Desired,
+    EndpointSpec,
+    GrantSpec,
+    LoginProfileSpec,
+    MemberSpec,
+    PolicySpec,
+    Spec,
+    UserSpec,
+    WorkspaceSpec,
+    Zone,
+)
+
+
+def desired_from_manifest(manifest: Manifest, now: datetime) -> Desired:
+    """The specs the manifest asks for at ``now`` (expiry is decided against it)."""
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    expired = frozenset(u.name for u in manifest.users
+                        if u.state == "present" and u.expires_at is not None and u.expires_at <= now)
+    present: list[Spec] = []
+    absent: list[Spec] = []
+    adopt: set[str] = set()
+
+    def add(top: Spec, state: str, children: list[Spec], adopted: bool) -> None:
+        (present if state == "present" else absent).append(top)
+        if state == "present":
+            present.extend(children)
+        if adopted:
+            adopt.add(top.key)
+
+    for policy in manifest.policies:
+        add(_policy(policy), policy.state, [], policy.adopt)
+    for user in manifest.users:
+        add(_user(user), user.state, _user_access(user, user.name in expired), user.adopt)
+    for ws in manifest.workspaces:
+        add(WorkspaceSpec(workspace=ws.name, protect=ws.protect), ws.state, _workspace_children(ws, expired),
+            ws.adopt)
+    for endpoint in manifest.endpoints:
+        add(_endpoint(endpoint, manifest.cloud.region), endpoint.state, [], endpoint.adopt)
+    return Desired(present=tuple(present), absent=tuple(absent), adopt=frozenset(adopt), expired=expired)
+
+
+def _policy(policy: Policy) -> PolicySpec:
+    document = policy.document.canonical_json() if policy.document else None
+    return PolicySpec(policy=policy.name, document=document, description=policy.description,
+                      protect=policy.protect)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _user(user: User) -> UserSpec:
+    return UserSpec(user=user.name, display_name=user.display_name, email=user.email, protect=user.protect,
+                    expires_at=_iso(user.expires_at))
+
+
+def _user_access(user: User, expired: bool) -> list[Spec]:
+    """Login profile, access keys and attachments of a present user; only zero keys once expired."""
+    if expired:
+        return [AccessKeysSpec(user=user.name, count=0)]
+    specs: list[Spec] = []
+    login = user.console_login
+    if login is not None and login.enabled:
+        specs.append(LoginProfileSpec(user=user.name, password_reset_required=login.password_reset_required,
+                                      mfa_bind_required=login.mfa_required))
+    specs.append(AccessKeysSpec(user=user.name, count=user.access_keys))
+    system = list(user.policies.system)
+    if user.super_admin is not None and SUPER_ADMIN_POLICY not in system:
+        system.append(SUPER_ADMIN_POLICY)
+    specs.extend(AttachmentSpec(user=user.name, policy=name, policy_type="System") for name in system)
+    specs.extend(AttachmentSpec(user=user.name, policy=name, policy_type="Custom")
+                 for name in user.policies.custom)
+    return specs
+
+
+def _workspace_children(ws: Workspace, expired: frozenset[str]) -> list[Spec]:
+    """Grants, API keys and members of a workspace, leaving out what belongs to expired users."""
+    models = [ALL_MODELS] if ws.models == "all" else list(ws.models)
+    specs: list[Spec] = [GrantSpec(workspace=ws.name, model=model) for model in models]
+    specs.extend(ApiKeySpec(workspace=ws.name, key_name=key.name, allowed_models=tuple(key.allowed_models),
+                            ip_allow_list=tuple(key.ip_allow_list), disabled=key.disabled,
+                            issued_to=key.issued_to)
+                 for key in ws.api_keys if key.issued_to not in expired)
+    specs.extend(MemberSpec(workspace=ws.name, user=m.user, role=m.role)
+                 for m in ws.members if m.user not in expired)
+    return specs
+
+
+def _endpoint(endpoint: Endpoint, default_region: str) -> EndpointSpec:
+    return EndpointSpec(
+        endpoint=endpoint.name, region=endpoint.region or default_region, vpc_id=endpoint.vpc_id,
+        zones=tuple(Zone(zone_id=z.zone_id, vswitch_id=z.vswitch_id) for z in endpoint.zones),
+        security_group_ids=tuple(endpoint.security_group_ids), service_name=endpoint.service_name,
+        service_id=endpoint.service_id, protect=endpoint.protect)

@@ -1,0 +1,96 @@
+"""Bailian data API 2023-12-29 (ROA): the workspace-scoped reads provision uses as a membership probe.
+
+After RAM has allowed the action (``sfm:List*``, e.g. AliyunBailianDataReadOnlyAccess), Model
+Studio's own membership decides: the root account, a super admin (a RAM user holding
+AliyunBailianFullAccess) or a member of the workspace (any role) passes; anyone else gets 403
+``Workspace.AccessDenied``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from provision.emulator.services import ram
+from provision.emulator.services.modelstudio_rules import (
+    Workspace,
+    member_role,
+    ms_state,
+    workspace_apps,
+    workspace_not_found,
+)
+from provision.emulator.services.ram_policies import system_policy
+from provision.emulator.wire import Body, CloudError, Ctx, Handler, Request, Route, Service
+from provision.emulator.world import World
+
+VERSION = "2023-12-29"
+SUPER_ADMIN_POLICY = "AliyunBailianFullAccess"
+
+
+def is_super_admin(world: World, account_id: str, user: str) -> bool:
+    """Whether the RAM user holds AliyunBailianFullAccess (directly or through a group)."""
+    policy = system_policy(SUPER_ADMIN_POLICY)
+    # RAM hands out documents, not names; the system policy's document identifies it.
+    return policy is not None and policy.document() in ram.effective_policy_documents(world, account_id, user)
+
+
+def workspace_for_caller(ctx: Ctx, req: Request) -> Workspace:
+    """The path's workspace if the caller may use it; 403 Workspace.AccessDenied for non-members."""
+    assert req.caller is not None
+    workspace_id = req.path_params["WorkspaceId"]
+    ws = ms_state(ctx.world, ctx.account_id).workspaces.get(workspace_id)
+    user = req.caller.user_name
+    if user is None or is_super_admin(ctx.world, ctx.account_id, user):
+        if ws is None:
+            raise workspace_not_found(workspace_id)
+        return ws
+    if ws is None or member_role(ctx.world, ctx.account_id, workspace_id, user) is None:
+        # an unknown workspace looks the same as a foreign one to a non-member
+        raise CloudError("Workspace.AccessDenied", "Workspace access denied.", 403, "ROA")
+    return ws
+
+
+def _page_args(req: Request, number: str, size: str) -> tuple[int, int]:
+    page_no = req.get_int(number, 1, "ROA") or 1
+    page_size = req.get_int(size, 10, "ROA") or 10
+    if page_no < 1 or not 1 <= page_size <= 100:
+        raise CloudError(f"InvalidParameter.{size}", f"{number} must be >= 1 and {size} 1 to 100.", 400,
+                         "ROA")
+    return page_no, page_size
+
+
+def h_list_published_agent(ctx: Ctx, req: Request) -> Body:
+    """ListPublishedAgent: the workspace's published apps (data.list[].code = app id); read-only."""
+    ws = workspace_for_caller(ctx, req)
+    page_no, page_size = _page_args(req, "pageNo", "pageSize")
+    apps = workspace_apps(ctx.world, ctx.account_id, ws.workspace_id)
+    start = (page_no - 1) * page_size
+    items: list[dict[str, Any]] = [
+        {"code": a.app_id, "name": a.name, "description": a.description, "type": "Agent",
+         "subType": "Agent", "modelId": a.model, "instructions": ""}
+        for a in apps[start:start + page_size]]
+    return {"requestId": str(uuid.uuid4()).upper(), "success": True, "code": "Success", "message": "",
+            "httpStatusCode": 200,
+            "data": {"list": items, "pageNo": page_no, "pageSize": page_size, "total": len(apps)}}
+
+
+def h_list_indices(ctx: Ctx, req: Request) -> Body:
+    """ListIndices: the workspace's knowledge-base indices (none are emulated); read-only."""
+    workspace_for_caller(ctx, req)
+    page_no, page_size = _page_args(req, "PageNumber", "PageSize")
+    return {"RequestId": str(uuid.uuid4()).upper(), "Success": True, "Code": "Success", "Message": "",
+            "Status": "200",
+            "Data": {"Indices": [], "PageNumber": page_no, "PageSize": page_size, "TotalCount": 0}}
+
+
+def _route(action: str, path: str, handler: Handler) -> Route:
+    return Route(VERSION, action, handler, f"sfm:{action}", "GET", path, "ROA")
+
+
+SERVICE = Service(
+    name="bailian",
+    routes=(
+        _route("ListPublishedAgent", "/{WorkspaceId}/application/agents", h_list_published_agent),
+        _route("ListIndices", "/{WorkspaceId}/index/list_indices", h_list_indices),
+    ),
+)

@@ -1,0 +1,198 @@
+"""The top-to-bottom flow shared by the commands: manifest → desired → live → plan → apply.
+
+``prepare`` makes no cloud call (a manifest with lint errors stops here); ``Context`` holds the cloud
+target, the SDK clients, the secrets sink, the state file and the providers; ``make_plan`` reads the
+live account and diffs. A saved plan carries the manifest and variables it came from, so ``apply PLAN``
+re-plans and refuses a plan the account (or the manifest) has moved away from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provision.apply import ApplySummary, OnEvent, apply_plan
+from provision.desired import desired_from_manifest
+from provision.errors import ProvisionError, StalePlanError
+from provision.live import read_live
+from provision.manifest import LintFinding, Manifest, lint, load_manifest
+from provision.plan import Plan, diff
+from provision.planio import plan_from_dict, plan_to_dict
+from provision.providers import Clients, CloudTarget, PollPolicy, Provider, build_providers
+from provision.resources import Desired, Kind, Live
+from provision.secrets import SecretSink
+from provision.statefile import StateFile
+
+DEFAULT_STATE_DIR = Path(".provision")
+STATE_DIR_ENV = "PROVISION_STATE_DIR"
+SECRETS_DIR_ENV = "PROVISION_SECRETS_DIR"
+POLL_INTERVAL_ENV = "PROVISION_POLL_INTERVAL_S"  # seconds between polls of asynchronous work (default 2)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a plan comes from: the manifest file and the variables it was rendered with."""
+
+    manifest: Path
+    vars: Mapping[str, str] = field(default_factory=dict)
+    var_files: tuple[Path, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"manifest": str(self.manifest), "vars": dict(self.vars),
+                "var_files": [str(p) for p in self.var_files]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        return cls(Path(data["manifest"]), {str(k): str(v) for k, v in data.get("vars", {}).items()},
+                   tuple(Path(p) for p in data.get("var_files", [])))
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The switches a plan was made with (a saved plan is re-planned with the same ones)."""
+
+    allow_destroy: bool = False
+    only_expired: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A loaded, linted manifest and the desired resources it declares."""
+
+    source: Source
+    manifest: Manifest
+    desired: Desired
+    findings: list[LintFinding]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Lint warnings, one line each, ``file:line: [code] message``."""
+        return [finding_line(self.source.manifest, f) for f in self.findings if f.level != "error"]
+
+
+@dataclass
+class Context:
+    """Everything that talks to (or remembers) the cloud: target, clients, sink, state file, providers."""
+
+    target: CloudTarget
+    clients: Clients
+    sink: SecretSink
+    state: StateFile
+    providers: dict[Kind, Provider]
+
+    @classmethod
+    def build(cls, manifest: Manifest, *, state_dir: Path | None = None,
+              secrets_dir: Path | None = None) -> Context:
+        """A context for the manifest's cloud; dirs default to env, then ``.provision`` (+ ``secrets``)."""
+        state_root = Path(state_dir or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
+        secrets = Path(secrets_dir or os.environ.get(SECRETS_DIR_ENV) or state_root / "secrets")
+        overrides = {name: host for name, host in manifest.cloud.endpoints.model_dump().items()
+                     if host and name != "dashscope"}
+        target = CloudTarget.from_env(manifest.cloud.site, manifest.cloud.region, overrides)
+        clients = Clients(target, poll=_poll_policy())
+        sink = SecretSink(secrets)
+        state = StateFile(state_root / "state.json")
+        return cls(target, clients, sink, state, build_providers(clients, sink, state))
+
+
+def _poll_policy() -> PollPolicy:
+    raw = os.environ.get(POLL_INTERVAL_ENV, "").strip()
+    if not raw:
+        return PollPolicy()
+    try:
+        interval = float(raw)
+    except ValueError:
+        raise ProvisionError(f"{POLL_INTERVAL_ENV}={raw!r} is not a number of seconds") from None
+    if interval <= 0:
+        raise ProvisionError(f"{POLL_INTERVAL_ENV} must be positive, got {raw}")
+    return PollPolicy(interval_s=interval)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A plan and the live resources it was made against."""
+
+    plan: Plan
+    live: list[Live]
+    options: PlanOptions = PlanOptions()
+
+
+def finding_line(manifest: Path, finding: LintFinding) -> str:
+    where = f"{manifest}:{finding.line}" if finding.line else str(manifest)
+    who = f" (user {finding.user})" if finding.user else ""
+    return f"{where}: {finding.level} [{finding.code}]{who} {finding.field}: {finding.message}"
+
+
+def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_files: Sequence[Path] = (), *,
+            now: datetime) -> Prepared:
+    """Load, validate and lint the manifest, then derive the desired resources. No cloud call.
+
+    Lint errors raise a ProvisionError listing each with file:line."""
+    source = Source(Path(manifest_path), dict(vars or {}), tuple(Path(p) for p in var_files))
+    manifest = load_manifest(source.manifest, source.vars, source.var_files)
+    findings = lint(manifest)
+    errors = [finding_line(source.manifest, f) for f in findings if f.level == "error"]
+    if errors:
+        raise ProvisionError(f"{source.manifest}: {len(errors)} lint error(s), nothing was read or "
+                             "changed:\n  " + "\n  ".join(errors))
+    return Prepared(source, manifest, desired_from_manifest(manifest, now), findings)
+
+
+def make_plan(prepared: Prepared, context: Context, *, allow_destroy: bool = False,
+              only_expired: bool = False) -> PlanResult:
+    """Read the live account and diff it with the desired resources (and what was last applied)."""
+    live = read_live(context.providers, prepared.desired)
+    plan = diff(prepared.desired, live, allow_destroy=allow_destroy, only_expired=only_expired,
+                applied=context.state.applied(), manifest=str(prepared.source.manifest))
+    return PlanResult(plan, live, PlanOptions(allow_destroy, only_expired))
+
+
+def run_apply(plan: Plan, context: Context, *, concurrency: int = 8,
+              on_event: OnEvent | None = None) -> ApplySummary:
+    """Apply a plan with the context's providers, recording what was applied in the state file."""
+    return apply_plan(plan, context.providers, concurrency=concurrency, on_event=on_event,
+                      state=context.state)
+
+
+# --- saved plans ----------------------------------------------------------------------------------------
+
+
+def plan_document(result: PlanResult, source: Source) -> dict[str, Any]:
+    """The JSON plan (``--json``, ``--out``): the plan plus the manifest, variables and switches used."""
+    return {**plan_to_dict(result.plan), "source": source.to_dict(), "options": asdict(result.options)}
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    plan: Plan
+    source: Source
+    options: PlanOptions
+    path: Path
+
+
+def load_saved_plan(path: Path) -> SavedPlan:
+    """Read a plan file written by ``provision plan --out``."""
+    try:
+        data = json.loads(Path(path).read_text())
+        return SavedPlan(plan_from_dict(data), Source.from_dict(data["source"]),
+                         PlanOptions(**data.get("options", {})), Path(path))
+    except FileNotFoundError:
+        raise ProvisionError(f"{path}: plan file not found") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProvisionError(f"{path}: not a plan file written by `provision plan --out` ({exc})") from None
+
+
+def check_fresh(saved: SavedPlan, current: PlanResult) -> None:
+    """Refuse a saved plan whose live state or changes differ from a plan made now."""
+    if current.plan.live_fingerprint != saved.plan.live_fingerprint:
+        raise StalePlanError(f"{saved.path} is stale: the account changed since the plan was made "
+                             f"(live {current.plan.live_fingerprint}, plan {saved.plan.live_fingerprint}); "
+                             "re-run plan")
+    if plan_to_dict(current.plan)["changes"] != plan_to_dict(saved.plan)["changes"]:
+        raise StalePlanError(f"{saved.path} is stale: the manifest, its variables or the state file changed "
+                             "since the plan was made; re-run plan")

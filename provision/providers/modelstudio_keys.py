@@ -1,0 +1,202 @@
+"""Model Studio workspace API keys: read (ListApiKeys) and change (create, update, disable, rotate, delete).
+
+A key is managed when its description carries ``resources.api_key_description(workspace, key)``.
+Its value is shown only by CreateApiKey and ResetApiKey: it goes to the secrets sink at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from alibabacloud_modelstudio20260210 import models as ms
+
+from provision.plan import Action, Change
+from provision.providers.base import Clients, ordered_like, spec_of
+from provision.providers.calls import CallError, token_pager
+from provision.resources import MARKER, ApiKeySpec, Kind, Live, api_key_description
+from provision.secrets import SecretSink
+from provision.statefile import StateFile
+
+T = TypeVar("T")
+_DESCRIPTION = re.compile(rf"provision:(?P<workspace>[^/\s]+)/(?P<key>\S+) {re.escape(MARKER)}")
+_ANY_IP = frozenset({"0.0.0.0/0", "::/0"})  # what the cloud stores for an empty Custom whitelist
+
+
+def parse_description(description: str | None) -> tuple[str, str] | None:
+    """(workspace, key name) from a managed key's description marker."""
+    m = _DESCRIPTION.search(description or "")
+    return (m.group("workspace"), m.group("key")) if m else None
+
+
+def once_then_find(create: Callable[[], T], find: Callable[[], T | None]) -> Callable[[], T]:
+    """A create for the retry wrapper: a retried attempt first looks for what an earlier one made."""
+    attempts = 0
+
+    def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
+        found = find() if attempts > 1 else None
+        return found if found is not None else create()
+
+    return attempt
+
+
+class ApiKeyManager:
+    """The API-key part of the Model Studio provider."""
+
+    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile) -> None:
+        self.clients = clients
+        self.sink = sink
+        self.state = state
+
+    @property
+    def ms(self) -> Any:
+        return self.clients.modelstudio()
+
+    def list_managed(self, workspace: str, workspace_id: str) -> list[Any]:
+        """ListApiKeys of one workspace (paged), only those carrying this workspace's marker."""
+        def page(token: str | None) -> Any:
+            return self.ms.list_api_keys(ms.ListApiKeysRequest(workspace_id=workspace_id, next_token=token))
+
+        keys = self.clients.paginate(f"{Kind.WORKSPACE}/{workspace}", "ListApiKeys",
+                                     token_pager(page, lambda body: body.api_keys))
+        return sorted((k for k in keys if (parse_description(k.description) or ("",))[0] == workspace),
+                      key=lambda k: int(k.api_key_id))
+
+    def read(self, workspace: str, workspace_id: str, declared: dict[str, ApiKeySpec]) -> list[Live]:
+        """Managed keys of a workspace as ApiKeySpec (auth normalised; missing_secret from the sink)."""
+        lives: dict[str, Live] = {}
+        for key in self.list_managed(workspace, workspace_id):
+            _, name = parse_description(key.description) or ("", "")
+            want = declared.get(name)
+            issued_to = want.issued_to if want else None
+            spec = self._spec(workspace, name, key, want, issued_to)
+            held = self._held(workspace, name, issued_to)
+            if name in lives:  # a duplicated marker (lost create response): keep the key the sink holds
+                if held is None or held[0] != spec.api_key_id:
+                    continue
+            spec = replace(spec, missing_secret=held is None or held[0] != spec.api_key_id)
+            lives[name] = Live(spec, managed=True, cloud_id=str(key.api_key_id))
+        return list(lives.values())
+
+    @staticmethod
+    def _spec(workspace: str, name: str, key: Any, want: ApiKeySpec | None,
+              issued_to: str | None) -> ApiKeySpec:
+        auth = key.auth
+        custom = auth is not None and auth.type == "Custom"
+        scope = auth.model_access_scope if custom else None
+        restricted = scope is not None and not scope.allow_all_models
+        models = tuple(sorted(scope.accessible_models or ())) if restricted else ()
+        ips = tuple(sorted(ip for ip in (auth.access_ips or ()) if ip not in _ANY_IP)) if custom else ()
+        return ApiKeySpec(workspace=workspace, key_name=name,
+                          allowed_models=ordered_like(models, want.allowed_models if want else None),
+                          ip_allow_list=ordered_like(ips, want.ip_allow_list if want else None),
+                          disabled=bool(key.disabled), issued_to=issued_to, api_key_id=str(key.api_key_id))
+
+    # -- execute --------------------------------------------------------------------------------------
+    def execute(self, change: Change, workspace_id: Callable[[str], str]) -> str:
+        """CreateApiKey (value to the sink first; a retried create finds the key by its marker) /
+        UpdateApiKey (auth complete), Disable/EnableApiKey, ResetApiKey (rotation) / DeleteApiKey."""
+        spec = spec_of(change)
+        assert isinstance(spec, ApiKeySpec)
+        if change.action is Action.DELETE:
+            return self._delete(change, spec)
+        ws_id = workspace_id(spec.workspace)
+        if change.action is Action.CREATE:
+            return self._create(change.key, spec, ws_id)
+        live = change.live.spec if change.live else None
+        assert live is None or isinstance(live, ApiKeySpec)
+        key_id = (change.live.cloud_id if change.live else "") or self._find_id(spec, ws_id)
+        done = []
+        if any(getattr(spec, f) is not None and (live is None or getattr(live, f) != getattr(spec, f))
+               for f in ("allowed_models", "ip_allow_list")):
+            auth = _auth(spec, live, ms.UpdateApiKeyRequestAuth, ms.UpdateApiKeyRequestAuthModelAccessScope)
+            request = ms.UpdateApiKeyRequest(description=spec.description, auth=auth)
+            self.clients.call(change.key, "UpdateApiKey", lambda: self.ms.update_api_key(key_id, request))
+            done.append("access scope")
+        if spec.disabled is not None and (live is None or live.disabled != spec.disabled):
+            self._set_disabled(change.key, key_id, spec.disabled)
+            done.append("disabled" if spec.disabled else "enabled")
+        if live is not None and live.missing_secret:
+            done.append(self._rotate(change.key, spec, key_id))
+        return f"updated {change.key}: {', '.join(done)}" if done else f"{change.key} already in sync"
+
+    def _create(self, key: str, spec: ApiKeySpec, ws_id: str) -> str:
+        existing = self._find_id(spec, ws_id, required=False)
+        if existing:  # created before (e.g. an interrupted apply): keep it, rotate only if its value is lost
+            held = self._held(spec.workspace, spec.key_name, spec.issued_to)
+            if held is not None and held[0] == existing:
+                return f"{key} already exists"
+            return f"{key} existed: {self._rotate(key, spec, existing)}"
+        auth = _auth(spec, None, ms.CreateApiKeyRequestAuth, ms.CreateApiKeyRequestAuthModelAccessScope)
+        request = ms.CreateApiKeyRequest(workspace_id=ws_id, description=spec.description, auth=auth)
+
+        def find() -> Any:  # the key an earlier attempt created: its value is lost, so reset it
+            key_id = self._find_id(spec, ws_id, required=False)
+            return self.ms.reset_api_key(key_id, ms.ResetApiKeyRequest()) if key_id else None
+
+        resp = self.clients.call(key, "CreateApiKey",
+                                 once_then_find(lambda: self.ms.create_api_key(request), find))
+        key_id = str(resp.body.api_key.api_key_id)
+        tag = self._store(spec, key_id, resp.body.api_key.api_key_value)
+        if spec.disabled:
+            self._set_disabled(key, key_id, True)
+        return f"created {key} (value {tag} in the secrets sink)"
+
+    def _rotate(self, key: str, spec: ApiKeySpec, key_id: str) -> str:
+        """ResetApiKey; the new value goes to the sink before anything else."""
+        request = ms.ResetApiKeyRequest()
+        resp = self.clients.call(key, "ResetApiKey", lambda: self.ms.reset_api_key(key_id, request))
+        return f"rotated (value {self._store(spec, key_id, resp.body.api_key.api_key_value)})"
+
+    def _held(self, workspace: str, name: str, issued_to: str | None) -> tuple[str, str] | None:
+        return self.sink.api_key(self.sink.api_key_account(workspace, issued_to), workspace, name)
+
+    def _store(self, spec: ApiKeySpec, key_id: str, value: str) -> str:
+        account = self.sink.api_key_account(spec.workspace, spec.issued_to)
+        return self.sink.store_api_key(account, spec.workspace, spec.key_name, key_id, value)
+
+    def _delete(self, change: Change, spec: ApiKeySpec) -> str:
+        key_id = change.live.cloud_id if change.live else spec.api_key_id
+        if key_id:
+            self.clients.call_or_none(change.key, "DeleteApiKey", lambda: self.ms.delete_api_key(key_id))
+        self.forget(spec)
+        return f"deleted {change.key}"
+
+    def forget(self, spec: ApiKeySpec) -> None:
+        """Drop a deleted key's value from the sink (its issued_to may only be known as last applied)."""
+        applied = self.state.applied().get(spec.key)
+        issued_to = spec.issued_to or (applied.issued_to if isinstance(applied, ApiKeySpec) else None)
+        self.sink.forget_api_key(self.sink.api_key_account(spec.workspace, issued_to), spec.workspace,
+                                 spec.key_name)
+
+    def _set_disabled(self, key: str, key_id: str, disabled: bool) -> None:
+        if disabled:
+            request = ms.DisableApiKeyRequest()
+            self.clients.call(key, "DisableApiKey", lambda: self.ms.disable_api_key(key_id, request))
+        else:
+            enable = ms.EnableApiKeyRequest()
+            self.clients.call(key, "EnableApiKey", lambda: self.ms.enable_api_key(key_id, enable))
+
+    def _find_id(self, spec: ApiKeySpec, ws_id: str, required: bool = True) -> str:
+        """The id of the key carrying ``spec``'s marker (lowest id if duplicated)."""
+        matches = [k for k in self.list_managed(spec.workspace, ws_id)
+                   if k.description and api_key_description(spec.workspace, spec.key_name) in k.description]
+        if not matches and required:
+            raise CallError(spec.key, "ListApiKeys", "ApiKeyNotFound", 404,
+                            "no key carries this key's marker", "re-run plan")
+        return str(matches[0].api_key_id) if matches else ""
+
+
+def _auth(spec: ApiKeySpec, live: ApiKeySpec | None, auth_cls: Callable[..., T],
+          scope_cls: Callable[..., Any]) -> T:
+    """The complete auth block (the API takes all of it or none): declared fields, else the live ones."""
+    models = spec.allowed_models if spec.allowed_models is not None else (live.allowed_models if live else ())
+    ips = spec.ip_allow_list if spec.ip_allow_list is not None else (live.ip_allow_list if live else ())
+    if not models and not ips:
+        return auth_cls(type="All")
+    scope = scope_cls(allow_all_models=not models, accessible_models=list(models) or None)
+    return auth_cls(type="Custom", access_ips=list(ips) or None, model_access_scope=scope)

@@ -1,0 +1,338 @@
+"""RAM: users, console logins, AccessKeys, custom policies and policy attachments.
+
+A user is managed when its ``Comments`` carry ``resources.MARKER`` (RAM users cannot be tagged);
+a custom policy is managed when tagged ``managed-by=provision``. Secrets (AccessKey secrets, console
+passwords) are written to the sink before anything else happens with them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from alibabacloud_ram20150501 import models as ram
+
+from provision.plan import Action, Change
+from provision.providers.base import Clients, spec_of
+from provision.providers.calls import CallError, Outcome, marker_pager
+from provision.providers.ram_policies import PolicyManager
+from provision.resources import (
+    MARKER,
+    AccessKeysSpec,
+    AttachmentSpec,
+    Desired,
+    Kind,
+    Live,
+    LoginProfileSpec,
+    UserSpec,
+)
+from provision.secrets import SecretSink
+
+_MAX_KEYS = 2  # RAM allows two AccessKeys per user
+_COMMENTS_MAX = 128
+_PASSWORD_LENGTH = 24
+_SYMBOLS = "!@#$%^&*()-_=+[]{}<>?"
+
+
+def generate_password() -> str:
+    """A random console password with every character class (passes any RAM password policy)."""
+    alphabet = string.ascii_letters + string.digits + _SYMBOLS
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(_PASSWORD_LENGTH))
+        if all(any(c in group for c in password) for group in
+               (string.ascii_lowercase, string.ascii_uppercase, string.digits, _SYMBOLS)):
+            return password
+
+
+def with_marker(comments: str) -> str:
+    """``comments`` plus the ownership marker, within RAM's 128-character limit."""
+    if MARKER in comments:
+        return comments
+    room = _COMMENTS_MAX - len(MARKER) - 1
+    return f"{comments[:room]} {MARKER}".strip()
+
+
+@dataclass(frozen=True)
+class _Key:
+    access_key_id: str
+    active: bool
+    create_date: str
+
+
+class RamProvider:
+    """Reads and changes RAM users and everything hanging off them, and custom policies."""
+
+    kinds = (Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.POLICY, Kind.ATTACHMENT)
+
+    def __init__(self, clients: Clients, sink: SecretSink, workers: int = 8) -> None:
+        self.clients = clients
+        self.sink = sink
+        self.workers = workers
+        self.policies = PolicyManager(clients, workers)
+
+    # -- read -----------------------------------------------------------------------------------------
+    def read(self, desired: Desired) -> list[Live]:
+        """ListUsers once; per relevant user ListPoliciesForUser, ListAccessKeys, GetLoginProfile."""
+        specs = (*desired.present, *desired.absent)
+        named = {s.user for s in specs if isinstance(s, UserSpec | LoginProfileSpec | AccessKeysSpec
+                                                      | AttachmentSpec)}
+        absent = {s.user for s in desired.absent if isinstance(s, UserSpec)}
+        users = self.clients.paginate("ram.user/*", "ListUsers", marker_pager(
+            lambda marker: self.ram.list_users(ram.ListUsersRequest(marker=marker, max_items=1000)),
+            lambda body: body.users.user if body.users else None))
+        relevant = [u for u in users if MARKER in (u.comments or "") or u.user_name in named]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            per_user = list(pool.map(lambda u: self._read_user(u, u.user_name in absent), relevant))
+        return [live for lives in per_user for live in lives] + self.policies.read(desired)
+
+    def _read_user(self, user: Any, detailed: bool) -> list[Live]:
+        name: str = user.user_name
+        managed = MARKER in (user.comments or "")
+        key = f"{Kind.USER}/{name}"
+        details: list[tuple[str, str]] = []
+        if detailed:  # what a delete's cascade will have to remove
+            details.append(("groups", ",".join(self._groups(name))))
+            mfa = self._mfa_serial(name)
+            if mfa:
+                details.append(("mfa", mfa))
+        lives = [Live(UserSpec(user=name, display_name=user.display_name or "", email=user.email or ""),
+                      managed=managed, cloud_id=user.user_id or "", details=tuple(details))]
+        for policy in self._attached(name):
+            lives.append(Live(AttachmentSpec(user=name, policy=policy.policy_name,
+                                             policy_type=policy.policy_type), managed=managed))
+        active = [k.access_key_id for k in sorted(self._keys(name), key=lambda k: k.create_date) if k.active]
+        if active:
+            held = self.sink.access_keys(name)
+            lives.append(Live(AccessKeysSpec(user=name, count=len(active), key_ids=tuple(active),
+                                             missing_secret=tuple(k for k in active if k not in held)),
+                              managed=managed))
+        profile = self.clients.call_or_none(key, "GetLoginProfile", lambda: self.ram.get_login_profile(
+            ram.GetLoginProfileRequest(user_name=name)))
+        if profile is not None:
+            lp = profile.body.login_profile
+            spec = LoginProfileSpec(user=name, password_reset_required=bool(lp.password_reset_required),
+                                    mfa_bind_required=bool(lp.mfabind_required))
+            lives.append(Live(spec, managed=managed))
+        return lives
+
+    def _attached(self, name: str) -> list[Any]:
+        resp = self.clients.call_or_none(f"{Kind.USER}/{name}", "ListPoliciesForUser",
+                                         lambda: self.ram.list_policies_for_user(
+                                             ram.ListPoliciesForUserRequest(user_name=name)))
+        return list(resp.body.policies.policy or []) if resp and resp.body.policies else []
+
+    def _keys(self, name: str) -> list[_Key]:
+        request = ram.ListAccessKeysRequest(user_name=name)
+        resp = self.clients.call_or_none(f"{Kind.ACCESS_KEYS}/{name}", "ListAccessKeys",
+                                         lambda: self.ram.list_access_keys(request))
+        items = resp.body.access_keys.access_key or [] if resp and resp.body.access_keys else []
+        return [_Key(k.access_key_id, k.status == "Active", k.create_date or "") for k in items]
+
+    def _groups(self, name: str) -> list[str]:
+        resp = self.clients.call_or_none(f"{Kind.USER}/{name}", "ListGroupsForUser",
+                                         lambda: self.ram.list_groups_for_user(
+                                             ram.ListGroupsForUserRequest(user_name=name)))
+        return [g.group_name for g in resp.body.groups.group or []] if resp and resp.body.groups else []
+
+    def _mfa_serial(self, name: str) -> str | None:
+        request = ram.GetUserMFAInfoRequest(user_name=name)
+        resp = self.clients.call_or_none(f"{Kind.USER}/{name}", "GetUserMFAInfo",
+                                         lambda: self.ram.get_user_mfainfo(request))
+        device = resp.body.mfadevice if resp else None
+        return str(device.serial_number) if device and device.serial_number else None
+
+    # -- execute --------------------------------------------------------------------------------------
+    def execute(self, change: Change) -> str:
+        """Carry out one RAM change (see each handler for its calls and idempotency)."""
+        handlers: dict[str, Callable[[Change], str]] = {
+            Kind.USER: self._user, Kind.LOGIN_PROFILE: self._login_profile,
+            Kind.ACCESS_KEYS: self._access_keys, Kind.POLICY: self.policies.execute,
+            Kind.ATTACHMENT: self._attachment,
+        }
+        return handlers[change.kind](change)
+
+    @property
+    def ram(self) -> Any:
+        return self.clients.ram()
+
+    # users
+    def _user(self, change: Change) -> str:
+        """CreateUser (marker in Comments; 409 → done if managed) / UpdateUser / the safe delete cascade."""
+        spec = spec_of(change)
+        assert isinstance(spec, UserSpec)
+        if change.action is Action.DELETE:
+            return self._delete_user(spec.user)
+        if change.action is Action.CREATE:
+            request = ram.CreateUserRequest(user_name=spec.user, display_name=spec.display_name or spec.user,
+                                            email=spec.email or None, comments=MARKER)
+            try:
+                self.clients.call(change.key, "CreateUser", lambda: self.ram.create_user(request))
+                return f"created {change.key}"
+            except CallError as err:
+                if err.outcome is not Outcome.EXISTS or not self._user_comments(spec.user)[1]:
+                    raise
+        return self._update_user(change.key, spec)
+
+    def _user_comments(self, name: str) -> tuple[Any, bool]:
+        user = self.clients.call(f"{Kind.USER}/{name}", "GetUser",
+                                 lambda: self.ram.get_user(ram.GetUserRequest(user_name=name))).body.user
+        return user, MARKER in (user.comments or "")
+
+    def _update_user(self, key: str, spec: UserSpec) -> str:
+        """UpdateUser with the declared fields that differ; adoption writes the marker into Comments."""
+        user, managed = self._user_comments(spec.user)
+        request = ram.UpdateUserRequest(user_name=spec.user)
+        changed = []
+        if spec.display_name is not None and spec.display_name != (user.display_name or ""):
+            request.new_display_name = spec.display_name
+            changed.append("display_name")
+        if spec.email is not None and spec.email != (user.email or ""):
+            request.new_email = spec.email
+            changed.append("email")
+        if not managed:
+            request.new_comments = with_marker(user.comments or "")
+            changed.append("adopted")
+        if not changed:
+            return f"{key} already in sync"
+        self.clients.call(key, "UpdateUser", lambda: self.ram.update_user(request))
+        return f"updated {key}: {', '.join(changed)}"
+
+    def _delete_user(self, name: str) -> str:
+        """Keys (deactivate, delete), login, policies, groups, MFA, DeleteUser; gone = done at each step."""
+        key = f"{Kind.USER}/{name}"
+        steps = [self._reconcile_keys(name, 0)]
+        if self.clients.call_or_none(key, "DeleteLoginProfile", lambda: self.ram.delete_login_profile(
+                ram.DeleteLoginProfileRequest(user_name=name))):
+            steps.append("login profile")
+        self.sink.write(name, {"ALIBABA_CLOUD_CONSOLE_PASSWORD": None})
+        for policy in self._attached(name):
+            self._detach(key, name, policy.policy_name, policy.policy_type)
+            steps.append(f"policy {policy.policy_type}:{policy.policy_name}")
+        for group in self._groups(name):
+            request = ram.RemoveUserFromGroupRequest(group_name=group, user_name=name)
+            self.clients.call_or_none(key, "RemoveUserFromGroup",
+                                      lambda r=request: self.ram.remove_user_from_group(r))
+            steps.append(f"group {group}")
+        serial = self._mfa_serial(name)
+        if serial:
+            self.clients.call_or_none(key, "UnbindMFADevice", lambda: self.ram.unbind_mfadevice(
+                ram.UnbindMFADeviceRequest(user_name=name)))
+            delete_mfa = ram.DeleteVirtualMFADeviceRequest(serial_number=serial)
+            self.clients.call_or_none(key, "DeleteVirtualMFADevice",
+                                      lambda: self.ram.delete_virtual_mfadevice(delete_mfa))
+            steps.append("MFA device")
+        gone = self.clients.call_or_none(key, "DeleteUser", lambda: self.ram.delete_user(
+            ram.DeleteUserRequest(user_name=name))) is None
+        removed = "; ".join(s for s in steps if s)
+        if gone:
+            return f"{key} already absent"
+        return f"deleted {key}" + (f" (removed {removed})" if removed else "")
+
+    # console login
+    def _login_profile(self, change: Change) -> str:
+        """CreateLoginProfile with a generated password stored in the sink first (409 → UpdateLoginProfile);
+        UpdateLoginProfile for the flags; DeleteLoginProfile (gone = done)."""
+        spec = spec_of(change)
+        assert isinstance(spec, LoginProfileSpec)
+        if change.action is Action.DELETE:
+            self.clients.call_or_none(change.key, "DeleteLoginProfile", lambda: self.ram.delete_login_profile(
+                ram.DeleteLoginProfileRequest(user_name=spec.user)))
+            self.sink.write(spec.user, {"ALIBABA_CLOUD_CONSOLE_PASSWORD": None})
+            return f"deleted {change.key}"
+        reset = True if spec.password_reset_required is None else spec.password_reset_required
+        mfa = True if spec.mfa_bind_required is None else spec.mfa_bind_required
+        if change.action is Action.UPDATE:
+            flags = ram.UpdateLoginProfileRequest(user_name=spec.user,
+                                                  mfabind_required=spec.mfa_bind_required,
+                                                  password_reset_required=spec.password_reset_required)
+            self.clients.call(change.key, "UpdateLoginProfile", lambda: self.ram.update_login_profile(flags))
+            return f"updated {change.key}"
+        password = generate_password()
+        tag = self.sink.store_password(spec.user, password)
+        try:
+            self.clients.call(change.key, "CreateLoginProfile", lambda: self.ram.create_login_profile(
+                ram.CreateLoginProfileRequest(user_name=spec.user, password=password,
+                                              password_reset_required=reset, mfabind_required=mfa)))
+        except CallError as err:
+            if err.outcome is not Outcome.EXISTS:
+                raise
+            self.clients.call(change.key, "UpdateLoginProfile", lambda: self.ram.update_login_profile(
+                ram.UpdateLoginProfileRequest(user_name=spec.user, password=password,
+                                              password_reset_required=reset, mfabind_required=mfa)))
+        return f"created {change.key} (password {tag} in the secrets sink)"
+
+    # access keys
+    def _access_keys(self, change: Change) -> str:
+        """Reconcile the number of active AccessKeys: create, rotate lost secrets, delete extras."""
+        spec = spec_of(change)
+        assert isinstance(spec, AccessKeysSpec)
+        count = 0 if change.action is Action.DELETE or spec.count is None else spec.count
+        return f"{change.key}: {self._reconcile_keys(spec.user, count) or 'already in sync'}"
+
+    def _reconcile_keys(self, user: str, count: int) -> str:
+        """ListAccessKeys; delete extras (lost secret first, then oldest); rotate; create up to ``count``."""
+        keys = self._keys(user)
+        held = set(self.sink.access_keys(user))
+        active = sorted((k for k in keys if k.active), key=lambda k: (k.access_key_id in held, k.create_date))
+        extras = active[:max(0, len(active) - count)]
+        keep = active[len(extras):]
+        inactive = sorted((k for k in keys if not k.active), key=lambda k: k.create_date)
+        deleted = [self._delete_key(user, k.access_key_id) for k in extras + (inactive if count == 0 else [])]
+        existing = len(keys) - len(deleted)
+        created: list[str] = []
+        for old in [k for k in keep if k.access_key_id not in held]:  # rotation: the sink lost its secret
+            if existing >= _MAX_KEYS:
+                deleted.append(self._delete_key(user, old.access_key_id))
+                created.append(self._create_key(user))
+            else:
+                created.append(self._create_key(user))
+                deleted.append(self._delete_key(user, old.access_key_id))
+        for _ in range(count - len(keep)):
+            if existing >= _MAX_KEYS and inactive:  # make room: inactive keys are dead weight
+                deleted.append(self._delete_key(user, inactive.pop(0).access_key_id))
+                existing -= 1
+            created.append(self._create_key(user))
+            existing += 1
+        parts = ([f"created {', '.join(created)}"] if created else []) + \
+                ([f"deleted {', '.join(deleted)}"] if deleted else [])
+        return "; ".join(parts)
+
+    def _create_key(self, user: str) -> str:
+        request = ram.CreateAccessKeyRequest(user_name=user)
+        resp = self.clients.call(f"{Kind.ACCESS_KEYS}/{user}", "CreateAccessKey",
+                                 lambda: self.ram.create_access_key(request))
+        ak = resp.body.access_key
+        # First thing: this response is the only copy of the secret.
+        tag = self.sink.store_access_key(user, ak.access_key_id, ak.access_key_secret)
+        return f"{ak.access_key_id} (secret {tag} in the secrets sink)"
+
+    def _delete_key(self, user: str, access_key_id: str) -> str:
+        key = f"{Kind.ACCESS_KEYS}/{user}"
+        self.clients.call_or_none(key, "UpdateAccessKey", lambda: self.ram.update_access_key(
+            ram.UpdateAccessKeyRequest(user_name=user, user_access_key_id=access_key_id, status="Inactive")))
+        self.clients.call_or_none(key, "DeleteAccessKey", lambda: self.ram.delete_access_key(
+            ram.DeleteAccessKeyRequest(user_name=user, user_access_key_id=access_key_id)))
+        self.sink.forget_access_key(user, access_key_id)
+        return access_key_id
+
+    # attachments
+    def _attachment(self, change: Change) -> str:
+        """AttachPolicyToUser (already attached = done) / DetachPolicyFromUser (not attached = done)."""
+        spec = spec_of(change)
+        assert isinstance(spec, AttachmentSpec)
+        if change.action is Action.DELETE:
+            self._detach(change.key, spec.user, spec.policy, spec.policy_type)
+            return f"detached {spec.policy_type}:{spec.policy} from {spec.user}"
+        self.clients.call_or_none(change.key, "AttachPolicyToUser", lambda: self.ram.attach_policy_to_user(
+            ram.AttachPolicyToUserRequest(user_name=spec.user, policy_name=spec.policy,
+                                          policy_type=spec.policy_type)), tolerate=Outcome.EXISTS)
+        return f"attached {spec.policy_type}:{spec.policy} to {spec.user}"
+
+    def _detach(self, key: str, user: str, policy: str, policy_type: str) -> None:
+        self.clients.call_or_none(key, "DetachPolicyFromUser", lambda: self.ram.detach_policy_from_user(
+            ram.DetachPolicyFromUserRequest(user_name=user, policy_name=policy, policy_type=policy_type)))
+

@@ -1,0 +1,170 @@
+"""The Model Studio provider against the emulator: workspaces, grants and API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alibabacloud_modelstudio20260210 import models as ms
+
+from provision.emulator.testing import EmulatorHandle
+from provision.providers import CallError, Clients
+from provision.resources import ALL_MODELS, ApiKeySpec, GrantSpec, Kind, WorkspaceSpec
+from provision.secrets import SecretSink
+from provision.statefile import StateFile
+
+from .conftest import Run
+
+WS = WorkspaceSpec(workspace="ws-delivery")
+
+
+def _workspaces(clients: Clients, name: str) -> list[Any]:
+    listed = clients.modelstudio().list_workspaces(ms.ListWorkspacesRequest(workspace_name=name)).body
+    return [w for w in listed.workspaces if w.workspace_name == name]
+
+
+def _models(run: Run, *specs: Any) -> set[str]:
+    lives = run.read(Kind.GRANT, WS, *specs)
+    return {live.spec.model for live in lives.values() if isinstance(live.spec, GrantSpec)}
+
+
+def test_create_records_the_id_and_a_second_create_changes_nothing(run: Run, clients: Clients,
+                                                                   state: StateFile) -> None:
+    first = run.create(WS)
+    [ws] = _workspaces(clients, "ws-delivery")
+    assert first == f"created modelstudio.workspace/ws-delivery ({ws.workspace_id})"
+    assert state.workspace_id("ws-delivery") == ws.workspace_id
+    assert run.create(WS) == f"modelstudio.workspace/ws-delivery already exists ({ws.workspace_id})"
+    assert len(_workspaces(clients, "ws-delivery")) == 1
+    live = run.read(Kind.WORKSPACE, WS)[WS.key]
+    assert live.managed and live.cloud_id == ws.workspace_id and live.spec.workspace_id == ws.workspace_id
+
+
+def test_names_match_exactly_despite_the_fuzzy_filter(run: Run, clients: Clients) -> None:
+    clients.modelstudio().create_workspace(ms.CreateWorkspaceRequest(workspace_name="ws-delivery-old"))
+    assert WS.key not in run.read(Kind.WORKSPACE, WS)
+    run.create(WS)
+    assert len(_workspaces(clients, "ws-delivery")) == 1
+
+
+def test_a_look_alike_is_unmanaged_until_adopted(run: Run, clients: Clients, state: StateFile) -> None:
+    created = clients.modelstudio().create_workspace(ms.CreateWorkspaceRequest(workspace_name="ws-delivery"))
+    ws_id = created.body.workspace.workspace_id
+    live = run.read(Kind.WORKSPACE, WS)[WS.key]
+    assert not live.managed
+    with pytest.raises(CallError, match="adopt: true"):
+        run.create(WS)
+    assert run.update(WS, live) == f"adopted modelstudio.workspace/ws-delivery ({ws_id})"
+    assert state.workspace_id("ws-delivery") == ws_id and run.read(Kind.WORKSPACE, WS)[WS.key].managed
+
+
+def test_create_under_5xx_and_throttling_makes_one_workspace(run: Run, clients: Clients,
+                                                             emulator: EmulatorHandle) -> None:
+    emulator.set_faults(action="CreateWorkspace", error_rate=0.5)
+    emulator.set_faults(action="ListWorkspaces", throttle_rate=0.5, retry_after_ms=200)
+    for name in ("ws-a", "ws-b", "ws-c"):
+        run.create(WorkspaceSpec(workspace=name))
+    assert sum(emulator.stats()["faults_injected"].values()) > 0
+    emulator.clear_faults()
+    assert [len(_workspaces(clients, n)) for n in ("ws-a", "ws-b", "ws-c")] == [1, 1, 1]
+
+
+def test_grants_are_read_granted_and_revoked(run: Run) -> None:
+    run.create(WS)
+    plus, turbo = GrantSpec("ws-delivery", "qwen-plus"), GrantSpec("ws-delivery", "qwen-turbo")
+    run.create(plus)
+    run.create(plus)
+    run.create(turbo)
+    assert _models(run, plus, turbo) == {"qwen-plus", "qwen-turbo"}
+    lives = run.read(Kind.GRANT, WS, plus, turbo)
+    assert run.delete(lives[turbo.key]) == "revoked qwen-turbo in ws-delivery"
+    run.delete(lives[turbo.key])
+    assert _models(run, plus) == {"qwen-plus"}
+
+
+def test_all_models_reads_back_as_star_and_close_keeps_declared_grants(run: Run) -> None:
+    run.create(WS)
+    star = GrantSpec("ws-delivery", ALL_MODELS)
+    run.create(star)
+    assert _models(run, star) == {ALL_MODELS}
+    plus = GrantSpec("ws-delivery", "qwen-plus")
+    lives = run.read(Kind.GRANT, WS, plus)  # the manifest now declares one model instead of "*"
+    assert _models(run, plus) == {ALL_MODELS, "qwen-plus"}
+    assert run.delete(lives[star.key]) == "revoked * in ws-delivery"
+    assert _models(run, plus) == {"qwen-plus"}
+
+
+def test_api_key_value_lands_in_the_recipients_file(run: Run, sink: SecretSink) -> None:
+    run.create(WS)
+    spec = ApiKeySpec(workspace="ws-delivery", key_name="main", allowed_models=("qwen-turbo", "qwen-plus"),
+                      ip_allow_list=("10.0.0.0/8",), disabled=False, issued_to="alice")
+    message = run.create(spec)
+    held = sink.api_key("alice", "ws-delivery", "main")
+    assert held is not None and held[1].startswith("sk-") and held[1] not in message
+    live = run.read(Kind.API_KEY, WS, spec)[spec.key]
+    assert live.managed and live.cloud_id == held[0]
+    assert live.spec == ApiKeySpec(
+        workspace="ws-delivery", key_name="main", allowed_models=("qwen-turbo", "qwen-plus"),
+        ip_allow_list=("10.0.0.0/8",), disabled=False, issued_to="alice", api_key_id=held[0],
+        missing_secret=False)
+    assert run.create(spec) == "modelstudio.api_key/ws-delivery/main already exists"
+
+
+def test_an_unrestricted_key_reads_as_empty_restrictions(run: Run, sink: SecretSink) -> None:
+    run.create(WS)
+    spec = ApiKeySpec(workspace="ws-delivery", key_name="ops", allowed_models=(), ip_allow_list=())
+    run.create(spec)
+    live = run.read(Kind.API_KEY, WS, spec)[spec.key].spec
+    assert (live.allowed_models, live.ip_allow_list, live.disabled) == ((), (), False)
+    assert sink.api_key("workspace-ws-delivery", "ws-delivery", "ops") is not None
+
+
+def test_api_key_update_disable_and_rotation(run: Run, sink: SecretSink) -> None:
+    run.create(WS)
+    spec = ApiKeySpec(workspace="ws-delivery", key_name="main", allowed_models=("qwen-plus",),
+                      issued_to="alice")
+    run.create(spec)
+    changed = ApiKeySpec(workspace="ws-delivery", key_name="main", allowed_models=("qwen-max", "qwen-plus"),
+                         disabled=True, issued_to="alice")
+    live = run.read(Kind.API_KEY, WS, changed)[spec.key]
+    assert run.update(changed, live) == "updated modelstudio.api_key/ws-delivery/main: access scope, disabled"
+    after = run.read(Kind.API_KEY, WS, changed)[spec.key].spec
+    assert after.allowed_models == ("qwen-max", "qwen-plus") and after.disabled
+    key_id, old_value = sink.api_key("alice", "ws-delivery", "main") or ("", "")
+    sink.forget_api_key("alice", "ws-delivery", "main")
+    lost = run.read(Kind.API_KEY, WS, changed)[spec.key]
+    assert lost.spec.missing_secret
+    assert "rotated" in run.update(changed, lost)
+    new_id, new_value = sink.api_key("alice", "ws-delivery", "main") or ("", "")
+    assert new_id == key_id and new_value not in ("", old_value)
+    assert not run.read(Kind.API_KEY, WS, changed)[spec.key].spec.missing_secret
+
+
+def test_api_key_delete_forgets_the_value(run: Run, sink: SecretSink) -> None:
+    run.create(WS)
+    spec = ApiKeySpec(workspace="ws-delivery", key_name="main", issued_to="alice")
+    run.create(spec)
+    live = run.read(Kind.API_KEY, WS, spec)[spec.key]
+    assert run.delete(live) == "deleted modelstudio.api_key/ws-delivery/main"
+    assert run.delete(live) == "deleted modelstudio.api_key/ws-delivery/main"
+    assert spec.key not in run.read(Kind.API_KEY, WS, spec)
+    assert sink.api_key("alice", "ws-delivery", "main") is None
+
+
+def test_workspace_delete_removes_its_keys_then_the_workspace(run: Run, clients: Clients, state: StateFile,
+                                                             sink: SecretSink) -> None:
+    run.create(WS)
+    run.create(ApiKeySpec(workspace="ws-delivery", key_name="main"))
+    live = run.read(Kind.WORKSPACE, absent=(WS,))[WS.key]
+    assert run.delete(live) == "deleted modelstudio.workspace/ws-delivery"
+    assert _workspaces(clients, "ws-delivery") == [] and state.workspace_id("ws-delivery") is None
+    assert sink.api_key("workspace-ws-delivery", "ws-delivery", "main") is None
+    assert run.delete(live) == "modelstudio.workspace/ws-delivery already absent"
+
+
+def test_unmanaged_workspace_children_are_not_read(run: Run, clients: Clients,
+                                                   emulator: EmulatorHandle) -> None:
+    clients.modelstudio().create_workspace(ms.CreateWorkspaceRequest(workspace_name="ws-delivery"))
+    emulator.clear_stats()
+    assert list(run.read(Kind.WORKSPACE, WS)) == [WS.key]
+    assert set(emulator.stats()["actions"]) == {"ListWorkspaces"}

@@ -1,0 +1,140 @@
+"""The PrivateLink provider against the emulator: validated creates, polling, zone/SG changes, deletes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from alibabacloud_privatelink20200415 import models as pl
+
+from provision.emulator.seed import default_seed
+from provision.emulator.testing import EmulatorHandle, running_emulator
+from provision.errors import ProvisionError
+from provision.providers import Clients, PollPolicy
+from provision.providers.privatelink import PrivateLinkProvider, client_token
+from provision.resources import EndpointSpec, Kind, Zone
+
+from .conftest import FAST_RETRY, Run
+
+VPC = "vpc-2zedemo0000000001"
+ZONE_A = Zone("cn-beijing-a", "vsw-2zedemo00000000a1")
+ZONE_H = Zone("cn-beijing-h", "vsw-2zedemo00000000h1")
+ZONE_I = Zone("cn-beijing-i", "vsw-2zedemo00000000i1")
+SG, SG2 = "sg-2zedemo0000000001", "sg-2zedemo0000000002"
+SPEC = EndpointSpec(endpoint="dashscope-bj", region="cn-beijing", vpc_id=VPC, zones=(ZONE_A, ZONE_H),
+                    security_group_ids=(SG,), service_name="com.aliyuncs.dashscope")
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorHandle]:
+    """The default seed plus a second security group in the Beijing VPC."""
+    seed = default_seed(use_env=False)
+    extra = {"security_group_id": SG2, "vpc_id": VPC, "name": "extra", "inbound_tcp_ports": [443]}
+    vpc = {"regions": {"cn-beijing": {"security_groups": [extra]}}}
+    account = seed.accounts[0].model_copy(update={"vpc": vpc})
+    with running_emulator(seed=seed.model_copy(update={"accounts": [account, *seed.accounts[1:]]}),
+                          async_delay_s=0.05) as handle:
+        yield handle
+
+
+def _endpoints(clients: Clients, region: str = "cn-beijing") -> list[Any]:
+    request = pl.ListVpcEndpointsRequest(region_id=region)
+    return list(clients.privatelink(region).list_vpc_endpoints(request).body.endpoints or [])
+
+
+def test_create_waits_until_connected_and_reads_back_normalised(run: Run, clients: Clients) -> None:
+    message = run.create(SPEC)
+    [endpoint] = _endpoints(clients)
+    assert message == f"created {SPEC.key} ({endpoint.endpoint_id}, {endpoint.endpoint_domain})"
+    live = run.read(Kind.ENDPOINT, SPEC)[SPEC.key]
+    assert live.managed and live.cloud_id == endpoint.endpoint_id
+    spec = live.spec
+    assert isinstance(spec, EndpointSpec)
+    assert (spec.zones, spec.security_group_ids) == ((ZONE_A, ZONE_H), (SG,))
+    assert (spec.status, spec.connection_status, spec.service_id) == ("Active", "Connected",
+                                                                       "epsrv-2zedashscope00001")
+
+
+def test_zones_in_another_order_are_not_a_difference(run: Run) -> None:
+    run.create(SPEC)
+    reordered = replace(SPEC, zones=(ZONE_H, ZONE_A))
+    assert run.read(Kind.ENDPOINT, reordered)[SPEC.key].spec.zones == (ZONE_H, ZONE_A)
+
+
+def test_a_repeated_create_reuses_the_client_token(run: Run, clients: Clients) -> None:
+    run.create(SPEC)
+    run.create(SPEC)
+    assert len(_endpoints(clients)) == 1
+    assert client_token(SPEC) == client_token(replace(SPEC, zones=None))  # identity only
+    assert client_token(SPEC) != client_token(replace(SPEC, endpoint="other"))
+
+
+def test_a_vswitch_in_the_wrong_zone_fails_before_any_create(run: Run, emulator: EmulatorHandle) -> None:
+    wrong = replace(SPEC, zones=(Zone("cn-beijing-a", ZONE_H.vswitch_id), ZONE_I))
+    with pytest.raises(ProvisionError, match="00h1 is in zone cn-beijing-h, not cn-beijing-a as declared"):
+        run.create(wrong)
+    unknown = replace(SPEC, zones=(Zone("cn-beijing-a", "vsw-nowhere"), ZONE_H))
+    with pytest.raises(ProvisionError, match="vsw-nowhere is not in VPC vpc-2zedemo0000000001"):
+        run.create(unknown)
+    assert "CreateVpcEndpoint" not in emulator.stats()["actions"]
+
+
+def test_zones_and_security_groups_are_reconciled(run: Run) -> None:
+    run.create(SPEC)
+    live = run.read(Kind.ENDPOINT, SPEC)[SPEC.key]
+    wanted = replace(SPEC, zones=(ZONE_H, ZONE_I), security_group_ids=(SG2,))
+    message = run.update(wanted, live)
+    assert message == (f"updated {SPEC.key}: removed zone cn-beijing-a, added zone cn-beijing-i, "
+                       f"attached {SG2}, detached {SG}")
+    after = run.read(Kind.ENDPOINT, wanted)[SPEC.key].spec
+    assert (after.zones, after.security_group_ids, after.status) == ((ZONE_H, ZONE_I), (SG2,), "Active")
+    assert run.update(wanted, run.read(Kind.ENDPOINT, wanted)[SPEC.key]) == f"{SPEC.key} already in sync"
+
+
+def test_delete_removes_zones_then_the_endpoint(run: Run, clients: Clients) -> None:
+    run.create(SPEC)
+    live = run.read(Kind.ENDPOINT, absent=(SPEC,))[SPEC.key]
+    assert run.delete(live) == f"deleted {SPEC.key} ({live.cloud_id})"
+    assert _endpoints(clients) == []
+    assert run.delete(live) == f"{SPEC.key} already absent"
+    run.create(SPEC)  # the same ClientToken after a delete makes a new endpoint
+    assert len(_endpoints(clients)) == 1
+
+
+def test_finance_endpoints_are_matched_by_service_id(run: Run, clients: Clients) -> None:
+    finance = EndpointSpec(endpoint="dashscope-fin", region="cn-shanghai-finance-1",
+                           vpc_id="vpc-fin0demo000000001",
+                           zones=(Zone("cn-shanghai-finance-1f", "vsw-fin0demo00000000f1"),
+                                  Zone("cn-shanghai-finance-1g", "vsw-fin0demo00000000g1")),
+                           security_group_ids=("sg-fin0demo000000001",),
+                           service_id="epsrv-fin0dashscope00001")
+    run.create(finance)
+    assert finance.key in run.read(Kind.ENDPOINT, finance)
+    other_service = replace(finance, service_id="epsrv-someone-else")
+    assert finance.key not in run.read(Kind.ENDPOINT, other_service)
+
+
+def test_an_untagged_endpoint_is_unmanaged_until_adopted(run: Run, clients: Clients) -> None:
+    request = pl.CreateVpcEndpointRequest(
+        region_id="cn-beijing", vpc_id=VPC, endpoint_name=SPEC.endpoint, service_name=SPEC.service_name,
+        endpoint_type="Interface", security_group_id=[SG], zone_private_ip_address_count=1,
+        zone=[pl.CreateVpcEndpointRequestZone(zone_id=z.zone_id, v_switch_id=z.vswitch_id)
+              for z in SPEC.zones or ()])
+    clients.privatelink("cn-beijing").create_vpc_endpoint(request)
+    live = run.read(Kind.ENDPOINT, SPEC)[SPEC.key]
+    assert not live.managed and live.spec.zones is None
+    adopted = run.read(Kind.ENDPOINT, SPEC, adopt=frozenset({SPEC.key}))[SPEC.key]
+    assert adopted.spec.zones == (ZONE_A, ZONE_H)
+    assert run.update(SPEC, adopted) == f"updated {SPEC.key}: adopted"
+    assert run.read(Kind.ENDPOINT, SPEC)[SPEC.key].managed
+
+
+def test_polling_gives_up_with_a_clear_message(clients: Clients) -> None:
+    impatient = Clients(clients.target, retry=FAST_RETRY, poll=PollPolicy(interval_s=0.01, timeout_s=0.0))
+    with pytest.raises(ProvisionError, match=r"not Active and Connected after 0s \(last seen: Creating/"):
+        Run({Kind.ENDPOINT: PrivateLinkProvider(impatient)}).create(SPEC)
+    run_again = Run({Kind.ENDPOINT: PrivateLinkProvider(clients)})
+    run_again.create(SPEC)  # a re-run resumes: the ClientToken finds the endpoint being created
+    assert len(_endpoints(clients)) == 1

@@ -1,0 +1,96 @@
+"""The layering rules of docs/architecture.md, checked by parsing each module's imports (nothing is run)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "provision"
+SDKS = ("alibabacloud_", "darabonba", "Tea", "openai", "dashscope")
+OUTPUT = ("rich", "typer", "click")
+PURE = ("provision.resources", "provision.plan", "provision.desired", "provision.manifest")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports(path: Path) -> list[str]:
+    """Absolute names of everything a package module imports."""
+    return imports_in(path.read_text(), module_name(path), is_package=path.name == "__init__.py")
+
+
+def imports_in(source: str, module: str, *, is_package: bool = False) -> list[str]:
+    """Absolute names a source imports, function-level and relative imports included."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    names: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            name = ".".join(base + ([node.module] if node.module else []))
+            # ``from provision.manifest import lint`` may name a submodule
+            names += [name] + [f"{name}.{alias.name}" for alias in node.names]
+    return names
+
+
+def local_closure(start: str, known: dict[str, Path]) -> dict[str, set[str]]:
+    """Module → its imports, for ``start`` and every provision module it reaches."""
+    seen: dict[str, set[str]] = {}
+    todo = [m for m in known if m == start or m.startswith(start + ".")]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in known:
+            continue
+        seen[name] = set(imports(known[name]))
+        todo += [i for i in seen[name] if i in known]
+    return seen
+
+
+def is_external(name: str, prefixes: tuple[str, ...]) -> bool:
+    top = name.split(".")[0]
+    return any(top == p or (p.endswith("_") and top.startswith(p)) for p in prefixes)
+
+
+@pytest.mark.parametrize("start", PURE)
+def test_pure_modules_import_no_sdk_and_no_output_library(start: str) -> None:
+    known = modules()
+    if not any(m == start or m.startswith(start + ".") for m in known):
+        pytest.skip(f"{start} not written yet")
+    offenders = sorted(f"{mod} imports {name}" for mod, names in local_closure(start, known).items()
+                       for name in names if is_external(name, SDKS + OUTPUT))
+    assert offenders == []
+
+
+def test_emulator_never_imports_the_provisioner() -> None:
+    known = modules()
+    offenders = sorted(f"{mod} imports {name}" for mod, path in known.items()
+                       if mod.startswith("provision.emulator") for name in imports(path)
+                       if name.split(".")[0] == "provision" and not name.startswith("provision.emulator"))
+    assert offenders == []
+
+
+def test_only_providers_import_the_alibaba_cloud_sdks() -> None:
+    known = modules()
+    offenders = sorted(f"{mod} imports {name}" for mod, path in known.items()
+                       if not mod.startswith(("provision.providers", "provision.emulator"))
+                       for name in imports(path) if is_external(name, ("alibabacloud_", "darabonba", "Tea")))
+    assert offenders == []
+
+
+def test_the_import_parser_sees_relative_and_nested_imports() -> None:
+    """Guards the guard: a parser that saw nothing would pass every rule above."""
+    source = ("import os\n"
+              "def f():\n    import rich.console\n    from .. import resources\n    from . import w\n")
+    names = imports_in(source, "provision.emulator.m")
+    assert {"os", "rich.console", "provision.resources", "provision.emulator.w"} <= set(names)
+    assert is_external("rich.console", OUTPUT) and is_external("alibabacloud_ram20150501.client", SDKS)
+    assert not is_external("richer", OUTPUT)

@@ -1,0 +1,65 @@
+"""An in-memory cloud for planner properties: applies a Plan's changes to a list of live resources.
+
+It does what a correct provider would: creates and updates leave the live spec equal to the desired one
+(live-only fields filled, rotated secrets no longer missing, adopted resources marked), a top-level delete
+takes its children with it (memberships go only with their workspace: removing a user's memberships is a
+console step), and no-ops, manual steps and refused deletes change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields, replace
+
+from provision.plan import Action, Change, Plan
+from provision.resources import AccessKeysSpec, ApiKeySpec, Kind, Live, Spec
+
+
+def apply(plan: Plan, live: Sequence[Live]) -> list[Live]:
+    """The live resources after every actionable change of ``plan`` ran successfully."""
+    state = {lv.key: lv for lv in live}
+    for change in plan.changes:
+        if change.action in (Action.CREATE, Action.UPDATE):
+            state[change.key] = _written(change)
+        elif change.action is Action.DELETE:
+            for key in _with_descendants(change.key, state):
+                state.pop(key, None)  # like the providers: already gone counts as deleted
+    return list(state.values())
+
+
+def _written(change: Change) -> Live:
+    """The live resource a create or update leaves: declared fields as desired, secrets held again."""
+    assert change.desired is not None
+    spec = change.desired
+    if change.live is not None:  # undeclared fields keep their live values
+        before = change.live.spec
+        spec = replace(
+            before,
+            **{
+                f.name: getattr(spec, f.name)
+                for f in fields(spec)
+                if f.name in spec.compared and getattr(spec, f.name) is not None
+            },
+        )
+    if isinstance(spec, AccessKeysSpec):
+        count = spec.count if spec.count is not None else len(spec.key_ids)
+        spec = replace(
+            spec, count=count, missing_secret=(), key_ids=tuple(f"LTAI{spec.user}{i}" for i in range(count))
+        )
+    if isinstance(spec, ApiKeySpec):
+        spec = replace(spec, missing_secret=False)
+    cloud_id = change.live.cloud_id if change.live is not None else f"id-{spec.key}"
+    details = change.live.details if change.live is not None else ()
+    return Live(spec=spec, managed=True, cloud_id=cloud_id, details=details)
+
+
+def _with_descendants(key: str, state: dict[str, Live]) -> list[str]:
+    """``key`` and every live resource below it, except memberships of a deleted user (console only)."""
+    doomed = [key]
+    for lv in state.values():
+        spec: Spec = lv.spec
+        if spec.kind is Kind.MEMBER and key.startswith(f"{Kind.USER}/"):
+            continue
+        if key in spec.parents():
+            doomed += _with_descendants(lv.key, state)
+    return doomed

@@ -1,0 +1,274 @@
+"""The apply engine on fake providers: ordering, concurrency, failure isolation, manual/refused, summary."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from provision.apply import ApplySummary, Outcome, Status, apply_plan, dependencies
+from provision.errors import EXIT_ERROR, EXIT_OK, CloudCallError
+from provision.plan import Action, Change, Plan
+from provision.resources import (
+    AttachmentSpec,
+    Kind,
+    Live,
+    LoginProfileSpec,
+    MemberSpec,
+    PolicySpec,
+    Spec,
+    UserSpec,
+)
+
+
+class FakeProvider:
+    """Records when each change ran; fails the keys it is told to; sleeps to make overlap observable."""
+
+    def __init__(self, fail: frozenset[str] = frozenset(), delay: float = 0.0) -> None:
+        self.fail, self.delay = fail, delay
+        self.lock = threading.Lock()
+        self.spans: dict[str, tuple[float, float]] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def execute(self, change: Change) -> str:
+        start = time.monotonic()
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.delay)
+            if change.key in self.fail:
+                raise CloudCallError(change.key, "CreateUser", "InternalError", 500, "boom")
+            return f"{change.action}d {change.key}"  # created / updated / deleted
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.spans[change.key] = (start, time.monotonic())
+
+    @property
+    def order(self) -> list[str]:
+        return sorted(self.spans, key=lambda k: self.spans[k][0])
+
+    def providers(self) -> dict[Kind, FakeProvider]:
+        return {kind: self for kind in Kind}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.applied: dict[str, Spec] = {}
+        self.forgotten: list[str] = []
+
+    def record_applied(self, spec: Spec) -> None:
+        self.applied[spec.key] = spec
+
+    def forget_applied(self, key: str) -> None:
+        self.forgotten.append(key)
+
+
+def create(spec: Spec) -> Change:
+    return Change(spec.key, Action.CREATE, "missing", desired=spec)
+
+
+def delete(spec: Spec) -> Change:
+    return Change(spec.key, Action.DELETE, "declared absent", live=Live(spec, managed=True))
+
+
+@dataclass(frozen=True)
+class Chained(Spec):
+    """A spec with arbitrary parents, to build deeper chains than the real kinds have."""
+
+    kind = Kind.GRANT
+    label: str
+    after: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.label
+
+    def parents(self) -> tuple[str, ...]:
+        return self.after
+
+
+def test_creates_wait_for_their_parents() -> None:
+    user = UserSpec("alice")
+    policy = PolicySpec("p1", document="{}")
+    attach = AttachmentSpec("alice", "p1", "Custom")
+    login = LoginProfileSpec("alice")
+    fake = FakeProvider(delay=0.02)
+    plan = Plan([create(login), create(attach), create(user), create(policy)])
+
+    summary = apply_plan(plan, fake.providers())
+
+    assert summary.ok and len(summary.done) == 4
+    for child, parents in ((login.key, [user.key]), (attach.key, [user.key, policy.key])):
+        for parent in parents:
+            assert fake.spans[child][0] >= fake.spans[parent][1], f"{child} started before {parent} ended"
+
+
+def test_deletes_wait_for_their_children() -> None:
+    user = UserSpec("alice")
+    children = [LoginProfileSpec("alice"), AttachmentSpec("alice", "AliyunBailianDataReadOnlyAccess")]
+    fake = FakeProvider(delay=0.02)
+    plan = Plan([delete(user)] + [delete(c) for c in children])
+
+    apply_plan(plan, fake.providers())
+
+    assert fake.order[-1] == user.key
+    assert all(fake.spans[user.key][0] >= fake.spans[c.key][1] for c in children)
+
+
+def test_no_dependency_between_a_delete_and_an_unrelated_create() -> None:
+    deps = dependencies([delete(UserSpec("old")), create(UserSpec("new")), create(LoginProfileSpec("new"))])
+    assert deps == {"ram.user/old": set(), "ram.user/new": set(), "ram.login_profile/new": {"ram.user/new"}}
+
+
+def test_concurrency_bound_is_never_exceeded_and_is_used() -> None:
+    fake = FakeProvider(delay=0.03)
+    plan = Plan([create(UserSpec(f"u{i}")) for i in range(12)])
+
+    summary = apply_plan(plan, fake.providers(), concurrency=3)
+
+    assert len(summary.done) == 12
+    assert fake.max_in_flight == 3
+
+
+def test_concurrency_one_runs_in_plan_order() -> None:
+    fake = FakeProvider()
+    keys = [f"u{i}" for i in range(6)]
+    apply_plan(Plan([create(UserSpec(k)) for k in keys]), fake.providers(), concurrency=1)
+    assert fake.order == [f"ram.user/{k}" for k in keys]
+    assert fake.max_in_flight == 1
+
+
+def test_failure_skips_dependents_while_independent_resources_complete() -> None:
+    alice, bob = UserSpec("alice"), UserSpec("bob")
+    attach = AttachmentSpec("alice", "AliyunBailianDataReadOnlyAccess")
+    plan = Plan([create(alice), create(bob), create(LoginProfileSpec("alice")),
+                 create(LoginProfileSpec("bob")), create(attach)])
+    fake = FakeProvider(fail=frozenset({alice.key}))
+
+    summary = apply_plan(plan, fake.providers())
+
+    assert [o.key for o in summary.failed] == [alice.key]
+    assert "InternalError" in summary.failed[0].message
+    assert sorted(o.key for o in summary.skipped) == [attach.key, "ram.login_profile/alice"]
+    assert all(o.message == "skipped: ram.user/alice failed" for o in summary.skipped)
+    assert sorted(o.key for o in summary.done) == ["ram.login_profile/bob", "ram.user/bob"]
+    assert set(fake.spans) == {alice.key, bob.key, "ram.login_profile/bob"}  # skipped ones never ran
+    assert summary.exit_code == EXIT_ERROR
+
+
+def test_skip_names_the_root_failure_down_a_chain() -> None:
+    a, b, c = Chained("a"), Chained("b", ("modelstudio.grant/a",)), Chained("c", ("modelstudio.grant/b",))
+    fake = FakeProvider(fail=frozenset({a.key}))
+    summary = apply_plan(Plan([create(a), create(b), create(c)]), fake.providers())
+    assert {o.key: o.message for o in summary.skipped} == {b.key: "skipped: modelstudio.grant/a failed",
+                                                          c.key: "skipped: modelstudio.grant/a failed"}
+
+
+def test_failed_child_delete_keeps_its_parent() -> None:
+    user, login = UserSpec("alice"), LoginProfileSpec("alice")
+    fake = FakeProvider(fail=frozenset({login.key}))
+    summary = apply_plan(Plan([delete(login), delete(user)]), fake.providers())
+    assert [o.key for o in summary.skipped] == [user.key]
+    assert user.key not in fake.spans
+
+
+def test_manual_changes_become_checklist_items_and_never_execute() -> None:
+    member = MemberSpec("ws-delivery", "alice", role="guest")
+    reason = "manual: add alice as guest in the console"
+    plan = Plan([Change(member.key, Action.MANUAL, reason, desired=member)])
+    fake = FakeProvider()
+    events: list[Outcome] = []
+
+    summary = apply_plan(plan, fake.providers(), on_event=events.append)
+
+    assert fake.spans == {} and events == []
+    assert [(o.key, o.status, o.message) for o in summary.manual] == [
+        (member.key, Status.MANUAL, reason)]
+    assert summary.ok
+
+
+def test_refused_and_noop_changes_are_never_executed() -> None:
+    user = UserSpec("alice", protect=True)
+    plan = Plan([Change(user.key, Action.REFUSED, "refused: protect", live=Live(user, managed=True)),
+                 Change("ram.user/bob", Action.NOOP, "in sync", desired=UserSpec("bob"))])
+    fake = FakeProvider()
+
+    summary = apply_plan(plan, fake.providers())
+
+    assert fake.spans == {}
+    assert [o.key for o in summary.refused] == [user.key]
+    assert summary.done == [] and summary.exit_code == EXIT_OK
+
+
+def test_successful_changes_are_recorded_and_deletes_forgotten() -> None:
+    good, bad, gone = UserSpec("alice", display_name="Alice"), UserSpec("bob"), UserSpec("carol")
+    recorder = Recorder()
+    fake = FakeProvider(fail=frozenset({bad.key}))
+    apply_plan(Plan([create(good), create(bad), delete(gone)]), fake.providers(), state=recorder)
+    assert recorder.applied == {good.key: good}
+    assert recorder.forgotten == [gone.key]
+
+
+def test_one_progress_event_per_finished_change() -> None:
+    events: list[Outcome] = []
+    plan = Plan([create(UserSpec("alice")), create(UserSpec("bob"))])
+    apply_plan(plan, FakeProvider(fail=frozenset({"ram.user/bob"})).providers(), on_event=events.append)
+    lines = sorted(e.line() for e in events)
+    assert len(lines) == 2
+    assert re.fullmatch(r"✓ created ram\.user/alice \(\d+\.\ds\)", lines[0])
+    assert lines[1].startswith("✗ failed to create ram.user/bob (") and "InternalError" in lines[1]
+
+
+def test_progress_line_keeps_only_what_the_provider_message_adds() -> None:
+    def line(message: str) -> str:
+        return Outcome("ram.access_keys/bob", "create", Status.DONE, message, 0.25).line()
+
+    assert line("created ram.access_keys/bob (secret sha256:1a2b in the sink)") == \
+        "✓ created ram.access_keys/bob (0.2s): secret sha256:1a2b in the sink"
+    assert line("ram.access_keys/bob: created LTAI1 (secret sha256:1a2b)") == \
+        "✓ created ram.access_keys/bob (0.2s): created LTAI1 (secret sha256:1a2b)"
+    assert line("created ram.access_keys/bob") == "✓ created ram.access_keys/bob (0.2s)"
+
+
+def test_a_kind_without_provider_fails_only_that_change() -> None:
+    fake = FakeProvider()
+    providers = {Kind.USER: fake}
+    summary = apply_plan(Plan([create(UserSpec("alice")), create(PolicySpec("p"))]), providers)
+    assert [o.key for o in summary.done] == ["ram.user/alice"]
+    assert summary.failed[0].message == "no provider for ram.policy"
+
+
+def test_summary_json_has_every_outcome_list() -> None:
+    plan = Plan([create(UserSpec("alice")), create(UserSpec("bob")), create(LoginProfileSpec("bob"))])
+    summary = apply_plan(plan, FakeProvider(fail=frozenset({"ram.user/bob"})).providers())
+
+    data = json.loads(json.dumps(summary.to_dict()))
+
+    assert data["ok"] is False
+    assert [r["key"] for r in data["done"]] == ["ram.user/alice"]
+    assert [r["key"] for r in data["failed"]] == ["ram.user/bob"]
+    assert data["skipped"] == [{"key": "ram.login_profile/bob", "action": "create", "status": "skipped",
+                                "message": "skipped: ram.user/bob failed", "seconds": 0.0}]
+    assert data["manual"] == [] and data["refused"] == []
+    assert summary.counts() == "1 done, 1 failed, 1 skipped"
+
+
+def test_an_interrupt_propagates() -> None:
+    class Interrupting(FakeProvider):
+        def execute(self, change: Change) -> str:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        apply_plan(Plan([create(UserSpec("alice"))]), Interrupting().providers())
+
+
+def test_empty_plan_is_ok() -> None:
+    summary = apply_plan(Plan([]), {})
+    assert isinstance(summary, ApplySummary) and summary.ok and summary.to_dict()["done"] == []
