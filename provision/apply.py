@@ -65,8 +65,9 @@ class Outcome:
             detail = _detail(self.message, f"{verb} {self.key}", f"{self.key}:")
             return f"{mark} {verb} {self.key} ({self.seconds:.1f}s){f': {detail}' if detail else ''}"
         if self.status is Status.FAILED:
-            return f"{mark} failed to {self.action} {self.key} ({self.seconds:.1f}s): {self.message}"
-        return f"{mark} {self.status} {self.key}: {self.message}"
+            detail = _detail(self.message, f"{self.key}:")
+            return f"{mark} failed to {self.action} {self.key} ({self.seconds:.1f}s): {detail}"
+        return f"{mark} {self.status} {self.key}: {_detail(self.message, f'{self.status}:')}"
 
 
 def _detail(message: str, *echoes: str) -> str:
@@ -142,12 +143,6 @@ def _outcome(change: Change, status: Status, message: str, seconds: float = 0.0)
     return Outcome(change.key, str(change.action), status, message, seconds)
 
 
-def _timed(executor: Executor, change: Change) -> tuple[str, float]:
-    start = time.monotonic()
-    message = executor.execute(change)
-    return message, time.monotonic() - start
-
-
 def apply_plan(plan: Plan, providers: Mapping[Kind, Executor], *, concurrency: int = 8,
                on_event: OnEvent | None = None, state: AppliedRecorder | None = None) -> ApplySummary:
     """Execute the plan's create/update/delete changes as a DAG with at most ``concurrency`` in flight."""
@@ -177,7 +172,7 @@ class _Run:
         self.concurrency = concurrency
         self.status: dict[str, Status] = {}
         self.root_cause: dict[str, str] = {}  # failed or skipped key → the failed key behind it
-        self.running: dict[Future[tuple[str, float]], Change] = {}
+        self.running: dict[Future[str], tuple[Change, float]] = {}
 
     def go(self) -> None:
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="apply") as pool:
@@ -218,15 +213,16 @@ class _Run:
                 if provider is None:
                     self._record(change, Status.FAILED, f"no provider for {change.kind}")
                 else:
-                    self.running[pool.submit(_timed, provider, change)] = change
+                    self.running[pool.submit(provider.execute, change)] = (change, time.monotonic())
         return moved
 
-    def _collect(self, future: Future[tuple[str, float]]) -> None:
-        change = self.running.pop(future)
+    def _collect(self, future: Future[str]) -> None:
+        change, started = self.running.pop(future)
+        seconds = time.monotonic() - started  # submitted only when a worker is free: no queueing
         try:
-            message, seconds = future.result()
+            message = future.result()
         except Exception as exc:  # one change failing must not stop the others
-            self._record(change, Status.FAILED, str(exc) or type(exc).__name__)
+            self._record(change, Status.FAILED, str(exc) or type(exc).__name__, seconds)
             return
         if self.state is not None:
             _remember(self.state, change)

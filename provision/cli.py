@@ -23,13 +23,14 @@ from provision.emulator.cli import app as emulator_app
 from provision.errors import EXIT_CHANGES, EXIT_INTERRUPTED, EXIT_OK, ProvisionError
 from provision.flow import (
     Context,
-    PlanResult,
+    PlanOptions,
     Prepared,
     SavedPlan,
-    check_fresh,
+    Source,
     load_saved_plan,
     make_plan,
     plan_document,
+    plan_to_apply,
     prepare,
     run_apply,
 )
@@ -44,6 +45,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="markdown",
 )
 app.add_typer(emulator_app, name="emulator")
 membership_app = typer.Typer(help="Workspace membership: console-only steps, their checklist, confirmations.",
@@ -81,6 +83,10 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
         except ProvisionError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: run the command again; apply re-plans and does only what is left",
+                       err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
 
@@ -106,8 +112,13 @@ def _stderr() -> Console:
 
 
 def _load(manifest: Path, var: list[str] | None, var_file: list[Path] | None) -> Prepared:
-    """Prepare the manifest (no cloud call) and print lint warnings on stderr."""
-    prepared = prepare(manifest, _vars(var), var_file or [], now=datetime.now(UTC))
+    """Prepare the manifest given on the command line."""
+    return _prepare(Source(manifest, _vars(var), tuple(var_file or ())))
+
+
+def _prepare(source: Source) -> Prepared:
+    """Prepare a manifest (no cloud call) and print its lint warnings on stderr."""
+    prepared = prepare(source.manifest, source.vars, source.var_files, now=datetime.now(UTC))
     err = _stderr()
     for warning in prepared.warnings:
         err.print(f"warning: {warning}", style="yellow", markup=False)
@@ -142,7 +153,12 @@ def plan(
 ) -> None:
     """Show what apply would change: read the account, diff it with the manifest. Changes nothing.
 
-    Example: provision plan -m manifests/example.yaml --var env=prod --detailed-exitcode
+    Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes with
+    --detailed-exitcode, 1 error.
+
+    Example: `provision plan -m manifests/example.yaml --var customer=globex --detailed-exitcode`
+
+    Example: `provision plan -m manifests/example.yaml --out plan.json` (then `provision apply plan.json`)
     """
     prepared = _load(manifest, var, var_file)
     context = _context(prepared, state_dir, secrets_dir)
@@ -189,29 +205,26 @@ def apply(
 
     Secrets the cloud returns once (AccessKey secrets, passwords, API keys) go to the secrets sink
     (one 0600 env file per account), never to the screen. An interrupted apply resumes: run it again.
+    A saved plan is refused when the account or the manifest changed since it was made.
 
-    Example: provision apply -m manifests/example.yaml --auto-approve
-    Example: provision plan -m manifests/example.yaml --out plan.json && provision apply plan.json
+    Example: `provision apply -m manifests/example.yaml --auto-approve`
+
+    Example: `provision apply plan.json` (a plan saved by `provision plan --out plan.json`)
     """
     if (plan_file is None) == (manifest is None):
         raise ProvisionError("give either a manifest (-m FILE) or a saved plan (PLAN.json), not both")
     saved: SavedPlan | None = None
     if plan_file is not None:
+        if var or var_file or allow_destroy:
+            raise ProvisionError(f"{plan_file} carries its own manifest, variables and --allow-destroy: "
+                                 "re-run plan to change them")
         saved = load_saved_plan(plan_file)
-        prepared = prepare(saved.source.manifest, saved.source.vars, saved.source.var_files,
-                           now=datetime.now(UTC))
-        options = saved.options
+        prepared = _prepare(saved.source)
     else:
         assert manifest is not None
         prepared = _load(manifest, var, var_file)
-        options = None
     context = _context(prepared, state_dir, secrets_dir)
-    result: PlanResult = make_plan(prepared, context,
-                                   allow_destroy=options.allow_destroy if options else allow_destroy,
-                                   only_expired=options.only_expired if options else False)
-    if saved is not None:
-        check_fresh(saved, result)
-    to_apply = saved.plan if saved is not None else result.plan
+    to_apply = plan_to_apply(prepared, context, saved, PlanOptions(allow_destroy=allow_destroy))
     if not as_json:
         typer.echo(render_text(to_apply, color=_color(), verbose=False))
     count = len(to_apply.actionable)
@@ -245,14 +258,13 @@ def _report(summary: ApplySummary, as_json: bool) -> None:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
     lines = [f"apply: {summary.counts()} in {summary.seconds:.1f}s"]
-    lines += [f"  failed  {o.key}: {o.message}" for o in summary.failed]
-    lines += [f"  skipped {o.key}: {o.message}" for o in summary.skipped]
-    lines += [f"  refused {o.key}: {o.message}" for o in summary.refused]
+    lines += [f"  {o.line()}" for o in summary.failed + summary.skipped + summary.refused]
     if summary.manual:
-        lines.append("console steps left (then run `provision membership confirm`):")
-        lines += [f"  [ ] {o.key}: {o.message}" for o in summary.manual]
+        lines.append("console steps left (list them with `provision membership checklist`):")
+        lines += [f"  [ ] {o.message.removeprefix('manual: ')}" for o in summary.manual]
     if not summary.done and not summary.failed and not summary.skipped:
-        lines.insert(0, "nothing to do: the account matches the manifest")
+        lines.insert(0, "nothing applied: every remaining change is refused" if summary.refused
+                     else "nothing to do: the account matches the manifest")
     typer.echo("\n".join(lines))
 
 
@@ -263,7 +275,7 @@ def _report(summary: ApplySummary, as_json: bool) -> None:
 def schema() -> None:
     """Print the manifest's JSON Schema (for editors and CI validation).
 
-    Example: provision schema > manifest.schema.json
+    Example: `provision schema > manifest.schema.json`
     """
     typer.echo(json.dumps(manifest_json_schema(), indent=2))
 
@@ -282,7 +294,7 @@ def membership_checklist(
 ) -> None:
     """List the console steps still pending (workspace memberships the probe cannot prove yet).
 
-    Example: provision membership checklist -m manifests/example.yaml
+    Example: `provision membership checklist -m manifests/example.yaml`
     """
     prepared = _load(manifest, var, var_file)
     context = _context(prepared, state_dir, secrets_dir)
@@ -313,8 +325,8 @@ def membership_confirm(
 ) -> None:
     """Record that a console-only membership step was done, so plans stop listing it.
 
-    Example: provision membership confirm -m manifests/example.yaml --workspace agent-delivery
-    --user acme-lead --role admin --by jane
+    Example: `provision membership confirm -m manifests/example.yaml --workspace agent-delivery
+    --user acme-lead --role admin --by jane`
     """
     prepared = _load(manifest, var, var_file)
     context = _context(prepared, state_dir, secrets_dir)

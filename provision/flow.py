@@ -43,11 +43,13 @@ class Source:
     var_files: tuple[Path, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"manifest": str(self.manifest), "vars": dict(self.vars),
-                "var_files": [str(p) for p in self.var_files]}
+        """JSON form with absolute paths, so a saved plan applies from any directory."""
+        return {"manifest": str(self.manifest.resolve()), "vars": dict(self.vars),
+                "var_files": [str(p.resolve()) for p in self.var_files]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        """The source :meth:`to_dict` wrote."""
         return cls(Path(data["manifest"]), {str(k): str(v) for k, v in data.get("vars", {}).items()},
                    tuple(Path(p) for p in data.get("var_files", [])))
 
@@ -123,6 +125,7 @@ class PlanResult:
 
 
 def finding_line(manifest: Path, finding: LintFinding) -> str:
+    """One lint finding as ``file:line: level [code] (user u) field: message``."""
     where = f"{manifest}:{finding.line}" if finding.line else str(manifest)
     who = f" (user {finding.user})" if finding.user else ""
     return f"{where}: {finding.level} [{finding.code}]{who} {finding.field}: {finding.message}"
@@ -169,6 +172,8 @@ def plan_document(result: PlanResult, source: Source) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SavedPlan:
+    """A plan file read back: the plan, what it was made from, and where it was read."""
+
     plan: Plan
     source: Source
     options: PlanOptions
@@ -185,6 +190,19 @@ def load_saved_plan(path: Path) -> SavedPlan:
         raise ProvisionError(f"{path}: plan file not found") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ProvisionError(f"{path}: not a plan file written by `provision plan --out` ({exc})") from None
+
+
+def plan_to_apply(prepared: Prepared, context: Context, saved: SavedPlan | None,
+                  options: PlanOptions) -> Plan:
+    """Re-plan right before applying: the fresh plan, or the saved one if it is still what would be done."""
+    if saved is not None:
+        options = saved.options
+    result = make_plan(prepared, context, allow_destroy=options.allow_destroy,
+                       only_expired=options.only_expired)
+    if saved is None:
+        return result.plan
+    check_fresh(saved, result)
+    return saved.plan
 
 
 def check_fresh(saved: SavedPlan, current: PlanResult) -> None:

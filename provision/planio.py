@@ -181,3 +181,13 @@ def _hints(cls: type) -> dict[str, Any]:
     if cls not in _HINTS:
         _HINTS[cls] = typing.get_type_hints(cls)
     return _HINTS[cls]
+
+
+def spec_to_dict(spec: Spec) -> Json:
+    """One spec in the plan file's JSON form (the state file stores last-applied specs this way too)."""
+    return _spec_to_dict(spec)
+
+
+def spec_from_dict(data: Json) -> Spec:
+    """The spec :func:`spec_to_dict` wrote."""
+    return _spec_from_dict(data)

@@ -14,13 +14,14 @@ import json
 import os
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from provision.errors import ProvisionError
-from provision.resources import SPEC_TYPES, Kind, Spec, Zone, spec_fields
+from provision.planio import spec_from_dict, spec_to_dict
+from provision.resources import Spec
 
 _VERSION = 1
 
@@ -32,34 +33,6 @@ class Confirmation:
     role: str
     confirmed_at: str  # ISO-8601 UTC
     confirmed_by: str
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, Zone):
-        return {"zone_id": value.zone_id, "vswitch_id": value.vswitch_id}
-    if isinstance(value, tuple | list):
-        return [_to_json(v) for v in value]
-    return value
-
-
-def _from_json(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"zone_id", "vswitch_id"}:
-        return Zone(value["zone_id"], value["vswitch_id"])
-    if isinstance(value, list):
-        return tuple(_from_json(v) for v in value)
-    return value
-
-
-def spec_to_json(spec: Spec) -> dict[str, Any]:
-    """A spec as JSON-safe data: ``{"kind": ..., "fields": {...}}``."""
-    return {"kind": str(spec.kind), "fields": {k: _to_json(v) for k, v in spec_fields(spec).items()}}
-
-
-def spec_from_json(data: dict[str, Any]) -> Spec:
-    """The spec :func:`spec_to_json` wrote (tuples and zones restored; unknown fields ignored)."""
-    cls = SPEC_TYPES[Kind(data["kind"])]
-    known = {f.name for f in fields(cls)}
-    return cls(**{k: _from_json(v) for k, v in data["fields"].items() if k in known})
 
 
 class StateFile:
@@ -122,7 +95,7 @@ class StateFile:
     def record_applied(self, spec: Spec) -> None:
         """Remember ``spec`` as what the tool last applied for its key."""
         with self._lock:
-            self._applied[spec.key] = spec_to_json(spec)
+            self._applied[spec.key] = spec_to_dict(spec)
             self._save()
 
     def forget_applied(self, key: str) -> None:
@@ -133,7 +106,7 @@ class StateFile:
     def applied(self) -> dict[str, Spec]:
         """Key → last-applied spec, for the planner's drift detection."""
         with self._lock:
-            return {key: spec_from_json(data) for key, data in self._applied.items()}
+            return {key: spec_from_dict(data) for key, data in self._applied.items()}
 
     # -- file ---------------------------------------------------------------------------------------
     def _load(self) -> None:

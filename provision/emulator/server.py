@@ -202,7 +202,11 @@ class EmulatorServer:
     def _save_loop(self) -> None:
         while self._dirty.wait() and not self._stopping.is_set():
             if not self._stopping.wait(self._save_debounce_s):  # debounce: one save per burst
-                self.save()
+                try:
+                    self.save()
+                except OSError:
+                    log.exception("could not save %s; will retry on the next change", self.state_file)
+                    self._dirty.clear()
 
     def reset(self) -> None:
         """Back to the world the server was started with (the seed); clears faults and stats."""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from alibabacloud_credentials.exceptions import CredentialException
@@ -248,6 +249,20 @@ def error_for(resource: str, action: str, failure: _Failure) -> CallError:
                      failure.request_id)
 
 
+def once_then_find(create: Callable[[], T], find: Callable[[], T | None]) -> Callable[[], T]:
+    """A create without a ClientToken, made safe to retry: later attempts first look for what an
+    earlier attempt may have created before its response was lost."""
+    attempts = 0
+
+    def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
+        found = find() if attempts > 1 else None
+        return found if found is not None else create()
+
+    return attempt
+
+
 # --- pagination --------------------------------------------------------------------------------------
 
 
@@ -288,7 +303,7 @@ def paginate(resource: str, action: str, pager: Pager[I], retry: RetryPolicy = D
     seen: set[str] = set()
     while True:
         page_cursor = cursor
-        response = call(resource, action, lambda c=page_cursor: pager.fetch(c), retry)
+        response = call(resource, action, partial(pager.fetch, page_cursor), retry)
         page = list(pager.items(response.body) or ())
         found.extend(page)
         cursor = pager.next_cursor(response.body, page_cursor, len(page))

@@ -15,7 +15,7 @@ from enum import StrEnum
 from alibabacloud_bailian20231229 import models as bailian
 
 from provision.errors import ProvisionError
-from provision.plan import Action, Change
+from provision.plan import DETAIL_PROVEN, Action, Change
 from provision.providers.base import Clients, spec_of
 from provision.providers.calls import CallError
 from provision.providers.modelstudio import find_workspaces
@@ -37,6 +37,7 @@ class Probe(StrEnum):
 class ProbeResult:
     outcome: Probe
     reason: str
+    code: str = ""  # the cloud's error code when the probe call failed (verify diagnoses it)
 
 
 def confirm_member(state: StateFile, workspace: str, user: str, role: str, by: str) -> Confirmation:
@@ -68,7 +69,7 @@ def checklist_item(change: Change, workspace_id: str | None = None) -> str:
 class MembershipProvider:
     """Reads memberships (probe, confirmations); 'executing' one only yields its checklist item."""
 
-    kinds = (Kind.MEMBER,)
+    kinds: tuple[Kind, ...] = (Kind.MEMBER,)
 
     def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, workers: int = 8) -> None:
         self.clients = clients
@@ -97,7 +98,7 @@ class MembershipProvider:
             role = confirmation.role if confirmation else spec.role
             note = "as confirmed" if confirmation else "as declared: the probe cannot tell guest from admin"
             return Live(MemberSpec(workspace=spec.workspace, user=spec.user, role=role), managed=True,
-                        details=(("proven_by", "probe"), ("probe", result.reason), ("role", note)))
+                        details=((DETAIL_PROVEN, "probe"), ("probe", result.reason), ("role", note)))
         if result.outcome is Probe.UNKNOWN and confirmation is not None:
             live = MemberSpec(workspace=spec.workspace, user=spec.user, role=confirmation.role)
             return Live(live, managed=True,
@@ -123,8 +124,8 @@ class MembershipProvider:
                            lambda: as_member.bailian().list_published_agent(workspace_id, request))
         except CallError as err:
             if err.code == "Workspace.AccessDenied":
-                return ProbeResult(Probe.NOT_MEMBER, f"{err.code} for {user}'s AccessKey")
-            return ProbeResult(Probe.UNKNOWN, f"the probe failed with {err.code}")
+                return ProbeResult(Probe.NOT_MEMBER, f"{err.code} for {user}'s AccessKey", err.code)
+            return ProbeResult(Probe.UNKNOWN, f"the probe failed with {err.code}", err.code)
         return ProbeResult(Probe.MEMBER, f"ListPublishedAgent succeeded with {user}'s AccessKey")
 
     def execute(self, change: Change) -> str:
@@ -138,4 +139,5 @@ class MembershipProvider:
 
 def _confirmed(confirmation: Confirmation) -> tuple[tuple[str, str], ...]:
     c = confirmation
-    return (("proven_by", "confirmation"), ("confirmed", f"{c.role} by {c.confirmed_by} at {c.confirmed_at}"))
+    return ((DETAIL_PROVEN, "confirmation"),
+            ("confirmed", f"{c.role} by {c.confirmed_by} at {c.confirmed_at}"))

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from alibabacloud_modelstudio20260210 import models as ms
 
 from provision.plan import Action, Change
 from provision.providers.base import Clients, spec_of
-from provision.providers.calls import CallError, token_pager
-from provision.providers.modelstudio_keys import ApiKeyManager, once_then_find, parse_description
+from provision.providers.calls import CallError, once_then_find, token_pager
+from provision.providers.modelstudio_keys import ApiKeyManager, parse_description
 from provision.resources import ALL_MODELS, ApiKeySpec, Desired, GrantSpec, Kind, Live, WorkspaceSpec
 from provision.secrets import SecretSink
 from provision.statefile import StateFile
@@ -39,7 +40,7 @@ def find_workspaces(clients: Clients, name: str | None = None) -> list[Any]:
 class ModelStudioProvider:
     """Reads and changes workspaces, their model grants and their API keys."""
 
-    kinds = (Kind.WORKSPACE, Kind.GRANT, Kind.API_KEY)
+    kinds: tuple[Kind, ...] = (Kind.WORKSPACE, Kind.GRANT, Kind.API_KEY)
 
     def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, workers: int = 8) -> None:
         self.clients = clients
@@ -173,7 +174,7 @@ class ModelStudioProvider:
     def _delete_workspace(self, key: str, name: str, ws_id: str) -> str:
         for api_key in self.keys.list_managed(name, ws_id):
             self.clients.call_or_none(key, "DeleteApiKey",
-                                      lambda k=str(api_key.api_key_id): self.ms.delete_api_key(k))
+                                      partial(self.ms.delete_api_key, str(api_key.api_key_id)))
             _, key_name = parse_description(api_key.description) or ("", "")
             self.keys.forget(ApiKeySpec(workspace=name, key_name=key_name))
         resp = self.clients.call_or_none(key, "DeleteWorkspace", lambda: self.ms.delete_workspace(

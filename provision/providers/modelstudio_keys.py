@@ -15,7 +15,7 @@ from alibabacloud_modelstudio20260210 import models as ms
 
 from provision.plan import Action, Change
 from provision.providers.base import Clients, ordered_like, spec_of
-from provision.providers.calls import CallError, token_pager
+from provision.providers.calls import CallError, once_then_find, token_pager
 from provision.resources import MARKER, ApiKeySpec, Kind, Live, api_key_description
 from provision.secrets import SecretSink
 from provision.statefile import StateFile
@@ -29,19 +29,6 @@ def parse_description(description: str | None) -> tuple[str, str] | None:
     """(workspace, key name) from a managed key's description marker."""
     m = _DESCRIPTION.search(description or "")
     return (m.group("workspace"), m.group("key")) if m else None
-
-
-def once_then_find(create: Callable[[], T], find: Callable[[], T | None]) -> Callable[[], T]:
-    """A create for the retry wrapper: a retried attempt first looks for what an earlier one made."""
-    attempts = 0
-
-    def attempt() -> T:
-        nonlocal attempts
-        attempts += 1
-        found = find() if attempts > 1 else None
-        return found if found is not None else create()
-
-    return attempt
 
 
 class ApiKeyManager:
@@ -89,7 +76,7 @@ class ApiKeyManager:
         custom = auth is not None and auth.type == "Custom"
         scope = auth.model_access_scope if custom else None
         restricted = scope is not None and not scope.allow_all_models
-        models = tuple(sorted(scope.accessible_models or ())) if restricted else ()
+        models = tuple(sorted(scope.accessible_models or ())) if scope is not None and restricted else ()
         ips = tuple(sorted(ip for ip in (auth.access_ips or ()) if ip not in _ANY_IP)) if custom else ()
         return ApiKeySpec(workspace=workspace, key_name=name,
                           allowed_models=ordered_like(models, want.allowed_models if want else None),
@@ -191,11 +178,17 @@ class ApiKeyManager:
         return str(matches[0].api_key_id) if matches else ""
 
 
+def _declared_or_live(declared: tuple[str, ...] | None, live: tuple[str, ...] | None) -> tuple[str, ...]:
+    if declared is not None:
+        return declared
+    return live or ()
+
+
 def _auth(spec: ApiKeySpec, live: ApiKeySpec | None, auth_cls: Callable[..., T],
           scope_cls: Callable[..., Any]) -> T:
     """The complete auth block (the API takes all of it or none): declared fields, else the live ones."""
-    models = spec.allowed_models if spec.allowed_models is not None else (live.allowed_models if live else ())
-    ips = spec.ip_allow_list if spec.ip_allow_list is not None else (live.ip_allow_list if live else ())
+    models = _declared_or_live(spec.allowed_models, live.allowed_models if live else None)
+    ips = _declared_or_live(spec.ip_allow_list, live.ip_allow_list if live else None)
     if not models and not ips:
         return auth_cls(type="All")
     scope = scope_cls(allow_all_models=not models, accessible_models=list(models) or None)

@@ -30,14 +30,15 @@ _VSWITCH_PAGE = 50
 
 def client_token(spec: EndpointSpec) -> str:
     """A deterministic ClientToken for creating ``spec``: a retried or re-run create never duplicates it."""
-    digest = hashlib.sha256(f"{spec.region}/{spec.vpc_id}/{spec.endpoint}".encode()).hexdigest()
+    service = spec.service_id or spec.service_name
+    digest = hashlib.sha256(f"{spec.region}/{spec.vpc_id}/{spec.endpoint}/{service}".encode()).hexdigest()
     return f"provision-{digest[:40]}"
 
 
 class PrivateLinkProvider:
     """Reads and changes PrivateLink endpoints (zones and security groups included)."""
 
-    kinds = (Kind.ENDPOINT,)
+    kinds: tuple[Kind, ...] = (Kind.ENDPOINT,)
 
     def __init__(self, clients: Clients, workers: int = 8) -> None:
         self.clients = clients
@@ -57,9 +58,10 @@ class PrivateLinkProvider:
         found: list[tuple[EndpointSpec | None, Any, str]] = []
         for (region, vpc_id), specs in sorted(declared.items()):
             for item in self._list(region, vpc_id):
-                spec = next((s for s in specs if s.endpoint == item.endpoint_name
-                             and _same_service(s, item)), None)
-                if spec is not None or _tagged(item):
+                named = [s for s in specs if s.endpoint == item.endpoint_name]
+                spec = next((s for s in named if _same_service(s, item)), None)
+                # Same name, other service: not the declared endpoint (the key would collide).
+                if spec is not None or (not named and _tagged(item)):
                     found.append((spec, item, region))
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             return list(pool.map(lambda f: self._live(f[0], f[1], f[2], desired.adopt), found))

@@ -12,11 +12,12 @@ import string
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from alibabacloud_ram20150501 import models as ram
 
-from provision.plan import Action, Change
+from provision.plan import DETAIL_GROUPS, DETAIL_MFA, Action, Change
 from provision.providers.base import Clients, spec_of
 from provision.providers.calls import CallError, Outcome, marker_pager
 from provision.providers.ram_policies import PolicyManager
@@ -66,7 +67,7 @@ class _Key:
 class RamProvider:
     """Reads and changes RAM users and everything hanging off them, and custom policies."""
 
-    kinds = (Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.POLICY, Kind.ATTACHMENT)
+    kinds: tuple[Kind, ...] = (Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.POLICY, Kind.ATTACHMENT)
 
     def __init__(self, clients: Clients, sink: SecretSink, workers: int = 8) -> None:
         self.clients = clients
@@ -95,10 +96,10 @@ class RamProvider:
         key = f"{Kind.USER}/{name}"
         details: list[tuple[str, str]] = []
         if detailed:  # what a delete's cascade will have to remove
-            details.append(("groups", ",".join(self._groups(name))))
+            details.append((DETAIL_GROUPS, ",".join(self._groups(name))))
             mfa = self._mfa_serial(name)
             if mfa:
-                details.append(("mfa", mfa))
+                details.append((DETAIL_MFA, mfa))
         lives = [Live(UserSpec(user=name, display_name=user.display_name or "", email=user.email or ""),
                       managed=managed, cloud_id=user.user_id or "", details=tuple(details))]
         for policy in self._attached(name):
@@ -215,7 +216,7 @@ class RamProvider:
         for group in self._groups(name):
             request = ram.RemoveUserFromGroupRequest(group_name=group, user_name=name)
             self.clients.call_or_none(key, "RemoveUserFromGroup",
-                                      lambda r=request: self.ram.remove_user_from_group(r))
+                                      partial(self.ram.remove_user_from_group, request))
             steps.append(f"group {group}")
         serial = self._mfa_serial(name)
         if serial:

@@ -112,6 +112,12 @@ def test_apply_needs_a_manifest_or_a_plan_but_not_both(offline_cli: Cli) -> None
     assert "either a manifest (-m FILE) or a saved plan" in neither.stderr + both.stderr
 
 
+def test_a_saved_plan_takes_no_manifest_options(offline_cli: Cli) -> None:
+    result = offline_cli("apply", offline_cli.home / "plan.json", "--allow-destroy", "--auto-approve")
+    assert result.exit_code == 1
+    assert "carries its own manifest, variables and --allow-destroy" in result.stderr
+
+
 def test_apply_of_a_file_that_is_not_a_plan_is_refused(offline_cli: Cli) -> None:
     garbage = offline_cli.manifest("plan.json", "{\"hello\": 1}")
     result = offline_cli("apply", garbage, "--auto-approve")

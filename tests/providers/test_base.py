@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 from alibabacloud_ram20150501 import models as ram
-from alibabacloud_tea_openapi.exceptions import ThrottlingException
+from alibabacloud_tea_openapi.exceptions import ServerException, ThrottlingException
 from alibabacloud_vpc20160428 import models as vpc
 from tenacity import RetryCallState, Retrying
 
 from provision.emulator.testing import EmulatorHandle
 from provision.errors import CloudCallError, ProvisionError
 from provision.providers import CallError, Clients, CloudTarget, Outcome, RetryPolicy
-from provision.providers.calls import marker_pager, outcome_of, page_number_pager
+from provision.providers.calls import call, marker_pager, once_then_find, outcome_of, page_number_pager
 
 from .conftest import FAST_POLL, FAST_RETRY
 
@@ -201,3 +201,20 @@ def test_network_failures_are_retried_then_reported(monkeypatch: pytest.MonkeyPa
     with pytest.raises(CallError) as caught:
         clients.call("ram.user/*", "ListUsers", lambda: clients.ram().list_users(ram.ListUsersRequest()))
     assert caught.value.code == "NetworkError" and caught.value.outcome is Outcome.RETRY
+
+
+def test_a_create_whose_response_was_lost_is_found_not_repeated() -> None:
+    made: list[str] = []
+
+    def create() -> str:
+        made.append("ws-1")
+        if len(made) == 1:  # the cloud created it, then the response was lost
+            raise ServerException(status_code=503, code="ServiceUnavailable", data={})
+        return "ws-again"
+
+    def find() -> str | None:
+        return made[0] if made else None
+
+    found = call("modelstudio.workspace/w", "CreateWorkspace", once_then_find(create, find), FAST_RETRY)
+    assert found == "ws-1"
+    assert made == ["ws-1"]

@@ -69,6 +69,7 @@ def test_a_repeated_create_reuses_the_client_token(run: Run, clients: Clients) -
     assert len(_endpoints(clients)) == 1
     assert client_token(SPEC) == client_token(replace(SPEC, zones=None))  # identity only
     assert client_token(SPEC) != client_token(replace(SPEC, endpoint="other"))
+    assert client_token(SPEC) != client_token(replace(SPEC, service_name=None, service_id="epsrv-x"))
 
 
 def test_a_vswitch_in_the_wrong_zone_fails_before_any_create(run: Run, emulator: EmulatorHandle) -> None:

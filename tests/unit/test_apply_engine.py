@@ -235,6 +235,10 @@ def test_progress_line_keeps_only_what_the_provider_message_adds() -> None:
     assert line("ram.access_keys/bob: created LTAI1 (secret sha256:1a2b)") == \
         "✓ created ram.access_keys/bob (0.2s): created LTAI1 (secret sha256:1a2b)"
     assert line("created ram.access_keys/bob") == "✓ created ram.access_keys/bob (0.2s)"
+    failed = Outcome("ram.user/bob", "create", Status.FAILED, "ram.user/bob: CreateUser failed with X", 1.0)
+    assert failed.line() == "✗ failed to create ram.user/bob (1.0s): CreateUser failed with X"
+    skipped = Outcome("ram.login_profile/bob", "create", Status.SKIPPED, "skipped: ram.user/bob failed")
+    assert skipped.line() == "- skipped ram.login_profile/bob: ram.user/bob failed"
 
 
 def test_a_kind_without_provider_fails_only_that_change() -> None:

@@ -136,7 +136,7 @@ def test_undefined_variable_in_an_include_names_the_include_line(tmp_path: Path)
 
 
 def test_validation_error_in_an_include_names_the_include_file_and_line(tmp_path: Path) -> None:
-    include = write(tmp_path, "  - name: acme-delivery\n    display_name: x\n    acess_keys: 1\n", "inc/u.yaml")
+    include = write(tmp_path, "  - name: acme\n    display_name: x\n    acess_keys: 1\n", "inc/u.yaml")
     error = error_of(write(tmp_path, HEAD + "users:\n{% include 'inc/u.yaml' %}\n"))
     assert (error.file, error.line, error.field) == (str(include), 3, "users[0].acess_keys")
     assert "did you mean 'access_keys'?" in error.message

@@ -1,0 +1,201 @@
+"""The audit's checks: each has a stable id (``BAILIAN-NNN``), a severity, a title and a fix. Pure.
+
+Ids never change meaning and are never reused; docs/audit.md lists them. A check looks at an
+:class:`AccessMap` and yields one finding per offending resource, with the evidence that made it fire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from provision.audit.model import AccessMap, ApiKeyEntry, AuditReport, Finding, Severity, UserEntry
+from provision.audit.privilege import ADMINISTRATOR, BAILIAN_FULL
+
+MAX_KEY_AGE_DAYS = 90
+MAX_UNUSED_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a check found: the resource and the evidence."""
+
+    resource: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Check:
+    check_id: str
+    title: str
+    severity: Severity
+    fix: str
+    run: Callable[[AccessMap], Iterable[Hit]]
+
+
+def _console_without_mfa(m: AccessMap) -> Iterator[Hit]:
+    for u in m.users:
+        if u.console is not None and not u.console.mfa_bound:
+            required = "required at sign-in, not bound yet" if u.console.mfa_required else "not required"
+            yield Hit(u.resource, f"console login enabled; no MFA device bound (MFA {required})")
+
+
+def _old_keys(m: AccessMap) -> Iterator[Hit]:
+    for u in m.users:
+        for k in u.active_keys:
+            if k.age_days is not None and k.age_days > MAX_KEY_AGE_DAYS:
+                yield Hit(_key(u, k.access_key_id), f"active, created {k.created} ({k.age_days} days ago)")
+
+
+def _unused_keys(m: AccessMap) -> Iterator[Hit]:
+    for u in m.users:
+        for k in u.active_keys:
+            if k.last_used is None:
+                age = f" ({k.age_days} days ago)" if k.age_days is not None else ""
+                yield Hit(_key(u, k.access_key_id), f"active, never used since created {k.created}{age}")
+            elif k.last_used_days is not None and k.last_used_days > MAX_UNUSED_DAYS:
+                yield Hit(_key(u, k.access_key_id),
+                          f"active, last used {k.last_used} ({k.last_used_days} days ago)")
+
+
+def _several_keys(m: AccessMap) -> Iterator[Hit]:
+    for u in m.users:
+        if len(u.active_keys) > 1:
+            ids = ", ".join(k.access_key_id for k in u.active_keys)
+            yield Hit(u.resource, f"{len(u.active_keys)} active AccessKeys: {ids}")
+
+
+def _holds(policy: str, consequence: str) -> Callable[[AccessMap], Iterator[Hit]]:
+    def check(m: AccessMap) -> Iterator[Hit]:
+        for u in m.users:
+            held = [p for p in u.policies if p.policy_type == "System" and p.name == policy]
+            if held:
+                via = ", ".join("directly" if p.via == "direct" else f"via {p.via}" for p in held)
+                managed = "managed by provision" if u.managed else "not managed by provision"
+                reason = dict(u.justified).get(policy)
+                why = f"; manifest reason: {reason}" if reason else ""
+                yield Hit(u.resource, f"System:{policy} attached {via} ({managed}): {consequence}{why}")
+    return check
+
+
+def _expired_still_active(m: AccessMap) -> Iterator[Hit]:
+    for u in m.users:
+        if not u.expired:
+            continue
+        left = ([f"{len(u.active_keys)} active AccessKey(s)"] if u.active_keys else []) + \
+            (["console login"] if u.console is not None else [])
+        if left:
+            yield Hit(u.resource, f"expires_at {u.expires_at} has passed; still has {' and '.join(left)}")
+
+
+def _unmanaged_with_access(m: AccessMap) -> Iterator[Hit]:
+    for u in m.users:
+        if not u.managed and u.privilege.any:
+            yield Hit(u.resource, f"not managed by provision; Model Studio privilege {u.privilege.label} "
+                                  f"from {', '.join(u.privilege.sources)}")
+
+
+def _drift(m: AccessMap) -> Iterator[Hit]:
+    for d in m.drift:
+        fields = "; ".join(f"{f.field}: account has {f.live}, manifest says {f.declared}" for f in d.fields)
+        yield Hit(d.resource, d.reason + (f" ({fields})" if fields else ""))
+
+
+def _all_models(m: AccessMap) -> Iterator[Hit]:
+    for w in m.workspaces:
+        if w.all_models:
+            yield Hit(w.resource, f"every model is granted for inference ({len(w.granted_models)} models, "
+                                  "including any added later)")
+
+
+def _open_api_keys(m: AccessMap) -> Iterator[Hit]:
+    for k in m.api_keys:
+        if not k.disabled and not k.ip_allow_list:
+            yield Hit(k.resource, f"enabled, no IP allow-list (callable from any address); {_scope(k)}")
+
+
+def _orphan_api_keys(m: AccessMap) -> Iterator[Hit]:
+    for k in m.api_keys:
+        if k.disabled or not k.issued_to:
+            continue
+        user = m.user(k.issued_to)
+        why = _revoked(user, k.issued_to)
+        if why:
+            yield Hit(k.resource, f"enabled; issued to {k.issued_to}, who {why}")
+
+
+def _revoked(user: UserEntry | None, name: str) -> str:
+    if user is None:
+        return "does not exist in the account"
+    if user.declared == "absent":
+        return "is declared state: absent"
+    if user.expired:
+        return f"expired at {user.expires_at}"
+    return ""
+
+
+def _key(user: UserEntry, access_key_id: str) -> str:
+    return f"ram.access_key/{user.name}/{access_key_id}"
+
+
+def _scope(key: ApiKeyEntry) -> str:
+    return "all models" if key.all_models else f"models {', '.join(key.allowed_models)}"
+
+
+_MANIFEST = "provision plan -m MANIFEST, then provision apply"
+CHECKS: tuple[Check, ...] = (
+    Check("BAILIAN-001", "Console user without MFA", Severity.HIGH,
+          "Bind a virtual MFA device to the user (RAM console → Users → MFA); declare "
+          "console_login.mfa_required: true so the console enforces it, or remove an unneeded console login.",
+          _console_without_mfa),
+    Check("BAILIAN-002", f"AccessKey older than {MAX_KEY_AGE_DAYS} days", Severity.MEDIUM,
+          "Rotate it: create a new AccessKey, move the workload to it, then deactivate and delete the old "
+          "one.",
+          _old_keys),
+    Check("BAILIAN-003", f"AccessKey unused (never, or not in {MAX_UNUSED_DAYS} days)", Severity.MEDIUM,
+          "Deactivate, then delete the key; for a managed user lower access_keys in the manifest and apply.",
+          _unused_keys),
+    Check("BAILIAN-004", "More than one active AccessKey", Severity.LOW,
+          "Keep one active key per user; a second one only for the duration of a rotation.",
+          _several_keys),
+    Check("BAILIAN-005", f"{BAILIAN_FULL} held (super admin of every workspace)", Severity.HIGH,
+          "Replace it with workspace membership plus AliyunBailianDataReadOnlyAccess; keep super admins to a "
+          "named few declared with super_admin.reason in the manifest.",
+          _holds(BAILIAN_FULL, "super admin of every workspace, may add members and create API keys")),
+    Check("BAILIAN-006", f"{ADMINISTRATOR} held", Severity.CRITICAL,
+          "Detach AdministratorAccess; grant only the Model Studio policies the user needs.",
+          _holds(ADMINISTRATOR, "full control of the whole account, Model Studio included")),
+    Check("BAILIAN-007", "Expired account still active", Severity.CRITICAL,
+          f"Revoke it now: provision plan --only-expired -m MANIFEST, then apply (or {_MANIFEST}).",
+          _expired_still_active),
+    Check("BAILIAN-008", "Unmanaged user with Model Studio access", Severity.HIGH,
+          "Declare the user in the manifest (adopt: true) so its access is reviewed as code, or remove its "
+          "Model Studio policies.",
+          _unmanaged_with_access),
+    Check("BAILIAN-009", "Drift from the manifest", Severity.MEDIUM,
+          f"Review the change; restore the manifest with {_MANIFEST}, or update the manifest if the change "
+          "is intended.",
+          _drift),
+    Check("BAILIAN-010", "Workspace with all models granted", Severity.MEDIUM,
+          "List only the models the workspace needs under models: (not all) and apply.",
+          _all_models),
+    Check("BAILIAN-011", "API key without IP allow-list", Severity.MEDIUM,
+          "Set ip_allow_list to the callers' egress addresses (CIDRs) and apply.",
+          _open_api_keys),
+    Check("BAILIAN-012", "API key enabled but its user is revoked or absent", Severity.HIGH,
+          "Disable or delete the key; provision apply deletes API keys issued to expired users.",
+          _orphan_api_keys),
+)
+CHECKS_BY_ID: dict[str, Check] = {c.check_id: c for c in CHECKS}
+
+
+def run_checks(access_map: AccessMap, checks: Iterable[Check] = CHECKS) -> tuple[Finding, ...]:
+    """Every finding of every check, worst first (severity, then check id, then resource)."""
+    found = [Finding(c.check_id, c.title, c.severity, hit.resource, hit.evidence, c.fix)
+             for c in checks for hit in c.run(access_map)]
+    return tuple(sorted(found, key=lambda f: (f.severity.rank, f.check_id, f.resource)))
+
+
+def audit_report(access_map: AccessMap) -> AuditReport:
+    """The access map with its findings."""
+    return AuditReport(access_map, run_checks(access_map))

@@ -1,0 +1,118 @@
+"""Print an AuditReport as HTML (one self-contained file), Markdown, JSON or CSV.
+
+JSON is the machine form (stable keys, ``schema`` versioned); CSV has one row per finding; HTML and
+Markdown are rendered from Jinja2 templates (HTML autoescaped). The report holds no secret value:
+the access map never carries one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from enum import StrEnum
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from provision.audit.findings import CHECKS
+from provision.audit.model import AuditReport, Severity, UserEntry
+
+SCHEMA = "provision.audit/1"
+CSV_COLUMNS = ("check_id", "severity", "title", "resource", "evidence", "fix")
+# A cell starting with one of these is a formula to a spreadsheet: names and descriptions come from
+# the account, so they are quoted rather than trusted.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Format(StrEnum):
+    HTML = "html"
+    MD = "md"
+    JSON = "json"
+    CSV = "csv"
+
+
+def render(report: AuditReport, fmt: Format | str) -> str:
+    """The report in one format."""
+    fmt = Format(fmt)
+    if fmt is Format.JSON:
+        return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt is Format.CSV:
+        return to_csv(report)
+    return _environment().get_template(f"report.{fmt.value}.j2").render(**_context(report))
+
+
+def to_dict(report: AuditReport) -> dict[str, Any]:
+    """The JSON document: metadata, summary, the checks run, findings (worst first), the access map."""
+    m = report.access_map
+    return {
+        "schema": SCHEMA,
+        "as_of": m.as_of,
+        "account_id": m.account_id,
+        "caller": m.caller,
+        "manifest": m.manifest,
+        "site": m.site,
+        "region": m.region,
+        "summary": asdict(report.summary()),
+        "checks": [{"check_id": c.check_id, "title": c.title, "severity": c.severity.value} for c in CHECKS],
+        "findings": [{**asdict(f), "severity": f.severity.value} for f in report.findings],
+        "access_map": {
+            "users": [_user_dict(u) for u in m.users],
+            "workspaces": [asdict(w) for w in m.workspaces],
+            "api_keys": [{**asdict(k), "managed": k.managed, "resource": k.resource} for k in m.api_keys],
+            "endpoints": [asdict(e) for e in m.endpoints],
+            "drift": [asdict(d) for d in m.drift],
+        },
+        "notes": list(m.notes),
+    }
+
+
+def _user_dict(user: UserEntry) -> dict[str, Any]:
+    data = asdict(user)
+    data["privilege"] = {**asdict(user.privilege), "label": user.privilege.label}
+    data["justified"] = [{"policy": p, "reason": r} for p, r in user.justified]
+    data["resource"] = user.resource
+    return data
+
+
+def to_csv(report: AuditReport) -> str:
+    """One row per finding, columns ``CSV_COLUMNS``, with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for f in report.findings:
+        writer.writerow([_cell(str(getattr(f, c))) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("provision.audit", "templates"),
+                      autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["md"] = _md_cell
+    env.filters["yesno"] = lambda value: "yes" if value else "no"
+    env.filters["join_or"] = lambda items, empty="—": ", ".join(str(i) for i in items) if items else empty
+    return env
+
+
+def _md_cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell: no pipe, no line break."""
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _context(report: AuditReport) -> dict[str, Any]:
+    summary = report.summary()
+    return {
+        "m": report.access_map,
+        "findings": report.findings,
+        "summary": summary,
+        "severities": list(Severity),
+        "checks": CHECKS,
+        "failed_checks": sorted({f.check_id for f in report.findings}),
+        "key_rows": [(u, k) for u in report.access_map.users for k in u.access_keys],
+    }

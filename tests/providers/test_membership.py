@@ -1,0 +1,111 @@
+"""Membership: proven by the member's own probe or by a confirmation; executing yields a checklist only."""
+
+from __future__ import annotations
+
+import pytest
+
+from provision.emulator.testing import EmulatorHandle
+from provision.errors import ProvisionError
+from provision.plan import Action, Change
+from provision.providers.membership import MembershipProvider, Probe, confirm_member
+from provision.resources import (
+    AccessKeysSpec,
+    AttachmentSpec,
+    Kind,
+    Live,
+    MemberSpec,
+    UserSpec,
+    WorkspaceSpec,
+)
+from provision.statefile import StateFile
+
+from .conftest import Run
+
+MEMBER = MemberSpec(workspace="ws-delivery", user="alice", role="guest")
+
+
+@pytest.fixture
+def ws_id(run: Run, state: StateFile) -> str:
+    """A managed workspace and a user holding an AccessKey (in the sink) and the data read-only policy."""
+    run.create(WorkspaceSpec(workspace="ws-delivery"))
+    run.create(UserSpec(user="alice"))
+    run.create(AccessKeysSpec(user="alice", count=1))
+    run.create(AttachmentSpec(user="alice", policy="AliyunBailianDataReadOnlyAccess"))
+    workspace_id = state.workspace_id("ws-delivery")
+    assert workspace_id
+    return workspace_id
+
+
+def test_a_member_is_proven_by_its_own_probe(run: Run, ws_id: str, emulator: EmulatorHandle) -> None:
+    emulator.add_member(ws_id, "alice", "admin")
+    live = run.read(Kind.MEMBER, MEMBER)[MEMBER.key]
+    assert live.spec == MEMBER and live.managed  # the probe cannot see the role: the declared one stands
+    details = dict(live.details)
+    assert details["proven_by"] == "probe" and "cannot tell guest from admin" in details["role"]
+
+
+def _membership(run: Run) -> MembershipProvider:
+    provider = run.providers[Kind.MEMBER]
+    assert isinstance(provider, MembershipProvider)
+    return provider
+
+
+def test_a_non_member_is_not_live_even_with_a_stale_confirmation(run: Run, ws_id: str,
+                                                                 state: StateFile) -> None:
+    assert _membership(run).probe("ws-delivery", "alice").outcome is Probe.NOT_MEMBER
+    confirm_member(state, "ws-delivery", "alice", "guest", "ops")
+    assert run.read(Kind.MEMBER, MEMBER) == {}
+
+
+def test_a_confirmation_proves_what_the_probe_cannot(run: Run, state: StateFile) -> None:
+    run.create(WorkspaceSpec(workspace="ws-delivery"))  # alice has no AccessKey: the probe cannot run
+    assert run.read(Kind.MEMBER, MEMBER) == {}
+    confirm_member(state, "ws-delivery", "alice", "admin", "ops@acme")
+    live = run.read(Kind.MEMBER, MEMBER)[MEMBER.key]
+    assert live.spec.role == "admin"  # the planner will ask for a role change
+    details = dict(live.details)
+    assert details["proven_by"] == "confirmation" and "no AccessKey of alice" in details["probe"]
+
+
+def test_a_confirmed_role_wins_over_the_declared_one_when_the_probe_passes(
+        run: Run, ws_id: str, state: StateFile, emulator: EmulatorHandle) -> None:
+    emulator.add_member(ws_id, "alice", "admin")
+    confirm_member(state, "ws-delivery", "alice", "admin", "ops")
+    assert run.read(Kind.MEMBER, MEMBER)[MEMBER.key].spec.role == "admin"
+
+
+def test_a_probe_without_the_data_policy_is_unknown_not_denied(run: Run, state: StateFile) -> None:
+    run.create(WorkspaceSpec(workspace="ws-delivery"))
+    run.create(UserSpec(user="bob"))
+    run.create(AccessKeysSpec(user="bob", count=1))
+    result = _membership(run).probe("ws-delivery", "bob")
+    assert result.outcome is Probe.UNKNOWN and "NoPermission" in result.reason
+
+
+def test_confirmed_members_no_longer_declared_are_listed_for_removal(run: Run, ws_id: str,
+                                                                     state: StateFile) -> None:
+    confirm_member(state, "ws-delivery", "carol", "guest", "ops")
+    confirm_member(state, "ws-unknown", "dave", "guest", "ops")  # not a workspace the tool manages
+    lives = run.read(Kind.MEMBER)
+    assert list(lives) == ["modelstudio.member/ws-delivery/carol"]
+
+
+def test_executing_a_membership_change_only_returns_the_checklist(run: Run, ws_id: str,
+                                                                  emulator: EmulatorHandle) -> None:
+    provider = run.providers[Kind.MEMBER]
+    emulator.clear_stats()
+    add = provider.execute(Change(MEMBER.key, Action.MANUAL, "manual: add", desired=MEMBER))
+    assert "add RAM user alice" in add and ws_id in add and "role guest" in add
+    assert "provision membership confirm" in add
+    live = run.read(Kind.MEMBER, MEMBER)  # nothing proves it yet: still absent
+    assert live == {}
+    emulator.clear_stats()
+    current = Live(MemberSpec(workspace="ws-delivery", user="alice", role="admin"), managed=True)
+    change_role = provider.execute(Change(MEMBER.key, Action.MANUAL, "manual: role", desired=MEMBER,
+                                          live=current))
+    assert "from admin to guest" in change_role
+    remove = provider.execute(Change(MEMBER.key, Action.MANUAL, "manual: remove", live=current))
+    assert "remove RAM user alice" in remove
+    assert emulator.stats()["total"] == 0
+    with pytest.raises(ProvisionError, match="no API"):
+        provider.execute(Change(MEMBER.key, Action.CREATE, "create", desired=MEMBER))
