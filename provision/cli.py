@@ -19,8 +19,11 @@ import typer
 from rich.console import Console
 
 from provision.apply import ApplySummary, Outcome
+from provision.audit.collect import run_audit
+from provision.audit.render import Format as AuditFormat
+from provision.audit.render import render as render_audit
 from provision.emulator.cli import app as emulator_app
-from provision.errors import EXIT_CHANGES, EXIT_INTERRUPTED, EXIT_OK, ProvisionError
+from provision.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ProvisionError
 from provision.flow import (
     Context,
     PlanOptions,
@@ -37,6 +40,8 @@ from provision.flow import (
 from provision.manifest import manifest_json_schema
 from provision.providers.membership import checklist_item, confirm_member
 from provision.resources import MemberSpec
+from provision.revoke import read_revoke, render_record, run_revoke, step_line
+from provision.verify import render_table, run_verify
 from provision.views import render_markdown, render_text
 
 app = typer.Typer(
@@ -199,7 +204,8 @@ def apply(
     as_json: JsonOpt = False,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
                                              help="changes in flight at once")] = 8,
-    # verify: Annotated[bool, typer.Option("--verify")] = False,  # TODO(issue 4): provision.verify.run_verify
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="then run `provision verify` if the apply succeeded (exit 1 if one fails)")] = False,
 ) -> None:
     """Make the account match the manifest: re-plan, show the plan, ask, then apply it.
 
@@ -208,6 +214,8 @@ def apply(
     A saved plan is refused when the account or the manifest changed since it was made.
 
     Example: `provision apply -m manifests/example.yaml --auto-approve`
+
+    Example: `provision apply -m manifests/example.yaml --auto-approve --verify` (then prove it works)
 
     Example: `provision apply plan.json` (a plan saved by `provision plan --out plan.json`)
     """
@@ -236,9 +244,18 @@ def apply(
         err.print(outcome.line(), markup=False, style=_STYLE.get(str(outcome.status)))
 
     summary = run_apply(to_apply, context, concurrency=concurrency, on_event=progress)
-    _report(summary, as_json)
-    if summary.exit_code != EXIT_OK:
-        raise typer.Exit(summary.exit_code)
+    if verify and summary.exit_code != EXIT_OK:
+        err.print("verify skipped: the apply did not succeed", markup=False, style="yellow")
+    verified = run_verify(prepared, context) if verify and summary.exit_code == EXIT_OK else None
+    if verified is not None and as_json:  # one JSON document: the apply summary and the checks
+        typer.echo(json.dumps({"apply": summary.to_dict(), "verify": verified.to_list()}, indent=2))
+    else:
+        _report(summary, as_json)
+    if verified is not None and not as_json:
+        typer.echo(render_table(verified, color=_color()), nl=False)
+    exit_code = verified.exit_code if verified is not None else summary.exit_code
+    if exit_code != EXIT_OK:
+        raise typer.Exit(exit_code)
 
 
 _STYLE = {"done": "green", "failed": "red", "skipped": "yellow", "manual": "cyan"}
@@ -341,6 +358,163 @@ def membership_confirm(
 
 # --- commands: verify / revoke / audit ---------------------------------------------------------------
 # TODO(issue 4): `verify` (provision.verify), `revoke` (provision.revoke), `audit` (provision.audit) go here.
+
+
+# --- verify -------------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def verify(
+    manifest: ManifestOpt,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    as_json: JsonOpt = False,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+) -> None:
+    """Prove the delivered access works: smoke calls with the credentials in the secrets sink.
+
+    Per `verify.checks` entry: a chat completion (OpenAI-compatible) and a DashScope generation with the
+    workspace's API key, the refusal of `denied_model`, the agent app, and the same calls through each
+    PrivateLink endpoint. Each delivered AccessKey must sign STS GetCallerIdentity as its RAM user; each
+    declared member must pass the membership probe. A failure says what is wrong and which manifest
+    entry (file:line) to change. Exits 0 only when every check passes. Changes nothing.
+
+    Example: `provision verify -m manifests/example.yaml`
+
+    Example: `provision verify -m manifests/example.yaml --json > verify.json`
+    """
+    prepared = _load(manifest, var, var_file)
+    report = run_verify(prepared, _context(prepared, state_dir, secrets_dir))
+    if as_json:
+        typer.echo(json.dumps(report.to_list(), indent=2))
+    else:
+        typer.echo(render_table(report, color=_color()), nl=False)
+    if report.exit_code != EXIT_OK:
+        raise typer.Exit(report.exit_code)
+
+
+# --- revoke -------------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def revoke(
+    manifest: ManifestOpt,
+    user: Annotated[str, typer.Option("--user", help="the RAM user whose access to take back, as named in "
+                                                     "the manifest")],
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="revoke without asking")] = False,
+    delete_user: Annotated[bool, typer.Option(
+        "--delete-user", help="also delete the RAM user once stripped (refused for protect: true)")] = False,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    as_json: JsonOpt = False,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+) -> None:
+    """Take one account's access back, prove it with its old credentials, and keep a record.
+
+    Runs only when the manifest already takes the access away (the user's `expires_at` has passed, or it
+    is declared `state: absent`), so the next plan does not grant it again; otherwise it refuses and
+    prints the exact manifest edit. In order: deactivate, then delete its AccessKeys; delete its console
+    login; detach its policies; remove it from groups; unbind and delete its MFA device; delete the
+    workspace API keys issued to it; list the console steps for its workspace memberships (no API);
+    with --delete-user, delete the user. Each step tolerates "already gone", so it can be re-run.
+
+    Then it proves the access is gone with the credentials the secrets sink held before: the old
+    AccessKey fails STS GetCallerIdentity, the old API key gets 401 on a chat completion, no login
+    profile, key, policy, group or MFA device is left. The dead secrets are dropped from the sink and a
+    record (fingerprints only) is written to STATE_DIR/records/revoke-USER-UTC.json. Exits 0 only when
+    every proof holds.
+
+    Example: `provision revoke -m manifests/example.yaml --user acme-delivery`
+
+    Example: `provision revoke -m manifests/example.yaml --var expires=2026-01-01T00:00:00Z --user
+    acme-delivery --delete-user --auto-approve --json`
+    """
+    started = datetime.now(UTC)
+    prepared = _load(manifest, var, var_file)
+    context = _context(prepared, state_dir, secrets_dir)
+    to_revoke = read_revoke(prepared, context, user, delete_user=delete_user, now=started)
+    out = _stderr() if as_json else Console(highlight=False, soft_wrap=True, no_color=not _color())
+    out.print(f"revoke {user} ({to_revoke.why}):", markup=False)
+    for number, step in enumerate(to_revoke.steps(), 1):
+        out.print(f"  {number}. {step}", markup=False)
+    if not auto_approve:
+        _confirm_revoke(user)
+    err = _stderr()
+    record = run_revoke(to_revoke, prepared, context, started=started,
+                        on_step=lambda step: err.print(step_line(step), markup=False))
+    if as_json:
+        typer.echo(json.dumps({**record.to_dict(), "record": str(record.path)}, indent=2))
+    else:
+        typer.echo(render_record(record))
+    if not record.ok:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _confirm_revoke(user: str) -> None:
+    """Ask before revoking; without a terminal to ask on, refuse."""
+    if not sys.stdin.isatty():
+        raise ProvisionError(f"revoke needs confirmation but stdin is not a terminal: nothing was changed; "
+                             f"re-run with --auto-approve to revoke {user} without asking")
+    if not typer.confirm(f"revoke every access of {user}?", default=False, err=True):
+        raise ProvisionError("revoke cancelled: nothing was changed")
+
+
+# --- audit --------------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def audit(
+    manifest: ManifestOpt,
+    fmt: Annotated[AuditFormat, typer.Option(
+        "--format", "-f", help="html (one self-contained file for a browser), md (tickets), json (machines), "
+                               "csv (one row per finding)")] = AuditFormat.HTML,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the report to this file "
+                                                                 "[default: stdout]", dir_okay=False)] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="judge key ages, last use and expiry as of this UTC time, e.g. 2026-06-30T00:00:00Z "
+                        "[default: now]")] = None,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+) -> None:
+    """Report who can reach what in Model Studio, with risks and drift flagged. Changes nothing.
+
+    Reads every RAM user (managed or not), workspace, API key and PrivateLink endpoint to DashScope,
+    then runs the checks BAILIAN-001..012 (docs/audit.md). No secret value is ever included.
+
+    Example: `provision audit -m manifests/example.yaml --format html --out audit.html`
+
+    Example: `provision audit -m manifests/example.yaml --format csv --out findings.csv`
+    """
+    moment = _moment(as_of)
+    prepared = prepare(manifest, _vars(var), var_file or [], now=moment)
+    report = run_audit(prepared, _context(prepared, state_dir, secrets_dir), moment)
+    text = render_audit(report, fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+    counts = ", ".join(f"{n} {s}" for s, n in report.summary().by_severity.items() if n) or "none"
+    where = f": {fmt.value} report written to {out}" if out is not None else ""
+    _stderr().print(f"audit: {len(report.findings)} finding(s) ({counts}){where}", markup=False)
+
+
+def _moment(text: str | None) -> datetime:
+    """``--as-of`` as an aware UTC datetime (now when not given)."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ProvisionError(f"--as-of {text!r}: expected an ISO-8601 time such as "
+                             "2026-06-30T00:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def main() -> None:

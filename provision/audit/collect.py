@@ -49,6 +49,9 @@ NOTES = (
     "AccessKey from the secrets sink reached the workspace) or was confirmed by an operator "
     "(provision membership confirm). Memberships of other users are not known.",
     "Super admins (AliyunBailianFullAccess or AdministratorAccess) reach every workspace without membership.",
+    "The membership probe signs with the member's own AccessKey from the secrets sink, so every plan or "
+    "audit counts as a use of that key: last-used dates are read before probing, but a previous run's "
+    "probe shows.",
     "'All models granted' is inferred: the workspace has every grantable model granted (no read-back of "
     "the one-click authorization exists).",
 )
@@ -75,6 +78,8 @@ def collect(prepared: Prepared, context: Context, now: datetime) -> AccessMap:
     result = make_plan(prepared, context)
     identity, user_facts, workspace_facts, endpoint_facts = facts
     managed_ids = set(context.state.workspace_ids().values())
+    applied = context.state.applied()
+    issued_to = _issued_to(manifest, applied)
     return AccessMap(
         as_of=iso(now), account_id=identity.account_id, caller=identity.arn,
         manifest=str(prepared.source.manifest), site=manifest.cloud.site, region=manifest.cloud.region,
@@ -82,10 +87,10 @@ def collect(prepared: Prepared, context: Context, now: datetime) -> AccessMap:
                     for u in sorted(user_facts, key=lambda u: u.name)),
         workspaces=tuple(workspace_entry(w, manifest, managed_ids)
                          for w in sorted(workspace_facts, key=lambda w: w.name)),
-        api_keys=tuple(api_key_entry(k, w.name, _issued_to(manifest, context.state.applied()))
+        api_keys=tuple(api_key_entry(k, w.name, issued_to)
                        for w in sorted(workspace_facts, key=lambda w: w.name) for k in w.api_keys),
         endpoints=tuple(endpoint_entry(e) for e in sorted(endpoint_facts, key=lambda e: (e.region, e.name))),
-        drift=tuple(drift_entries(result, prepared.desired.expired, context.state.applied())),
+        drift=tuple(drift_entries(result, prepared.desired.expired, applied, issued_to)),
         notes=NOTES)
 
 
@@ -188,13 +193,13 @@ def endpoint_entry(facts: EndpointFacts) -> EndpointEntry:
 # --- drift ----------------------------------------------------------------------------------------------
 
 
-def drift_entries(result: PlanResult, expired: frozenset[str],
-                  applied: Mapping[str, Spec]) -> Iterable[DriftEntry]:
+def drift_entries(result: PlanResult, expired: frozenset[str], applied: Mapping[str, Spec],
+                  issued_to: Mapping[tuple[str, str], str]) -> Iterable[DriftEntry]:
     """Where the account differs from the manifest: declared fields that differ, access added by hand
     under a managed parent, top-level resources declared absent but present, and resources the tool
     applied that are gone. Expired users' leftovers are left to BAILIAN-007 and -012."""
     for change in result.plan.changes:
-        if _owner(change.spec) in expired:
+        if _owner(change.spec, issued_to) in expired:
             continue
         live_managed = change.live is not None and change.live.managed
         if change.action is Action.UPDATE and change.fields and live_managed:
@@ -209,9 +214,11 @@ def drift_entries(result: PlanResult, expired: frozenset[str],
                              drift=True)
 
 
-def _owner(spec: Spec) -> str | None:
+def _owner(spec: Spec, issued_to: Mapping[tuple[str, str], str]) -> str | None:
+    """The user a resource belongs to (an API key: the user it is issued to, by name when the live key
+    does not say)."""
     if isinstance(spec, ApiKeySpec):
-        return spec.issued_to
+        return spec.issued_to or issued_to.get((spec.workspace, spec.key_name))
     user = getattr(spec, "user", None)
     return user if isinstance(user, str) else None
 

@@ -93,7 +93,8 @@ def _cell(text: str) -> str:
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("provision.audit", "templates"),
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
     env.filters["md"] = _md_cell
     env.filters["yesno"] = lambda value: "yes" if value else "no"
     env.filters["join_or"] = lambda items, empty="—": ", ".join(str(i) for i in items) if items else empty

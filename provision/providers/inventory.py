@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from alibabacloud_modelstudio20260210 import models as ms
@@ -210,7 +211,7 @@ def _keys(clients: Clients, user: str) -> list[KeyFacts]:
     for item in _items(listed, "access_keys", "access_key"):
         request = ram.GetAccessKeyLastUsedRequest(user_name=user, user_access_key_id=item.access_key_id)
         used = clients.call_or_none(key, "GetAccessKeyLastUsed",
-                                    lambda r=request: client.get_access_key_last_used(r))
+                                    partial(client.get_access_key_last_used, request))
         last = used.body.access_key_last_used if used is not None else None
         found.append(KeyFacts(str(item.access_key_id), str(item.status or ""), str(item.create_date or ""),
                               str(last.last_used_date) if last and last.last_used_date else None))

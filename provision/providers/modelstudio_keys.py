@@ -59,7 +59,7 @@ class ApiKeyManager:
         for key in self.list_managed(workspace, workspace_id):
             _, name = parse_description(key.description) or ("", "")
             want = declared.get(name)
-            issued_to = want.issued_to if want else None
+            issued_to = want.issued_to if want else self.last_issued_to(workspace, name)
             spec = self._spec(workspace, name, key, want, issued_to)
             held = self._held(workspace, name, issued_to)
             if name in lives:  # a duplicated marker (lost create response): keep the key the sink holds
@@ -153,10 +153,15 @@ class ApiKeyManager:
         self.forget(spec)
         return f"deleted {change.key}"
 
+    def last_issued_to(self, workspace: str, name: str) -> str | None:
+        """Who a key was issued to as last applied: the manifest stops declaring the keys of an expired
+        user, yet the plan must still revoke them as that user's and the sink find their values."""
+        applied = self.state.applied().get(f"{Kind.API_KEY}/{workspace}/{name}")
+        return applied.issued_to if isinstance(applied, ApiKeySpec) else None
+
     def forget(self, spec: ApiKeySpec) -> None:
         """Drop a deleted key's value from the sink (its issued_to may only be known as last applied)."""
-        applied = self.state.applied().get(spec.key)
-        issued_to = spec.issued_to or (applied.issued_to if isinstance(applied, ApiKeySpec) else None)
+        issued_to = spec.issued_to or self.last_issued_to(spec.workspace, spec.key_name)
         self.sink.forget_api_key(self.sink.api_key_account(spec.workspace, issued_to), spec.workspace,
                                  spec.key_name)
 

@@ -11,7 +11,7 @@ import secrets
 import string
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -62,6 +62,33 @@ class _Key:
     access_key_id: str
     active: bool
     create_date: str
+
+
+DONE = "done"
+ALREADY_GONE = "already gone"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of taking a user's access away, and its result: done, already gone, or failed: CODE."""
+
+    step: str
+    result: str
+    error: CallError | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class UserAccess:
+    """What RAM still lists for a user that can give access (nothing, once it is revoked)."""
+
+    user: str
+    exists: bool
+    managed: bool
+    access_keys: tuple[str, ...]  # ids, active or not
+    login_profile_code: str  # GetLoginProfile's error code when there is no profile; "" when there is one
+    policies: tuple[tuple[str, str], ...]  # (policy_type, policy_name)
+    groups: tuple[str, ...]
+    mfa_serial: str | None
 
 
 class RamProvider:
@@ -119,6 +146,28 @@ class RamProvider:
                                     mfa_bind_required=bool(lp.mfabind_required))
             lives.append(Live(spec, managed=managed))
         return lives
+
+    def access_of(self, name: str) -> UserAccess:
+        """What still gives ``name`` access: GetUser, ListAccessKeys, GetLoginProfile, ListPoliciesForUser,
+        ListGroupsForUser, GetUserMFAInfo (a missing user reads as having nothing)."""
+        key = f"{Kind.USER}/{name}"
+        user = self.clients.call_or_none(key, "GetUser", lambda: self.ram.get_user(
+            ram.GetUserRequest(user_name=name)))
+        login_code = ""
+        try:
+            self.clients.call(key, "GetLoginProfile", lambda: self.ram.get_login_profile(
+                ram.GetLoginProfileRequest(user_name=name)))
+        except CallError as err:
+            if err.outcome is not Outcome.GONE:
+                raise
+            login_code = err.code
+        return UserAccess(
+            user=name, exists=user is not None,
+            managed=user is not None and MARKER in (user.body.user.comments or ""),
+            access_keys=tuple(k.access_key_id for k in sorted(self._keys(name), key=lambda k: k.create_date)),
+            login_profile_code=login_code,
+            policies=tuple((p.policy_type, p.policy_name) for p in self._attached(name)),
+            groups=tuple(self._groups(name)), mfa_serial=self._mfa_serial(name))
 
     def _attached(self, name: str) -> list[Any]:
         resp = self.clients.call_or_none(f"{Kind.USER}/{name}", "ListPoliciesForUser",
@@ -203,35 +252,60 @@ class RamProvider:
         return f"updated {key}: {', '.join(changed)}"
 
     def _delete_user(self, name: str) -> str:
-        """Keys (deactivate, delete), login, policies, groups, MFA, DeleteUser; gone = done at each step."""
+        """The safe cascade of :meth:`strip_user`, then DeleteUser; gone = done at each step."""
+        steps = [*self.strip_user(name), self.remove_user(name)]
+        failed = next((step.error for step in steps if step.error is not None), None)
+        if failed is not None:
+            raise failed
         key = f"{Kind.USER}/{name}"
-        steps = [self._reconcile_keys(name, 0)]
-        if self.clients.call_or_none(key, "DeleteLoginProfile", lambda: self.ram.delete_login_profile(
-                ram.DeleteLoginProfileRequest(user_name=name))):
-            steps.append("login profile")
+        if steps[-1].result == ALREADY_GONE:
+            return f"{key} already absent"
+        removed = "; ".join(step.step for step in steps[:-1] if step.result == DONE)
+        return f"deleted {key}" + (f" (removed {removed})" if removed else "")
+
+    def strip_user(self, name: str) -> list[Step]:
+        """Lock the user out, then remove its permissions: each AccessKey deactivated then deleted, the
+        login profile, policies, groups, the MFA device (unbound, deleted). Gone = done at each step;
+        a failed step is recorded and the later steps still run."""
+        key = f"{Kind.USER}/{name}"
+        steps: list[Step] = []
+        for access_key in sorted(self._keys(name), key=lambda k: k.create_date):
+            steps += self._delete_key_steps(name, access_key.access_key_id)
+        if not steps:
+            steps.append(Step("delete access keys", ALREADY_GONE))
+        steps.append(self._step(key, "delete login profile", "DeleteLoginProfile", partial(
+            self.ram.delete_login_profile, ram.DeleteLoginProfileRequest(user_name=name))))
         self.sink.write(name, {"ALIBABA_CLOUD_CONSOLE_PASSWORD": None})
-        for policy in self._attached(name):
-            self._detach(key, name, policy.policy_name, policy.policy_type)
-            steps.append(f"policy {policy.policy_type}:{policy.policy_name}")
-        for group in self._groups(name):
-            request = ram.RemoveUserFromGroupRequest(group_name=group, user_name=name)
-            self.clients.call_or_none(key, "RemoveUserFromGroup",
-                                      partial(self.ram.remove_user_from_group, request))
-            steps.append(f"group {group}")
+        policies = self._attached(name)
+        steps += [self._step(key, f"detach policy {p.policy_type}:{p.policy_name}", "DetachPolicyFromUser",
+                             partial(self.ram.detach_policy_from_user, ram.DetachPolicyFromUserRequest(
+                                 user_name=name, policy_name=p.policy_name, policy_type=p.policy_type)))
+                  for p in policies] or [Step("detach policies", ALREADY_GONE)]
+        groups = self._groups(name)
+        steps += [self._step(key, f"remove from group {g}", "RemoveUserFromGroup", partial(
+            self.ram.remove_user_from_group, ram.RemoveUserFromGroupRequest(group_name=g, user_name=name)))
+                  for g in groups] or [Step("remove from groups", ALREADY_GONE)]
         serial = self._mfa_serial(name)
         if serial:
-            self.clients.call_or_none(key, "UnbindMFADevice", lambda: self.ram.unbind_mfadevice(
-                ram.UnbindMFADeviceRequest(user_name=name)))
-            delete_mfa = ram.DeleteVirtualMFADeviceRequest(serial_number=serial)
-            self.clients.call_or_none(key, "DeleteVirtualMFADevice",
-                                      lambda: self.ram.delete_virtual_mfadevice(delete_mfa))
-            steps.append("MFA device")
-        gone = self.clients.call_or_none(key, "DeleteUser", lambda: self.ram.delete_user(
-            ram.DeleteUserRequest(user_name=name))) is None
-        removed = "; ".join(s for s in steps if s)
-        if gone:
-            return f"{key} already absent"
-        return f"deleted {key}" + (f" (removed {removed})" if removed else "")
+            steps.append(self._step(key, f"unbind MFA device {serial}", "UnbindMFADevice", partial(
+                self.ram.unbind_mfadevice, ram.UnbindMFADeviceRequest(user_name=name))))
+            steps.append(self._step(key, f"delete MFA device {serial}", "DeleteVirtualMFADevice", partial(
+                self.ram.delete_virtual_mfadevice, ram.DeleteVirtualMFADeviceRequest(serial_number=serial))))
+        else:
+            steps.append(Step("unbind MFA device", ALREADY_GONE))
+        return steps
+
+    def remove_user(self, name: str) -> Step:
+        """DeleteUser once :meth:`strip_user` has emptied it (gone = done)."""
+        return self._step(f"{Kind.USER}/{name}", "delete user", "DeleteUser", partial(
+            self.ram.delete_user, ram.DeleteUserRequest(user_name=name)))
+
+    def _step(self, key: str, what: str, action: str, fn: Callable[[], Any]) -> Step:
+        try:
+            found = self.clients.call_or_none(key, action, fn) is not None
+        except CallError as err:
+            return Step(what, f"failed: {err.code}", err)
+        return Step(what, DONE if found else ALREADY_GONE)
 
     # console login
     def _login_profile(self, change: Change) -> str:
@@ -312,13 +386,26 @@ class RamProvider:
         return f"{ak.access_key_id} (secret {tag} in the secrets sink)"
 
     def _delete_key(self, user: str, access_key_id: str) -> str:
-        key = f"{Kind.ACCESS_KEYS}/{user}"
-        self.clients.call_or_none(key, "UpdateAccessKey", lambda: self.ram.update_access_key(
-            ram.UpdateAccessKeyRequest(user_name=user, user_access_key_id=access_key_id, status="Inactive")))
-        self.clients.call_or_none(key, "DeleteAccessKey", lambda: self.ram.delete_access_key(
-            ram.DeleteAccessKeyRequest(user_name=user, user_access_key_id=access_key_id)))
-        self.sink.forget_access_key(user, access_key_id)
+        failed = next((s.error for s in self._delete_key_steps(user, access_key_id) if s.error), None)
+        if failed is not None:
+            raise failed
         return access_key_id
+
+    def _delete_key_steps(self, user: str, access_key_id: str) -> list[Step]:
+        """UpdateAccessKey to Inactive first (a key in use fails closed at once), then DeleteAccessKey;
+        the sink forgets the secret once the key is gone."""
+        key = f"{Kind.ACCESS_KEYS}/{user}"
+        steps = [
+            self._step(key, f"deactivate access key {access_key_id}", "UpdateAccessKey", partial(
+                self.ram.update_access_key, ram.UpdateAccessKeyRequest(
+                    user_name=user, user_access_key_id=access_key_id, status="Inactive"))),
+            self._step(key, f"delete access key {access_key_id}", "DeleteAccessKey", partial(
+                self.ram.delete_access_key, ram.DeleteAccessKeyRequest(
+                    user_name=user, user_access_key_id=access_key_id))),
+        ]
+        if steps[-1].error is None:
+            self.sink.forget_access_key(user, access_key_id)
+        return steps
 
     # attachments
     def _attachment(self, change: Change) -> str:

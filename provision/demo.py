@@ -1,0 +1,204 @@
+"""`make demo`: the whole delivery routine against an in-process emulator, through the real CLI.
+
+    python -m provision.demo [--manifest manifests/example.yaml] [--out out]
+
+Starts the emulator on a free port, points PROVISION_ENDPOINT and the root AccessKey at it, keeps state
+and secrets in a throwaway ``OUT/demo`` (recreated each run), then runs the commands a user would:
+plan, apply, the membership checklist, the console step (played by the emulator's console stand-in),
+confirm, a plan that must show no changes, verify, and the audit report (``OUT/audit.html`` and
+``.json``). Exits non-zero as soon as a step does not end as expected. Prints paths, never secrets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from provision.cli import app
+from provision.emulator.testing import EmulatorHandle, running_emulator
+from provision.errors import EXIT_ERROR, EXIT_OK, ProvisionError
+from provision.flow import prepare
+from provision.resources import MemberSpec
+from provision.statefile import StateFile
+
+# Variables that could point the demo at a real account or another endpoint: the demo removes them all.
+_CLOUD_ENV = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_")
+
+
+class DemoFailed(Exception):
+    """A step did not end as expected (its output is already on screen)."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the demo writes: the throwaway state dir, its secrets sink, and the audit reports."""
+
+    manifest: Path
+    out: Path
+
+    @property
+    def home(self) -> Path:
+        return self.out / "demo"
+
+    @property
+    def state(self) -> Path:
+        return self.home / "state"
+
+    @property
+    def secrets(self) -> Path:
+        return self.state / "secrets"
+
+    @property
+    def audit_html(self) -> Path:
+        return self.out / "audit.html"
+
+    @property
+    def audit_json(self) -> Path:
+        return self.out / "audit.json"
+
+
+def run_cli(args: Sequence[str]) -> int:
+    """Run one `provision` command in-process, exactly as the console entry point would; its exit code."""
+    try:
+        code = app(args=list(args), prog_name="provision", standalone_mode=False)
+    except ProvisionError as exc:  # commands without the friendly wrapper
+        click.secho(f"error: {exc}", fg="red", err=True)
+        return exc.exit_code
+    except click.ClickException as exc:  # usage errors
+        exc.show()
+        return exc.exit_code
+    return code if isinstance(code, int) else EXIT_OK
+
+
+class Demo:
+    """The steps, numbered and explained, each checked against the exit code it must end with."""
+
+    def __init__(self, paths: Paths, emulator: EmulatorHandle, runner: Callable[[Sequence[str]], int]) -> None:
+        self.paths = paths
+        self.emulator = emulator
+        self.runner = runner
+        self.number = 0
+
+    def say(self, title: str, why: str) -> None:
+        self.number += 1
+        print(f"\n━━ step {self.number}: {title}", flush=True)
+        print(f"   {why}", flush=True)
+
+    def provision(self, *args: str, expect: int = EXIT_OK) -> None:
+        """Show and run ``provision ARGS``; raise DemoFailed unless it exits with ``expect``."""
+        print(f"$ provision {' '.join(args)}", flush=True)
+        code = self.runner(args)
+        sys.stdout.flush()
+        if code != expect:
+            raise DemoFailed(f"step {self.number}: `provision {' '.join(args)}` exited {code}, "
+                             f"expected {expect}")
+
+    def run(self) -> None:
+        m = str(self.paths.manifest)
+        self.say("plan", "Read the (empty) account, diff it with the manifest. Nothing is changed.")
+        self.provision("plan", "-m", m)
+        self.say("apply", "Create users, keys, policy, workspace, grants, API key and the PrivateLink endpoint. "
+                          "Secrets go to the sink, never to the screen.")
+        self.provision("apply", "-m", m, "--auto-approve")
+        self.say("membership checklist", "Workspace membership has no public API: the tool lists the console "
+                                         "steps instead.")
+        self.provision("membership", "checklist", "-m", m)
+        members = self.console_step()
+        self.say("membership confirm", "The operator records what was done in the console (the probe proves "
+                                       "membership, the confirmation records the role).")
+        for member in members:
+            self.provision("membership", "confirm", "-m", m, "--workspace", member.workspace,
+                           "--user", member.user, "--role", member.role or "guest", "--by", "demo-operator")
+        self.say("plan again", "The account now matches the manifest: --detailed-exitcode must exit 0.")
+        self.provision("plan", "-m", m, "--detailed-exitcode")
+        if "verify" in _commands():
+            self.say("verify", "Prove the delivered access works: model calls with the API key (allowed and "
+                               "denied models), through the endpoint, each AccessKey's identity, membership.")
+            self.provision("verify", "-m", m)
+        self.say("audit", "Who can reach what, with risks flagged; no secret is ever included.")
+        self.provision("audit", "-m", m, "--format", "html", "--out", str(self.paths.audit_html))
+        self.provision("audit", "-m", m, "--format", "json", "--out", str(self.paths.audit_json))
+
+    def console_step(self) -> list[MemberSpec]:
+        """Add the declared members through the emulator's console stand-in; what a human does by hand."""
+        self.say("CONSOLE STEP (done by a human in the Model Studio console)",
+                 "On a real account an administrator opens Model Studio → Permission management → Accounts "
+                 "and adds each RAM user to the workspace with its role. Here the emulator's console "
+                 "stand-in (POST /_emulator/workspaces/{id}/members) plays that person.")
+        prepared = prepare(self.paths.manifest, now=datetime.now(UTC))
+        state = StateFile(self.paths.state / "state.json")
+        members = [s for s in prepared.desired.present if isinstance(s, MemberSpec)]
+        for member in members:
+            workspace_id = state.workspace_id(member.workspace)
+            if workspace_id is None:
+                raise DemoFailed(f"no workspace id recorded for {member.workspace}: did apply create it?")
+            print(f"   [console] add RAM user {member.user} to {member.workspace} ({workspace_id}) "
+                  f"as {member.role}", flush=True)
+            self.emulator.add_member(workspace_id, member.user, member.role or "guest")
+        return members
+
+
+def _commands() -> set[str]:
+    """Names of the CLI's top-level commands."""
+    return {c.name or "" for c in app.registered_commands} | {g.name or "" for g in app.registered_groups}
+
+
+def isolate_environment(emulator: EmulatorHandle, paths: Paths) -> None:
+    """Point this process at the emulator only: no real credential, profile or metadata service can leak in."""
+    for name in list(os.environ):
+        if name.startswith(_CLOUD_ENV):
+            del os.environ[name]
+    os.environ.update({
+        "PROVISION_ENDPOINT": emulator.url,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": emulator.root_key_id,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": emulator.root_secret,
+        "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+        "PROVISION_STATE_DIR": str(paths.state),
+        "PROVISION_POLL_INTERVAL_S": "0.05",
+    })
+
+
+def fresh_dir(path: Path) -> None:
+    """Recreate ``path`` empty (the demo's state is throwaway)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo; 0 when every step ended as expected, 1 otherwise."""
+    parser = argparse.ArgumentParser(prog="python -m provision.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", type=Path, default=Path("manifests/example.yaml"))
+    parser.add_argument("--out", type=Path, default=Path("out"))
+    options = parser.parse_args(argv)
+    paths = Paths(options.manifest, options.out)
+    fresh_dir(paths.home)
+    started = time.monotonic()
+    with running_emulator() as emulator:
+        isolate_environment(emulator, paths)
+        print(f"emulator listening on {emulator.url} (account {emulator.account_id}; emulator-only root key "
+              f"{emulator.root_key_id}, not a real credential)")
+        print(f"state: {paths.state}   secrets sink: {paths.secrets}")
+        try:
+            Demo(paths, emulator, run_cli).run()
+        except DemoFailed as failure:
+            print(f"\ndemo FAILED: {failure}", file=sys.stderr)
+            return EXIT_ERROR
+    print(f"\ndemo finished in {time.monotonic() - started:.1f}s: every step ended as expected")
+    print(f"audit report: {paths.audit_html} (and {paths.audit_json})")
+    print("secrets env files (mode 0600; load one with `set -a; . FILE; set +a`, never print them):")
+    for env_file in sorted(paths.secrets.glob("*.env")):
+        print(f"  {env_file}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Expiry end to end: a user past `expires_at` is revoked by plan/apply, and `plan --only-expired` narrows
+the plan to those revocations (what a scheduled CI job applies). The dates come from a `--var`, so no
+test depends on today's date.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import openai
+import pytest
+from alibabacloud_ram20150501 import models as ram_models
+from alibabacloud_ram20150501.client import Client as RamClient
+from alibabacloud_sts20150401.client import Client as StsClient
+from alibabacloud_tea_openapi.exceptions import ClientException
+
+from provision.secrets import SecretSink
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.e2e.conftest import Cli
+
+pytestmark = pytest.mark.e2e
+
+PAST = "2000-01-01T00:00:00Z"
+FUTURE = "2999-01-01T00:00:00Z"
+MANIFEST = """version: 1
+name: expiry
+cloud: {site: public, region: cn-beijing}
+users:
+  - name: contractor
+    access_keys: 1
+    console_login: {enabled: true}
+    policies: {system: [AliyunBailianDataReadOnlyAccess]}
+    expires_at: {{ contractor_expires }}
+  - name: staff
+    access_keys: 1
+    policies: {system: [AliyunBailianDataReadOnlyAccess]}
+    expires_at: 2999-01-01T00:00:00Z
+workspaces:
+  - name: ws-expiry
+    models: [qwen-plus]
+    api_keys:
+      - {name: contractor-key, issued_to: contractor}
+      - {name: staff-key, issued_to: staff}
+"""
+REVOKED = {"ram.access_keys/contractor", "ram.login_profile/contractor",
+           "ram.attachment/contractor/System:AliyunBailianDataReadOnlyAccess",
+           "modelstudio.api_key/ws-expiry/contractor-key"}
+
+
+def manifest(cli: Cli) -> Path:
+    return cli.manifest("expiry.yaml", MANIFEST)
+
+
+def expires(moment: str) -> tuple[str, str]:
+    return ("--var", f"contractor_expires={moment}")
+
+
+def deliver(cli: Cli) -> dict[str, str]:
+    """Apply with the contractor still valid; its secrets as the sink holds them."""
+    result = cli("apply", "-m", manifest(cli), *expires(FUTURE), "--auto-approve")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return SecretSink(cli.secrets_dir).read("contractor")
+
+
+def actionable(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["key"]: c for c in plan["changes"] if c["action"] in ("create", "update", "delete")}
+
+
+def sts_error(cli: Cli, key_id: str, secret: str) -> str:
+    try:
+        StsClient(cli.cloud.sdk_config(key_id, secret)).get_caller_identity()
+    except ClientException as err:
+        return str(err.code)
+    return ""
+
+
+def chat_status(cli: Cli, api_key: str) -> int:
+    client = openai.OpenAI(api_key=api_key, base_url=f"{cli.cloud.url}/compatible-mode/v1", max_retries=0,
+                           default_headers={"Host": "dashscope.aliyuncs.com"})
+    try:
+        client.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": "ping"}])
+    except openai.APIStatusError as err:
+        return err.status_code
+    return 200
+
+
+def test_an_expired_account_is_revoked_by_plan_and_apply(cli: Cli) -> None:
+    secrets = deliver(cli)
+    assert cli("plan", "-m", manifest(cli), *expires(FUTURE), "--detailed-exitcode").exit_code == 0
+
+    plan = cli("plan", "-m", manifest(cli), *expires(PAST), "--json").json()
+
+    changes = actionable(plan)
+    assert set(changes) == REVOKED
+    reason = f"expired: contractor passed expires_at {PAST}"
+    assert all(c["reason"].startswith(reason) for c in changes.values())
+    assert changes["ram.access_keys/contractor"]["action"] == "update"  # down to zero keys; the user stays
+
+    applied = cli("apply", "-m", manifest(cli), *expires(PAST), "--auto-approve")
+
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert sts_error(cli, secrets["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+                     secrets["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]) == "InvalidAccessKeyId.NotFound"
+    assert chat_status(cli, secrets["DASHSCOPE_API_KEY"]) == 401
+    ram = RamClient(cli.cloud.sdk_config())
+    assert ram.get_user(ram_models.GetUserRequest(user_name="contractor")).body.user.user_name == "contractor"
+    assert SecretSink(cli.secrets_dir).access_keys("staff")  # the other account keeps its access
+    assert cli("plan", "-m", manifest(cli), *expires(PAST), "--detailed-exitcode").exit_code == 0
+    for output in cli.outputs:
+        assert secrets["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] not in output
+        assert secrets["DASHSCOPE_API_KEY"] not in output
+
+
+def test_only_expired_narrows_the_plan_to_revocations_and_a_saved_plan_applies_only_them(cli: Cli) -> None:
+    deliver(cli)
+    staff_policy = ram_models.DetachPolicyFromUserRequest(
+        user_name="staff", policy_type="System", policy_name="AliyunBailianDataReadOnlyAccess")
+    RamClient(cli.cloud.sdk_config()).detach_policy_from_user(staff_policy)  # drift that is not expiry
+    full = actionable(cli("plan", "-m", manifest(cli), *expires(PAST), "--json").json())
+    assert set(full) == REVOKED | {"ram.attachment/staff/System:AliyunBailianDataReadOnlyAccess"}
+
+    narrowed = cli("plan", "-m", manifest(cli), *expires(PAST), "--only-expired", "--out", "expired.json")
+
+    assert narrowed.exit_code == 0, narrowed.stderr
+    assert "staff" not in narrowed.stdout and "contractor" in narrowed.stdout
+    applied = cli("apply", "expired.json", "--auto-approve", "--json")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert {o["key"] for o in applied.json()["done"]} == REVOKED
+    after = actionable(cli("plan", "-m", manifest(cli), *expires(PAST), "--json").json())
+    assert set(after) == {"ram.attachment/staff/System:AliyunBailianDataReadOnlyAccess"}  # left for review
+
+
+def test_revoke_agrees_with_an_apply_that_already_revoked_the_expired_account(cli: Cli) -> None:
+    deliver(cli)
+    assert cli("apply", "-m", manifest(cli), *expires(PAST), "--auto-approve").exit_code == 0
+
+    result = cli("revoke", "-m", manifest(cli), *expires(PAST), "--user", "contractor", "--auto-approve",
+                 "--json")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    record = result.json()
+    assert {s["result"] for s in record["steps"]} == {"already gone"}
+    assert record["ok"] and all(p["holds"] for p in record["proofs"])
