@@ -1,32 +1,36 @@
-# Two commands on a fresh machine: `make demo` and `make test`.
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two commands on a fresh machine (Python 3.11+ and make, nothing else): `make demo` and `make test`.
+# Each builds the virtualenv first when it is missing or older than pyproject.toml.
+PYTHON      ?= python3
+VENV        ?= .venv
+PYTEST_ARGS ?=
+BIN         := $(VENV)/bin
+STAMP       := $(VENV)/.installed
 
 .PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+		"provision needs Python 3.11 or newer; run: make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP)  ## the virtualenv with the tool and its dev tools
 
-demo: $(STAMP)
+demo: $(STAMP)  ## the whole routine against the in-process emulator; report in out/audit.html
 	$(BIN)/python -m provision.demo
 
-test: $(STAMP)
-	$(BIN)/pytest -n 2
+test: $(STAMP)  ## every test, on 2 workers (the README's test command)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check provision tests bench
 	$(BIN)/mypy provision
 
-bench: $(STAMP)
+bench: $(STAMP)  ## benchmarks: figures only, no assertion
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/noop_plan.py
 
 clean:
-	rm -rf $(VENV) out .secrets
+	rm -rf $(VENV) out  # never .provision: it may hold a real account's state and secrets

@@ -46,7 +46,8 @@ class Figures:
     def line(self) -> str:
         return (f"{self.users:>6} users: {self.calls:>6} calls ({self.calls / self.users:.2f}/user), "
                 f"wall {self.seconds:6.2f}s, bound {self.bound:6.2f}s (concurrency {self.concurrency}), "
-                f"wall/bound {self.seconds / self.bound:4.2f}, {self.seconds / self.users * 1000:5.1f} ms/user")
+                f"wall/bound {self.seconds / self.bound:4.2f}, "
+                f"{self.seconds / self.users * 1000:5.1f} ms/user")
 
 
 def write_manifest(directory: Path, users: int) -> Path:

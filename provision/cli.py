@@ -1,19 +1,17 @@
 """Commands only: parse arguments, call the flow, choose the output and the exit code.
 
 Each command's body lives in its own module (flow, apply, verify, revoke, audit); this file wires
-them to typer. Expected failures (ProvisionError) print one actionable message, never a traceback.
+them to typer (the `membership` commands in cli_membership, shared options in cli_common). Expected
+failures (ProvisionError) print one actionable message, never a traceback.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -22,14 +20,31 @@ from provision.apply import ApplySummary, Outcome
 from provision.audit.collect import run_audit
 from provision.audit.render import Format as AuditFormat
 from provision.audit.render import render as render_audit
+from provision.checklist import ManualStep
+from provision.cli_common import (
+    AllowDestroyOpt,
+    JsonOpt,
+    ManifestOpt,
+    SecretsDirOpt,
+    StateDirOpt,
+    VarFileOpt,
+    VarOpt,
+    ask,
+    cloud_context,
+    friendly,
+    load,
+    parse_vars,
+    prepare_source,
+    stderr,
+    use_color,
+)
+from provision.cli_membership import membership_app
+from provision.clock import now, parse_time
 from provision.emulator.cli import app as emulator_app
 from provision.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ProvisionError
 from provision.flow import (
-    Context,
     PlanOptions,
-    Prepared,
     SavedPlan,
-    Source,
     load_saved_plan,
     make_plan,
     plan_document,
@@ -38,11 +53,9 @@ from provision.flow import (
     run_apply,
 )
 from provision.manifest import manifest_json_schema
-from provision.providers.membership import checklist_item, confirm_member
-from provision.resources import MemberSpec
 from provision.revoke import read_revoke, render_record, run_revoke, step_line
 from provision.verify import render_table, run_verify
-from provision.views import render_markdown, render_text
+from provision.views import checklist_lines, manual_steps, render_markdown, render_text
 
 app = typer.Typer(
     name="provision",
@@ -53,85 +66,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(emulator_app, name="emulator")
-membership_app = typer.Typer(help="Workspace membership: console-only steps, their checklist, confirmations.",
-                             no_args_is_help=True)
 app.add_typer(membership_app, name="membership")
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# --- shared options -----------------------------------------------------------------------------------
-
-ManifestOpt = Annotated[Path, typer.Option(
-    "--manifest", "-m", help="the manifest file (YAML, Jinja2 template)", dir_okay=False)]
-VarOpt = Annotated[list[str] | None, typer.Option("--var", help="template variable NAME=VALUE (repeatable)")]
-VarFileOpt = Annotated[list[Path] | None, typer.Option("--var-file", help="YAML file of template variables "
-                                                                         "(repeatable)", dir_okay=False)]
-StateDirOpt = Annotated[Path | None, typer.Option(
-    "--state-dir", envvar="PROVISION_STATE_DIR", help="state directory [default: .provision]",
-    file_okay=False)]
-SecretsDirOpt = Annotated[Path | None, typer.Option(
-    "--secrets-dir", envvar="PROVISION_SECRETS_DIR",
-    help="secrets sink directory [default: STATE_DIR/secrets]", file_okay=False)]
-AllowDestroyOpt = Annotated[bool, typer.Option(
-    "--allow-destroy", help="allow deleting resources declared state: absent (protect: true still refuses)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
-
-
-def friendly(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn a ProvisionError into one red line on stderr and its exit code (also under a test runner)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except ProvisionError as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: run the command again; apply re-plans and does only what is left",
-                       err=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-
-    return wrapper
-
-
-def _vars(pairs: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ProvisionError(f"--var {pair!r}: expected NAME=VALUE")
-        out[name.strip()] = value
-    return out
-
-
-def _color() -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set."""
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
-def _stderr() -> Console:
-    # soft_wrap: a progress line is one line even when it is longer than the terminal
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _load(manifest: Path, var: list[str] | None, var_file: list[Path] | None) -> Prepared:
-    """Prepare the manifest given on the command line."""
-    return _prepare(Source(manifest, _vars(var), tuple(var_file or ())))
-
-
-def _prepare(source: Source) -> Prepared:
-    """Prepare a manifest (no cloud call) and print its lint warnings on stderr."""
-    prepared = prepare(source.manifest, source.vars, source.var_files, now=datetime.now(UTC))
-    err = _stderr()
-    for warning in prepared.warnings:
-        err.print(f"warning: {warning}", style="yellow", markup=False)
-    return prepared
-
-
-def _context(prepared: Prepared, state_dir: Path | None, secrets_dir: Path | None) -> Context:
-    return Context.build(prepared.manifest, state_dir=state_dir, secrets_dir=secrets_dir)
 
 
 # --- plan ---------------------------------------------------------------------------------------------
@@ -159,14 +94,15 @@ def plan(
     """Show what apply would change: read the account, diff it with the manifest. Changes nothing.
 
     Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes with
-    --detailed-exitcode, 1 error.
+    --detailed-exitcode, 1 error. Expiry (`expires_at`) is judged as of now, or as of `PROVISION_NOW`
+    (ISO-8601) when set, for reproducible runs.
 
     Example: `provision plan -m manifests/example.yaml --var customer=globex --detailed-exitcode`
 
     Example: `provision plan -m manifests/example.yaml --out plan.json` (then `provision apply plan.json`)
     """
-    prepared = _load(manifest, var, var_file)
-    context = _context(prepared, state_dir, secrets_dir)
+    prepared = load(manifest, var, var_file)
+    context = cloud_context(prepared, state_dir, secrets_dir)
     result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired)
     document = plan_document(result, prepared.source)
     if out is not None:
@@ -174,11 +110,12 @@ def plan(
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     elif markdown:
-        typer.echo(render_markdown(result.plan))
+        typer.echo(render_markdown(result.plan, prepared.source.command_args()))
     else:
-        typer.echo(render_text(result.plan, color=_color(), verbose=verbose))
+        typer.echo(render_text(result.plan, color=use_color(), verbose=verbose,
+                               manifest_args=prepared.source.command_args()))
     if out is not None:
-        _stderr().print(f"plan saved to {out}; apply it with: provision apply {out}", markup=False)
+        stderr().print(f"plan saved to {out}; apply it with: provision apply {out}", markup=False)
     if detailed_exitcode and result.plan.has_changes:
         raise typer.Exit(EXIT_CHANGES)
 
@@ -227,18 +164,20 @@ def apply(
             raise ProvisionError(f"{plan_file} carries its own manifest, variables and --allow-destroy: "
                                  "re-run plan to change them")
         saved = load_saved_plan(plan_file)
-        prepared = _prepare(saved.source)
+        prepared = prepare_source(saved.source)
     else:
         assert manifest is not None
-        prepared = _load(manifest, var, var_file)
-    context = _context(prepared, state_dir, secrets_dir)
+        prepared = load(manifest, var, var_file)
+    context = cloud_context(prepared, state_dir, secrets_dir)
     to_apply = plan_to_apply(prepared, context, saved, PlanOptions(allow_destroy=allow_destroy))
     if not as_json:
-        typer.echo(render_text(to_apply, color=_color(), verbose=False))
+        typer.echo(render_text(to_apply, color=use_color(), manifest_args=prepared.source.command_args()))
     count = len(to_apply.actionable)
     if count and not auto_approve:
-        _confirm(count)
-    err = _stderr()
+        ask(f"apply these {count} changes?",
+            f"apply needs confirmation for {count} change(s) but stdin is not a terminal: re-run with "
+            "--auto-approve to apply without asking", "apply cancelled: nothing was changed")
+    err = stderr()
 
     def progress(outcome: Outcome) -> None:
         err.print(outcome.line(), markup=False, style=_STYLE.get(str(outcome.status)))
@@ -250,9 +189,9 @@ def apply(
     if verified is not None and as_json:  # one JSON document: the apply summary and the checks
         typer.echo(json.dumps({"apply": summary.to_dict(), "verify": verified.to_list()}, indent=2))
     else:
-        _report(summary, as_json)
+        _report(summary, manual_steps(to_apply, prepared.source.command_args()), as_json)
     if verified is not None and not as_json:
-        typer.echo(render_table(verified, color=_color()), nl=False)
+        typer.echo(render_table(verified, color=use_color()), nl=False)
     exit_code = verified.exit_code if verified is not None else summary.exit_code
     if exit_code != EXIT_OK:
         raise typer.Exit(exit_code)
@@ -261,24 +200,15 @@ def apply(
 _STYLE = {"done": "green", "failed": "red", "skipped": "yellow", "manual": "cyan"}
 
 
-def _confirm(count: int) -> None:
-    """Ask before changing anything; without a terminal to ask on, refuse."""
-    if not sys.stdin.isatty():
-        raise ProvisionError(f"apply needs confirmation for {count} change(s) but stdin is not a terminal: "
-                             "re-run with --auto-approve to apply without asking")
-    if not typer.confirm(f"apply these {count} changes?", default=False, err=True):
-        raise ProvisionError("apply cancelled: nothing was changed")
-
-
-def _report(summary: ApplySummary, as_json: bool) -> None:
+def _report(summary: ApplySummary, steps: list[ManualStep], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
     lines = [f"apply: {summary.counts()} in {summary.seconds:.1f}s"]
     lines += [f"  {o.line()}" for o in summary.failed + summary.skipped + summary.refused]
-    if summary.manual:
+    if steps:
         lines.append("console steps left (list them with `provision membership checklist`):")
-        lines += [f"  [ ] {o.message.removeprefix('manual: ')}" for o in summary.manual]
+        lines += checklist_lines(steps)
     if not summary.done and not summary.failed and not summary.skipped:
         lines.insert(0, "nothing applied: every remaining change is refused" if summary.refused
                      else "nothing to do: the account matches the manifest")
@@ -295,69 +225,6 @@ def schema() -> None:
     Example: `provision schema > manifest.schema.json`
     """
     typer.echo(json.dumps(manifest_json_schema(), indent=2))
-
-
-# --- membership ---------------------------------------------------------------------------------------
-
-
-@membership_app.command("checklist")
-@friendly
-def membership_checklist(
-    manifest: ManifestOpt,
-    var: VarOpt = None,
-    var_file: VarFileOpt = None,
-    state_dir: StateDirOpt = None,
-    secrets_dir: SecretsDirOpt = None,
-) -> None:
-    """List the console steps still pending (workspace memberships the probe cannot prove yet).
-
-    Example: `provision membership checklist -m manifests/example.yaml`
-    """
-    prepared = _load(manifest, var, var_file)
-    context = _context(prepared, state_dir, secrets_dir)
-    result = make_plan(prepared, context)
-    steps = result.plan.manual
-    if not steps:
-        typer.echo("no console steps pending: every declared membership is proven or confirmed")
-        return
-    typer.echo(f"{len(steps)} console step(s) pending:")
-    for step in steps:
-        member = step.spec
-        ws_id = context.state.workspace_id(member.workspace) if isinstance(member, MemberSpec) else None
-        typer.echo(f"  [ ] {checklist_item(step, ws_id)}")
-
-
-@membership_app.command("confirm")
-@friendly
-def membership_confirm(
-    manifest: ManifestOpt,
-    workspace: Annotated[str, typer.Option("--workspace", help="workspace name as declared in the manifest")],
-    user: Annotated[str, typer.Option("--user", help="RAM user name as declared in the manifest")],
-    role: Annotated[str, typer.Option("--role", help="guest or admin, as set in the console")],
-    by: Annotated[str | None, typer.Option("--by", help="who did the console step [default: $USER]")] = None,
-    var: VarOpt = None,
-    var_file: VarFileOpt = None,
-    state_dir: StateDirOpt = None,
-    secrets_dir: SecretsDirOpt = None,
-) -> None:
-    """Record that a console-only membership step was done, so plans stop listing it.
-
-    Example: `provision membership confirm -m manifests/example.yaml --workspace agent-delivery
-    --user acme-lead --role admin --by jane`
-    """
-    prepared = _load(manifest, var, var_file)
-    context = _context(prepared, state_dir, secrets_dir)
-    declared = {(s.workspace, s.user) for s in prepared.desired.present if isinstance(s, MemberSpec)}
-    if (workspace, user) not in declared:
-        raise ProvisionError(f"{manifest}: {user} is not declared as a member of workspace {workspace}")
-    who = by or os.environ.get("USER") or "unknown"
-    confirmation = confirm_member(context.state, workspace, user, role, who)
-    typer.echo(f"recorded: {user} is {confirmation.role} in workspace {workspace} "
-               f"(confirmed by {confirmation.confirmed_by} at {confirmation.confirmed_at})")
-
-
-# --- commands: verify / revoke / audit ---------------------------------------------------------------
-# TODO(issue 4): `verify` (provision.verify), `revoke` (provision.revoke), `audit` (provision.audit) go here.
 
 
 # --- verify -------------------------------------------------------------------------------------------
@@ -385,12 +252,12 @@ def verify(
 
     Example: `provision verify -m manifests/example.yaml --json > verify.json`
     """
-    prepared = _load(manifest, var, var_file)
-    report = run_verify(prepared, _context(prepared, state_dir, secrets_dir))
+    prepared = load(manifest, var, var_file)
+    report = run_verify(prepared, cloud_context(prepared, state_dir, secrets_dir))
     if as_json:
         typer.echo(json.dumps(report.to_list(), indent=2))
     else:
-        typer.echo(render_table(report, color=_color()), nl=False)
+        typer.echo(render_table(report, color=use_color()), nl=False)
     if report.exit_code != EXIT_OK:
         raise typer.Exit(report.exit_code)
 
@@ -419,7 +286,8 @@ def revoke(
     is declared `state: absent`), so the next plan does not grant it again; otherwise it refuses and
     prints the exact manifest edit. In order: deactivate, then delete its AccessKeys; delete its console
     login; detach its policies; remove it from groups; unbind and delete its MFA device; delete the
-    workspace API keys issued to it; list the console steps for its workspace memberships (no API);
+    workspace API keys issued to it; list the console steps for its workspace memberships (no API; each
+    ends with the `provision membership confirm ... --removed` to run once it is done);
     with --delete-user, delete the user. Each step tolerates "already gone", so it can be re-run.
 
     Then it proves the access is gone with the credentials the secrets sink held before: the old
@@ -433,17 +301,19 @@ def revoke(
     Example: `provision revoke -m manifests/example.yaml --var expires=2026-01-01T00:00:00Z --user
     acme-delivery --delete-user --auto-approve --json`
     """
-    started = datetime.now(UTC)
-    prepared = _load(manifest, var, var_file)
-    context = _context(prepared, state_dir, secrets_dir)
+    started = now()
+    prepared = load(manifest, var, var_file)
+    context = cloud_context(prepared, state_dir, secrets_dir)
     to_revoke = read_revoke(prepared, context, user, delete_user=delete_user, now=started)
-    out = _stderr() if as_json else Console(highlight=False, soft_wrap=True, no_color=not _color())
+    out = stderr() if as_json else Console(highlight=False, soft_wrap=True, no_color=not use_color())
     out.print(f"revoke {user} ({to_revoke.why}):", markup=False)
     for number, step in enumerate(to_revoke.steps(), 1):
         out.print(f"  {number}. {step}", markup=False)
     if not auto_approve:
-        _confirm_revoke(user)
-    err = _stderr()
+        ask(f"revoke every access of {user}?",
+            "revoke needs confirmation but stdin is not a terminal: nothing was changed; re-run with "
+            f"--auto-approve to revoke {user} without asking", "revoke cancelled: nothing was changed")
+    err = stderr()
     record = run_revoke(to_revoke, prepared, context, started=started,
                         on_step=lambda step: err.print(step_line(step), markup=False))
     if as_json:
@@ -452,15 +322,6 @@ def revoke(
         typer.echo(render_record(record))
     if not record.ok:
         raise typer.Exit(EXIT_ERROR)
-
-
-def _confirm_revoke(user: str) -> None:
-    """Ask before revoking; without a terminal to ask on, refuse."""
-    if not sys.stdin.isatty():
-        raise ProvisionError(f"revoke needs confirmation but stdin is not a terminal: nothing was changed; "
-                             f"re-run with --auto-approve to revoke {user} without asking")
-    if not typer.confirm(f"revoke every access of {user}?", default=False, err=True):
-        raise ProvisionError("revoke cancelled: nothing was changed")
 
 
 # --- audit --------------------------------------------------------------------------------------------
@@ -493,8 +354,8 @@ def audit(
     Example: `provision audit -m manifests/example.yaml --format csv --out findings.csv`
     """
     moment = _moment(as_of)
-    prepared = prepare(manifest, _vars(var), var_file or [], now=moment)
-    report = run_audit(prepared, _context(prepared, state_dir, secrets_dir), moment)
+    prepared = prepare(manifest, parse_vars(var), var_file or [], now=moment)
+    report = run_audit(prepared, cloud_context(prepared, state_dir, secrets_dir), moment)
     text = render_audit(report, fmt)
     if out is None:
         typer.echo(text, nl=False)
@@ -502,19 +363,12 @@ def audit(
         out.write_text(text, encoding="utf-8")
     counts = ", ".join(f"{n} {s}" for s, n in report.summary().by_severity.items() if n) or "none"
     where = f": {fmt.value} report written to {out}" if out is not None else ""
-    _stderr().print(f"audit: {len(report.findings)} finding(s) ({counts}){where}", markup=False)
+    stderr().print(f"audit: {len(report.findings)} finding(s) ({counts}){where}", markup=False)
 
 
 def _moment(text: str | None) -> datetime:
-    """``--as-of`` as an aware UTC datetime (now when not given)."""
-    if not text:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ProvisionError(f"--as-of {text!r}: expected an ISO-8601 time such as "
-                             "2026-06-30T00:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """``--as-of`` as an aware UTC datetime (the system clock when not given)."""
+    return parse_time(text, "--as-of") if text else datetime.now(UTC)
 
 
 def main() -> None:

@@ -82,13 +82,15 @@ def run_cli(args: Sequence[str]) -> int:
 class Demo:
     """The steps, numbered and explained, each checked against the exit code it must end with."""
 
-    def __init__(self, paths: Paths, emulator: EmulatorHandle, runner: Callable[[Sequence[str]], int]) -> None:
+    def __init__(self, paths: Paths, emulator: EmulatorHandle,
+                 runner: Callable[[Sequence[str]], int]) -> None:
         self.paths = paths
         self.emulator = emulator
         self.runner = runner
         self.number = 0
 
     def say(self, title: str, why: str) -> None:
+        """Announce the next step: its number, its title and why it is there."""
         self.number += 1
         print(f"\n━━ step {self.number}: {title}", flush=True)
         print(f"   {why}", flush=True)
@@ -103,11 +105,12 @@ class Demo:
                              f"expected {expect}")
 
     def run(self) -> None:
+        """Every step of the delivery routine, in order; raises DemoFailed at the first that goes wrong."""
         m = str(self.paths.manifest)
         self.say("plan", "Read the (empty) account, diff it with the manifest. Nothing is changed.")
         self.provision("plan", "-m", m)
-        self.say("apply", "Create users, keys, policy, workspace, grants, API key and the PrivateLink endpoint. "
-                          "Secrets go to the sink, never to the screen.")
+        self.say("apply", "Create users, keys, policy, workspace, grants, API key and the PrivateLink "
+                          "endpoint. Secrets go to the sink, never to the screen.")
         self.provision("apply", "-m", m, "--auto-approve")
         self.say("membership checklist", "Workspace membership has no public API: the tool lists the console "
                                          "steps instead.")
@@ -120,10 +123,9 @@ class Demo:
                            "--user", member.user, "--role", member.role or "guest", "--by", "demo-operator")
         self.say("plan again", "The account now matches the manifest: --detailed-exitcode must exit 0.")
         self.provision("plan", "-m", m, "--detailed-exitcode")
-        if "verify" in _commands():
-            self.say("verify", "Prove the delivered access works: model calls with the API key (allowed and "
-                               "denied models), through the endpoint, each AccessKey's identity, membership.")
-            self.provision("verify", "-m", m)
+        self.say("verify", "Prove the delivered access works: model calls with the API key (allowed and "
+                           "denied models), through the endpoint, each AccessKey's identity, membership.")
+        self.provision("verify", "-m", m)
         self.say("audit", "Who can reach what, with risks flagged; no secret is ever included.")
         self.provision("audit", "-m", m, "--format", "html", "--out", str(self.paths.audit_html))
         self.provision("audit", "-m", m, "--format", "json", "--out", str(self.paths.audit_json))
@@ -147,13 +149,8 @@ class Demo:
         return members
 
 
-def _commands() -> set[str]:
-    """Names of the CLI's top-level commands."""
-    return {c.name or "" for c in app.registered_commands} | {g.name or "" for g in app.registered_groups}
-
-
 def isolate_environment(emulator: EmulatorHandle, paths: Paths) -> None:
-    """Point this process at the emulator only: no real credential, profile or metadata service can leak in."""
+    """Point this process at the emulator only: no real credential, profile or metadata service leaks in."""
     for name in list(os.environ):
         if name.startswith(_CLOUD_ENV):
             del os.environ[name]

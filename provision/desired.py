@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from provision.clock import iso
 from provision.manifest.model import SUPER_ADMIN_POLICY, Endpoint, Manifest, Policy, User, Workspace
 from provision.resources import (
     ALL_MODELS,
@@ -62,13 +63,9 @@ def _policy(policy: Policy) -> PolicySpec:
                       protect=policy.protect)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
 def _user(user: User) -> UserSpec:
     return UserSpec(user=user.name, display_name=user.display_name, email=user.email, protect=user.protect,
-                    expires_at=_iso(user.expires_at))
+                    expires_at=iso(user.expires_at) if user.expires_at else None)
 
 
 def _user_access(user: User, expired: bool) -> list[Spec]:

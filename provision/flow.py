@@ -3,19 +3,22 @@
 ``prepare`` makes no cloud call (a manifest with lint errors stops here); ``Context`` holds the cloud
 target, the SDK clients, the secrets sink, the state file and the providers; ``make_plan`` reads the
 live account and diffs. A saved plan carries the manifest and variables it came from, so ``apply PLAN``
-re-plans and refuses a plan the account (or the manifest) has moved away from.
+re-plans and refuses a plan the account (or the manifest) has moved away from. Time comes from one clock,
+:func:`provision.clock.now` (``PROVISION_NOW``, for reproducible runs and tests, else the real UTC time).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from provision import clock
 from provision.apply import ApplySummary, OnEvent, apply_plan
 from provision.desired import desired_from_manifest
 from provision.errors import ProvisionError, StalePlanError
@@ -46,6 +49,13 @@ class Source:
         """JSON form with absolute paths, so a saved plan applies from any directory."""
         return {"manifest": str(self.manifest.resolve()), "vars": dict(self.vars),
                 "var_files": [str(p.resolve()) for p in self.var_files]}
+
+    def command_args(self) -> str:
+        """The manifest as a command line names it: ``PATH [--var NAME=VALUE]... [--var-file FILE]...``."""
+        args = [str(self.manifest)]
+        args += [a for name, value in self.vars.items() for a in ("--var", f"{name}={value}")]
+        args += [a for path in self.var_files for a in ("--var-file", str(path))]
+        return shlex.join(args)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Source:
@@ -132,8 +142,9 @@ def finding_line(manifest: Path, finding: LintFinding) -> str:
 
 
 def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_files: Sequence[Path] = (), *,
-            now: datetime) -> Prepared:
-    """Load, validate and lint the manifest, then derive the desired resources. No cloud call.
+            now: datetime | None = None) -> Prepared:
+    """Load, validate and lint the manifest, then derive the desired resources as of ``now`` (default:
+    :func:`clock.now`, i.e. ``PROVISION_NOW`` or the system clock). No cloud call.
 
     Lint errors raise a ProvisionError listing each with file:line."""
     source = Source(Path(manifest_path), dict(vars or {}), tuple(Path(p) for p in var_files))
@@ -143,7 +154,7 @@ def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_file
     if errors:
         raise ProvisionError(f"{source.manifest}: {len(errors)} lint error(s), nothing was read or "
                              "changed:\n  " + "\n  ".join(errors))
-    return Prepared(source, manifest, desired_from_manifest(manifest, now), findings)
+    return Prepared(source, manifest, desired_from_manifest(manifest, now or clock.now()), findings)
 
 
 def make_plan(prepared: Prepared, context: Context, *, allow_destroy: bool = False,

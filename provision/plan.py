@@ -6,39 +6,31 @@ membership"). The JSON form of a Plan is the source the text and markdown views 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
+from provision.cascade import delete_steps
 from provision.resources import (
     KIND_ORDER,
     AccessKeysSpec,
     ApiKeySpec,
-    AttachmentSpec,
     Desired,
-    EndpointSpec,
-    GrantSpec,
     Kind,
     Live,
-    LoginProfileSpec,
     MemberSpec,
-    PolicySpec,
     Spec,
     UserSpec,
-    WorkspaceSpec,
 )
 
-# Keys of ``Live.details`` the planner reads (providers fill them).
-DETAIL_GROUPS = "groups"  # live user: comma-separated RAM group names
-DETAIL_MFA = "mfa"  # live user: serial number of the bound MFA device
+# The key of ``Live.details`` the planner reads (the membership provider fills it).
 DETAIL_PROVEN = "proven_by"  # live member: "probe" (a probe call succeeded) or "confirmation" (operator)
 
 TOP_LEVEL: frozenset[Kind] = frozenset({Kind.USER, Kind.POLICY, Kind.WORKSPACE, Kind.ENDPOINT})
 # Kinds that carry the tool's marker themselves; the others are managed when their parent is.
 OWN_MARKER: frozenset[Kind] = TOP_LEVEL | {Kind.API_KEY}
 
-_S = TypeVar("_S", bound=Spec)
 LOOK_ALIKE = "unmanaged look-alike: not touched (declare adopt: true to manage it)"
 ADOPT = "adopt: take under management"
 
@@ -154,10 +146,6 @@ class _Ctx:
     def managed(self, live: Live) -> bool:
         return live.managed or live.key in self.desired.adopt
 
-    def children(self, parent: str, cls: type[_S]) -> list[_S]:
-        found = [lv.spec for lv in self.live.values() if isinstance(lv.spec, cls)]
-        return sorted((s for s in found if parent in s.parents()), key=lambda s: s.key)
-
     def expired(self, user: str) -> str:
         return f"expired: {user} passed expires_at {self.expires.get(user, '?')}"
 
@@ -181,7 +169,7 @@ def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False,
             if change is not None:
                 changes.append(change)
     if only_expired:
-        changes = [c for c in changes if _expired_user(ctx, c.spec) is not None]
+        changes = [c for c in changes if _expired_user(ctx, c.spec) is not None and _revokes(c)]
     unmanaged = sorted(set(ctx.unmanaged))
     return Plan(changes=sorted(changes, key=_order), warnings=ctx.warnings, unmanaged=unmanaged,
                 manifest=manifest, live_fingerprint=live_fingerprint(live))
@@ -223,6 +211,17 @@ def _expired_user_in(expired: frozenset[str], spec: Spec) -> str | None:
 
 def _expired_user(ctx: _Ctx, spec: Spec) -> str | None:
     return ctx.revoked.get(spec.key) or _expired_user_in(ctx.desired.expired, spec)
+
+
+def _revokes(change: Change) -> bool:
+    """Whether a change takes access away (a delete, a console removal, access keys down to zero) or is a
+    no-op saying it is gone already; anything else (a drifted display name) waits for a full plan."""
+    if change.action in (Action.DELETE, Action.NOOP):
+        return True
+    if change.action is Action.MANUAL:
+        return change.desired is None
+    keys = change.desired
+    return change.action is Action.UPDATE and isinstance(keys, AccessKeysSpec) and keys.count == 0
 
 
 def _order(change: Change) -> tuple[int, int, str]:
@@ -376,7 +375,7 @@ def _absent(ctx: _Ctx, spec: Spec) -> Change:
     if not ctx.managed(live):
         ctx.unmanaged.append(spec.key)
         return Change(spec.key, Action.NOOP, "unmanaged: not touched", desired=spec, live=live)
-    cascade = tuple(_cascade(ctx, live))
+    cascade = delete_steps(live, ctx.live.values())
     if getattr(spec, "protect", False):
         action, reason = Action.REFUSED, "protect: true"
     elif not ctx.allow_destroy:
@@ -384,37 +383,3 @@ def _absent(ctx: _Ctx, spec: Spec) -> Change:
     else:
         action, reason = Action.DELETE, "state: absent"
     return Change(spec.key, action, reason, desired=spec, live=live, cascade=cascade)
-
-
-def _cascade(ctx: _Ctx, live: Live) -> Iterable[str]:
-    """The steps deleting a top-level resource performs, in the order the cloud requires them."""
-    spec = live.spec
-    if isinstance(spec, UserSpec):
-        for keys in ctx.children(spec.key, AccessKeysSpec):
-            for key_id in keys.key_ids:
-                yield from (f"deactivate access key {key_id}", f"delete access key {key_id}")
-        if ctx.children(spec.key, LoginProfileSpec):
-            yield "delete login profile"
-        for att in ctx.children(spec.key, AttachmentSpec):
-            yield f"detach policy {att.policy_type}:{att.policy}"
-        details = dict(live.details)
-        yield from (f"remove from group {g}" for g in details.get(DETAIL_GROUPS, "").split(",") if g)
-        if details.get(DETAIL_MFA):
-            yield f"unbind MFA device {details[DETAIL_MFA]}"
-        for member in ctx.children(spec.key, MemberSpec):
-            yield f"remove from workspace {member.workspace} (console)"
-        yield "delete user"
-    elif isinstance(spec, WorkspaceSpec):
-        for key in ctx.children(spec.key, ApiKeySpec):
-            yield f"delete API key {key.key_name}"
-        if ctx.children(spec.key, GrantSpec):
-            yield "revoke grants"
-        yield "delete workspace"
-    elif isinstance(spec, EndpointSpec):
-        yield f"delete endpoint {live.cloud_id or spec.endpoint_id or spec.endpoint}"
-    elif isinstance(spec, PolicySpec):
-        for att in ctx.children(spec.key, AttachmentSpec):
-            yield f"detach from {att.user}"
-        yield "delete policy"
-
-

@@ -35,6 +35,7 @@ class Spec:
 
     kind: ClassVar[Kind]
     compared: ClassVar[tuple[str, ...]] = ()
+    described: ClassVar[tuple[str, ...]] = ()  # also shown under a create (never compared)
     manual: ClassVar[bool] = False  # no API: plan/apply produce a checklist item instead
 
     @property
@@ -51,7 +52,14 @@ class Spec:
 
     def declared(self) -> Iterator[tuple[str, Any]]:
         """(field, value) for each compared field the spec declares (value not None)."""
-        for f in self.compared:
+        return self._set(self.compared)
+
+    def shown(self) -> Iterator[tuple[str, Any]]:
+        """(field, value) a plan shows under a create: the declared compared fields, then the described."""
+        return self._set((*self.compared, *self.described))
+
+    def _set(self, names: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+        for f in names:
             value = getattr(self, f)
             if value is not None:
                 yield f, value
@@ -66,6 +74,7 @@ class UserSpec(Spec):
 
     kind: ClassVar[Kind] = Kind.USER
     compared: ClassVar[tuple[str, ...]] = ("display_name", "email")
+    described: ClassVar[tuple[str, ...]] = ("expires_at",)
     user: str
     display_name: str | None = None
     email: str | None = None
@@ -200,6 +209,7 @@ class ApiKeySpec(Spec):
 
     kind: ClassVar[Kind] = Kind.API_KEY
     compared: ClassVar[tuple[str, ...]] = ("allowed_models", "ip_allow_list", "disabled")
+    described: ClassVar[tuple[str, ...]] = ("issued_to",)
     workspace: str
     key_name: str
     allowed_models: tuple[str, ...] | None = None
@@ -262,6 +272,7 @@ class EndpointSpec(Spec):
 
     kind: ClassVar[Kind] = Kind.ENDPOINT
     compared: ClassVar[tuple[str, ...]] = ("zones", "security_group_ids")
+    described: ClassVar[tuple[str, ...]] = ("region", "vpc_id", "service_name", "service_id")
     endpoint: str
     region: str
     vpc_id: str

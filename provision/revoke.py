@@ -13,17 +13,19 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from provision.checklist import manual_step
+from provision.clock import iso, now
 from provision.errors import ProvisionError
 from provision.flow import Context, Prepared
 from provision.manifest.marks import dotted
 from provision.plan import Action, Change
 from provision.providers import CallError
-from provision.providers.membership import checklist_item
-from provision.providers.ram import ALREADY_GONE, DONE, Step, UserAccess
+from provision.providers.ram import UserAccess
+from provision.providers.ram_credentials import ALREADY_GONE, DONE, Step
 from provision.resources import ApiKeySpec, Kind, Live, MemberSpec
 from provision.revoke_proofs import Credential, Proof, issued_keys, prove, ram_of
 from provision.verify import site_target
@@ -125,14 +127,14 @@ def check_manifest(prepared: Prepared, user: str, now: datetime) -> str:
         return "the manifest declares it state: absent"
     if user in prepared.desired.expired:
         assert declared.expires_at is not None
-        return f"its expires_at {_iso(declared.expires_at)} has passed"
+        return f"its expires_at {iso(declared.expires_at)} has passed"
     path = ("users", index, "expires_at") if declared.expires_at else ("users", index)
     origin = manifest.locate(path)
     where = f"{origin.file}:{origin.line}" if origin else str(source)
     raise ProvisionError(
         f"{source}: the manifest still grants {user} its access, so the next apply would give it back. "
         f"Make the manifest revoke it first, then run revoke again:\n"
-        f"  {where}: set {dotted(('users', index, 'expires_at'))} to {_iso(now)} (or earlier): keeps the "
+        f"  {where}: set {dotted(('users', index, 'expires_at'))} to {iso(now)} (or earlier): keeps the "
         "user, strips every access (plan shows the revocation too)\n"
         f"  or set users[{index}].state: absent and remove the API keys issued to {user} and its workspace "
         "members (apply --allow-destroy then deletes the user)")
@@ -153,7 +155,7 @@ def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user:
                              "Comments): not touched; declare adopt: true and apply to manage it")
     keys = tuple(issued_keys(context, prepared.desired, user))
     return RevokePlan(user, why, access, keys, _captured(prepared, context, user, keys),
-                      _memberships(prepared, context, user), delete_user)
+                      _memberships(prepared, context, user, why), delete_user)
 
 
 def _captured(prepared: Prepared, context: Context, user: str,
@@ -188,16 +190,18 @@ def _model_for(prepared: Prepared, workspace: str, key_name: str, live: ApiKeySp
     return (live.allowed_models or (DEFAULT_MODEL,))[0] if live is not None else DEFAULT_MODEL
 
 
-def _memberships(prepared: Prepared, context: Context, user: str) -> tuple[Membership, ...]:
-    """Workspaces the manifest makes ``user`` a member of, or where its membership was confirmed."""
+def _memberships(prepared: Prepared, context: Context, user: str, why: str) -> tuple[Membership, ...]:
+    """Workspaces the manifest makes ``user`` a member of, or where its membership was confirmed; each
+    removal's console step ends with the ``membership confirm --removed`` that drops the confirmation."""
     workspaces = {ws.name for ws in prepared.manifest.workspaces if any(m.user == user for m in ws.members)}
     workspaces |= {ws for (ws, member) in context.state.confirmations() if member == user}
     found = []
     for workspace in sorted(workspaces):
         spec = MemberSpec(workspace=workspace, user=user)
-        change = Change(spec.key, Action.MANUAL, "revoke", live=Live(spec, managed=True))
+        change = Change(spec.key, Action.MANUAL, f"revoke: {why}", live=Live(spec, managed=True))
         ws_id = context.state.workspace_id(workspace)
-        found.append(Membership(workspace, ws_id, checklist_item(change, ws_id)))
+        step = manual_step(change, ws_id, prepared.source.command_args())
+        found.append(Membership(workspace, ws_id, step.line()))
     return tuple(found)
 
 
@@ -222,8 +226,8 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, starte
                    plan.credentials, user_deleted=plan.delete_user)
     record = RevokeRecord(
         user=plan.user, manifest=str(prepared.source.manifest), why=plan.why,
-        operator=os.environ.get("USER") or "unknown", caller=_caller(context), started_at=_iso(started),
-        finished_at=_iso(datetime.now(UTC)), delete_user=plan.delete_user, steps=tuple(steps),
+        operator=os.environ.get("USER") or "unknown", caller=_caller(context), started_at=iso(started),
+        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
         checklist=tuple(m.checklist for m in plan.memberships),
         credentials=tuple(_drop_if_dead(context, plan.user, c, proofs) for c in plan.credentials),
         proofs=tuple(proofs))
@@ -245,17 +249,20 @@ def _drop_if_dead(context: Context, user: str, credential: Credential, proofs: l
     proof_id = {"access-key": f"access-key/{credential.id}", "console-password": "login-profile",
                 "api-key": f"api-key/{credential.workspace}/{credential.key_name}"}[credential.kind]
     sink = context.sink
-    if any(p.id == proof_id and p.holds for p in proofs):
-        if credential.kind == "access-key":
+    dead = any(p.id == proof_id and p.holds for p in proofs)
+    if credential.kind == "access-key":
+        if dead:
             sink.forget_access_key(user, credential.id)
-        elif credential.kind == "api-key":
+        held = sink.access_key_secret(user, credential.id) is not None
+    elif credential.kind == "api-key":
+        if dead:
             sink.forget_api_key(user, credential.workspace, credential.key_name)
-        else:
-            sink.write(user, {"ALIBABA_CLOUD_CONSOLE_PASSWORD": None})
-    held = {"access-key": lambda: sink.access_key_secret(user, credential.id),
-            "api-key": lambda: sink.api_key(user, credential.workspace, credential.key_name),
-            "console-password": lambda: sink.password(user)}[credential.kind]()
-    return {**credential.to_dict(), "dropped_from_sink": held is None}
+        held = sink.api_key(user, credential.workspace, credential.key_name) is not None
+    else:
+        if dead:
+            sink.forget_password(user)
+        held = sink.password(user) is not None
+    return {**credential.to_dict(), "dropped_from_sink": not held}
 
 
 def _caller(context: Context) -> str:
@@ -282,10 +289,6 @@ def write_record(record: RevokeRecord, directory: Path) -> RevokeRecord:
             continue
         return replace(record, path=path)
     raise ProvisionError(f"{directory}: too many revocation records for {record.user} in one second")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- output --------------------------------------------------------------------------------------------

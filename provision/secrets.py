@@ -13,9 +13,13 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 _LINE = re.compile(r"^([A-Za-z0-9_]+)=(.*)$")
+_DEFAULT_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"  # the standard pair the SDKs' credential chain reads
+_DEFAULT_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+_PASSWORD = "ALIBABA_CLOUD_CONSOLE_PASSWORD"
 
 
 def fingerprint(value: str) -> str:
@@ -84,9 +88,9 @@ class SecretSink:
         """Keep a new AccessKey; the first one also fills the standard ALIBABA_CLOUD_* variables."""
         updates: dict[str, str | None] = {_ak_entry(access_key_id): secret}
         current = self.read(user)
-        if "ALIBABA_CLOUD_ACCESS_KEY_ID" not in current:
-            updates["ALIBABA_CLOUD_ACCESS_KEY_ID"] = access_key_id
-            updates["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = secret
+        if _DEFAULT_ID not in current:
+            updates[_DEFAULT_ID] = access_key_id
+            updates[_DEFAULT_SECRET] = secret
         self.write(user, updates)
         return fingerprint(secret)
 
@@ -97,24 +101,42 @@ class SecretSink:
         """AccessKeyId → secret for every key the sink holds for ``user``."""
         prefix = "ACCESS_KEY_"
         entries = self.read(user)
-        return {k[len(prefix):]: v for k, v in entries.items() if k.startswith(prefix)
-                and k != "ALIBABA_CLOUD_ACCESS_KEY_ID"}
+        return {k[len(prefix):]: v for k, v in entries.items() if k.startswith(prefix)}
 
     def forget_access_key(self, user: str, access_key_id: str) -> None:
+        """Drop one AccessKey's secret; the standard pair moves to another key the sink holds, if any."""
+        self._drop_access_keys(user, {access_key_id}, prefer=())
+
+    def keep_access_keys(self, user: str, existing: Sequence[str]) -> None:
+        """Drop the secrets of every key not in ``existing`` (the ids the account lists, preferred first)
+        and point the standard pair at the first existing key the sink holds (unset if there is none)."""
+        gone = {k for k in self.access_keys(user) if k not in existing}
+        self._drop_access_keys(user, gone, prefer=existing)
+
+    def _drop_access_keys(self, user: str, gone: set[str], prefer: Sequence[str]) -> None:
         entries = self.read(user)
-        updates: dict[str, str | None] = {_ak_entry(access_key_id): None}
-        if entries.get("ALIBABA_CLOUD_ACCESS_KEY_ID") == access_key_id:
-            updates["ALIBABA_CLOUD_ACCESS_KEY_ID"] = None
-            updates["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = None
-        self.write(user, updates)
+        held = {k: v for k, v in self.access_keys(user).items() if k not in gone}
+        updates: dict[str, str | None] = {_ak_entry(k): None for k in sorted(gone) if _ak_entry(k) in entries}
+        default = entries.get(_DEFAULT_ID)
+        if default not in held and (default is not None or held):
+            # the standard pair must name a live key, so the file stays usable as-is after a rotation
+            choice = next((k for k in prefer if k in held), None) or min(held, default=None)
+            updates[_DEFAULT_ID] = choice
+            updates[_DEFAULT_SECRET] = held[choice] if choice is not None else None
+        if updates:
+            self.write(user, updates)
 
     # -- console password -----------------------------------------------------------------------------
     def store_password(self, user: str, password: str) -> str:
-        self.write(user, {"ALIBABA_CLOUD_CONSOLE_PASSWORD": password})
+        self.write(user, {_PASSWORD: password})
         return fingerprint(password)
 
     def password(self, user: str) -> str | None:
-        return self.read(user).get("ALIBABA_CLOUD_CONSOLE_PASSWORD")
+        return self.read(user).get(_PASSWORD)
+
+    def forget_password(self, user: str) -> None:
+        if _PASSWORD in self.read(user):
+            self.write(user, {_PASSWORD: None})
 
     # -- workspace API keys ---------------------------------------------------------------------------
     @staticmethod
@@ -155,6 +177,6 @@ class SecretSink:
         values = []
         for path in self.directory.glob("*.env"):
             for k, v in self.read(path.stem).items():
-                if not k.endswith("_ID") and k != "ALIBABA_CLOUD_ACCESS_KEY_ID" and v:
+                if not k.endswith("_ID") and v:
                     values.append(v)
         return values

@@ -15,10 +15,11 @@ import os
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from provision.clock import iso, now
 from provision.errors import ProvisionError
 from provision.planio import spec_from_dict, spec_to_dict
 from provision.resources import Spec
@@ -79,17 +80,21 @@ class StateFile:
 
     def confirm(self, workspace: str, user: str, role: str, by: str,
                 at: datetime | None = None) -> Confirmation:
-        when = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        """Record that ``user`` is ``role`` in ``workspace`` (at ``at``, default :func:`clock.now`)."""
+        when = iso(at or now())
         confirmation = Confirmation(role=role, confirmed_at=when, confirmed_by=by)
         with self._lock:
             self._confirmations[f"{workspace}/{user}"] = confirmation
             self._save()
         return confirmation
 
-    def forget_confirmation(self, workspace: str, user: str) -> None:
+    def forget_confirmation(self, workspace: str, user: str) -> bool:
+        """Drop a membership confirmation (the member was removed); whether one was recorded."""
         with self._lock:
-            if self._confirmations.pop(f"{workspace}/{user}", None) is not None:
-                self._save()
+            if self._confirmations.pop(f"{workspace}/{user}", None) is None:
+                return False
+            self._save()
+            return True
 
     # -- last applied -------------------------------------------------------------------------------
     def record_applied(self, spec: Spec) -> None:

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+from provision.checklist import MANIFEST_PLACEHOLDER, manual_step
 from provision.flow import Context
 from provision.manifest import Manifest
 from provision.manifest.marks import dotted
 from provision.manifest.model import SUPER_ADMIN_POLICY, VerifyCheck
+from provision.plan import Action, Change
 from provision.providers import CallError, DashScopeTarget
 from provision.providers.membership import MembershipProvider, Probe, ProbeResult
 from provision.providers.modelstudio import find_workspaces
@@ -325,8 +327,8 @@ class Explain:
         entry = self.entries.at("users", self.entries.user(user), "access_keys")
         if err.code == "InvalidAccessKeyId.NotFound":
             return (f"AccessKey {access_key_id} of {user} no longer exists (deleted outside provision?): "
-                    f"run {APPLY}, which creates a replacement for {entry}, then remove the dead key's "
-                    f"lines from the secrets sink ({user}.env)")
+                    f"run {APPLY}, which creates a replacement for {entry} and drops the dead key from the "
+                    f"secrets sink ({user}.env)")
         if err.code == "InvalidAccessKeyId.Inactive":
             return (f"AccessKey {access_key_id} of {user} is disabled: enable it in the RAM console, or "
                     f"delete it and run {APPLY} for a new one ({entry})")
@@ -349,7 +351,7 @@ class Explain:
         w, m = self.entries.member(spec.workspace, spec.user)
         entry = self.entries.at("workspaces", w, "members", m)
         if result.outcome is Probe.NOT_MEMBER:
-            manifest = self.manifest.source_file or "MANIFEST"
+            manifest = self.manifest.source_file or MANIFEST_PLACEHOLDER
             return (f"{spec.user} is not a member of workspace {spec.workspace} ({result.code}), though "
                     f"{entry} declares it: add it as {spec.role} in the Model Studio console (`provision "
                     f"membership checklist -m {manifest}` lists the step), then re-run verify")
@@ -358,9 +360,10 @@ class Explain:
         if result.code:
             return f"the probe could not run: {spec.user}'s AccessKey failed with {result.code} (see its row)"
         if declared_keys == 0:
+            step = manual_step(Change(spec.key, Action.MANUAL, "verify", desired=spec), None,
+                               self.manifest.source_file or MANIFEST_PLACEHOLDER)
             return (f"{spec.user} has no AccessKey to probe with: after the console step, record it with "
-                    f"`provision membership confirm --workspace {spec.workspace} --user {spec.user} --role "
-                    f"{spec.role}` ({entry})")
+                    f"`{step.confirm}` ({entry})")
         return f"the probe could not run: {result.reason}"
 
     def _no_data_policy(self, user: str) -> str:

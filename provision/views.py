@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
+from provision.checklist import ManualStep, manual_step
 from provision.plan import Action, Change, Plan
 from provision.resources import Kind, MemberSpec, WorkspaceSpec, Zone
 
 NO_CHANGES = "No changes. The account matches the manifest."
-CONSOLE_PATH = "Model Studio console → 权限管理/Permission management → Accounts"
 _SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REFUSED: "!", Action.NOOP: "="}
 _STYLE = {
     Action.CREATE: "green",
@@ -32,16 +31,9 @@ _STYLE = {
 Line = tuple[str, str]  # (text, rich style)
 
 
-@dataclass(frozen=True)
-class ManualStep:
-    """One console checklist item: what to do and where to click."""
-
-    what: str
-    where: str
-
-
-def render_text(plan: Plan, color: bool, verbose: bool = False) -> str:
-    """The plan for a terminal: changes, drift, manual checklist, warnings, look-alikes, summary."""
+def render_text(plan: Plan, color: bool, verbose: bool = False, manifest_args: str | None = None) -> str:
+    """The plan for a terminal: changes, drift, manual checklist, warnings, look-alikes, summary.
+    ``manifest_args`` is how the checklist's confirm commands name the manifest (default: its path)."""
     lines: list[Line] = []
     shown = [
         c
@@ -57,21 +49,21 @@ def render_text(plan: Plan, color: bool, verbose: bool = False) -> str:
         lines += [("", ""), ("Drift (changed outside provision)", "bold magenta")]
         for change in drifted:
             lines += _change_lines(change, style="magenta")
-    steps = manual_steps(plan)
+    steps = manual_steps(plan, manifest_args)
     if steps:
         lines += [
             ("", ""),
             ("Manual steps (no API exists: do them in the console, then confirm)", "bold cyan"),
         ]
         for n, step in enumerate(steps, 1):
-            lines += [(f"  {n}. {step.what}", "cyan"), (f"     {step.where}", "")]
+            lines += [(f"  {n}. {step.what}", "cyan"), (f"     {step.where}; then run: {step.confirm}", "")]
     lines += _notes(plan)
     if _pending(plan):
         lines += [("", ""), (summary_line(plan), "bold")]
     return _render(lines, color)
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, manifest_args: str | None = None) -> str:
     """The plan as a PR comment: summary table, change table with details, and a console checklist."""
     s = plan.summary()
     out = [f"### provision plan{f' for `{plan.manifest}`' if plan.manifest else ''}", ""]
@@ -96,10 +88,10 @@ def render_markdown(plan: Plan) -> str:
             out += ["", "<details><summary>Details</summary>", ""]
             out += [f"- `{c.key}`: {_md(line.strip())}" for c, line in details]
             out += ["", "</details>"]
-    steps = manual_steps(plan)
+    steps = manual_steps(plan, manifest_args)
     if steps:
         out += ["", "#### Manual steps (Model Studio console)", ""]
-        out += [f"- [ ] {_md(step.what)} ({_md(step.where)})" for step in steps]
+        out += [f"- [ ] {_md(step.what)} ({_md(step.where)}); then run `{step.confirm}`" for step in steps]
     if plan.warnings:
         out += ["", "#### Warnings", ""] + [f"- {_md(w)}" for w in plan.warnings]
     if plan.unmanaged:
@@ -118,25 +110,21 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def manual_steps(plan: Plan) -> list[ManualStep]:
-    """The console checklist: one item per manual change (membership add, role change, removal)."""
+def manual_steps(plan: Plan, manifest_args: str | None = None) -> list[ManualStep]:
+    """The console checklist: one step per manual change, with the workspace id when the plan knows it;
+    the confirm commands name the manifest as ``manifest_args`` (default: the plan's manifest path)."""
     steps = []
     for change in plan.manual:
         member = change.spec
         assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
-        workspace = f"workspace {member.workspace}{_workspace_id(plan, member.workspace)}"
-        if change.live is None:
-            what = f"Add RAM user {member.user} to {workspace} as {member.role or 'guest'}"
-            where = f"{CONSOLE_PATH} → Add user → Permissions"
-        elif change.desired is None:
-            what = f"Remove RAM user {member.user} from {workspace} [{change.reason}]"
-            where = f"{CONSOLE_PATH} → {member.user} → Permissions → remove {member.workspace}"
-        else:
-            now = getattr(change.live.spec, "role", None)
-            what = f"Change the role of RAM user {member.user} in {workspace} from {now} to {member.role}"
-            where = f"{CONSOLE_PATH} → {member.user} → Permissions"
-        steps.append(ManualStep(what=what, where=where))
+        workspace_id = _workspace_id(plan, member.workspace)
+        steps.append(manual_step(change, workspace_id, manifest_args or plan.manifest))
     return steps
+
+
+def checklist_lines(steps: list[ManualStep]) -> list[str]:
+    """Console steps as a checkbox list: ``  [ ] what``, then where to click and the command to run."""
+    return [f"  [ ] {step.what}\n      {step.where}\n      then run: {step.confirm}" for step in steps]
 
 
 # --- pieces -------------------------------------------------------------------------------------------
@@ -155,6 +143,8 @@ def _change_lines(change: Change, style: str = "") -> list[Line]:
 
 def _detail_lines(change: Change) -> list[Line]:
     lines = [(f"      ~ {f.field}: {_value(f.before)} → {_value(f.after)}", "") for f in change.fields]
+    if change.action is Action.CREATE and change.desired is not None:  # Terraform-like: what it will have
+        lines += [(f"      + {name} = {_value(value)}", "") for name, value in change.desired.shown()]
     if change.action is Action.DELETE:
         lines += [(f"      {n}. {step}", "") for n, step in enumerate(change.cascade, 1)]
     elif change.action is Action.REFUSED and change.cascade:
@@ -172,14 +162,13 @@ def _notes(plan: Plan) -> list[Line]:
     return lines
 
 
-def _workspace_id(plan: Plan, workspace: str) -> str:
-    """The live workspace's id as ``" (id ws-123)"`` when the plan knows it, else nothing."""
+def _workspace_id(plan: Plan, workspace: str) -> str | None:
+    """The live workspace's id when the plan knows it."""
     key = f"{Kind.WORKSPACE}/{workspace}"
     for change in plan.changes:
         if change.key == key and change.live is not None and isinstance(change.live.spec, WorkspaceSpec):
-            known = change.live.spec.workspace_id or change.live.cloud_id
-            return f" (id {known})" if known else ""
-    return ""
+            return change.live.spec.workspace_id or change.live.cloud_id or None
+    return None
 
 
 def _value(value: Any) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from provision.resources import Kind  # the natural keys (``ram.user/alice``) are the planner's
+
 
 class Severity(StrEnum):
     CRITICAL = "critical"
@@ -120,7 +122,7 @@ class UserEntry:
 
     @property
     def resource(self) -> str:
-        return f"ram.user/{self.name}"
+        return f"{Kind.USER}/{self.name}"
 
     @property
     def active_keys(self) -> tuple[AccessKeyEntry, ...]:
@@ -150,7 +152,7 @@ class ApiKeyEntry:
 
     @property
     def resource(self) -> str:
-        return f"modelstudio.api_key/{self.workspace}/{self.key_name or '#' + self.api_key_id}"
+        return f"{Kind.API_KEY}/{self.workspace}/{self.key_name or '#' + self.api_key_id}"
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ class WorkspaceEntry:
 
     @property
     def resource(self) -> str:
-        return f"modelstudio.workspace/{self.name}"
+        return f"{Kind.WORKSPACE}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ class EndpointEntry:
 
     @property
     def resource(self) -> str:
-        return f"privatelink.endpoint/{self.name}"
+        return f"{Kind.ENDPOINT}/{self.name}"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -19,6 +20,8 @@ from provision.emulator.world import KeyRecord, World
 ALGORITHM = "ACS3-HMAC-SHA256"
 MAX_SKEW_S = 900  # the gateway accepts x-acs-date within 15 minutes of its own clock
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# DATE_FORMAT as a regex: strptime costs more than the rest of the date check, on every signed call
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})Z$")
 
 
 def _encode(value: str) -> str:
@@ -81,8 +84,12 @@ def _check_date(value: str | None, now: datetime) -> None:
     if value is None:
         raise _gateway_error("MissingParameter", "The input parameter x-acs-date that is mandatory "
                              "for processing this request is not supplied.")
+    parts = _DATE.match(value)
     try:
-        signed_at = datetime.strptime(value, DATE_FORMAT).replace(tzinfo=UTC)
+        if parts is None:
+            raise ValueError(value)
+        year, month, day, hour, minute, second = (int(p) for p in parts.groups())
+        signed_at = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise _gateway_error("InvalidTimeStamp.Format",
                              "Specified time stamp or date value is not well formatted.") from None

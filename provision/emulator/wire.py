@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -16,6 +17,25 @@ if TYPE_CHECKING:
 
 Style = Literal["RPC", "ROA"]
 Body = dict[str, Any]  # a JSON response body, exactly as it goes on the wire
+READ_VERBS = ("Get", "List", "Describe", "Check", "Query")  # actions named so change nothing
+
+
+@cache
+def _indexed(prefix: str, nested: bool) -> re.Pattern[str]:
+    """``Prefix.N`` (or ``Prefix.N.Field``), compiled once per prefix: parameter helpers run per request."""
+    return re.compile(rf"^{re.escape(prefix)}\.(\d+)" + (r"\.(.+)$" if nested else "$"))
+
+
+@cache
+def _template(path: str) -> re.Pattern[str]:
+    """``/a/{id}/b`` → a regex with one named group per ``{name}`` segment, compiled once per route."""
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+
+
+def match_template(template: str, path: str) -> dict[str, str] | None:
+    """The ``{name}`` segments of ``path`` if it fits ``template``, else None."""
+    m = _template(template).match(path)
+    return m.groupdict() if m else None
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,7 @@ class Request:
 
     def get_list(self, prefix: str) -> list[str]:
         """``Prefix.1=a&Prefix.2=b`` → ``["a", "b"]`` (ordered by index)."""
-        pattern = re.compile(rf"^{re.escape(prefix)}\.(\d+)$")
+        pattern = _indexed(prefix, nested=False)
         items: list[tuple[int, str]] = []
         for source in (self.query, self.form):
             for key, value in source.items():
@@ -94,7 +114,7 @@ class Request:
 
     def get_objects(self, prefix: str) -> list[dict[str, str]]:
         """``Zone.1.ZoneId=a&Zone.1.VSwitchId=b`` → ``[{"ZoneId": "a", "VSwitchId": "b"}]``."""
-        pattern = re.compile(rf"^{re.escape(prefix)}\.(\d+)\.(.+)$")
+        pattern = _indexed(prefix, nested=True)
         found: dict[int, dict[str, str]] = {}
         for source in (self.query, self.form):
             for key, value in source.items():
@@ -153,13 +173,25 @@ class Route:
     path: str = "/"
     style: Style = "RPC"
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the action only reads, by its verb (Get, List, Describe, Check, Query)."""
+        return self.action.startswith(READ_VERBS)
+
     def match_path(self, path: str) -> dict[str, str] | None:
-        """Path params if ``path`` (decoded) fits this route's pattern, else None."""
-        if self.style == "RPC":
-            return {}
-        regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
-        m = re.match(regex, path)
-        return m.groupdict() if m else None
+        """Path params if ``path`` fits this route's pattern, else None."""
+        return {} if self.style == "RPC" else match_template(self.path, path)
+
+
+def rpc_routes(version: str, product: str, handlers: Mapping[str, Handler]) -> tuple[Route, ...]:
+    """One RPC route per action of ``handlers``, each needing the RAM action ``<product>:<Action>``."""
+    return tuple(Route(version, action, handler, f"{product}:{action}")
+                 for action, handler in handlers.items())
+
+
+def roa_route(version: str, product: str, action: str, method: str, path: str, handler: Handler) -> Route:
+    """An ROA route (``path`` with ``{name}`` segments) needing the RAM action ``<product>:<Action>``."""
+    return Route(version, action, handler, f"{product}:{action}", method, path, "ROA")
 
 
 @dataclass(frozen=True)
@@ -184,9 +216,8 @@ class DataRoute:
     handler: DataHandler
 
     def match_path(self, path: str) -> dict[str, str] | None:
-        regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
-        m = re.match(regex, path)
-        return m.groupdict() if m else None
+        """Path params if ``path`` fits this route's pattern, else None."""
+        return match_template(self.path, path)
 
 
 SeedHook = Callable[["World", str, dict[str, Any]], None]

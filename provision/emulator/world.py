@@ -153,14 +153,14 @@ class World:
         return {
             "format": 1,
             "seed": self.ids.seed,
-            "id_counters": self.ids.counters,
+            "id_counters": dict(self.ids.counters),
             "clock_offset": self.clock._offset,
             # a fixed-start clock resumes where it stopped, not at its seed start
             "clock_start": (self.clock.now() - timedelta(seconds=self.clock._offset)).isoformat()
             if self.clock._start else None,
             "default_region": self.default_region,
             "default_account": self.default_account,
-            "settings": self.settings,
+            "settings": dict(self.settings),
             "keys": [k.model_dump(mode="json") for k in self.keys.values()],
             "accounts": accounts,
         }
@@ -186,15 +186,20 @@ class World:
         return world
 
     def save(self, path: Path) -> None:
-        """Atomic write: a temp file in the same folder, fsync, rename."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(self.dump(), fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write the whole world to ``path`` atomically."""
+        write_json_atomic(path, self.dump())
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Atomic write: a temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -25,9 +25,8 @@ from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vpc20160428.client import Client as VpcClient
 
 from provision.errors import ProvisionError
-from provision.plan import Change
 from provision.providers.calls import DEFAULT_RETRY, CallError, Outcome, Pager, RetryPolicy, call, paginate
-from provision.resources import MARKER, Spec
+from provision.resources import MARKER
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741  (an item type)
@@ -137,15 +136,6 @@ class CloudTarget:
         if self.emulator_url:
             return DashScopeTarget(base_url=self.emulator_url, host_header=real)
         return DashScopeTarget(base_url=f"https://{real}")
-
-
-def spec_of(change: Change) -> Spec:
-    """The spec a change is about: the desired one, else (deletes) the live one."""
-    if change.desired is not None:
-        return change.desired
-    if change.live is not None:
-        return change.live.spec
-    raise ValueError(f"{change.key}: change carries no spec")
 
 
 def ordered_like(live: tuple[T, ...], desired: tuple[T, ...] | None) -> tuple[T, ...]:

@@ -14,16 +14,16 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_privatelink20200415 import models as pl
 from alibabacloud_ram20150501 import models as ram
 
-from provision.providers.base import MARKER_TAG, Clients
+from provision.providers.base import Clients
 from provision.providers.calls import marker_pager, token_pager
-from provision.providers.modelstudio import find_workspaces
+from provision.providers.modelstudio import every_model_granted, find_workspaces, granted_models
+from provision.providers.modelstudio_keys import key_auth, list_api_keys
+from provision.providers.privatelink import tagged
 from provision.resources import MARKER, Kind
 
-_ANY_IP = frozenset({"0.0.0.0/0", "::/0"})  # what the cloud stores for an empty Custom allow-list
 _WORKERS = 8
 
 
@@ -246,41 +246,19 @@ def read_workspaces(clients: Clients) -> list[WorkspaceFacts]:
 
 def _workspace(clients: Clients, item: Any) -> WorkspaceFacts:
     ws_id, name = str(item.workspace_id), str(item.workspace_name)
-    key = f"{Kind.WORKSPACE}/{name}"
-    client = clients.modelstudio()
-
-    def permissions(token: str | None) -> Any:
-        return client.list_model_permissions(ms.ListModelPermissionsRequest(
-            workspace_id=ws_id, authorization_scope="AUTHORIZED", model_action="INFERENCE", next_token=token))
-
-    granted = sorted(m.model for m in clients.paginate(key, "ListModelPermissions", token_pager(
-        permissions, lambda body: body.list)) if m.permissions is None or m.permissions.inference)
-    all_models = False
-    if granted:  # the one-click flag has no read-back: infer it from the catalogue size [UNVERIFIED]
-        request = ms.ListModelPermissionsRequest(workspace_id=ws_id, authorization_scope="AUTHORIZABLE",
-                                                 model_action="INFERENCE", max_results=1)
-        total = clients.call(key, "ListModelPermissions", lambda: client.list_model_permissions(request))
-        all_models = bool(total.body.total_count) and len(granted) >= int(total.body.total_count)
-
-    def api_keys(token: str | None) -> Any:
-        return client.list_api_keys(ms.ListApiKeysRequest(workspace_id=ws_id, next_token=token))
-
-    keys = clients.paginate(key, "ListApiKeys", token_pager(api_keys, lambda body: body.api_keys))
-    return WorkspaceFacts(ws_id, name, _int(item.gmt_create), tuple(granted), all_models,
-                          tuple(sorted((_api_key(k, ws_id) for k in keys), key=lambda k: int(k.api_key_id))))
+    granted = granted_models(clients, name, ws_id)
+    return WorkspaceFacts(ws_id, name, _int(item.gmt_create), tuple(granted),
+                          every_model_granted(clients, name, ws_id, granted),
+                          tuple(_api_key(k, ws_id) for k in list_api_keys(clients, name, ws_id)))
 
 
 def _api_key(key: Any, workspace_id: str) -> ApiKeyFacts:
-    auth = key.auth
-    custom = auth is not None and auth.type == "Custom"
-    scope = auth.model_access_scope if custom else None
-    allow_all = scope is None or scope.allow_all_models is not False
-    models = () if allow_all or scope is None else tuple(sorted(scope.accessible_models or ()))
-    ips = tuple(sorted(ip for ip in (auth.access_ips or ()) if ip not in _ANY_IP)) if custom else ()
+    auth = key_auth(key)
     return ApiKeyFacts(api_key_id=str(key.api_key_id), workspace_id=str(key.workspace_id or workspace_id),
                        description=str(key.description or ""), created_by=str(key.created_by or ""),
                        gmt_create_ms=_int(key.gmt_create), disabled=bool(key.disabled),
-                       allow_all_models=allow_all, models=models, ip_allow_list=ips)
+                       allow_all_models=auth.allow_all_models, models=auth.models,
+                       ip_allow_list=auth.ip_allow_list)
 
 
 def _int(value: Any) -> int | None:
@@ -305,15 +283,10 @@ def read_endpoints(clients: Clients, regions: Iterable[str], wanted: Sequence[st
 
         for item in clients.paginate(f"{Kind.ENDPOINT}/*", "ListVpcEndpoints",
                                      token_pager(page, lambda body: body.endpoints)):
-            if _tagged(item) or any(w in str(item.service_name or "") for w in wanted):
+            if tagged(item) or any(w in str(item.service_name or "") for w in wanted):
                 found.append((region, item))
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         return list(pool.map(lambda f: _endpoint(clients, f[0], f[1]), found))
-
-
-def _tagged(item: Any) -> bool:
-    key, value = MARKER_TAG
-    return any(t.key == key and t.value == value for t in item.tags or ())
 
 
 def _endpoint(clients: Clients, region: str, item: Any) -> EndpointFacts:
@@ -327,6 +300,6 @@ def _endpoint(clients: Clients, region: str, item: Any) -> EndpointFacts:
         endpoint_id=str(item.endpoint_id), name=str(item.endpoint_name or ""), region=region,
         vpc_id=str(item.vpc_id or ""), service_name=str(item.service_name or item.service_id or ""),
         status=str(item.endpoint_status or ""), connection_status=str(item.connection_status or ""),
-        domain=str(item.endpoint_domain or ""), managed=_tagged(item),
+        domain=str(item.endpoint_domain or ""), managed=tagged(item),
         zones=tuple(sorted((ZoneFacts(str(z.zone_id), str(z.v_switch_id), str(z.zone_status or ""))
                             for z in zones), key=lambda z: z.zone_id)))

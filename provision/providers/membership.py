@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from alibabacloud_bailian20231229 import models as bailian
 
+from provision.checklist import manual_step
 from provision.errors import ProvisionError
 from provision.plan import DETAIL_PROVEN, Action, Change
-from provision.providers.base import Clients, spec_of
+from provision.providers.base import Clients
 from provision.providers.calls import CallError
 from provision.providers.modelstudio import find_workspaces
 from provision.resources import Desired, Kind, Live, MemberSpec
@@ -24,7 +26,6 @@ from provision.secrets import SecretSink
 from provision.statefile import Confirmation, StateFile
 
 ROLES = ("guest", "admin")
-_CONSOLE = "Model Studio console → Permission management (权限管理) → Accounts"
 
 
 class Probe(StrEnum):
@@ -40,30 +41,14 @@ class ProbeResult:
     code: str = ""  # the cloud's error code when the probe call failed (verify diagnoses it)
 
 
-def confirm_member(state: StateFile, workspace: str, user: str, role: str, by: str) -> Confirmation:
+def confirm_member(state: StateFile, workspace: str, user: str, role: str, by: str,
+                   at: datetime | None = None) -> Confirmation:
     """Record an operator's confirmation that ``user`` is ``role`` in ``workspace`` (done in the console)."""
     if role not in ROLES:
         raise ProvisionError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not by.strip():
         raise ProvisionError("say who confirms (--by NAME)")
-    return state.confirm(workspace, user, role, by.strip())
-
-
-def checklist_item(change: Change, workspace_id: str | None = None) -> str:
-    """The console step a membership change needs, in one paragraph an operator can follow."""
-    spec = spec_of(change)
-    assert isinstance(spec, MemberSpec)
-    where = f"workspace {spec.workspace}" + (f" ({workspace_id})" if workspace_id else "")
-    confirm = (f"then run: provision membership confirm -m <manifest> --workspace {spec.workspace} "
-               f"--user {spec.user} --role {spec.role}")
-    live = change.live.spec if change.live else None
-    if change.desired is None:
-        return f"{_CONSOLE}: remove RAM user {spec.user} from {where} (no API exists for this)."
-    if isinstance(live, MemberSpec) and live.role != spec.role:
-        return (f"{_CONSOLE}: change RAM user {spec.user} in {where} from {live.role} to {spec.role}; "
-                f"{confirm}.")
-    return (f"{_CONSOLE}: add RAM user {spec.user}, then Permissions → {where} → role {spec.role}; "
-            f"{confirm}.")
+    return state.confirm(workspace, user, role, by.strip(), at)
 
 
 class MembershipProvider:
@@ -129,12 +114,12 @@ class MembershipProvider:
         return ProbeResult(Probe.MEMBER, f"ListPublishedAgent succeeded with {user}'s AccessKey")
 
     def execute(self, change: Change) -> str:
-        """Never calls an API: returns the console checklist item for the change."""
+        """Never calls an API: returns the console checklist step for the change, as one line."""
         if change.action is not Action.MANUAL:
             raise ProvisionError(f"{change.key}: membership has no API; only manual steps exist")
-        spec = spec_of(change)
+        spec = change.spec
         assert isinstance(spec, MemberSpec)
-        return checklist_item(change, self.state.workspace_id(spec.workspace))
+        return manual_step(change, self.state.workspace_id(spec.workspace)).line()
 
 
 def _confirmed(confirmation: Confirmation) -> tuple[tuple[str, str], ...]:

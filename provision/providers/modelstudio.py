@@ -15,7 +15,7 @@ from typing import Any
 from alibabacloud_modelstudio20260210 import models as ms
 
 from provision.plan import Action, Change
-from provision.providers.base import Clients, spec_of
+from provision.providers.base import Clients
 from provision.providers.calls import CallError, once_then_find, token_pager
 from provision.providers.modelstudio_keys import ApiKeyManager, parse_description
 from provision.resources import ALL_MODELS, ApiKeySpec, Desired, GrantSpec, Kind, Live, WorkspaceSpec
@@ -35,6 +35,30 @@ def find_workspaces(clients: Clients, name: str | None = None) -> list[Any]:
     found = clients.paginate(f"{Kind.WORKSPACE}/{name or '*'}", "ListWorkspaces",
                              token_pager(page, lambda body: body.workspaces))
     return [w for w in found if name is None or w.workspace_name == name]
+
+
+def granted_models(clients: Clients, workspace: str, workspace_id: str) -> list[str]:
+    """ListModelPermissions (AUTHORIZED, INFERENCE; paged): the models the workspace may call, sorted."""
+    def page(token: str | None) -> Any:
+        return clients.modelstudio().list_model_permissions(ms.ListModelPermissionsRequest(
+            workspace_id=workspace_id, authorization_scope="AUTHORIZED", model_action="INFERENCE",
+            next_token=token))
+
+    found = clients.paginate(f"{Kind.WORKSPACE}/{workspace}", "ListModelPermissions",
+                             token_pager(page, lambda body: body.list))
+    return sorted(m.model for m in found if m.permissions is None or m.permissions.inference)
+
+
+def every_model_granted(clients: Clients, workspace: str, workspace_id: str, granted: list[str]) -> bool:
+    """Whether ``granted`` covers every authorizable model (ListModelPermissions AUTHORIZABLE's total): the
+    one-click OPEN grant, inferred [UNVERIFIED: the API has no read-back of the one-click flag]."""
+    if not granted:
+        return False
+    request = ms.ListModelPermissionsRequest(workspace_id=workspace_id, authorization_scope="AUTHORIZABLE",
+                                             model_action="INFERENCE", max_results=1)
+    total = clients.call(f"{Kind.WORKSPACE}/{workspace}", "ListModelPermissions",
+                         lambda: clients.modelstudio().list_model_permissions(request)).body.total_count
+    return bool(total) and len(granted) >= int(total)
 
 
 class ModelStudioProvider:
@@ -95,25 +119,11 @@ class ModelStudioProvider:
     def _grants(self, workspace: str, ws_id: str, declared: set[str]) -> list[Live]:
         """Models with inference granted. Every authorizable model granted reads as "*" (one-click OPEN)
         plus the declared models, so that undeclaring "*" plans a CLOSE rather than per-model revokes
-        that OPEN would override [UNVERIFIED: the API has no read-back of the one-click flag]."""
-        granted = sorted(m.model for m in self._permissions(workspace, ws_id, "AUTHORIZED")
-                         if m.permissions is None or m.permissions.inference)
-        if granted:
-            request = ms.ListModelPermissionsRequest(workspace_id=ws_id, authorization_scope="AUTHORIZABLE",
-                                                     model_action="INFERENCE", max_results=1)
-            total = self.clients.call(f"{Kind.WORKSPACE}/{workspace}", "ListModelPermissions",
-                                      lambda: self.ms.list_model_permissions(request)).body.total_count
-            if total and len(granted) >= int(total):
-                granted = [ALL_MODELS, *sorted(declared.intersection(granted))]
+        that OPEN would override."""
+        granted = granted_models(self.clients, workspace, ws_id)
+        if every_model_granted(self.clients, workspace, ws_id, granted):
+            granted = [ALL_MODELS, *sorted(declared.intersection(granted))]
         return [Live(GrantSpec(workspace=workspace, model=m), managed=True) for m in granted]
-
-    def _permissions(self, workspace: str, ws_id: str, scope: str) -> list[Any]:
-        def page(token: str | None) -> Any:
-            return self.ms.list_model_permissions(ms.ListModelPermissionsRequest(
-                workspace_id=ws_id, authorization_scope=scope, model_action="INFERENCE", next_token=token))
-
-        return self.clients.paginate(f"{Kind.WORKSPACE}/{workspace}", "ListModelPermissions",
-                                     token_pager(page, lambda body: body.list))
 
     # -- execute --------------------------------------------------------------------------------------
     def execute(self, change: Change) -> str:
@@ -138,7 +148,7 @@ class ModelStudioProvider:
     def _workspace(self, change: Change) -> str:
         """CreateWorkspace (id recorded at once; a retried create finds the first by exact name) /
         adopt (record the id) / DeleteWorkspace after its managed keys (gone = done; isDeleted checked)."""
-        spec = spec_of(change)
+        spec = change.spec
         assert isinstance(spec, WorkspaceSpec)
         if change.action is Action.CREATE:
             return self._create_workspace(change.key, spec.workspace)
@@ -190,7 +200,7 @@ class ModelStudioProvider:
     def _grant(self, change: Change) -> str:
         """UpdateModelPermissions: "*" → OPEN / CLOSE (then the declared grants again); one model →
         KEEP with inference true / false. Both are idempotent."""
-        spec = spec_of(change)
+        spec = change.spec
         assert isinstance(spec, GrantSpec)
         ws_id = self.workspace_id(spec.workspace)
         grant = change.action is not Action.DELETE

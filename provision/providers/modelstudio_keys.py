@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from alibabacloud_modelstudio20260210 import models as ms
 
 from provision.plan import Action, Change
-from provision.providers.base import Clients, ordered_like, spec_of
+from provision.providers.base import Clients, ordered_like
 from provision.providers.calls import CallError, once_then_find, token_pager
 from provision.resources import MARKER, ApiKeySpec, Kind, Live, api_key_description
 from provision.secrets import SecretSink
@@ -22,7 +22,39 @@ from provision.statefile import StateFile
 
 T = TypeVar("T")
 _DESCRIPTION = re.compile(rf"provision:(?P<workspace>[^/\s]+)/(?P<key>\S+) {re.escape(MARKER)}")
-_ANY_IP = frozenset({"0.0.0.0/0", "::/0"})  # what the cloud stores for an empty Custom whitelist
+ANY_IP = frozenset({"0.0.0.0/0", "::/0"})  # what the cloud stores for an empty Custom allow-list
+
+
+@dataclass(frozen=True)
+class KeyAuth:
+    """An API key's access scope as the cloud states it."""
+
+    allow_all_models: bool
+    models: tuple[str, ...]  # sorted; empty when every model is allowed
+    ip_allow_list: tuple[str, ...]  # sorted, "anywhere" entries dropped: empty = reachable from anywhere
+
+
+def key_auth(key: Any) -> KeyAuth:
+    """The access scope of a ListApiKeys item: ``auth`` of type All, or Custom with IPs and a model scope."""
+    auth = key.auth
+    custom = auth is not None and auth.type == "Custom"
+    scope = auth.model_access_scope if custom else None
+    # accessibleModels applies only when allowAllModels is false (reference: CreateApiKey)
+    restricted = scope is not None and scope.allow_all_models is False
+    models = tuple(sorted(scope.accessible_models or ())) if scope is not None and restricted else ()
+    ips = tuple(sorted(ip for ip in (auth.access_ips or ()) if ip not in ANY_IP)) if custom else ()
+    return KeyAuth(not restricted, models, ips)
+
+
+def list_api_keys(clients: Clients, workspace: str, workspace_id: str) -> list[Any]:
+    """ListApiKeys of one workspace (paged), every key managed or not, by id."""
+    def page(token: str | None) -> Any:
+        return clients.modelstudio().list_api_keys(ms.ListApiKeysRequest(workspace_id=workspace_id,
+                                                                          next_token=token))
+
+    keys = clients.paginate(f"{Kind.WORKSPACE}/{workspace}", "ListApiKeys",
+                            token_pager(page, lambda body: body.api_keys))
+    return sorted(keys, key=lambda k: int(k.api_key_id))
 
 
 def parse_description(description: str | None) -> tuple[str, str] | None:
@@ -44,14 +76,9 @@ class ApiKeyManager:
         return self.clients.modelstudio()
 
     def list_managed(self, workspace: str, workspace_id: str) -> list[Any]:
-        """ListApiKeys of one workspace (paged), only those carrying this workspace's marker."""
-        def page(token: str | None) -> Any:
-            return self.ms.list_api_keys(ms.ListApiKeysRequest(workspace_id=workspace_id, next_token=token))
-
-        keys = self.clients.paginate(f"{Kind.WORKSPACE}/{workspace}", "ListApiKeys",
-                                     token_pager(page, lambda body: body.api_keys))
-        return sorted((k for k in keys if (parse_description(k.description) or ("",))[0] == workspace),
-                      key=lambda k: int(k.api_key_id))
+        """ListApiKeys of one workspace, only those carrying this workspace's marker."""
+        return [k for k in list_api_keys(self.clients, workspace, workspace_id)
+                if (parse_description(k.description) or ("",))[0] == workspace]
 
     def read(self, workspace: str, workspace_id: str, declared: dict[str, ApiKeySpec]) -> list[Live]:
         """Managed keys of a workspace as ApiKeySpec (auth normalised; missing_secret from the sink)."""
@@ -72,22 +99,18 @@ class ApiKeyManager:
     @staticmethod
     def _spec(workspace: str, name: str, key: Any, want: ApiKeySpec | None,
               issued_to: str | None) -> ApiKeySpec:
-        auth = key.auth
-        custom = auth is not None and auth.type == "Custom"
-        scope = auth.model_access_scope if custom else None
-        restricted = scope is not None and not scope.allow_all_models
-        models = tuple(sorted(scope.accessible_models or ())) if scope is not None and restricted else ()
-        ips = tuple(sorted(ip for ip in (auth.access_ips or ()) if ip not in _ANY_IP)) if custom else ()
+        auth = key_auth(key)
         return ApiKeySpec(workspace=workspace, key_name=name,
-                          allowed_models=ordered_like(models, want.allowed_models if want else None),
-                          ip_allow_list=ordered_like(ips, want.ip_allow_list if want else None),
+                          allowed_models=ordered_like(auth.models, want.allowed_models if want else None),
+                          ip_allow_list=ordered_like(auth.ip_allow_list,
+                                                     want.ip_allow_list if want else None),
                           disabled=bool(key.disabled), issued_to=issued_to, api_key_id=str(key.api_key_id))
 
     # -- execute --------------------------------------------------------------------------------------
     def execute(self, change: Change, workspace_id: Callable[[str], str]) -> str:
         """CreateApiKey (value to the sink first; a retried create finds the key by its marker) /
         UpdateApiKey (auth complete), Disable/EnableApiKey, ResetApiKey (rotation) / DeleteApiKey."""
-        spec = spec_of(change)
+        spec = change.spec
         assert isinstance(spec, ApiKeySpec)
         if change.action is Action.DELETE:
             return self._delete(change, spec)

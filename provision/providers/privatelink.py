@@ -20,7 +20,7 @@ from alibabacloud_vpc20160428 import models as vpc
 
 from provision.errors import ProvisionError
 from provision.plan import Action, Change
-from provision.providers.base import MARKER_TAG, Clients, ordered_like, spec_of
+from provision.providers.base import MARKER_TAG, Clients, ordered_like
 from provision.providers.calls import CallError, Outcome, page_number_pager, token_pager
 from provision.resources import Desired, EndpointSpec, Kind, Live, Zone
 
@@ -61,7 +61,7 @@ class PrivateLinkProvider:
                 named = [s for s in specs if s.endpoint == item.endpoint_name]
                 spec = next((s for s in named if _same_service(s, item)), None)
                 # Same name, other service: not the declared endpoint (the key would collide).
-                if spec is not None or (not named and _tagged(item)):
+                if spec is not None or (not named and tagged(item)):
                     found.append((spec, item, region))
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             return list(pool.map(lambda f: self._live(f[0], f[1], f[2], desired.adopt), found))
@@ -75,7 +75,7 @@ class PrivateLinkProvider:
                                      token_pager(page, lambda body: body.endpoints))
 
     def _live(self, spec: EndpointSpec | None, item: Any, region: str, adopt: frozenset[str]) -> Live:
-        managed = _tagged(item)
+        managed = tagged(item)
         key = f"{Kind.ENDPOINT}/{item.endpoint_name}"
         zones: tuple[Zone, ...] | None = None
         groups: tuple[str, ...] | None = None
@@ -114,7 +114,7 @@ class PrivateLinkProvider:
     def execute(self, change: Change) -> str:
         """CreateVpcEndpoint (validated, deterministic ClientToken) / zone and security-group changes /
         remove zones then DeleteVpcEndpoint (gone = done); each followed by polling."""
-        spec = spec_of(change)
+        spec = change.spec
         assert isinstance(spec, EndpointSpec)
         if change.action is Action.CREATE:
             return self._create(change.key, spec)
@@ -282,7 +282,8 @@ class PrivateLinkProvider:
             time.sleep(policy.interval_s)
 
 
-def _tagged(item: Any) -> bool:
+def tagged(item: Any) -> bool:
+    """Whether a ListVpcEndpoints item carries the tool's ownership tag."""
     key, value = MARKER_TAG
     return any(t.key == key and t.value == value for t in item.tags or ())
 

@@ -1,4 +1,5 @@
-"""RAM: users, console logins, AccessKeys, custom policies and policy attachments.
+"""RAM: users and policy attachments here; AccessKeys and console logins in ``ram_credentials``, custom
+policies in ``ram_policies``.
 
 A user is managed when its ``Comments`` carry ``resources.MARKER`` (RAM users cannot be tagged);
 a custom policy is managed when tagged ``managed-by=provision``. Secrets (AccessKey secrets, console
@@ -7,19 +8,19 @@ passwords) are written to the sink before anything else happens with them.
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from alibabacloud_ram20150501 import models as ram
 
-from provision.plan import DETAIL_GROUPS, DETAIL_MFA, Action, Change
-from provision.providers.base import Clients, spec_of
+from provision.cascade import DETAIL_GROUPS, DETAIL_MFA
+from provision.plan import Action, Change
+from provision.providers.base import Clients
 from provision.providers.calls import CallError, Outcome, marker_pager
+from provision.providers.ram_credentials import ALREADY_GONE, DONE, Credentials, Step, run_step
 from provision.providers.ram_policies import PolicyManager
 from provision.resources import (
     MARKER,
@@ -33,20 +34,7 @@ from provision.resources import (
 )
 from provision.secrets import SecretSink
 
-_MAX_KEYS = 2  # RAM allows two AccessKeys per user
 _COMMENTS_MAX = 128
-_PASSWORD_LENGTH = 24
-_SYMBOLS = "!@#$%^&*()-_=+[]{}<>?"
-
-
-def generate_password() -> str:
-    """A random console password with every character class (passes any RAM password policy)."""
-    alphabet = string.ascii_letters + string.digits + _SYMBOLS
-    while True:
-        password = "".join(secrets.choice(alphabet) for _ in range(_PASSWORD_LENGTH))
-        if all(any(c in group for c in password) for group in
-               (string.ascii_lowercase, string.ascii_uppercase, string.digits, _SYMBOLS)):
-            return password
 
 
 def with_marker(comments: str) -> str:
@@ -55,26 +43,6 @@ def with_marker(comments: str) -> str:
         return comments
     room = _COMMENTS_MAX - len(MARKER) - 1
     return f"{comments[:room]} {MARKER}".strip()
-
-
-@dataclass(frozen=True)
-class _Key:
-    access_key_id: str
-    active: bool
-    create_date: str
-
-
-DONE = "done"
-ALREADY_GONE = "already gone"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of taking a user's access away, and its result: done, already gone, or failed: CODE."""
-
-    step: str
-    result: str
-    error: CallError | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -101,6 +69,7 @@ class RamProvider:
         self.sink = sink
         self.workers = workers
         self.policies = PolicyManager(clients, workers)
+        self.credentials = Credentials(clients, sink)
 
     # -- read -----------------------------------------------------------------------------------------
     def read(self, desired: Desired) -> list[Live]:
@@ -132,7 +101,10 @@ class RamProvider:
         for policy in self._attached(name):
             lives.append(Live(AttachmentSpec(user=name, policy=policy.policy_name,
                                              policy_type=policy.policy_type), managed=managed))
-        active = [k.access_key_id for k in sorted(self._keys(name), key=lambda k: k.create_date) if k.active]
+        keys = self.credentials.list_keys(name)
+        if managed:
+            self.credentials.forget_missing(name, keys)
+        active = [k.access_key_id for k in keys if k.active]
         if active:
             held = self.sink.access_keys(name)
             lives.append(Live(AccessKeysSpec(user=name, count=len(active), key_ids=tuple(active),
@@ -164,7 +136,7 @@ class RamProvider:
         return UserAccess(
             user=name, exists=user is not None,
             managed=user is not None and MARKER in (user.body.user.comments or ""),
-            access_keys=tuple(k.access_key_id for k in sorted(self._keys(name), key=lambda k: k.create_date)),
+            access_keys=tuple(k.access_key_id for k in self.credentials.list_keys(name)),
             login_profile_code=login_code,
             policies=tuple((p.policy_type, p.policy_name) for p in self._attached(name)),
             groups=tuple(self._groups(name)), mfa_serial=self._mfa_serial(name))
@@ -174,13 +146,6 @@ class RamProvider:
                                          lambda: self.ram.list_policies_for_user(
                                              ram.ListPoliciesForUserRequest(user_name=name)))
         return list(resp.body.policies.policy or []) if resp and resp.body.policies else []
-
-    def _keys(self, name: str) -> list[_Key]:
-        request = ram.ListAccessKeysRequest(user_name=name)
-        resp = self.clients.call_or_none(f"{Kind.ACCESS_KEYS}/{name}", "ListAccessKeys",
-                                         lambda: self.ram.list_access_keys(request))
-        items = resp.body.access_keys.access_key or [] if resp and resp.body.access_keys else []
-        return [_Key(k.access_key_id, k.status == "Active", k.create_date or "") for k in items]
 
     def _groups(self, name: str) -> list[str]:
         resp = self.clients.call_or_none(f"{Kind.USER}/{name}", "ListGroupsForUser",
@@ -199,8 +164,8 @@ class RamProvider:
     def execute(self, change: Change) -> str:
         """Carry out one RAM change (see each handler for its calls and idempotency)."""
         handlers: dict[str, Callable[[Change], str]] = {
-            Kind.USER: self._user, Kind.LOGIN_PROFILE: self._login_profile,
-            Kind.ACCESS_KEYS: self._access_keys, Kind.POLICY: self.policies.execute,
+            Kind.USER: self._user, Kind.LOGIN_PROFILE: self.credentials.execute_login,
+            Kind.ACCESS_KEYS: self.credentials.execute, Kind.POLICY: self.policies.execute,
             Kind.ATTACHMENT: self._attachment,
         }
         return handlers[change.kind](change)
@@ -212,7 +177,7 @@ class RamProvider:
     # users
     def _user(self, change: Change) -> str:
         """CreateUser (marker in Comments; 409 → done if managed) / UpdateUser / the safe delete cascade."""
-        spec = spec_of(change)
+        spec = change.spec
         assert isinstance(spec, UserSpec)
         if change.action is Action.DELETE:
             return self._delete_user(spec.user)
@@ -268,28 +233,25 @@ class RamProvider:
         login profile, policies, groups, the MFA device (unbound, deleted). Gone = done at each step;
         a failed step is recorded and the later steps still run."""
         key = f"{Kind.USER}/{name}"
+        step = partial(run_step, self.clients, key)
         steps: list[Step] = []
-        for access_key in sorted(self._keys(name), key=lambda k: k.create_date):
-            steps += self._delete_key_steps(name, access_key.access_key_id)
+        for access_key in self.credentials.list_keys(name):
+            steps += self.credentials.delete_key_steps(name, access_key.access_key_id)
         if not steps:
             steps.append(Step("delete access keys", ALREADY_GONE))
-        steps.append(self._step(key, "delete login profile", "DeleteLoginProfile", partial(
-            self.ram.delete_login_profile, ram.DeleteLoginProfileRequest(user_name=name))))
-        self.sink.write(name, {"ALIBABA_CLOUD_CONSOLE_PASSWORD": None})
-        policies = self._attached(name)
-        steps += [self._step(key, f"detach policy {p.policy_type}:{p.policy_name}", "DetachPolicyFromUser",
-                             partial(self.ram.detach_policy_from_user, ram.DetachPolicyFromUserRequest(
-                                 user_name=name, policy_name=p.policy_name, policy_type=p.policy_type)))
-                  for p in policies] or [Step("detach policies", ALREADY_GONE)]
-        groups = self._groups(name)
-        steps += [self._step(key, f"remove from group {g}", "RemoveUserFromGroup", partial(
+        steps.append(self.credentials.delete_login_step(name))
+        steps += [step(f"detach policy {p.policy_type}:{p.policy_name}", "DetachPolicyFromUser", partial(
+            self.ram.detach_policy_from_user, ram.DetachPolicyFromUserRequest(
+                user_name=name, policy_name=p.policy_name, policy_type=p.policy_type)))
+                  for p in self._attached(name)] or [Step("detach policies", ALREADY_GONE)]
+        steps += [step(f"remove from group {g}", "RemoveUserFromGroup", partial(
             self.ram.remove_user_from_group, ram.RemoveUserFromGroupRequest(group_name=g, user_name=name)))
-                  for g in groups] or [Step("remove from groups", ALREADY_GONE)]
+                  for g in self._groups(name)] or [Step("remove from groups", ALREADY_GONE)]
         serial = self._mfa_serial(name)
         if serial:
-            steps.append(self._step(key, f"unbind MFA device {serial}", "UnbindMFADevice", partial(
+            steps.append(step(f"unbind MFA device {serial}", "UnbindMFADevice", partial(
                 self.ram.unbind_mfadevice, ram.UnbindMFADeviceRequest(user_name=name))))
-            steps.append(self._step(key, f"delete MFA device {serial}", "DeleteVirtualMFADevice", partial(
+            steps.append(step(f"delete MFA device {serial}", "DeleteVirtualMFADevice", partial(
                 self.ram.delete_virtual_mfadevice, ram.DeleteVirtualMFADeviceRequest(serial_number=serial))))
         else:
             steps.append(Step("unbind MFA device", ALREADY_GONE))
@@ -297,120 +259,13 @@ class RamProvider:
 
     def remove_user(self, name: str) -> Step:
         """DeleteUser once :meth:`strip_user` has emptied it (gone = done)."""
-        return self._step(f"{Kind.USER}/{name}", "delete user", "DeleteUser", partial(
+        return run_step(self.clients, f"{Kind.USER}/{name}", "delete user", "DeleteUser", partial(
             self.ram.delete_user, ram.DeleteUserRequest(user_name=name)))
-
-    def _step(self, key: str, what: str, action: str, fn: Callable[[], Any]) -> Step:
-        try:
-            found = self.clients.call_or_none(key, action, fn) is not None
-        except CallError as err:
-            return Step(what, f"failed: {err.code}", err)
-        return Step(what, DONE if found else ALREADY_GONE)
-
-    # console login
-    def _login_profile(self, change: Change) -> str:
-        """CreateLoginProfile with a generated password stored in the sink first (409 → UpdateLoginProfile);
-        UpdateLoginProfile for the flags; DeleteLoginProfile (gone = done)."""
-        spec = spec_of(change)
-        assert isinstance(spec, LoginProfileSpec)
-        if change.action is Action.DELETE:
-            self.clients.call_or_none(change.key, "DeleteLoginProfile", lambda: self.ram.delete_login_profile(
-                ram.DeleteLoginProfileRequest(user_name=spec.user)))
-            self.sink.write(spec.user, {"ALIBABA_CLOUD_CONSOLE_PASSWORD": None})
-            return f"deleted {change.key}"
-        reset = True if spec.password_reset_required is None else spec.password_reset_required
-        mfa = True if spec.mfa_bind_required is None else spec.mfa_bind_required
-        if change.action is Action.UPDATE:
-            flags = ram.UpdateLoginProfileRequest(user_name=spec.user,
-                                                  mfabind_required=spec.mfa_bind_required,
-                                                  password_reset_required=spec.password_reset_required)
-            self.clients.call(change.key, "UpdateLoginProfile", lambda: self.ram.update_login_profile(flags))
-            return f"updated {change.key}"
-        password = generate_password()
-        tag = self.sink.store_password(spec.user, password)
-        try:
-            self.clients.call(change.key, "CreateLoginProfile", lambda: self.ram.create_login_profile(
-                ram.CreateLoginProfileRequest(user_name=spec.user, password=password,
-                                              password_reset_required=reset, mfabind_required=mfa)))
-        except CallError as err:
-            if err.outcome is not Outcome.EXISTS:
-                raise
-            self.clients.call(change.key, "UpdateLoginProfile", lambda: self.ram.update_login_profile(
-                ram.UpdateLoginProfileRequest(user_name=spec.user, password=password,
-                                              password_reset_required=reset, mfabind_required=mfa)))
-        return f"created {change.key} (password {tag} in the secrets sink)"
-
-    # access keys
-    def _access_keys(self, change: Change) -> str:
-        """Reconcile the number of active AccessKeys: create, rotate lost secrets, delete extras."""
-        spec = spec_of(change)
-        assert isinstance(spec, AccessKeysSpec)
-        count = 0 if change.action is Action.DELETE or spec.count is None else spec.count
-        return f"{change.key}: {self._reconcile_keys(spec.user, count) or 'already in sync'}"
-
-    def _reconcile_keys(self, user: str, count: int) -> str:
-        """ListAccessKeys; delete extras (lost secret first, then oldest); rotate; create up to ``count``."""
-        keys = self._keys(user)
-        held = set(self.sink.access_keys(user))
-        active = sorted((k for k in keys if k.active), key=lambda k: (k.access_key_id in held, k.create_date))
-        extras = active[:max(0, len(active) - count)]
-        keep = active[len(extras):]
-        inactive = sorted((k for k in keys if not k.active), key=lambda k: k.create_date)
-        deleted = [self._delete_key(user, k.access_key_id) for k in extras + (inactive if count == 0 else [])]
-        existing = len(keys) - len(deleted)
-        created: list[str] = []
-        for old in [k for k in keep if k.access_key_id not in held]:  # rotation: the sink lost its secret
-            if existing >= _MAX_KEYS:
-                deleted.append(self._delete_key(user, old.access_key_id))
-                created.append(self._create_key(user))
-            else:
-                created.append(self._create_key(user))
-                deleted.append(self._delete_key(user, old.access_key_id))
-        for _ in range(count - len(keep)):
-            if existing >= _MAX_KEYS and inactive:  # make room: inactive keys are dead weight
-                deleted.append(self._delete_key(user, inactive.pop(0).access_key_id))
-                existing -= 1
-            created.append(self._create_key(user))
-            existing += 1
-        parts = ([f"created {', '.join(created)}"] if created else []) + \
-                ([f"deleted {', '.join(deleted)}"] if deleted else [])
-        return "; ".join(parts)
-
-    def _create_key(self, user: str) -> str:
-        request = ram.CreateAccessKeyRequest(user_name=user)
-        resp = self.clients.call(f"{Kind.ACCESS_KEYS}/{user}", "CreateAccessKey",
-                                 lambda: self.ram.create_access_key(request))
-        ak = resp.body.access_key
-        # First thing: this response is the only copy of the secret.
-        tag = self.sink.store_access_key(user, ak.access_key_id, ak.access_key_secret)
-        return f"{ak.access_key_id} (secret {tag} in the secrets sink)"
-
-    def _delete_key(self, user: str, access_key_id: str) -> str:
-        failed = next((s.error for s in self._delete_key_steps(user, access_key_id) if s.error), None)
-        if failed is not None:
-            raise failed
-        return access_key_id
-
-    def _delete_key_steps(self, user: str, access_key_id: str) -> list[Step]:
-        """UpdateAccessKey to Inactive first (a key in use fails closed at once), then DeleteAccessKey;
-        the sink forgets the secret once the key is gone."""
-        key = f"{Kind.ACCESS_KEYS}/{user}"
-        steps = [
-            self._step(key, f"deactivate access key {access_key_id}", "UpdateAccessKey", partial(
-                self.ram.update_access_key, ram.UpdateAccessKeyRequest(
-                    user_name=user, user_access_key_id=access_key_id, status="Inactive"))),
-            self._step(key, f"delete access key {access_key_id}", "DeleteAccessKey", partial(
-                self.ram.delete_access_key, ram.DeleteAccessKeyRequest(
-                    user_name=user, user_access_key_id=access_key_id))),
-        ]
-        if steps[-1].error is None:
-            self.sink.forget_access_key(user, access_key_id)
-        return steps
 
     # attachments
     def _attachment(self, change: Change) -> str:
         """AttachPolicyToUser (already attached = done) / DetachPolicyFromUser (not attached = done)."""
-        spec = spec_of(change)
+        spec = change.spec
         assert isinstance(spec, AttachmentSpec)
         if change.action is Action.DELETE:
             self._detach(change.key, spec.user, spec.policy, spec.policy_type)

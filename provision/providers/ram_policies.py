@@ -13,7 +13,7 @@ from typing import Any
 from alibabacloud_ram20150501 import models as ram
 
 from provision.plan import Action, Change
-from provision.providers.base import MARKER_TAG, Clients, spec_of
+from provision.providers.base import MARKER_TAG, Clients
 from provision.providers.calls import CallError, Outcome, marker_pager, token_pager
 from provision.resources import Desired, Kind, Live, PolicySpec
 
@@ -76,7 +76,7 @@ class PolicyManager:
     def execute(self, change: Change) -> str:
         """CreatePolicy (tagged; 409 → update if managed) / CreatePolicyVersion (default, rotating) and
         UpdatePolicyDescription / DeletePolicy(CascadingDelete) (gone = done)."""
-        spec = spec_of(change)
+        spec = change.spec
         assert isinstance(spec, PolicySpec)
         if change.action is Action.DELETE:
             gone = self.clients.call_or_none(change.key, "DeletePolicy", lambda: self.ram.delete_policy(

@@ -1,8 +1,8 @@
 """Run the `provision` CLI against the emulator: in-process (typer's runner) or as a real subprocess.
 
-The ``cli`` fixture points PROVISION_ENDPOINT and the root AccessKey at the ``emulator`` fixture and keeps
-the state and secrets dirs in the test's tmp_path. Every output it sees is kept, so a test can prove no
-secret from the sink ever appeared in any of them.
+The ``emulator`` fixture runs on the tool's clock. The ``cli`` fixture points PROVISION_ENDPOINT and the
+root AccessKey at the ``emulator`` fixture and keeps the state and secrets dirs in the test's tmp_path.
+Every output it sees is kept, so a test can prove no secret from the sink ever appeared in any of them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from provision.cli import app
-from provision.emulator.testing import EmulatorHandle, emulator  # noqa: F401 - the fixture
+from provision.clock import now
+from provision.emulator.seed import Seed, default_seed
+from provision.emulator.testing import EmulatorHandle, running_emulator
 from provision.secrets import SecretSink
 from provision.statefile import StateFile
 
@@ -120,7 +123,21 @@ def _wire(monkeypatch: pytest.MonkeyPatch, home: Path, endpoint: str, key_id: st
 
 
 @pytest.fixture
-def cli(emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:  # noqa: F811
+def emulator_seed() -> Seed:
+    """The emulator's default seed on the tool's clock (PROVISION_NOW, set for every test): the cloud and
+    the tool agree on the date, as they do for real. Override it to change the seed."""
+    return default_seed(use_env=False).model_copy(update={"clock_start": now()})
+
+
+@pytest.fixture
+def emulator(emulator_seed: Seed) -> Iterator[EmulatorHandle]:
+    """A fresh emulator started from ``emulator_seed``."""
+    with running_emulator(emulator_seed) as handle:
+        yield handle
+
+
+@pytest.fixture
+def cli(emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """The CLI against a fresh emulator, as its root account."""
     return Cli(emulator, tmp_path, _wire(monkeypatch, tmp_path, emulator.url, emulator.root_key_id,
                                          emulator.root_secret))

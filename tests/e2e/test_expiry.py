@@ -1,6 +1,6 @@
 """Expiry end to end: a user past `expires_at` is revoked by plan/apply, and `plan --only-expired` narrows
-the plan to those revocations (what a scheduled CI job applies). The dates come from a `--var`, so no
-test depends on today's date.
+the plan to those revocations (what a scheduled CI job applies). The dates come from a `--var` and the
+clock from PROVISION_NOW, so no test depends on today's date.
 """
 
 from __future__ import annotations
@@ -144,3 +144,29 @@ def test_revoke_agrees_with_an_apply_that_already_revoked_the_expired_account(cl
     record = result.json()
     assert {s["result"] for s in record["steps"]} == {"already gone"}
     assert record["ok"] and all(p["holds"] for p in record["proofs"])
+
+
+def test_provision_now_is_the_clock_expiry_is_judged_by(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    expiry = "2027-03-31T00:00:00Z"
+    deliver_on = cli("apply", "-m", manifest(cli), *expires(expiry), "--auto-approve")
+    assert deliver_on.exit_code == 0, deliver_on.stdout + deliver_on.stderr  # PROVISION_NOW: 2026-12-01
+
+    monkeypatch.setenv("PROVISION_NOW", "2027-03-31T00:00:01Z")  # the same manifest, a second too late
+    late = actionable(cli("plan", "-m", manifest(cli), *expires(expiry), "--json").json())
+    monkeypatch.setenv("PROVISION_NOW", "2027-03-30T23:59:59Z")
+    early = cli("plan", "-m", manifest(cli), *expires(expiry), "--detailed-exitcode")
+
+    assert set(late) == REVOKED
+    reason = f"expired: contractor passed expires_at {expiry}"
+    assert all(c["reason"].startswith(reason) for c in late.values())
+    assert early.exit_code == 0, early.stdout
+
+
+def test_a_malformed_provision_now_is_refused_before_any_call(offline_cli: Cli,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVISION_NOW", "next tuesday")
+
+    result = offline_cli("plan", "-m", offline_cli.manifests / "example.yaml")
+
+    assert result.exit_code == 1
+    assert "PROVISION_NOW 'next tuesday': expected an ISO-8601 time" in result.stderr

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
@@ -34,6 +34,9 @@ from ruamel.yaml import YAML
 
 from provision.emulator.testing import EmulatorHandle
 from provision.secrets import SecretSink
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Cli
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +49,7 @@ STOOD_IN = ("actions/checkout@", "actions/setup-python@", "stefanzweifel/git-aut
 SKIPPED_RUNS = {"install"}  # pip install of the tool: this venv already has it
 
 FAKE_GH = '''#!{python}
-"""Stand-in for the GitHub CLI: records each call (and its --body-file), serves the PR lookup and artifacts."""
+"""Stand-in for the GitHub CLI: records calls (and --body-file), serves the PR lookup and artifacts."""
 import json, os, shutil, sys
 from pathlib import Path
 args = sys.argv[1:]
@@ -118,11 +121,13 @@ class Runner:
         self.runs += 1
         temp = self.home / f"runner-temp-{self.runs}"  # a fresh runner each time
         temp.mkdir()
-        files = {name: temp / f"_{name.lower()}" for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+        names = ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+        files = {name: temp / f"_{name.lower()}" for name in names}
         env = {**self.runner_env, "RUNNER_TEMP": str(temp), "GITHUB_WORKSPACE": str(self.workspace),
                **{name: str(path) for name, path in files.items()}}
         job = self.workflow["jobs"][job_name]
-        env.update({k: self.resolve(v) for k, v in {**self.workflow.get("env", {}), **job.get("env", {})}.items()})
+        declared = {**self.workflow.get("env", {}), **job.get("env", {})}
+        env.update({k: self.resolve(v) for k, v in declared.items()})
         result = JobResult()
         for step in job["steps"]:
             condition = step.get("if")
@@ -171,8 +176,8 @@ class Runner:
     def sink_values(self) -> list[str]:
         """Every secret of the committed, encrypted sink (decrypted here)."""
         archive = self.workspace / ".provision" / "secrets.tar.gz.gpg"
-        proc = subprocess.run(["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-fd", "0",
-                               "--decrypt", str(archive)], input=PASSPHRASE.encode(), capture_output=True,
+        gpg = ["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-fd", "0", "-d"]
+        proc = subprocess.run([*gpg, str(archive)], input=PASSPHRASE.encode(), capture_output=True,
                               env={**os.environ, "HOME": str(self.home)}, check=True)
         target = self.home / "decrypted"
         with tarfile.open(fileobj=io.BytesIO(proc.stdout), mode="r:gz") as tar:
@@ -202,7 +207,8 @@ def runner(emulator: EmulatorHandle, tmp_path: Path) -> Runner:
     gh.write_text(FAKE_GH.format(python=sys.executable))
     gh.chmod(0o755)
     key_id, secret = make_operator(emulator, OPERATOR_POLICY.read_text())
-    context = {"secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": key_id, "secrets.ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
+    context = {"secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": key_id,
+               "secrets.ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
                "secrets.PROVISION_SINK_PASSPHRASE": PASSPHRASE, "github.run_id": "4242",
                "github.token": "ghs_fake_token", "github.workflow": "provision",
                "github.event.pull_request.number": "7", "github.event.pull_request.head.sha": HEAD_SHA}
@@ -250,8 +256,8 @@ def test_pull_request_comments_the_markdown_plan_and_keeps_the_json_plan(runner:
     assert "acme-delivery" not in user_names(emulator)  # a plan changes nothing
 
 
-def test_merge_applies_the_reviewed_plan_and_the_nightly_run_finds_nothing(runner: Runner,
-                                                                           emulator: EmulatorHandle) -> None:
+def test_merge_applies_the_reviewed_plan_and_nightly_finds_nothing_until_the_account_drifts(
+        runner: Runner, emulator: EmulatorHandle) -> None:
     apply = merged(runner)
 
     assert {"acme-delivery", "acme-lead"} <= user_names(emulator)
@@ -265,6 +271,15 @@ def test_merge_applies_the_reviewed_plan_and_the_nightly_run_finds_nothing(runne
     assert runner.gh_calls("issue") == []
     everything = apply.output() + expiry.output() + drift.output() + json.dumps(runner.gh_calls())
     assert not [s for s in secrets if s in everything]
+
+    ram_client(emulator).update_user(ram.UpdateUserRequest(user_name="acme-delivery",
+                                                           new_display_name="changed in the console"))
+    drifted = runner.run("drift")
+
+    assert drifted.step("drift").returncode == 1
+    [issue] = runner.gh_calls("issue", "create")
+    assert "ram.user/acme-delivery" in issue["body"] and "display_name" in issue["body"]
+    assert "::error::the account differs" in drifted.step("drift").stdout
 
 
 def test_merge_refuses_a_plan_the_account_moved_away_from(runner: Runner, emulator: EmulatorHandle) -> None:
@@ -283,19 +298,6 @@ def test_merge_refuses_a_plan_the_account_moved_away_from(runner: Runner, emulat
     workspaces = ModelStudioClient(emulator.sdk_config()).list_workspaces(ListWorkspacesRequest())
     assert not workspaces.body.workspaces
     assert job.step("save-sink").returncode == 0  # always() steps still run
-
-
-def test_nightly_drift_opens_an_issue_and_fails(runner: Runner, emulator: EmulatorHandle) -> None:
-    merged(runner)
-    ram_client(emulator).update_user(ram.UpdateUserRequest(user_name="acme-delivery",
-                                                           new_display_name="changed in the console"))
-
-    job = runner.run("drift")
-
-    assert job.step("drift").returncode == 1
-    [issue] = runner.gh_calls("issue", "create")
-    assert "ram.user/acme-delivery" in issue["body"] and "display_name" in issue["body"]
-    assert "::error::the account differs" in job.step("drift").stdout
 
 
 def test_nightly_expiry_revokes_users_past_expires_at(runner: Runner, emulator: EmulatorHandle) -> None:
@@ -319,7 +321,8 @@ def test_nightly_expiry_revokes_users_past_expires_at(runner: Runner, emulator: 
 
 class _TokenHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        ok = self.headers.get("Authorization") == "bearer request-token" and "audience=sts.aliyuncs.com" in self.path
+        ok = self.headers.get("Authorization") == "bearer request-token" and \
+            "audience=sts.aliyuncs.com" in self.path
         body = json.dumps({"value": "oidc-jwt-from-github"}).encode()
         self.send_response(200 if ok else 403)
         self.end_headers()
@@ -337,10 +340,13 @@ def token_server() -> Iterator[str]:
     server.shutdown()
 
 
-def test_credentials_step_hands_the_oidc_token_to_the_credential_chain(runner: Runner, token_server: str) -> None:
-    runner.context.update({"vars.ALIBABA_CLOUD_ROLE_ARN": "acs:ram::1000000000000001:role/provision-ci",
-                           "vars.ALIBABA_CLOUD_OIDC_PROVIDER_ARN": "acs:ram::1000000000000001:oidc-provider/gh",
-                           "secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": "", "secrets.ALIBABA_CLOUD_ACCESS_KEY_SECRET": ""})
+def test_credentials_step_hands_the_oidc_token_to_the_credential_chain(runner: Runner,
+                                                                       token_server: str) -> None:
+    account = "acs:ram::1000000000000001"
+    runner.context.update({"vars.ALIBABA_CLOUD_ROLE_ARN": f"{account}:role/provision-ci",
+                           "vars.ALIBABA_CLOUD_OIDC_PROVIDER_ARN": f"{account}:oidc-provider/gh",
+                           "secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": "",
+                           "secrets.ALIBABA_CLOUD_ACCESS_KEY_SECRET": ""})
     runner.runner_env.update({"ACTIONS_ID_TOKEN_REQUEST_URL": token_server,
                               "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token"})
 
@@ -370,7 +376,8 @@ def test_credentials_step_refuses_missing_or_ambiguous_credentials(runner: Runne
 def test_operator_policy_is_enforced_a_missing_statement_stops_apply(emulator: EmulatorHandle,
                                                                      tmp_path: Path) -> None:
     policy = json.loads(OPERATOR_POLICY.read_text())
-    policy["Statement"] = [s for s in policy["Statement"] if "privatelink:CreateVpcEndpoint" not in s["Action"]]
+    policy["Statement"] = [s for s in policy["Statement"]
+                           if "privatelink:CreateVpcEndpoint" not in s["Action"]]
     key_id, secret = make_operator(emulator, json.dumps(policy))
     env = {**os.environ, "PROVISION_ENDPOINT": emulator.url, "ALIBABA_CLOUD_ACCESS_KEY_ID": key_id,
            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret, "PROVISION_STATE_DIR": str(tmp_path / "state"),
@@ -382,3 +389,21 @@ def test_operator_policy_is_enforced_a_missing_statement_stops_apply(emulator: E
 
     assert proc.returncode == 1
     assert "privatelink:" in proc.stdout + proc.stderr and "NoPermission" in proc.stdout + proc.stderr
+
+
+def test_operator_policy_covers_verify_audit_and_revoke(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_id, secret = make_operator(cli.cloud, OPERATOR_POLICY.read_text())
+    for name, value in (("ALIBABA_CLOUD_ACCESS_KEY_ID", key_id), ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)):
+        monkeypatch.setenv(name, value)
+        cli.env[name] = value
+    manifest = cli.manifests / "example.yaml"
+    assert cli("apply", "-m", manifest, "--auto-approve").exit_code == 0
+    for user, role in (("acme-delivery", "guest"), ("acme-lead", "admin")):
+        cli.cloud.add_member(cli.workspace_id("agent-delivery"), user, role)
+
+    results = [cli("verify", "-m", manifest), cli("audit", "-m", manifest, "--format", "json"),
+               cli("revoke", "-m", manifest, "--var", "expires=2026-01-01T00:00:00Z",
+                   "--user", "acme-delivery", "--delete-user", "--auto-approve")]
+
+    assert [r.exit_code for r in results] == [0, 0, 0], "\n".join(r.stdout + r.stderr for r in results)
+    assert "NoPermission" not in "".join(r.stdout + r.stderr for r in results)

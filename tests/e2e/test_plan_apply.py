@@ -16,11 +16,14 @@ from alibabacloud_privatelink20200415.client import Client as PrivateLinkClient
 from alibabacloud_privatelink20200415.models import ListVpcEndpointsRequest
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_ram20150501.models import (
+    DeleteAccessKeyRequest,
     GetUserRequest,
     ListAccessKeysRequest,
     ListUsersRequest,
     UpdateUserRequest,
 )
+
+from provision.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli
@@ -376,3 +379,21 @@ def test_no_secret_value_appears_in_any_output_plan_summary_or_log(cli: Cli,
     leaks = [(where, s[:4] + "…") for where, text in places.items() for s in secrets if s in text]
     assert leaks == []
     assert places["log"], "the log captured nothing: the check above would prove nothing"
+
+
+def test_a_key_deleted_outside_provision_leaves_the_sink_and_apply_replaces_it(cli: Cli) -> None:
+    manifest = user_manifest(cli)
+    assert cli("apply", "-m", manifest, "--auto-approve").exit_code == 0
+    sink = SecretSink(cli.secrets_dir)
+    [dead] = sink.access_keys("tester")
+    ram(cli).delete_access_key(DeleteAccessKeyRequest(user_name="tester", user_access_key_id=dead))
+    assert cli("verify", "-m", manifest).exit_code == 1  # the sink still hands out the dead key
+
+    applied = cli("apply", "-m", manifest, "--auto-approve")
+    verified = cli("verify", "-m", manifest, "--json")
+
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert verified.exit_code == 0, verified.stdout
+    [live] = sink.access_keys("tester")
+    assert live != dead and sink.read("tester")["ALIBABA_CLOUD_ACCESS_KEY_ID"] == live
+    assert [r["id"] for r in verified.json()] == [f"access-key/tester/{live}"]

@@ -23,8 +23,7 @@ from alibabacloud_modelstudio20260210.models import (
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_ram20150501.models import DeleteAccessKeyRequest, DetachPolicyFromUserRequest
 
-from provision.emulator.seed import default_seed
-from provision.emulator.testing import EmulatorHandle, running_emulator
+from provision.emulator.seed import Seed
 from provision.secrets import SecretSink
 
 if TYPE_CHECKING:
@@ -147,10 +146,8 @@ class TestFinance:
     so these tests run one whose default region is cn-shanghai-finance-1."""
 
     @pytest.fixture
-    def emulator(self) -> Iterator[EmulatorHandle]:
-        seed = default_seed(use_env=False).model_copy(update={"default_region": "cn-shanghai-finance-1"})
-        with running_emulator(seed=seed) as handle:
-            yield handle
+    def emulator_seed(self, emulator_seed: Seed) -> Seed:
+        return emulator_seed.model_copy(update={"default_region": "cn-shanghai-finance-1"})
 
     def test_every_check_passes_on_finance_through_the_finance_host(self, cli: Cli) -> None:
         manifest = cli.manifests / "finance.yaml"

@@ -13,6 +13,7 @@ import pytest
 from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_modelstudio20260210.client import Client
 from dashscope import Application, Generation
+from dashscope.api_entities.dashscope_response import GenerationResponse
 
 from provision.emulator.services import modelstudio
 
@@ -129,22 +130,21 @@ def test_app_completion_in_the_keys_workspace(setup: Setup) -> None:
 
 
 # -- refusals -----------------------------------------------------------------------------------------
-def test_model_not_granted_to_the_workspace_is_403(setup: Setup) -> None:
-    with pytest.raises(openai.PermissionDeniedError) as info:
-        ask(setup, model="qwen-max")
-    assert info.value.code == "Model.AccessDenied"
-    native = Generation.call(model="qwen-max", prompt="ping", api_key=setup.key)
-    assert (native.status_code, native.code, native.message) == \
-        (403, "Model.AccessDenied", "Model access denied.")
-
-
-def test_unknown_model_is_404(setup: Setup) -> None:
-    with pytest.raises(openai.NotFoundError) as info:
-        ask(setup, model="qwen-nope")
-    assert info.value.code == "model_not_found"
-    native = Generation.call(model="qwen-nope", prompt="ping", api_key=setup.key)
-    assert (native.status_code, native.code, native.message) == \
-        (404, "ModelNotFound", "Model not found (qwen-nope)!")
+@pytest.mark.parametrize(("model", "openai_error", "openai_code", "native"), [
+    ("qwen-max", openai.PermissionDeniedError, "Model.AccessDenied",
+     (403, "Model.AccessDenied", "Model access denied.")),
+    ("qwen-nope", openai.NotFoundError, "model_not_found",
+     (404, "ModelNotFound", "Model not found (qwen-nope)!")),
+], ids=["not-granted-to-the-workspace-is-403", "unknown-is-404"])
+def test_a_refused_model_answers_both_sdks_with_their_own_codes(
+        setup: Setup, model: str, openai_error: type[openai.APIStatusError], openai_code: str,
+        native: tuple[int, str, str]) -> None:
+    with pytest.raises(openai_error) as info:
+        ask(setup, model=model)
+    assert info.value.code == openai_code
+    answer = Generation.call(model=model, prompt="ping", api_key=setup.key)
+    assert isinstance(answer, GenerationResponse)
+    assert (answer.status_code, answer.code, answer.message) == native
 
 
 def test_missing_or_unknown_key_is_401(setup: Setup) -> None:

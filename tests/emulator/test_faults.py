@@ -97,4 +97,5 @@ def test_data_plane_is_untouched_unless_the_rule_says_so() -> None:
     faults.set(FaultRule(error_rate=1.0))
     assert faults.decide("POST /x", data_plane=True).error is None
     faults.set(FaultRule(error_rate=1.0, data_plane=True))
-    assert faults.decide("POST /x", data_plane=True).error is not None
+    error = faults.decide("POST /x", data_plane=True).error
+    assert error is not None and (error.code, error.status) == ("InternalError", 500)

@@ -14,8 +14,10 @@ from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi.exceptions import ClientException
+from sdk_errors import sdk_error
 
 from provision.emulator.services import modelstudio
+from provision.emulator.services.ram import user_id
 
 APP_ID = "8f3a1c2e5b7d4a6f9e0c1b2a3d4e5f60"  # seeded app of workspace "agent-delivery"
 
@@ -59,9 +61,7 @@ def probe(client: BailianClient, workspace_id: str) -> Any:
 
 
 def probe_error(client: BailianClient, workspace_id: str) -> ClientException:
-    with pytest.raises(ClientException) as info:
-        probe(client, workspace_id)
-    return info.value
+    return sdk_error(lambda: probe(client, workspace_id))
 
 
 def test_membership_decides_the_probe_for_a_data_reader(emulator: Any, workspace: str) -> None:
@@ -138,7 +138,7 @@ def test_removing_the_owner_from_the_workspace_invalidates_its_keys(emulator: An
     as_carol = ModelStudioClient(emulator.sdk_config(carol.key_id, carol.secret))
     owned = as_carol.create_api_key(ms.CreateApiKeyRequest(workspace_id=workspace)).body.api_key
     by_root = root.create_api_key(ms.CreateApiKeyRequest(workspace_id=workspace)).body.api_key
-    assert owned.created_by not in ("carol", emulator.account_id)  # the RAM user's id
+    assert owned.created_by == user_id(emulator.world, emulator.account_id, "carol")  # the RAM user's id
     assert chat(emulator, owned.api_key_value).choices[0].message.content == "pong"
 
     emulator.remove_member(workspace, "carol")

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_modelstudio20260210.client import Client
-from alibabacloud_tea_openapi.exceptions import ClientException
+from sdk_errors import sdk_error
 
 from provision.emulator.httpio import parse_request
 from provision.emulator.services import modelstudio
 from provision.emulator.services.modelstudio_catalog import DEFAULT_CATALOG, CatalogModel
-from provision.emulator.services.modelstudio_rules import ms_state
+from provision.emulator.services.modelstudio_state import ms_state
 from provision.emulator.wire import Ctx
 
 CATALOG_SIZE = len(DEFAULT_CATALOG)
@@ -47,12 +47,6 @@ def authorized(client: Client, workspace_id: str, **params: Any) -> list[str]:
         workspace_id=workspace_id, authorization_scope="AUTHORIZED", model_action="INFERENCE",
         max_results=100, **params)).body
     return [row.model for row in body.list]
-
-
-def error_of(call: Any) -> ClientException:
-    with pytest.raises(ClientException) as info:
-        call()
-    return info.value
 
 
 # -- workspaces ---------------------------------------------------------------------------------------
@@ -94,7 +88,7 @@ def test_list_workspaces_pages_with_next_token(client: Client) -> None:
 
 
 def test_create_workspace_requires_a_name(client: Client) -> None:
-    error = error_of(lambda: client.create_workspace(ms.CreateWorkspaceRequest(workspace_name="")))
+    error = sdk_error(lambda: client.create_workspace(ms.CreateWorkspaceRequest(workspace_name="")))
     assert (error.status_code, error.code) == (400, "MissingParameter")
     assert error.data["success"] is False and error.data["httpStatusCode"] == 400
 
@@ -106,7 +100,7 @@ def test_delete_workspace_is_refused_while_api_keys_remain(client: Client, works
     assert [r.resource_type for r in refused.fail_reasons] == ["ApiKey"]
     client.delete_api_key(str(key.api_key_id))
     assert client.delete_workspace(workspace, ms.DeleteWorkspaceRequest()).body.is_deleted is True
-    gone = error_of(lambda: client.delete_workspace(workspace, ms.DeleteWorkspaceRequest()))
+    gone = sdk_error(lambda: client.delete_workspace(workspace, ms.DeleteWorkspaceRequest()))
     assert (gone.status_code, gone.code) == (404, "WorkspaceNotExist")
 
 
@@ -163,16 +157,16 @@ def test_close_switches_one_click_off_and_clears_grants(client: Client, workspac
 
 
 def test_keep_needs_between_one_and_twenty_models(client: Client, workspace: str) -> None:
-    empty = error_of(lambda: grant(client, workspace))
+    empty = sdk_error(lambda: grant(client, workspace))
     assert (empty.status_code, empty.code) == (400, "InvalidParameter")
     models = [ms.UpdateModelPermissionsRequestModels(model="qwen-plus", inference=True)] * 21
-    too_many = error_of(lambda: client.update_model_permissions(ms.UpdateModelPermissionsRequest(
+    too_many = sdk_error(lambda: client.update_model_permissions(ms.UpdateModelPermissionsRequest(
         workspace_id=workspace, access_all_entities="KEEP", models=models)))
     assert (too_many.status_code, too_many.code) == (400, "InvalidParameter")
 
 
 def test_granting_an_unknown_model_fails_and_changes_nothing(client: Client, workspace: str) -> None:
-    error = error_of(lambda: grant(client, workspace, qwen_plus=True, qwen_nonexistent=True))
+    error = sdk_error(lambda: grant(client, workspace, qwen_plus=True, qwen_nonexistent=True))
     assert (error.status_code, error.code) == (404, "ModelNotFound")
     assert authorized(client, workspace) == []
 
@@ -191,7 +185,7 @@ def test_list_model_permissions_pages_and_filters(client: Client, workspace: str
     fuzzy = client.list_model_permissions(ms.ListModelPermissionsRequest(
         workspace_id=workspace, filter=ms.ListModelPermissionsRequestFilter(name="vl-"))).body
     assert sorted(r.model for r in fuzzy.list) == ["qwen-vl-max", "qwen-vl-plus"]
-    too_large = error_of(lambda: client.list_model_permissions(ms.ListModelPermissionsRequest(
+    too_large = sdk_error(lambda: client.list_model_permissions(ms.ListModelPermissionsRequest(
         workspace_id=workspace, max_results=1000)))
     assert (too_large.status_code, too_large.code) == (400, "InvalidParameter.maxResults")
 
@@ -237,7 +231,7 @@ def test_update_api_key_sets_description_and_replaces_auth(client: Client, works
 
 
 def test_invalid_cidr_in_access_ips_is_rejected(client: Client, workspace: str) -> None:
-    error = error_of(lambda: create_key(client, workspace, ips=["10.0.0.0/33"]))
+    error = sdk_error(lambda: create_key(client, workspace, ips=["10.0.0.0/33"]))
     assert (error.status_code, error.code) == (400, "InvalidParameter.accessIps")
 
 
@@ -275,12 +269,12 @@ def test_key_actions_on_an_unknown_key_are_404(client: Client) -> None:
                  lambda: client.disable_api_key("999", ms.DisableApiKeyRequest()),
                  lambda: client.reset_api_key("999", ms.ResetApiKeyRequest()),
                  lambda: client.delete_api_key("999")):
-        error = error_of(call)
+        error = sdk_error(call)
         assert (error.status_code, error.code) == (404, "ApiKeyNotFound")
 
 
 def test_odd_characters_in_path_ids_are_percent_encoded(client: Client) -> None:
-    error = error_of(lambda: client.delete_workspace("ws 1/x?y", ms.DeleteWorkspaceRequest()))
+    error = sdk_error(lambda: client.delete_workspace("ws 1/x?y", ms.DeleteWorkspaceRequest()))
     assert (error.status_code, error.code) == (404, "WorkspaceNotExist")
     assert "ws 1/x?y" in error.data["message"]
 

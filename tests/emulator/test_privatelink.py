@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from alibabacloud_privatelink20200415 import models as pl
 from alibabacloud_privatelink20200415.client import Client
-from alibabacloud_tea_openapi.exceptions import ClientException
+from sdk_errors import error_of
 
+from provision.emulator.paging import Page
 from provision.emulator.services import privatelink, privatelink_rules, vpc
 from provision.emulator.services.privatelink_rules import EndpointRecord, Timing, ZoneRecord
 from provision.emulator.world import World
@@ -47,12 +48,6 @@ def create_request(zones: tuple[str, ...] = ("cn-beijing-a", "cn-beijing-h"), **
     return pl.CreateVpcEndpointRequest(**params)
 
 
-def error_code(call: Any) -> tuple[str, int]:
-    with pytest.raises(ClientException) as caught:
-        call()
-    return caught.value.code, caught.value.status_code
-
-
 def get(client: Client, endpoint_id: str, region: str = BEIJING) -> Any:
     return client.get_vpc_endpoint_attribute(
         pl.GetVpcEndpointAttributeRequest(region_id=region, endpoint_id=endpoint_id)).body
@@ -77,7 +72,7 @@ def add_network(emulator: Any, region: dict[str, Any]) -> None:
 
 # -- create ---------------------------------------------------------------------------------------------
 def test_dry_run_create_reports_dry_run_operation_and_creates_nothing(client: Client) -> None:
-    assert error_code(lambda: client.create_vpc_endpoint(create_request(dry_run=True))) == \
+    assert error_of(lambda: client.create_vpc_endpoint(create_request(dry_run=True))) == \
         ("DryRunOperation", 400)
     listed = client.list_vpc_endpoints(pl.ListVpcEndpointsRequest(region_id=BEIJING)).body
     assert listed.total_count == 0
@@ -133,7 +128,7 @@ def test_same_client_token_returns_the_same_endpoint(client: Client) -> None:
 ])
 def test_create_refuses_an_invalid_placement_with_its_code(shared_client: Client, fields: dict[str, Any],
                                                            code: str) -> None:
-    assert error_code(lambda: shared_client.create_vpc_endpoint(create_request(**fields))) == (code, 400)
+    assert error_of(lambda: shared_client.create_vpc_endpoint(create_request(**fields))) == (code, 400)
 
 
 def test_create_refuses_a_vswitch_of_another_vpc(client: Client, emulator: Any) -> None:
@@ -146,9 +141,9 @@ def test_create_refuses_a_vswitch_of_another_vpc(client: Client, emulator: Any) 
     foreign = [pl.CreateVpcEndpointRequestZone(zone_id="cn-beijing-a", v_switch_id="vsw-2zeother0000000a1"),
                pl.CreateVpcEndpointRequestZone(zone_id="cn-beijing-h", v_switch_id=ZONES["cn-beijing-h"])]
     with_foreign_vswitch = create_request(zone=foreign)
-    assert error_code(lambda: client.create_vpc_endpoint(with_foreign_vswitch))[0] == "VSwitchNotFound"
+    assert error_of(lambda: client.create_vpc_endpoint(with_foreign_vswitch))[0] == "VSwitchNotFound"
     other_sg = create_request(security_group_id=["sg-2zeother000000001"])
-    assert error_code(lambda: client.create_vpc_endpoint(other_sg))[0] == "SecurityGroupNotFound"
+    assert error_of(lambda: client.create_vpc_endpoint(other_sg))[0] == "SecurityGroupNotFound"
 
 
 def test_finance_region_creates_by_service_id(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,11 +185,11 @@ def test_list_endpoints_pages_with_next_token_and_filters(client: Client, emulat
     assert matching(endpoint_status="Creating") == []
     assert matching(tag=[pl.ListVpcEndpointsRequestTag(key="managed-by", value="provision")]) == ids
     assert matching(tag=[pl.ListVpcEndpointsRequestTag(key="managed-by", value="someone")]) == []
-    assert error_code(lambda: matching(max_results=1001))[0] == "IllegalParam.MaxResults"
+    assert error_of(lambda: matching(max_results=1001))[0] == "IllegalParam.MaxResults"
 
 
 def test_unknown_endpoint_is_endpoint_not_found(shared_client: Client) -> None:
-    assert error_code(lambda: get(shared_client, "ep-doesnotexist")) == ("EndpointNotFound", 400)
+    assert error_of(lambda: get(shared_client, "ep-doesnotexist")) == ("EndpointNotFound", 400)
 
 
 def test_services_by_end_user_filters_by_name_and_id(shared_client: Client) -> None:
@@ -213,7 +208,7 @@ def test_services_by_end_user_filters_by_name_and_id(shared_client: Client) -> N
 
 def test_product_is_open_and_a_second_activation_is_refused(client: Client) -> None:
     assert client.check_product_open().body.success is True
-    assert error_code(lambda: client.open_private_link_service(pl.OpenPrivateLinkServiceRequest()))[0] == \
+    assert error_of(lambda: client.open_private_link_service(pl.OpenPrivateLinkServiceRequest()))[0] == \
         "OrderOpend"
 
 
@@ -227,7 +222,7 @@ def test_add_then_remove_zone_passes_through_pending(client: Client, emulator: A
     assert zones_of(client, endpoint_id)["cn-beijing-i"] == "Creating"
     remove_i = pl.RemoveZoneFromVpcEndpointRequest(region_id=BEIJING, endpoint_id=endpoint_id,
                                                    zone_id="cn-beijing-i")
-    assert error_code(lambda: client.remove_zone_from_vpc_endpoint(remove_i))[0] == "EndpointOperationDenied"
+    assert error_of(lambda: client.remove_zone_from_vpc_endpoint(remove_i))[0] == "EndpointOperationDenied"
 
     emulator.advance_clock(DELAY)
     assert get(client, endpoint_id).endpoint_status == "Active"
@@ -244,7 +239,7 @@ def test_add_zone_refuses_a_zone_the_service_does_not_offer(client: Client, emul
     endpoint_id = created_active(client, emulator)
     request = pl.AddZoneToVpcEndpointRequest(region_id=BEIJING, endpoint_id=endpoint_id,
                                              zone_id="cn-beijing-k", v_switch_id="vsw-2zedemo00000000k1")
-    assert error_code(lambda: client.add_zone_to_vpc_endpoint(request))[0] == \
+    assert error_of(lambda: client.add_zone_to_vpc_endpoint(request))[0] == \
         "EndpointServiceNotSupportedZone"
 
 
@@ -270,19 +265,19 @@ def test_attach_and_detach_security_group(client: Client, emulator: Any) -> None
     assert groups() == {SG_ID: "Attached", "sg-2zedemo0000000002": "Attaching"}
     assert get(client, endpoint_id).endpoint_status == "Pending"
     emulator.advance_clock(DELAY)
-    assert error_code(lambda: attach(SG_ID))[0] == "SecurityGroupExist"
+    assert error_of(lambda: attach(SG_ID))[0] == "SecurityGroupExist"
     detach(SG_ID)
     assert groups()[SG_ID] == "Detaching"
     emulator.advance_clock(DELAY)
     assert groups() == {"sg-2zedemo0000000002": "Attached"}
-    assert error_code(lambda: detach("sg-2zedemo0000000002"))[0] == "EndpointMustContainSecurityGroup"
+    assert error_of(lambda: detach("sg-2zedemo0000000002"))[0] == "EndpointMustContainSecurityGroup"
 
 
 def test_update_attribute_renames_an_active_endpoint(client: Client, emulator: Any) -> None:
     endpoint_id = client.create_vpc_endpoint(create_request()).body.endpoint_id
     rename = pl.UpdateVpcEndpointAttributeRequest(
         region_id=BEIJING, endpoint_id=endpoint_id, endpoint_name="renamed", endpoint_description="for DS")
-    assert error_code(lambda: client.update_vpc_endpoint_attribute(rename))[0] == "EndpointOperationDenied"
+    assert error_of(lambda: client.update_vpc_endpoint_attribute(rename))[0] == "EndpointOperationDenied"
     emulator.advance_clock(DELAY)
     client.update_vpc_endpoint_attribute(rename)
     body = get(client, endpoint_id)
@@ -306,14 +301,14 @@ def test_tags_are_added_listed_and_removed(client: Client, emulator: Any) -> Non
     assert [(t.resource_id, t.tag_key) for t in by_tag.tag_resources] == [(endpoint_id, "managed-by")]
     unknown = pl.TagResourcesRequest(region_id=BEIJING, resource_type="vpcendpoint", resource_id=["ep-nope"],
                                      tag=[pl.TagResourcesRequestTag(key="k", value="v")])
-    assert error_code(lambda: client.tag_resources(unknown))[0] == "InvalidResourceId.NotFound"
+    assert error_of(lambda: client.tag_resources(unknown))[0] == "InvalidResourceId.NotFound"
 
 
 # -- delete and the data-plane view ---------------------------------------------------------------------
 def test_delete_needs_zones_removed_then_goes_deleting_then_gone(client: Client, emulator: Any) -> None:
     endpoint_id = created_active(client, emulator)
     delete = pl.DeleteVpcEndpointRequest(region_id=BEIJING, endpoint_id=endpoint_id)
-    assert error_code(lambda: client.delete_vpc_endpoint(delete))[0] == "EndpointDependenceViolation"
+    assert error_of(lambda: client.delete_vpc_endpoint(delete))[0] == "EndpointDependenceViolation"
     for zone_id in ("cn-beijing-a", "cn-beijing-h"):
         client.remove_zone_from_vpc_endpoint(pl.RemoveZoneFromVpcEndpointRequest(
             region_id=BEIJING, endpoint_id=endpoint_id, zone_id=zone_id))
@@ -321,9 +316,9 @@ def test_delete_needs_zones_removed_then_goes_deleting_then_gone(client: Client,
     client.delete_vpc_endpoint(delete)
     assert (get(client, endpoint_id).endpoint_status, get(client, endpoint_id).connection_status) == \
         ("Deleting", "Deleting")
-    assert error_code(lambda: client.delete_vpc_endpoint(delete))[0] == "EndpointOperationDenied"
+    assert error_of(lambda: client.delete_vpc_endpoint(delete))[0] == "EndpointOperationDenied"
     emulator.advance_clock(DELAY)
-    assert error_code(lambda: get(client, endpoint_id)) == ("EndpointNotFound", 400)
+    assert error_of(lambda: get(client, endpoint_id)) == ("EndpointNotFound", 400)
 
 
 def test_endpoint_by_domain_reflects_the_live_states(client: Client, emulator: Any) -> None:
@@ -384,8 +379,9 @@ def test_protected_endpoint_refuses_another_identity() -> None:
 
 
 def test_paginate_rejects_a_forged_next_token() -> None:
-    assert privatelink_rules.paginate([1, 2, 3], 2, None) == ([1, 2], "nt-2", 2)
-    assert privatelink_rules.paginate([1, 2, 3], 2, "nt-2") == ([3], None, 2)
+    paging = privatelink_rules.PAGING
+    assert paging.page([1, 2, 3], 2, None) == Page([1, 2], 2, 3, "nt-2")
+    assert paging.page([1, 2, 3], 2, "nt-2") == Page([3], 2, 3, None)
     with pytest.raises(privatelink_rules.CloudError) as caught:
-        privatelink_rules.paginate([1, 2, 3], 2, "garbage")
+        paging.page([1, 2, 3], 2, "garbage")
     assert caught.value.code == "IllegalParam.NextToken"

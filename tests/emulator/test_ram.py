@@ -9,19 +9,7 @@ from typing import Any
 import pytest
 from alibabacloud_ram20150501 import models as m
 from alibabacloud_ram20150501.client import Client
-from alibabacloud_tea_openapi.exceptions import ClientException
-
-
-@pytest.fixture
-def ram(emulator: Any) -> Client:
-    return Client(emulator.sdk_config())
-
-
-def error_of(call: Callable[[], object]) -> tuple[str, int]:
-    """The (code, HTTP status) of the ClientException ``call`` raises."""
-    with pytest.raises(ClientException) as info:
-        call()
-    return info.value.code, info.value.status_code
+from sdk_errors import error_of
 
 
 def create_user(ram: Client, name: str, **fields: str) -> Any:

@@ -4,27 +4,14 @@ the official SDK over HTTP."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from alibabacloud_ram20150501 import models as m
 from alibabacloud_ram20150501.client import Client
-from alibabacloud_tea_openapi.exceptions import ClientException
+from sdk_errors import error_of
 
 ROTATE = "DeleteOldestNonDefaultVersionWhenLimitExceeded"
-
-
-@pytest.fixture
-def ram(emulator: Any) -> Client:
-    return Client(emulator.sdk_config())
-
-
-def error_of(call: Callable[[], object]) -> tuple[str, int]:
-    """The (code, HTTP status) of the ClientException ``call`` raises."""
-    with pytest.raises(ClientException) as info:
-        call()
-    return info.value.code, info.value.status_code
 
 
 def doc(*actions: str) -> str:

@@ -193,7 +193,8 @@ def test_clock_advance_moves_world_time(emulator: EmulatorHandle) -> None:
     before = emulator.world.clock.timestamp()
     emulator.advance_clock(3600)
     assert emulator.world.clock.timestamp() - before >= 3600
-    assert StsClient(emulator.sdk_config()).get_caller_identity().body.account_id  # signatures still valid
+    identity = StsClient(emulator.sdk_config()).get_caller_identity().body  # signatures still valid
+    assert identity.account_id == emulator.account_id
 
 
 def test_reset_returns_to_the_seed(emulator: EmulatorHandle) -> None:
@@ -222,8 +223,7 @@ def test_membership_control_adds_and_removes_a_member(emulator: EmulatorHandle) 
 def test_membership_control_on_unknown_workspace_is_404(emulator: EmulatorHandle) -> None:
     status, _, body = _http(emulator, "POST", "/_emulator/workspaces/ws-missing/members",
                             {"Content-Type": "application/json"}, json.dumps({"user": "x"}).encode())
-    assert status == 404
-    assert json.loads(body)["code"]
+    assert (status, json.loads(body)["code"]) == (404, "WorkspaceNotExist")
 
 
 def test_control_rejects_bad_body_and_unknown_path(emulator: EmulatorHandle) -> None:

@@ -102,10 +102,12 @@ def test_seed_section_adds_networks_to_the_defaults() -> None:
     world = _world()
     vpc.seed(world, "1000000000000009", {"regions": {BEIJING: {"security_groups": [
         {"security_group_id": "sg-extra", "vpc_id": VPC_ID}]}}})
-    assert vpc.security_group_info(world, "1000000000000009", BEIJING, "sg-extra") is not None
-    assert vpc.vpc_info(world, "1000000000000009", BEIJING, VPC_ID) is not None
-    assert vpc.vswitch_info(world, "1000000000000009", "cn-shanghai-finance-1", "vsw-fin0demo00000000f1") \
-        is not None
+    added = vpc.security_group_info(world, "1000000000000009", BEIJING, "sg-extra")
+    assert added is not None and added.vpc_id == VPC_ID
+    default_vpc = vpc.vpc_info(world, "1000000000000009", BEIJING, VPC_ID)
+    assert default_vpc is not None and default_vpc.vpc_name == "delivery-vpc"
+    finance = vpc.vswitch_info(world, "1000000000000009", "cn-shanghai-finance-1", "vsw-fin0demo00000000f1")
+    assert finance is not None and finance.zone_id == "cn-shanghai-finance-1f"
 
 
 def test_seed_section_can_drop_the_defaults_and_rejects_unknown_keys() -> None:

@@ -183,6 +183,45 @@ def test_a_key_whose_secret_is_lost_is_rotated(run: Run, sink: SecretSink) -> No
     assert after.missing_secret == () and set(sink.access_keys("frank")) == set(after.key_ids)
 
 
+def delete_outside(clients: Clients, user: str, access_key_id: str) -> None:
+    """Someone deletes a key in the RAM console: provision is not told."""
+    request = ram.DeleteAccessKeyRequest(user_name=user, user_access_key_id=access_key_id)
+    clients.ram().delete_access_key(request)
+
+
+def test_reading_a_user_forgets_keys_deleted_outside_and_repoints_the_default_pair(
+        run: Run, sink: SecretSink, clients: Clients) -> None:
+    run.create(UserSpec(user="hank"))
+    run.create(AccessKeysSpec(user="hank", count=2))
+    default = sink.read("hank")["ALIBABA_CLOUD_ACCESS_KEY_ID"]
+    [other] = set(sink.access_keys("hank")) - {default}
+    delete_outside(clients, "hank", default)
+
+    live = run.read(Kind.USER, UserSpec(user="hank"))["ram.access_keys/hank"].spec
+
+    assert isinstance(live, AccessKeysSpec) and live.key_ids == (other,) and live.missing_secret == ()
+    entries = sink.read("hank")
+    assert set(sink.access_keys("hank")) == {other}
+    assert (entries["ALIBABA_CLOUD_ACCESS_KEY_ID"], entries["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]) == \
+        (other, sink.access_key_secret("hank", other))
+
+
+def test_reconciling_keys_replaces_one_deleted_outside_and_the_default_pair_names_the_new_one(
+        run: Run, sink: SecretSink, clients: Clients) -> None:
+    run.create(UserSpec(user="ivy"))
+    run.create(AccessKeysSpec(user="ivy", count=1))
+    [gone] = sink.access_keys("ivy")
+    delete_outside(clients, "ivy", gone)
+
+    run.update(AccessKeysSpec(user="ivy", count=1))
+
+    [new] = sink.access_keys("ivy")
+    entries = sink.read("ivy")
+    assert new != gone and entries["ALIBABA_CLOUD_ACCESS_KEY_ID"] == new
+    assert entries["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] == sink.access_key_secret("ivy", new)
+    assert not any(gone in name or gone == value for name, value in entries.items())
+
+
 def test_the_access_key_limit_is_an_actionable_error(run: Run, clients: Clients) -> None:
     run.create(UserSpec(user="gina"))
     request = ram.CreateAccessKeyRequest(user_name="gina")

@@ -247,6 +247,25 @@ def test_only_expired_keeps_just_the_expired_users_changes() -> None:
     }
 
 
+def test_only_expired_leaves_out_an_expired_users_changes_that_revoke_nothing() -> None:
+    desired, current = expired_alice()
+    drifted = [live(UserSpec("alice", display_name="Renamed")) if lv.key == "ram.user/alice" else lv
+               for lv in current]
+    assert only(diff(desired, drifted), "ram.user/alice").action is Action.UPDATE  # a full plan fixes it
+
+    plan = diff(desired, drifted, only_expired=True)
+
+    assert "ram.user/alice" not in changes(plan)
+    assert {c.key: c.action for c in plan.actionable} == {
+        "ram.access_keys/alice": Action.UPDATE,
+        "ram.attachment/alice/System:P": Action.DELETE,
+        "ram.login_profile/alice": Action.DELETE,
+        "modelstudio.api_key/ws-delivery/alice-key": Action.DELETE,
+    }
+    assert only(plan, "ram.access_keys/alice").desired == AccessKeysSpec("alice", count=0)
+    assert only(plan, "modelstudio.member/ws-delivery/alice").desired is None  # a removal
+
+
 def test_expired_user_that_does_not_exist_is_not_created() -> None:
     desired, _ = expired_alice()
     plan = diff(desired, [])

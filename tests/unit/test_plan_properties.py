@@ -182,3 +182,7 @@ def test_only_expired_plan_is_the_expired_users_part_of_the_full_plan(case: Case
         api_key = change.kind == "modelstudio.api_key"
         owner = issued.get(change.key) if api_key else getattr(change.spec, "user", None)
         assert owner in case.desired.expired, change.key
+        if change.action is Action.UPDATE:  # the only update that revokes: access keys down to zero
+            assert change.desired == AccessKeysSpec(user=owner, count=0), change.key
+        assert change.action is not Action.CREATE and change.action is not Action.REFUSED, change.key
+        assert change.action is not Action.MANUAL or change.desired is None, change.key

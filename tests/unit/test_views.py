@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 from provision.plan import Plan, diff
 from provision.resources import (
+    ApiKeySpec,
     Desired,
     EndpointSpec,
+    GrantSpec,
     Live,
     LoginProfileSpec,
     MemberSpec,
@@ -55,6 +59,32 @@ def test_text_shows_each_action_with_its_symbol_reason_and_field_changes() -> No
     assert "  ! refused ram.user/dave (protect: true)" in lines
 
 
+def test_a_create_lists_the_declared_fields_it_will_set_like_terraform() -> None:
+    key = ApiKeySpec("ws-delivery", "main", allowed_models=("qwen-plus", "qwen-turbo"), ip_allow_list=(),
+                     disabled=False, issued_to="alice")
+    endpoint = EndpointSpec("ep", "cn-beijing", "vpc-1", zones=(Zone("cn-beijing-a", "vsw-a"),),
+                            security_group_ids=("sg-1",), service_name="com.aliyuncs.dashscope")
+    user = UserSpec("alice", display_name="ACME delivery", expires_at="2027-03-31T00:00:00Z")
+    desired = Desired(present=(user, WS, GrantSpec("ws-delivery", "qwen-plus"), key, endpoint))
+
+    lines = render_text(diff(desired, []), color=False).splitlines()
+
+    def under(key: str) -> list[str]:
+        at = lines.index(f"  + create {key} (not found)")
+        return list(itertools.takewhile(lambda line: line.startswith("      "), lines[at + 1:]))
+
+    assert under("ram.user/alice") == ['      + display_name = "ACME delivery"',
+                                       '      + expires_at = "2027-03-31T00:00:00Z"']
+    assert under("modelstudio.api_key/ws-delivery/main") == [
+        '      + allowed_models = ["qwen-plus", "qwen-turbo"]', "      + ip_allow_list = []",
+        "      + disabled = false", '      + issued_to = "alice"']
+    assert under("privatelink.endpoint/ep")[:2] == ["      + zones = [cn-beijing-a/vsw-a]",
+                                                    '      + security_group_ids = ["sg-1"]']
+    assert under("modelstudio.grant/ws-delivery/qwen-plus") == []  # the model is in the key
+    markdown = render_markdown(diff(desired, []))
+    assert '- `ram.user/alice`: + display_name = "ACME delivery"' in markdown
+
+
 def test_text_lists_a_deletes_cascade_steps_indented_under_it() -> None:
     lines = render_text(busy_plan(), color=False).splitlines()
     at = lines.index("  - delete ram.user/bob (state: absent)")
@@ -73,6 +103,14 @@ def test_manual_steps_are_a_numbered_console_checklist_with_the_workspace_id() -
     add = lines.index("  1. Add RAM user alice to workspace ws-delivery (id ws-123) as guest")
     assert "权限管理/Permission management → Accounts → Add user → Permissions" in lines[add + 1]
     assert lines[add + 2].startswith("  2. Remove RAM user carol from workspace ws-delivery (id ws-123)")
+
+
+def test_each_console_step_ends_with_the_confirm_command_that_records_it() -> None:
+    lines = render_text(busy_plan(), color=False, manifest_args="m.yaml --var x=1").splitlines()
+    add = lines.index("  1. Add RAM user alice to workspace ws-delivery (id ws-123) as guest")
+    confirm = "; then run: provision membership confirm -m m.yaml --var x=1 --workspace ws-delivery"
+    assert lines[add + 1].endswith(f"{confirm} --user alice --role guest")
+    assert lines[add + 3].endswith(f"{confirm} --user carol --removed")
 
 
 def test_text_ends_with_warnings_look_alikes_and_the_summary_line() -> None:

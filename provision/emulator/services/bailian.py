@@ -11,16 +11,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from provision.emulator.paging import NumberPaging
 from provision.emulator.services import ram
-from provision.emulator.services.modelstudio_rules import (
-    Workspace,
-    member_role,
-    ms_state,
-    workspace_apps,
-    workspace_not_found,
-)
+from provision.emulator.services.modelstudio_rules import member_role, workspace_apps
+from provision.emulator.services.modelstudio_state import Workspace, ms_state, workspace_not_found
 from provision.emulator.services.ram_policies import system_policy
-from provision.emulator.wire import Body, CloudError, Ctx, Handler, Request, Route, Service
+from provision.emulator.wire import Body, CloudError, Ctx, Request, Service, roa_route
 from provision.emulator.world import World
 
 VERSION = "2023-12-29"
@@ -50,47 +46,44 @@ def workspace_for_caller(ctx: Ctx, req: Request) -> Workspace:
     return ws
 
 
-def _page_args(req: Request, number: str, size: str) -> tuple[int, int]:
-    page_no = req.get_int(number, 1, "ROA") or 1
-    page_size = req.get_int(size, 10, "ROA") or 10
-    if page_no < 1 or not 1 <= page_size <= 100:
-        raise CloudError(f"InvalidParameter.{size}", f"{number} must be >= 1 and {size} 1 to 100.", 400,
-                         "ROA")
-    return page_no, page_size
+def _paging(number: str, size: str) -> NumberPaging:
+    fault = (f"InvalidParameter.{size}", f"{number} must be >= 1 and {size} 1 to 100.")
+    return NumberPaging(10, 100, fault, fault, "ROA")
+
+
+AGENT_PAGING, INDEX_PAGING = _paging("pageNo", "pageSize"), _paging("PageNumber", "PageSize")
 
 
 def h_list_published_agent(ctx: Ctx, req: Request) -> Body:
     """ListPublishedAgent: the workspace's published apps (data.list[].code = app id); read-only."""
     ws = workspace_for_caller(ctx, req)
-    page_no, page_size = _page_args(req, "pageNo", "pageSize")
     apps = workspace_apps(ctx.world, ctx.account_id, ws.workspace_id)
-    start = (page_no - 1) * page_size
+    page = AGENT_PAGING.page(apps, req.get_int("pageNo", 1, "ROA"), req.get_int("pageSize", 10, "ROA"))
     items: list[dict[str, Any]] = [
         {"code": a.app_id, "name": a.name, "description": a.description, "type": "Agent",
          "subType": "Agent", "modelId": a.model, "instructions": ""}
-        for a in apps[start:start + page_size]]
+        for a in page.items]
     return {"requestId": str(uuid.uuid4()).upper(), "success": True, "code": "Success", "message": "",
             "httpStatusCode": 200,
-            "data": {"list": items, "pageNo": page_no, "pageSize": page_size, "total": len(apps)}}
+            "data": {"list": items, "pageNo": page.number, "pageSize": page.size, "total": page.total}}
 
 
 def h_list_indices(ctx: Ctx, req: Request) -> Body:
     """ListIndices: the workspace's knowledge-base indices (none are emulated); read-only."""
     workspace_for_caller(ctx, req)
-    page_no, page_size = _page_args(req, "PageNumber", "PageSize")
+    indices: list[Body] = []  # no knowledge bases are emulated
+    page = INDEX_PAGING.page(indices, req.get_int("PageNumber", 1, "ROA"), req.get_int("PageSize", 10, "ROA"))
     return {"RequestId": str(uuid.uuid4()).upper(), "Success": True, "Code": "Success", "Message": "",
             "Status": "200",
-            "Data": {"Indices": [], "PageNumber": page_no, "PageSize": page_size, "TotalCount": 0}}
-
-
-def _route(action: str, path: str, handler: Handler) -> Route:
-    return Route(VERSION, action, handler, f"sfm:{action}", "GET", path, "ROA")
+            "Data": {"Indices": page.items, "PageNumber": page.number, "PageSize": page.size,
+                     "TotalCount": page.total}}
 
 
 SERVICE = Service(
     name="bailian",
     routes=(
-        _route("ListPublishedAgent", "/{WorkspaceId}/application/agents", h_list_published_agent),
-        _route("ListIndices", "/{WorkspaceId}/index/list_indices", h_list_indices),
+        roa_route(VERSION, "sfm", "ListPublishedAgent", "GET", "/{WorkspaceId}/application/agents",
+                  h_list_published_agent),
+        roa_route(VERSION, "sfm", "ListIndices", "GET", "/{WorkspaceId}/index/list_indices", h_list_indices),
     ),
 )

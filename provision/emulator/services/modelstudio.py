@@ -1,8 +1,9 @@
 """Model Studio 2026-02-10 (ROA, camelCase): workspaces, catalog, model grants and API keys.
 
-Thin handlers over ``modelstudio_rules``: parse the wire, call a rule, serialise. Every route's RAM
-action is ``modelstudio:<Action>``. The seed section ``modelstudio`` holds ``apps`` (agent apps,
-placed by workspace name), an optional ``models`` catalog override and optional ``workspaces``.
+Thin handlers over ``modelstudio_rules`` (state in ``modelstudio_state``): parse the wire, call a rule,
+serialise. Every route's RAM action is ``modelstudio:<Action>``. The seed section ``modelstudio`` holds
+``apps`` (agent apps, placed by workspace name), an optional ``models`` catalog override and optional
+``workspaces``.
 """
 
 from __future__ import annotations
@@ -14,18 +15,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from provision.emulator.paging import DECIMAL, TokenPaging
 from provision.emulator.services.modelstudio_catalog import CatalogModel
 from provision.emulator.services.modelstudio_rules import (
-    MAX_GRANTS_PER_CALL,
-    ApiKey,
-    ApiKeyAuth,
-    App,
-    AuthType,
     GrantChange,
-    ModelStudioState,
-    Role,
-    Workspace,
-    catalog,
     create_api_key,
     create_workspace,
     delete_api_key,
@@ -36,9 +29,6 @@ from provision.emulator.services.modelstudio_rules import (
     get_api_key,
     member_role,
     model_granted,
-    model_known,
-    ms_error,
-    ms_state,
     permission_rows,
     remove_member,
     reset_api_key,
@@ -46,11 +36,28 @@ from provision.emulator.services.modelstudio_rules import (
     update_permissions,
     validate_auth,
 )
-from provision.emulator.wire import Body, Ctx, Handler, Request, Route, Service
+from provision.emulator.services.modelstudio_state import (
+    MAX_GRANTS_PER_CALL,
+    ApiKey,
+    ApiKeyAuth,
+    App,
+    AuthType,
+    ModelStudioState,
+    Role,
+    Workspace,
+    catalog,
+    model_known,
+    ms_error,
+    ms_state,
+)
+from provision.emulator.wire import Body, Ctx, Handler, Request, Route, Service, roa_route
 from provision.emulator.world import World
 
 VERSION = "2026-02-10"
 MAX_PAGE = 100  # the largest maxResults accepted [UNVERIFIED]
+PAGING = TokenPaging(20, MAX_PAGE, DECIMAL,
+                     ("InvalidParameter.maxResults", f"maxResults must be 1 to {MAX_PAGE}."),
+                     ("InvalidParameter.nextToken", "The nextToken is invalid."), "ROA")
 T = TypeVar("T")
 
 __all__ = ["SERVICE", "ApiKey", "ModelStudioState", "find_api_key", "member_role", "model_granted",
@@ -67,18 +74,11 @@ def ok(error_message_style: bool = False, **parts: Any) -> Body:
 
 def page(req: Request, items: Sequence[T], default: int = 20) -> tuple[list[T], Body]:
     """One page (``nextToken`` is an offset) and the paging fields of the response."""
-    size = req.get_int("maxResults", default, "ROA")
-    assert size is not None
-    if not 1 <= size <= MAX_PAGE:
-        raise ms_error("InvalidParameter.maxResults", f"maxResults must be 1 to {MAX_PAGE}.")
-    token = req.get("nextToken") or "0"
-    if not token.isdigit():
-        raise ms_error("InvalidParameter.nextToken", "The nextToken is invalid.")
-    start, end = int(token), int(token) + size
-    fields: Body = {"maxResults": size, "totalCount": len(items)}
-    if end < len(items):
-        fields["nextToken"] = str(end)
-    return list(items[start:end]), fields
+    found = PAGING.page(items, req.get_int("maxResults", default, "ROA"), req.get("nextToken"))
+    fields: Body = {"maxResults": found.size, "totalCount": found.total}
+    if found.next_token:
+        fields["nextToken"] = found.next_token
+    return found.items, fields
 
 
 def _json_list(req: Request, name: str) -> list[str]:
@@ -329,7 +329,7 @@ DEFAULT_SEED: dict[str, Any] = {"apps": [
 
 
 def _route(action: str, method: str, path: str, handler: Handler) -> Route:
-    return Route(VERSION, action, handler, f"modelstudio:{action}", method, path, "ROA")
+    return roa_route(VERSION, "modelstudio", action, method, path, handler)
 
 
 _KEY = "/modelstudio/apikeys/{apiKeyId}"

@@ -23,7 +23,7 @@ from provision.emulator.services.privatelink_rules import (
     Timing,
     pl_error,
 )
-from provision.emulator.wire import Body, CloudError, Ctx, Handler, Request, Route, Service
+from provision.emulator.wire import Body, CloudError, Ctx, Request, Service, rpc_routes
 from provision.emulator.world import World
 
 VERSION = "2020-04-15"
@@ -119,14 +119,15 @@ def _list_services_by_end_user(ctx: Ctx, req: Request) -> Body:
     name, sid, stype = req.get("ServiceName"), req.get("ServiceId"), req.get("ServiceType")
     found = [s for s in region.services if (not name or s.service_name == name)
              and (not sid or s.service_id == sid) and (not stype or s.service_type == stype)]
-    page, token, size = rules.paginate(found, req.get_int("MaxResults"), req.get("NextToken"))
+    page = rules.page_of(req, found)
     return rules.ok({"Services": [{
         "ServiceId": s.service_id, "ServiceName": s.service_name, "ServiceType": s.service_type,
         "ServiceDomain": rules.service_domain(s, region_id), "Zones": list(s.zones),
         "AutoAcceptEnabled": s.auto_accept_enabled, "ServiceResourceType": s.service_resource_type,
         "Payer": s.payer, "ServiceSupportIPv6": False, "ZoneAffinityEnabled": False,
         "AddressIpVersion": "IPv4", "Tags": [],
-    } for s in page], "NextToken": token, "MaxResults": size, "TotalCount": str(len(found))})
+    } for s in page.items], "NextToken": page.next_token, "MaxResults": page.size,
+        "TotalCount": str(page.total)})
 
 
 # -- endpoints ------------------------------------------------------------------------------------------
@@ -195,9 +196,9 @@ def _list_endpoints(ctx: Ctx, req: Request) -> Body:
     found = [ep for ep in region.endpoints
              if all(_ENDPOINT_FILTERS[k](ep, t) == v for k, v in wanted.items())
              and rules.tags_match(ep, tag_filter)]
-    page, token, size = rules.paginate(found, req.get_int("MaxResults"), req.get("NextToken"))
-    return rules.ok({"Endpoints": [_endpoint_body(ep, t, with_tags=True) for ep in page],
-                     "NextToken": token, "MaxResults": size, "TotalCount": len(found)})
+    page = rules.page_of(req, found)
+    return rules.ok({"Endpoints": [_endpoint_body(ep, t, with_tags=True) for ep in page.items],
+                     "NextToken": page.next_token, "MaxResults": page.size, "TotalCount": page.total})
 
 
 def _update_endpoint(ctx: Ctx, req: Request) -> Body:
@@ -231,31 +232,27 @@ def _delete_endpoint(ctx: Ctx, req: Request) -> Body:
 
 
 # -- routes ---------------------------------------------------------------------------------------------
-def _route(action: str, handler: Handler) -> Route:
-    return Route(version=VERSION, action=action, handler=handler, ram_action=f"privatelink:{action}")
-
-
 SERVICE = Service(
     name="privatelink",
-    routes=(
-        _route("CheckProductOpen", _check_product_open),
-        _route("OpenPrivateLinkService", _open_private_link_service),
-        _route("ListVpcEndpointServicesByEndUser", _list_services_by_end_user),
-        _route("CreateVpcEndpoint", _create_endpoint),
-        _route("GetVpcEndpointAttribute", _get_endpoint),
-        _route("ListVpcEndpoints", _list_endpoints),
-        _route("UpdateVpcEndpointAttribute", _update_endpoint),
-        _route("DeleteVpcEndpoint", _delete_endpoint),
-        _route("AddZoneToVpcEndpoint", members.add_zone),
-        _route("RemoveZoneFromVpcEndpoint", members.remove_zone),
-        _route("ListVpcEndpointZones", members.list_zones),
-        _route("AttachSecurityGroupToVpcEndpoint", members.attach_security_group),
-        _route("DetachSecurityGroupFromVpcEndpoint", members.detach_security_group),
-        _route("ListVpcEndpointSecurityGroups", members.list_security_groups),
-        _route("TagResources", members.tag_resources),
-        _route("UntagResources", members.untag_resources),
-        _route("ListTagResources", members.list_tag_resources),
-    ),
+    routes=rpc_routes(VERSION, "privatelink", {
+        "CheckProductOpen": _check_product_open,
+        "OpenPrivateLinkService": _open_private_link_service,
+        "ListVpcEndpointServicesByEndUser": _list_services_by_end_user,
+        "CreateVpcEndpoint": _create_endpoint,
+        "GetVpcEndpointAttribute": _get_endpoint,
+        "ListVpcEndpoints": _list_endpoints,
+        "UpdateVpcEndpointAttribute": _update_endpoint,
+        "DeleteVpcEndpoint": _delete_endpoint,
+        "AddZoneToVpcEndpoint": members.add_zone,
+        "RemoveZoneFromVpcEndpoint": members.remove_zone,
+        "ListVpcEndpointZones": members.list_zones,
+        "AttachSecurityGroupToVpcEndpoint": members.attach_security_group,
+        "DetachSecurityGroupFromVpcEndpoint": members.detach_security_group,
+        "ListVpcEndpointSecurityGroups": members.list_security_groups,
+        "TagResources": members.tag_resources,
+        "UntagResources": members.untag_resources,
+        "ListTagResources": members.list_tag_resources,
+    }),
     seed=seed,
     default_seed=DEFAULT_SEED,
 )

@@ -5,6 +5,9 @@ Each change needs an Active endpoint and leaves it Pending for one async delay (
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from provision.emulator.services import privatelink_rules as rules
 from provision.emulator.services.privatelink_rules import (
     EndpointRecord,
@@ -14,95 +17,81 @@ from provision.emulator.services.privatelink_rules import (
     Timing,
     pl_error,
 )
-from provision.emulator.wire import Body, CloudError, Ctx, Request
+from provision.emulator.wire import Body, CloudError, Ctx, Handler, Request
 
 TAG_RESOURCE_TYPE = "vpcendpoint"
 
 
 # -- zones and security groups --------------------------------------------------------------------------
-def _mutation(ctx: Ctx, req: Request, action: str) -> tuple[RegionState, str, Timing, EndpointRecord] | None:
-    """Common prologue of the zone/SG changes; None when the ClientToken was already used (no-op)."""
-    region, region_id, t = rules.scope(ctx, req)
-    endpoint_id = req.require("EndpointId")
-    if rules.replayed(region, action, req) == endpoint_id:
-        return None
-    ep = rules.find_endpoint(region, endpoint_id)
-    rules.check_changeable(ep, t, rules.principal_of(req.caller))
-    return region, region_id, t, ep
+@dataclass(frozen=True)
+class Target:
+    """The endpoint a zone or security-group change applies to, found and checked, with its region."""
+
+    region: RegionState
+    region_id: str
+    t: Timing
+    ep: EndpointRecord
 
 
-def _commit(region: RegionState, action: str, req: Request, ep: EndpointRecord, t: Timing) -> Body:
-    """The endpoint stays Pending for one async delay after a zone or security-group change."""
-    ep.busy_until = t.now + t.delay
-    rules.remember(region, action, req, ep.endpoint_id)
-    return rules.ok()
+Change = Callable[[Ctx, Request, Target], None]
 
 
-def add_zone(ctx: Ctx, req: Request) -> Body:
-    """AddZoneToVpcEndpoint: a supported zone and a vSwitch of the VPC in it; Pending meanwhile."""
-    scope = _mutation(ctx, req, "AddZoneToVpcEndpoint")
-    if scope is None:
+def endpoint_change(action: str, change: Change) -> Handler:
+    """The handler of a zone or security-group change: a replayed ClientToken is a no-op; the endpoint
+    must be Active; ``change`` validates (honouring DryRun) and applies; then the endpoint stays Pending
+    for one async delay."""
+
+    def handler(ctx: Ctx, req: Request) -> Body:
+        region, region_id, t = rules.scope(ctx, req)
+        endpoint_id = req.require("EndpointId")
+        if rules.replayed(region, action, req) == endpoint_id:
+            return rules.ok()
+        ep = rules.find_endpoint(region, endpoint_id)
+        rules.check_changeable(ep, t, rules.principal_of(req.caller))
+        change(ctx, req, Target(region, region_id, t, ep))
+        ep.busy_until = t.now + t.delay
+        rules.remember(region, action, req, ep.endpoint_id)
         return rules.ok()
-    region, region_id, t, ep = scope
+
+    handler.__doc__ = change.__doc__
+    return handler
+
+
+def _add_zone(ctx: Ctx, req: Request, target: Target) -> None:
+    """AddZoneToVpcEndpoint: a supported zone and a vSwitch of the VPC in it; Pending meanwhile."""
+    ep = target.ep
     place = Placement(req.require("ZoneId"), req.require("VSwitchId"))
     if any(z.zone_id == place.zone_id for z in ep.zones):
         raise pl_error("EndpointZoneDuplicated", f"({place.zone_id})")
-    service = rules.resolve_service(region, None, ep.service_id)
-    vsw = rules.check_zone(ctx.world, ctx.account_id, region_id, ep.vpc_id, service, place)
+    service = rules.resolve_service(target.region, None, ep.service_id)
+    vsw = rules.check_zone(ctx.world, ctx.account_id, target.region_id, ep.vpc_id, service, place)
     rules.dry_run(req)
-    ep.zones.append(rules.new_zone(ctx.world, vsw, t))
-    return _commit(region, "AddZoneToVpcEndpoint", req, ep, t)
+    ep.zones.append(rules.new_zone(ctx.world, vsw, target.t))
 
 
-def remove_zone(ctx: Ctx, req: Request) -> Body:
+def _remove_zone(ctx: Ctx, req: Request, target: Target) -> None:
     """RemoveZoneFromVpcEndpoint: the zone is Deleting, then gone; the endpoint is Pending meanwhile."""
-    scope = _mutation(ctx, req, "RemoveZoneFromVpcEndpoint")
-    if scope is None:
-        return rules.ok()
-    region, _, t, ep = scope
     zone_id = req.require("ZoneId")
-    zone = next((z for z in ep.zones if z.zone_id == zone_id and z.removing_since is None), None)
+    zone = next((z for z in target.ep.zones if z.zone_id == zone_id and z.removing_since is None), None)
     if zone is None:
         raise pl_error("EndpointZoneNotFound", f"({zone_id})")
     rules.dry_run(req)
-    zone.removing_since = t.now
-    return _commit(region, "RemoveZoneFromVpcEndpoint", req, ep, t)
+    zone.removing_since = target.t.now
 
 
-def list_zones(ctx: Ctx, req: Request) -> Body:
-    """ListVpcEndpointZones: each zone with its live ZoneStatus; MaxResults/NextToken paging."""
-    region, region_id, t = rules.scope(ctx, req)
-    ep = rules.find_endpoint(region, req.require("EndpointId"))
-    page, token, size = rules.paginate(ep.zones, req.get_int("MaxResults"), req.get("NextToken"))
-    return rules.ok({"Zones": [{
-        "ZoneId": z.zone_id, "VSwitchId": z.vswitch_id, "EniId": z.eni_id, "EniIp": z.eni_ip,
-        "ZoneDomain": rules.zone_domain(ep, z), "ZoneStatus": rules.zone_status(ep, z, t),
-        "RegionId": region_id, "ZoneIpv6Address": "",
-    } for z in page], "NextToken": token, "MaxResults": size, "TotalCount": len(ep.zones)})
-
-
-def attach_security_group(ctx: Ctx, req: Request) -> Body:
+def _attach_security_group(ctx: Ctx, req: Request, target: Target) -> None:
     """AttachSecurityGroupToVpcEndpoint: an SG of the endpoint's VPC, not yet attached; Pending meanwhile."""
-    scope = _mutation(ctx, req, "AttachSecurityGroupToVpcEndpoint")
-    if scope is None:
-        return rules.ok()
-    region, region_id, t, ep = scope
-    sg_id = req.require("SecurityGroupId")
-    rules.check_security_group(ctx.world, ctx.account_id, region_id, ep.vpc_id, sg_id)
+    ep, sg_id = target.ep, req.require("SecurityGroupId")
+    rules.check_security_group(ctx.world, ctx.account_id, target.region_id, ep.vpc_id, sg_id)
     if any(g.security_group_id == sg_id for g in ep.security_groups):
         raise pl_error("SecurityGroupExist", f"({sg_id})")
     rules.dry_run(req)
-    ep.security_groups.append(SecurityGroupLink(security_group_id=sg_id, attached_at=t.now))
-    return _commit(region, "AttachSecurityGroupToVpcEndpoint", req, ep, t)
+    ep.security_groups.append(SecurityGroupLink(security_group_id=sg_id, attached_at=target.t.now))
 
 
-def detach_security_group(ctx: Ctx, req: Request) -> Body:
+def _detach_security_group(ctx: Ctx, req: Request, target: Target) -> None:
     """DetachSecurityGroupFromVpcEndpoint: never the last one (EndpointMustContainSecurityGroup)."""
-    scope = _mutation(ctx, req, "DetachSecurityGroupFromVpcEndpoint")
-    if scope is None:
-        return rules.ok()
-    region, _, t, ep = scope
-    sg_id = req.require("SecurityGroupId")
+    ep, sg_id = target.ep, req.require("SecurityGroupId")
     live = [g for g in ep.security_groups if g.detaching_since is None]
     link = next((g for g in live if g.security_group_id == sg_id), None)
     if link is None:
@@ -110,19 +99,36 @@ def detach_security_group(ctx: Ctx, req: Request) -> Body:
     if len(live) == 1:
         raise pl_error("EndpointMustContainSecurityGroup")
     rules.dry_run(req)
-    link.detaching_since = t.now
-    return _commit(region, "DetachSecurityGroupFromVpcEndpoint", req, ep, t)
+    link.detaching_since = target.t.now
+
+
+add_zone = endpoint_change("AddZoneToVpcEndpoint", _add_zone)
+remove_zone = endpoint_change("RemoveZoneFromVpcEndpoint", _remove_zone)
+attach_security_group = endpoint_change("AttachSecurityGroupToVpcEndpoint", _attach_security_group)
+detach_security_group = endpoint_change("DetachSecurityGroupFromVpcEndpoint", _detach_security_group)
+
+
+def list_zones(ctx: Ctx, req: Request) -> Body:
+    """ListVpcEndpointZones: each zone with its live ZoneStatus; MaxResults/NextToken paging."""
+    region, region_id, t = rules.scope(ctx, req)
+    ep = rules.find_endpoint(region, req.require("EndpointId"))
+    page = rules.page_of(req, ep.zones)
+    return rules.ok({"Zones": [{
+        "ZoneId": z.zone_id, "VSwitchId": z.vswitch_id, "EniId": z.eni_id, "EniIp": z.eni_ip,
+        "ZoneDomain": rules.zone_domain(ep, z), "ZoneStatus": rules.zone_status(ep, z, t),
+        "RegionId": region_id, "ZoneIpv6Address": "",
+    } for z in page.items], "NextToken": page.next_token, "MaxResults": page.size, "TotalCount": page.total})
 
 
 def list_security_groups(ctx: Ctx, req: Request) -> Body:
     """ListVpcEndpointSecurityGroups: each SG with Attaching/Attached/Detaching; NextToken paging."""
     region, _, t = rules.scope(ctx, req)
     ep = rules.find_endpoint(region, req.require("EndpointId"))
-    page, token, size = rules.paginate(ep.security_groups, req.get_int("MaxResults"), req.get("NextToken"),
-                                       limit=50)
+    page = rules.page_of(req, ep.security_groups, rules.SG_PAGING)
     return rules.ok({"SecurityGroups": [
         {"SecurityGroupId": g.security_group_id, "SecurityGroupStatus": rules.security_group_status(g, t)}
-        for g in page], "NextToken": token, "MaxResults": size, "TotalCount": len(ep.security_groups)})
+        for g in page.items],
+        "NextToken": page.next_token, "MaxResults": page.size, "TotalCount": page.total})
 
 
 # -- tags -----------------------------------------------------------------------------------------------
@@ -190,5 +196,5 @@ def list_tag_resources(ctx: Ctx, req: Request) -> Body:
     rows = [{"ResourceId": ep.endpoint_id, "ResourceType": TAG_RESOURCE_TYPE, "TagKey": k, "TagValue": v}
             for ep in _tag_targets(region, req, strict=False) if rules.tags_match(ep, tag_filter)
             for k, v in ep.tags.items()]
-    page, token, _ = rules.paginate(rows, None, req.get("NextToken"))
-    return rules.ok({"TagResources": page, "NextToken": token})
+    page = rules.PAGING.page(rows, None, req.get("NextToken"))  # always 50 rows: no MaxResults here
+    return rules.ok({"TagResources": page.items, "NextToken": page.next_token})

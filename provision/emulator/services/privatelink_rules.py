@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from provision.emulator.paging import PREFIXED, Page, TokenPaging
 from provision.emulator.services import vpc
 from provision.emulator.wire import Body, Caller, CloudError, Ctx, Request
 from provision.emulator.world import StateModel, World, register_state
+
+T = TypeVar("T")
 
 # The documented messages; every PrivateLink error is HTTP 400 (the API metadata lists them under 400).
 _MESSAGES: dict[str, str] = {
@@ -322,22 +326,19 @@ def eni_ip(world: World, vsw: vpc.VSwitchRecord) -> str:
 
 
 # -- NextToken paging (every PrivateLink list) ----------------------------------------------------------
-T = TypeVar("T")
+def _paging(limit: int) -> TokenPaging:
+    return TokenPaging(50, limit, PREFIXED, ("IllegalParam.MaxResults",
+                                             f"MaxResults must be between 1 and {limit}."),
+                       ("IllegalParam.NextToken", "The NextToken is invalid."))
 
 
-def paginate(items: list[T], max_results: int | None, next_token: str | None,
-             limit: int = 1000) -> tuple[list[T], str | None, int]:
-    """One page from ``next_token`` (an opaque offset) → (page, next token or None, page size)."""
-    size = 50 if max_results is None or max_results == 0 else max_results
-    if not 1 <= size <= limit:
-        raise CloudError("IllegalParam.MaxResults", f"MaxResults must be between 1 and {limit}.", 400)
-    start = 0
-    if next_token:
-        if not next_token.startswith("nt-") or not next_token[3:].isdigit():
-            raise CloudError("IllegalParam.NextToken", "The NextToken is invalid.", 400)
-        start = int(next_token[3:])
-    end = start + size
-    return items[start:end], (f"nt-{end}" if end < len(items) else None), size
+PAGING = _paging(1000)  # MaxResults 1-1000, default 50; the NextToken is an opaque "nt-<offset>"
+SG_PAGING = _paging(50)  # ListVpcEndpointSecurityGroups
+
+
+def page_of(req: Request, items: Sequence[T], paging: TokenPaging = PAGING) -> Page[T]:
+    """The page the request's ``MaxResults`` (0 = the default) and ``NextToken`` ask for."""
+    return paging.page(items, req.get_int("MaxResults") or None, req.get("NextToken"))
 
 
 def principal_of(caller: Caller | None) -> str:

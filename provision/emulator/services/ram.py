@@ -15,7 +15,7 @@ from provision.emulator.services.ram_custom import effective_policy_documents
 from provision.emulator.services.ram_policy_api import POLICY_HANDLERS
 from provision.emulator.services.ram_seed import DEFAULT_SEED, seed_ram
 from provision.emulator.services.ram_state import Group, MfaDevice, RamState, User, ok, paged_body, ram_state
-from provision.emulator.wire import Body, Ctx, Handler, Request, Route, Service
+from provision.emulator.wire import Body, Ctx, Handler, Request, Service, rpc_routes
 from provision.emulator.world import World
 
 VERSION = "2015-05-01"
@@ -275,7 +275,7 @@ HANDLERS: dict[str, Handler] = {
 
 SERVICE = Service(
     name="ram",
-    routes=tuple(Route(VERSION, action, handler, f"ram:{action}") for action, handler in HANDLERS.items()),
+    routes=rpc_routes(VERSION, "ram", HANDLERS),
     seed=seed_ram,
     default_seed=DEFAULT_SEED,
 )

@@ -20,6 +20,7 @@ from provision.emulator.services.ram_state import (
     User,
     check_length,
     check_name,
+    check_new,
     ram_error,
     ram_state,
 )
@@ -143,10 +144,7 @@ def create_policy(ctx: Ctx, name: str, document: str, description: str | None,
     parse_document(document)
     check_tags(tags)
     st = ram_state(ctx)
-    if name in st.policies:
-        raise ram_error("EntityAlreadyExists.Policy", "The policy does already EXIST.")
-    if len(st.policies) >= MAX_CUSTOM_POLICIES:
-        raise ram_error("LimitExceeded.Policy", "The count of policy beyond the current limits.")
+    check_new(st.policies, name, "Policy", "policy", MAX_CUSTOM_POLICIES)
     now = ctx.now_iso()
     policy = CustomPolicy(policy_name=name, description=description or "", create_date=now, update_date=now,
                           versions=[PolicyVersion(version_id="v1", document=document, create_date=now)],

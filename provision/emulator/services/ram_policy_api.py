@@ -10,12 +10,12 @@ from typing import Any
 from provision.emulator.services import ram_custom as pol
 from provision.emulator.services import ram_rules as rules
 from provision.emulator.services.ram_state import (
+    TAG_PAGING,
     Attachment,
     Group,
     PolicyType,
     User,
     ok,
-    page,
     paged_body,
     ram_error,
 )
@@ -178,11 +178,11 @@ def untag_resources(ctx: Ctx, req: Request) -> Body:
 def list_tag_resources(ctx: Ctx, req: Request) -> Body:
     """ListTagResources: one row per resource and tag, NextToken/PageSize (1-100, default 50) paging."""
     rows = pol.tag_rows(ctx, req.require("ResourceType"), _str_list(req, "ResourceNames"), _tag_filter(req))
-    chunk, token = page(rows, req.get("NextToken"), req.get_int("PageSize"), "PageSize", 50, 100)
+    found = TAG_PAGING.page(rows, req.get_int("PageSize"), req.get("NextToken"))
     body = ok(TagResources=[{"ResourceName": r.resource_name, "ResourceType": "policy", "TagKey": r.key,
-                              "TagValue": r.value} for r in chunk])
-    if token:
-        body["NextToken"] = token
+                              "TagValue": r.value} for r in found.items])
+    if found.next_token:
+        body["NextToken"] = found.next_token
     return body
 
 
@@ -191,42 +191,32 @@ def _attach_args(req: Request) -> tuple[PolicyType, str, str]:
     return _policy_type(req), req.require("PolicyName"), req.get("ResourceGroupId") or ""
 
 
-def attach_policy_to_user(ctx: Ctx, req: Request) -> Body:
-    """AttachPolicyToUser; repeat → 409 ``EntityAlreadyExists.User.Policy``."""
-    user = rules.get_user(ctx, req.require("UserName"))
-    pol.attach_policy(ctx, "User", user, *_attach_args(req))
-    return ok()
+def _holder(ctx: Ctx, req: Request, holder: pol.Holder) -> User | Group:
+    """The user (``UserName``) or group (``GroupName``) the call names; 404 when it does not exist."""
+    if holder == "User":
+        return rules.get_user(ctx, req.require("UserName"))
+    return rules.get_group(ctx, req.require("GroupName"))
 
 
-def detach_policy_from_user(ctx: Ctx, req: Request) -> Body:
-    """DetachPolicyFromUser; not attached → 404 ``EntityNotExist.User.Policy``."""
-    user = rules.get_user(ctx, req.require("UserName"))
-    pol.detach_policy("User", user, *_attach_args(req))
-    return ok()
+def attachment_handlers(holder: pol.Holder) -> dict[str, Handler]:
+    """The handlers of AttachPolicyTo<Holder>, DetachPolicyFrom<Holder> and ListPoliciesFor<Holder>."""
 
+    def attach(ctx: Ctx, req: Request) -> Body:
+        """AttachPolicyTo{User,Group}; repeat → 409 ``EntityAlreadyExists.<Holder>.Policy``."""
+        pol.attach_policy(ctx, holder, _holder(ctx, req, holder), *_attach_args(req))
+        return ok()
 
-def list_policies_for_user(ctx: Ctx, req: Request) -> Body:
-    """ListPoliciesForUser (no paging)."""
-    return _attachments_json(ctx, rules.get_user(ctx, req.require("UserName")).policies)
+    def detach(ctx: Ctx, req: Request) -> Body:
+        """DetachPolicyFrom{User,Group}; not attached → 404 ``EntityNotExist.<Holder>.Policy``."""
+        pol.detach_policy(holder, _holder(ctx, req, holder), *_attach_args(req))
+        return ok()
 
+    def list_for(ctx: Ctx, req: Request) -> Body:
+        """ListPoliciesFor{User,Group} (no paging)."""
+        return _attachments_json(ctx, _holder(ctx, req, holder).policies)
 
-def attach_policy_to_group(ctx: Ctx, req: Request) -> Body:
-    """AttachPolicyToGroup; repeat → 409 ``EntityAlreadyExists.Group.Policy``."""
-    group = rules.get_group(ctx, req.require("GroupName"))
-    pol.attach_policy(ctx, "Group", group, *_attach_args(req))
-    return ok()
-
-
-def detach_policy_from_group(ctx: Ctx, req: Request) -> Body:
-    """DetachPolicyFromGroup; not attached → 404 ``EntityNotExist.Group.Policy``."""
-    group = rules.get_group(ctx, req.require("GroupName"))
-    pol.detach_policy("Group", group, *_attach_args(req))
-    return ok()
-
-
-def list_policies_for_group(ctx: Ctx, req: Request) -> Body:
-    """ListPoliciesForGroup (no paging)."""
-    return _attachments_json(ctx, rules.get_group(ctx, req.require("GroupName")).policies)
+    return {f"AttachPolicyTo{holder}": attach, f"DetachPolicyFrom{holder}": detach,
+            f"ListPoliciesFor{holder}": list_for}
 
 
 POLICY_HANDLERS: dict[str, Handler] = {
@@ -244,10 +234,6 @@ POLICY_HANDLERS: dict[str, Handler] = {
     "TagResources": tag_resources,
     "UntagResources": untag_resources,
     "ListTagResources": list_tag_resources,
-    "AttachPolicyToUser": attach_policy_to_user,
-    "DetachPolicyFromUser": detach_policy_from_user,
-    "ListPoliciesForUser": list_policies_for_user,
-    "AttachPolicyToGroup": attach_policy_to_group,
-    "DetachPolicyFromGroup": detach_policy_from_group,
-    "ListPoliciesForGroup": list_policies_for_group,
+    **attachment_handlers("User"),
+    **attachment_handlers("Group"),
 }

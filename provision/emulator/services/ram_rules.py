@@ -23,6 +23,7 @@ from provision.emulator.services.ram_state import (
     check_contact,
     check_length,
     check_name,
+    check_new,
     digits_id,
     hex_digest,
     ram_error,
@@ -71,10 +72,7 @@ def create_user(ctx: Ctx, name: str, fields: UserFields) -> User:
     check_name("UserName", name, 64, "user")
     fields.check()
     st = ram_state(ctx)
-    if name in st.users:
-        raise ram_error("EntityAlreadyExists.User", "The user does already EXIST.")
-    if len(st.users) >= MAX_USERS:
-        raise ram_error("LimitExceeded.User", "The count of users beyond the current limits.")
+    check_new(st.users, name, "User", "user", MAX_USERS, "users")
     now = ctx.now_iso()
     user = User(user_id=digits_id(ctx, "user"), user_name=name, create_date=now, update_date=now)
     fields.apply(user)
@@ -89,8 +87,7 @@ def update_user(ctx: Ctx, name: str, new_name: str | None, fields: UserFields) -
     st = ram_state(ctx)
     if new_name and new_name != name:
         check_name("NewUserName", new_name, 64, "user")
-        if new_name in st.users:
-            raise ram_error("EntityAlreadyExists.User", "The user does already EXIST.")
+        check_new(st.users, new_name, "User", "user")
         st.users = {(new_name if k == name else k): v for k, v in st.users.items()}
         user.user_name = new_name
         for meta in user.access_keys:
@@ -248,8 +245,7 @@ def create_group(ctx: Ctx, name: str, comments: str | None) -> Group:
     check_name("GroupName", name, 64, "dashed")
     check_length("Comments", comments, 128)
     st = ram_state(ctx)
-    if name in st.groups:
-        raise ram_error("EntityAlreadyExists.Group", "The group does already EXIST.")
+    check_new(st.groups, name, "Group", "group")
     now = ctx.now_iso()
     group = Group(group_id=f"g-{hex_digest(ctx, 'group')[:20]}", group_name=name, comments=comments or "",
                   create_date=now, update_date=now)
@@ -291,8 +287,7 @@ def create_mfa_device(ctx: Ctx, name: str) -> MfaDevice:
     check_name("VirtualMFADeviceName", name, 64, "dashed")
     st = ram_state(ctx)
     serial = f"acs:ram::{ctx.account_id}:mfa/{name}"
-    if serial in st.mfa_devices:
-        raise ram_error("EntityAlreadyExists.VirtualMFADevice", "The virtual mfa device does already EXIST.")
+    check_new(st.mfa_devices, serial, "VirtualMFADevice", "virtual mfa device")
     raw = bytes.fromhex(hex_digest(ctx, "mfa-seed"))
     device = MfaDevice(serial_number=serial, name=name, seed=base64.b32encode(raw + raw[:8]).decode())
     st.mfa_devices[serial] = device

@@ -7,14 +7,14 @@ page (``EntityNotExist`` 404, ``EntityAlreadyExists`` / ``DeleteConflict`` / ``L
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from provision.emulator.paging import MARKER, TokenPaging
 from provision.emulator.wire import Body, CloudError, Ctx, Request
 from provision.emulator.world import StateModel, register_state
 
@@ -152,6 +152,17 @@ def check_contact(param: str, value: str | None, pattern: str) -> None:
                         f'The format of the parameter - "{param}" is incorrect.')
 
 
+def check_new(taken: Collection[str], name: str, entity: str, noun: str, limit: int | None = None,
+              counted: str = "") -> None:
+    """``EntityAlreadyExists.<entity>`` when ``name`` is taken, else ``LimitExceeded.<entity>`` once
+    ``limit`` exist (both 409); ``counted`` is the quota message's noun (default ``noun``)."""
+    if name in taken:
+        raise ram_error(f"EntityAlreadyExists.{entity}", f"The {noun} does already EXIST.")
+    if limit is not None and len(taken) >= limit:
+        raise ram_error(f"LimitExceeded.{entity}",
+                        f"The count of {counted or noun} beyond the current limits.")
+
+
 def hex_digest(ctx: Ctx, purpose: str) -> str:
     """64 deterministic hex digits from ``world.ids``."""
     return ctx.world.ids.next(f"ram-{purpose}", 64).rsplit("-", 1)[1]
@@ -175,24 +186,13 @@ def base62_token(ctx: Ctx, purpose: str, length: int) -> str:
     return "".join(out)
 
 
-def page(items: Sequence[T], marker: str | None, max_items: int | None,
-         param: str = "MaxItems", default: int = 100, limit: int = 1000) -> tuple[list[T], str | None]:
-    """One page of ``items`` and the marker of the next page (None on the last one)."""
-    size = default if max_items is None else max_items
-    if not 1 <= size <= limit:
-        raise ram_error(f"InvalidParameter.{param}", f'The parameter - "{param}" must be 1 to {limit}.')
-    start = 0
-    if marker:
-        try:
-            start = int(base64.urlsafe_b64decode(marker.encode()).decode().removeprefix("offset:"))
-        except ValueError:
-            start = -1
-        if start < 0:
-            raise ram_error("InvalidParameter.Marker", "The marker is invalid.")
-    end = start + size
-    more = end < len(items)
-    return list(items[start:end]), (base64.urlsafe_b64encode(f"offset:{end}".encode()).decode()
-                                     if more else None)
+def _bad_size(param: str, limit: int) -> tuple[str, str]:
+    return f"InvalidParameter.{param}", f'The parameter - "{param}" must be 1 to {limit}.'
+
+
+_BAD_MARKER = ("InvalidParameter.Marker", "The marker is invalid.")
+MARKER_PAGING = TokenPaging(100, 1000, MARKER, _bad_size("MaxItems", 1000), _BAD_MARKER)  # the List* calls
+TAG_PAGING = TokenPaging(50, 100, MARKER, _bad_size("PageSize", 100), _BAD_MARKER)  # ListTagResources
 
 
 def ok(**parts: Any) -> Body:
@@ -202,8 +202,8 @@ def ok(**parts: Any) -> Body:
 
 def paged_body(req: Request, items: Sequence[T], key: str, inner: str, shape: Callable[[T], Body]) -> Body:
     """A Marker/MaxItems page shaped ``{key: {inner: [...]}, "IsTruncated", "Marker"}``."""
-    chunk, marker = page(items, req.get("Marker"), req.get_int("MaxItems"))
-    body = ok(IsTruncated=marker is not None, **{key: {inner: [shape(i) for i in chunk]}})
-    if marker:
-        body["Marker"] = marker
+    found = MARKER_PAGING.page(items, req.get_int("MaxItems"), req.get("Marker"))
+    body = ok(IsTruncated=found.next_token is not None, **{key: {inner: [shape(i) for i in found.items]}})
+    if found.next_token:
+        body["Marker"] = found.next_token
     return body

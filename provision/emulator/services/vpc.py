@@ -7,11 +7,13 @@ the lookups below (``vpc_info``, ``vswitch_info``, ``security_group_info``) for 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from provision.emulator.wire import Body, CloudError, Ctx, Handler, Request, Route, Service
+from provision.emulator.paging import NumberPaging, Page
+from provision.emulator.wire import Body, Ctx, Request, Service, rpc_routes
 from provision.emulator.world import StateModel, World, register_state
 
 VERSION = "2016-04-28"
@@ -23,6 +25,7 @@ class _Record(BaseModel):
 
 
 R = TypeVar("R", bound=_Record)
+T = TypeVar("T")
 
 
 class VpcRecord(_Record):
@@ -150,15 +153,13 @@ def security_group_info(world: World, account_id: str, region: str,
 
 
 # -- handlers -------------------------------------------------------------------------------------------
-def _page(req: Request) -> tuple[int, int]:
-    """PageNumber (≥1, default 1) and PageSize (1-50, default 10) → (number, size)."""
-    number = req.get_int("PageNumber", 1) or 1
-    size = req.get_int("PageSize", 10) or 10
-    if number < 1:
-        raise CloudError("InvalidParameter.PageNumber", "PageNumber must be at least 1.")
-    if not 1 <= size <= 50:
-        raise CloudError("InvalidParameter.PageSize", "PageSize must be between 1 and 50.")
-    return number, size
+PAGING = NumberPaging(10, 50, ("InvalidParameter.PageNumber", "PageNumber must be at least 1."),
+                      ("InvalidParameter.PageSize", "PageSize must be between 1 and 50."))
+
+
+def _page(req: Request, items: Sequence[T]) -> Page[T]:
+    """PageNumber (≥1, default 1) and PageSize (1-50, default 10) of the request."""
+    return PAGING.page(items, req.get_int("PageNumber", 1), req.get_int("PageSize", 10))
 
 
 def _ids(value: str | None) -> set[str] | None:
@@ -177,7 +178,7 @@ def _describe_vpcs(ctx: Ctx, req: Request) -> Body:
     ids, name, is_default = _ids(req.get("VpcId")), req.get("VpcName"), req.get_bool("IsDefault")
     found = [v for v in region.vpcs if (ids is None or v.vpc_id in ids) and (not name or v.vpc_name == name)
              and (is_default is None or v.is_default == is_default)]
-    number, size = _page(req)
+    page = _page(req, found)
     items: list[Body] = [{
         "VpcId": v.vpc_id, "VpcName": v.vpc_name, "CidrBlock": v.cidr_block, "RegionId": region_id,
         "Status": "Available", "CreationTime": v.creation_time, "IsDefault": v.is_default,
@@ -185,8 +186,8 @@ def _describe_vpcs(ctx: Ctx, req: Request) -> Body:
         "VRouterId": "vrt-" + v.vpc_id.removeprefix("vpc-"),
         "VSwitchIds": {"VSwitchId": [s.vswitch_id for s in region.vswitches if s.vpc_id == v.vpc_id]},
         "UserCidrs": {"UserCidr": []}, "Tags": {"Tag": []},
-    } for v in found[(number - 1) * size:number * size]]
-    return {"TotalCount": len(found), "PageNumber": number, "PageSize": size,
+    } for v in page.items]
+    return {"TotalCount": page.total, "PageNumber": page.number, "PageSize": page.size,
             "Vpcs": {"Vpc": items}}
 
 
@@ -199,15 +200,15 @@ def _describe_vswitches(ctx: Ctx, req: Request) -> Body:
     found = [s for s in region.vswitches
              if (not vpc_id or s.vpc_id == vpc_id) and (not zone_id or s.zone_id == zone_id)
              and (ids is None or s.vswitch_id in ids) and (not name or s.vswitch_name == name)]
-    number, size = _page(req)
+    page = _page(req, found)
     items: list[Body] = [{
         "VSwitchId": s.vswitch_id, "VpcId": s.vpc_id, "ZoneId": s.zone_id, "CidrBlock": s.cidr_block,
         "VSwitchName": s.vswitch_name, "Description": s.description, "Status": "Available",
         "AvailableIpAddressCount": ipaddress.ip_network(s.cidr_block).num_addresses - 4,
         "CreationTime": s.creation_time, "IsDefault": False, "OwnerId": _owner(ctx.account_id),
         "ResourceGroupId": "", "ShareType": "Sharing", "Tags": {"Tag": []},
-    } for s in found[(number - 1) * size:number * size]]
-    return {"TotalCount": len(found), "PageNumber": number, "PageSize": size,
+    } for s in page.items]
+    return {"TotalCount": page.total, "PageNumber": page.number, "PageSize": page.size,
             "VSwitches": {"VSwitch": items}}
 
 
@@ -219,17 +220,13 @@ def _describe_zones(ctx: Ctx, req: Request) -> Body:
         {"ZoneId": z, "LocalName": z, "ZoneType": "AvailabilityZone"} for z in zones]}}
 
 
-def _route(action: str, handler: Handler) -> Route:
-    return Route(version=VERSION, action=action, handler=handler, ram_action=f"vpc:{action}")
-
-
 SERVICE = Service(
     name="vpc",
-    routes=(
-        _route("DescribeVpcs", _describe_vpcs),
-        _route("DescribeVSwitches", _describe_vswitches),
-        _route("DescribeZones", _describe_zones),
-    ),
+    routes=rpc_routes(VERSION, "vpc", {
+        "DescribeVpcs": _describe_vpcs,
+        "DescribeVSwitches": _describe_vswitches,
+        "DescribeZones": _describe_zones,
+    }),
     seed=seed,
     default_seed=DEFAULT_SEED,
 )

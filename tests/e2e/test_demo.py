@@ -1,0 +1,72 @@
+"""`make demo` (python -m provision.demo): every step runs for real, no secret shows, a failure stops it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provision.secrets import SecretSink
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The demo as `make demo` runs it, from ``cwd`` (its manifests/ and out/ are relative to it)."""
+    return subprocess.run([sys.executable, "-m", "provision.demo", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=180, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A directory laid out like the repository root: the manifests the demo reads."""
+    shutil.copytree(ROOT / "manifests", tmp_path / "manifests")
+    return tmp_path
+
+
+def test_demo_runs_every_step_and_shows_no_secret(checkout: Path) -> None:
+    stale = checkout / "out" / "demo" / "state" / "leftover.txt"  # a previous run's state is thrown away
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old")
+
+    proc = run_demo(checkout)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    steps = ["$ provision plan -m", "$ provision apply -m", "$ provision membership checklist",
+             "CONSOLE STEP (done by a human", "$ provision membership confirm", "No changes.",
+             "$ provision verify -m", "verify: 13 passed, 0 failed", "$ provision audit -m"]
+    positions = [out.index(step) for step in steps]
+    assert positions == sorted(positions), "the steps ran out of order"
+    assert not stale.exists()
+    secrets_dir = checkout / "out" / "demo" / "state" / "secrets"
+    env_files = sorted(secrets_dir.glob("*.env"))
+    assert [p.name for p in env_files] == ["acme-delivery.env", "acme-lead.env"]
+    assert all(f"out/demo/state/secrets/{p.name}" in out for p in env_files)
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in env_files)
+    report = json.loads((checkout / "out" / "audit.json").read_text())
+    assert report["summary"]["managed_users"] == 2
+    assert (checkout / "out" / "audit.html").read_text().lstrip().lower().startswith("<!doctype html")
+    secrets = SecretSink(secrets_dir).all_values()
+    assert len(secrets) >= 5
+    shown = proc.stdout + proc.stderr + (checkout / "out" / "audit.html").read_text() + json.dumps(report)
+    assert not [s for s in secrets if s in shown]
+
+
+def test_demo_stops_at_the_first_failing_step_and_exits_non_zero(checkout: Path) -> None:
+    manifest = checkout / "manifests" / "example.yaml"  # a VPC the account does not have: apply fails
+    manifest.write_text(manifest.read_text().replace("vpc-2zedemo0000000001", "vpc-2zenotthere00000001"))
+
+    proc = run_demo(checkout)
+
+    assert proc.returncode == 1
+    failed = "demo FAILED: step 2: `provision apply -m manifests/example.yaml --auto-approve` exited 1"
+    assert failed in proc.stderr
+    assert "failed to create privatelink.endpoint/dashscope-bj" in proc.stderr
+    assert "$ provision membership checklist" not in proc.stdout
