@@ -24,9 +24,9 @@ demo: $(STAMP)  ## the whole routine against the in-process emulator; report in 
 test: $(STAMP)  ## every test, on 2 workers (the README's test command)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff and mypy
+lint: $(STAMP)  ## ruff, and mypy --strict on the package
 	$(BIN)/ruff check provision tests bench
-	$(BIN)/mypy provision
+	$(BIN)/mypy --strict provision
 
 bench: $(STAMP)  ## benchmarks: figures only, no assertion
 	$(BIN)/python bench/emulator_rps.py

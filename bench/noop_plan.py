@@ -16,9 +16,9 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from provision.clock import now
 from provision.emulator.testing import running_emulator
 from provision.flow import Context, make_plan, prepare, run_apply
 from provision.resources import Kind
@@ -64,7 +64,7 @@ def measure(users: int, latency_ms: int) -> Figures:
         os.environ.update({"PROVISION_ENDPOINT": emu.url, "ALIBABA_CLOUD_ACCESS_KEY_ID": emu.root_key_id,
                            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": emu.root_secret,
                            "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})
-        prepared = prepare(write_manifest(Path(tmp), users), now=datetime.now(UTC))
+        prepared = prepare(write_manifest(Path(tmp), users), now=now())
         context = Context.build(prepared.manifest, state_dir=Path(tmp) / "state")
         summary = run_apply(make_plan(prepared, context).plan, context, concurrency=32)
         if summary.failed:

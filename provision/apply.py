@@ -74,7 +74,7 @@ def _detail(message: str, *echoes: str) -> str:
     """What a provider's message adds to the progress line (it often repeats the verb and the key)."""
     text = message.strip()
     for echo in echoes:
-        text = text.removeprefix(echo).strip()
+        text = text.removeprefix(echo).strip().removeprefix(":").strip()
     if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
         text = text[1:-1]
     return text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +25,7 @@ from provision.cli_common import (
     AllowDestroyOpt,
     JsonOpt,
     ManifestOpt,
+    RotateMissingOpt,
     SecretsDirOpt,
     StateDirOpt,
     VarFileOpt,
@@ -53,6 +54,7 @@ from provision.flow import (
     run_apply,
 )
 from provision.manifest import manifest_json_schema
+from provision.plan import ROTATE_FLAG
 from provision.revoke import read_revoke, render_record, run_revoke, step_line
 from provision.verify import render_table, run_verify
 from provision.views import checklist_lines, manual_steps, render_markdown, render_text
@@ -87,6 +89,7 @@ def plan(
     only_expired: Annotated[bool, typer.Option(
         "--only-expired", help="only the changes that revoke users past expires_at")] = False,
     allow_destroy: AllowDestroyOpt = False,
+    rotate_missing_secrets: RotateMissingOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also list resources in sync")] = False,
     state_dir: StateDirOpt = None,
     secrets_dir: SecretsDirOpt = None,
@@ -100,10 +103,14 @@ def plan(
     Example: `provision plan -m manifests/example.yaml --var customer=globex --detailed-exitcode`
 
     Example: `provision plan -m manifests/example.yaml --out plan.json` (then `provision apply plan.json`)
+
+    A managed key whose secret the secrets sink lacks is reported (a warning), not rotated: rotating breaks
+    whoever uses the key. `--rotate-missing-secrets` plans its rotation (a saved plan keeps the switch).
     """
     prepared = load(manifest, var, var_file)
     context = cloud_context(prepared, state_dir, secrets_dir)
-    result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired)
+    result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired,
+                       rotate_missing=rotate_missing_secrets)
     document = plan_document(result, prepared.source)
     if out is not None:
         out.write_text(json.dumps(document, indent=2) + "\n")
@@ -136,6 +143,7 @@ def apply(
     var_file: VarFileOpt = None,
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="apply without asking")] = False,
     allow_destroy: AllowDestroyOpt = False,
+    rotate_missing_secrets: RotateMissingOpt = False,
     state_dir: StateDirOpt = None,
     secrets_dir: SecretsDirOpt = None,
     as_json: JsonOpt = False,
@@ -155,21 +163,25 @@ def apply(
     Example: `provision apply -m manifests/example.yaml --auto-approve --verify` (then prove it works)
 
     Example: `provision apply plan.json` (a plan saved by `provision plan --out plan.json`)
+
+    Example: `provision apply -m manifests/example.yaml --rotate-missing-secrets` (replace the keys whose
+    secret the sink lost; without it they are only reported)
     """
     if (plan_file is None) == (manifest is None):
         raise ProvisionError("give either a manifest (-m FILE) or a saved plan (PLAN.json), not both")
     saved: SavedPlan | None = None
     if plan_file is not None:
-        if var or var_file or allow_destroy:
-            raise ProvisionError(f"{plan_file} carries its own manifest, variables and --allow-destroy: "
-                                 "re-run plan to change them")
+        if var or var_file or allow_destroy or rotate_missing_secrets:
+            raise ProvisionError(f"{plan_file} carries its own manifest, variables and --allow-destroy/"
+                                 f"{ROTATE_FLAG} switches: re-run plan to change them")
         saved = load_saved_plan(plan_file)
         prepared = prepare_source(saved.source)
     else:
         assert manifest is not None
         prepared = load(manifest, var, var_file)
     context = cloud_context(prepared, state_dir, secrets_dir)
-    to_apply = plan_to_apply(prepared, context, saved, PlanOptions(allow_destroy=allow_destroy))
+    options = PlanOptions(allow_destroy=allow_destroy, rotate_missing=rotate_missing_secrets)
+    to_apply = plan_to_apply(prepared, context, saved, options)
     if not as_json:
         typer.echo(render_text(to_apply, color=use_color(), manifest_args=prepared.source.command_args()))
     count = len(to_apply.actionable)
@@ -367,8 +379,8 @@ def audit(
 
 
 def _moment(text: str | None) -> datetime:
-    """``--as-of`` as an aware UTC datetime (the system clock when not given)."""
-    return parse_time(text, "--as-of") if text else datetime.now(UTC)
+    """``--as-of`` as an aware UTC datetime; by default the tool's clock (PROVISION_NOW, else now)."""
+    return parse_time(text, "--as-of") if text else now()
 
 
 def main() -> None:

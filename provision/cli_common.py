@@ -15,6 +15,7 @@ from rich.console import Console
 from provision.clock import now
 from provision.errors import EXIT_INTERRUPTED, ProvisionError
 from provision.flow import Context, Prepared, Source, prepare
+from provision.plan import ROTATE_FLAG
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,6 +33,10 @@ SecretsDirOpt = Annotated[Path | None, typer.Option(
     help="secrets sink directory [default: STATE_DIR/secrets]", file_okay=False)]
 AllowDestroyOpt = Annotated[bool, typer.Option(
     "--allow-destroy", help="allow deleting resources declared state: absent (protect: true still refuses)")]
+RotateMissingOpt = Annotated[bool, typer.Option(
+    ROTATE_FLAG, help="replace managed keys whose secret the secrets sink lacks (AccessKey: new key, secret "
+                      "to the sink, old key deleted; API key: new value); without it the plan only reports "
+                      "them")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 
 

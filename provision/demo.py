@@ -7,6 +7,10 @@ and secrets in a throwaway ``OUT/demo`` (recreated each run), then runs the comm
 plan, apply, the membership checklist, the console step (played by the emulator's console stand-in),
 confirm, a plan that must show no changes, verify, and the audit report (``OUT/audit.html`` and
 ``.json``). Exits non-zero as soon as a step does not end as expected. Prints paths, never secrets.
+
+Every command renders the manifest with ``--var expires=<now + 90 days>`` on the tool's clock
+(``PROVISION_NOW`` when set, the only PROVISION_ variable the demo keeps), so the users it delivers are
+never already expired, whatever the date.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from provision.cli import app
+from provision.clock import NOW_ENV, iso, now
+from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
 from provision.errors import EXIT_ERROR, EXIT_OK, ProvisionError
 from provision.flow import prepare
@@ -32,6 +38,7 @@ from provision.statefile import StateFile
 
 # Variables that could point the demo at a real account or another endpoint: the demo removes them all.
 _CLOUD_ENV = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_")
+ENGAGEMENT = timedelta(days=90)  # how long the demo's users stay delivered (their expires_at)
 
 
 class DemoFailed(Exception):
@@ -44,6 +51,12 @@ class Paths:
 
     manifest: Path
     out: Path
+    expires: str  # the manifest's `expires` variable: ISO-8601, ENGAGEMENT after the demo's start
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The template options every command gets: ``--var expires=...``."""
+        return ("--var", f"expires={self.expires}")
 
     @property
     def home(self) -> Path:
@@ -106,29 +119,29 @@ class Demo:
 
     def run(self) -> None:
         """Every step of the delivery routine, in order; raises DemoFailed at the first that goes wrong."""
-        m = str(self.paths.manifest)
+        m = (str(self.paths.manifest), *self.paths.variables)
         self.say("plan", "Read the (empty) account, diff it with the manifest. Nothing is changed.")
-        self.provision("plan", "-m", m)
+        self.provision("plan", "-m", *m)
         self.say("apply", "Create users, keys, policy, workspace, grants, API key and the PrivateLink "
                           "endpoint. Secrets go to the sink, never to the screen.")
-        self.provision("apply", "-m", m, "--auto-approve")
+        self.provision("apply", "-m", *m, "--auto-approve")
         self.say("membership checklist", "Workspace membership has no public API: the tool lists the console "
                                          "steps instead.")
-        self.provision("membership", "checklist", "-m", m)
+        self.provision("membership", "checklist", "-m", *m)
         members = self.console_step()
         self.say("membership confirm", "The operator records what was done in the console (the probe proves "
                                        "membership, the confirmation records the role).")
         for member in members:
-            self.provision("membership", "confirm", "-m", m, "--workspace", member.workspace,
+            self.provision("membership", "confirm", "-m", *m, "--workspace", member.workspace,
                            "--user", member.user, "--role", member.role or "guest", "--by", "demo-operator")
         self.say("plan again", "The account now matches the manifest: --detailed-exitcode must exit 0.")
-        self.provision("plan", "-m", m, "--detailed-exitcode")
+        self.provision("plan", "-m", *m, "--detailed-exitcode")
         self.say("verify", "Prove the delivered access works: model calls with the API key (allowed and "
                            "denied models), through the endpoint, each AccessKey's identity, membership.")
-        self.provision("verify", "-m", m)
+        self.provision("verify", "-m", *m)
         self.say("audit", "Who can reach what, with risks flagged; no secret is ever included.")
-        self.provision("audit", "-m", m, "--format", "html", "--out", str(self.paths.audit_html))
-        self.provision("audit", "-m", m, "--format", "json", "--out", str(self.paths.audit_json))
+        self.provision("audit", "-m", *m, "--format", "html", "--out", str(self.paths.audit_html))
+        self.provision("audit", "-m", *m, "--format", "json", "--out", str(self.paths.audit_json))
 
     def console_step(self) -> list[MemberSpec]:
         """Add the declared members through the emulator's console stand-in; what a human does by hand."""
@@ -136,7 +149,7 @@ class Demo:
                  "On a real account an administrator opens Model Studio → Permission management → Accounts "
                  "and adds each RAM user to the workspace with its role. Here the emulator's console "
                  "stand-in (POST /_emulator/workspaces/{id}/members) plays that person.")
-        prepared = prepare(self.paths.manifest, now=datetime.now(UTC))
+        prepared = prepare(self.paths.manifest, {"expires": self.paths.expires})
         state = StateFile(self.paths.state / "state.json")
         members = [s for s in prepared.desired.present if isinstance(s, MemberSpec)]
         for member in members:
@@ -152,7 +165,7 @@ class Demo:
 def isolate_environment(emulator: EmulatorHandle, paths: Paths) -> None:
     """Point this process at the emulator only: no real credential, profile or metadata service leaks in."""
     for name in list(os.environ):
-        if name.startswith(_CLOUD_ENV):
+        if name.startswith(_CLOUD_ENV) and name != NOW_ENV:
             del os.environ[name]
     os.environ.update({
         "PROVISION_ENDPOINT": emulator.url,
@@ -176,14 +189,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, default=Path("manifests/example.yaml"))
     parser.add_argument("--out", type=Path, default=Path("out"))
     options = parser.parse_args(argv)
-    paths = Paths(options.manifest, options.out)
+    today = now()
+    paths = Paths(options.manifest, options.out, iso(today + ENGAGEMENT))
     fresh_dir(paths.home)
     started = time.monotonic()
-    with running_emulator() as emulator:
+    # the cloud's clock starts at the tool's: with PROVISION_NOW set, key ages and expiry agree
+    with running_emulator(default_seed(use_env=False).model_copy(update={"clock_start": today})) as emulator:
         isolate_environment(emulator, paths)
         print(f"emulator listening on {emulator.url} (account {emulator.account_id}; emulator-only root key "
               f"{emulator.root_key_id}, not a real credential)")
         print(f"state: {paths.state}   secrets sink: {paths.secrets}")
+        print(f"clock: {iso(today)}; the users' expires_at: {paths.expires} ({ENGAGEMENT.days} days later)")
         try:
             Demo(paths, emulator, run_cli).run()
         except DemoFailed as failure:

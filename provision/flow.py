@@ -70,6 +70,7 @@ class PlanOptions:
 
     allow_destroy: bool = False
     only_expired: bool = False
+    rotate_missing: bool = False  # --rotate-missing-secrets
 
 
 @dataclass(frozen=True)
@@ -158,12 +159,13 @@ def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_file
 
 
 def make_plan(prepared: Prepared, context: Context, *, allow_destroy: bool = False,
-              only_expired: bool = False) -> PlanResult:
+              only_expired: bool = False, rotate_missing: bool = False) -> PlanResult:
     """Read the live account and diff it with the desired resources (and what was last applied)."""
     live = read_live(context.providers, prepared.desired)
     plan = diff(prepared.desired, live, allow_destroy=allow_destroy, only_expired=only_expired,
-                applied=context.state.applied(), manifest=str(prepared.source.manifest))
-    return PlanResult(plan, live, PlanOptions(allow_destroy, only_expired))
+                applied=context.state.applied(), manifest=str(prepared.source.manifest),
+                rotate_missing=rotate_missing)
+    return PlanResult(plan, live, PlanOptions(allow_destroy, only_expired, rotate_missing))
 
 
 def run_apply(plan: Plan, context: Context, *, concurrency: int = 8,
@@ -209,7 +211,7 @@ def plan_to_apply(prepared: Prepared, context: Context, saved: SavedPlan | None,
     if saved is not None:
         options = saved.options
     result = make_plan(prepared, context, allow_destroy=options.allow_destroy,
-                       only_expired=options.only_expired)
+                       only_expired=options.only_expired, rotate_missing=options.rotate_missing)
     if saved is None:
         return result.plan
     check_fresh(saved, result)

@@ -33,6 +33,8 @@ OWN_MARKER: frozenset[Kind] = TOP_LEVEL | {Kind.API_KEY}
 
 LOOK_ALIKE = "unmanaged look-alike: not touched (declare adopt: true to manage it)"
 ADOPT = "adopt: take under management"
+# Rotating a delivered key breaks whoever uses it, and a fresh CI runner has an empty sink: opt-in only.
+ROTATE_FLAG = "--rotate-missing-secrets"
 
 
 class Action(StrEnum):
@@ -63,6 +65,7 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     drift: bool = False
     cascade: tuple[str, ...] = ()  # the steps a delete performs, in order, spelled out
+    rotate: bool = False  # the update also replaces keys whose secret the sink lacks (ROTATE_FLAG)
 
     @property
     def kind(self) -> str:
@@ -139,7 +142,9 @@ class _Ctx:
     expires: dict[str, str]  # user -> its expires_at
     applied: Mapping[str, Spec] | None
     allow_destroy: bool
+    rotate_missing: bool
     top: dict[str, Change] = field(default_factory=dict)
+    unrotated: dict[str, str] = field(default_factory=dict)  # key -> why its lost secret is not rotated
     unmanaged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -151,11 +156,12 @@ class _Ctx:
 
 
 def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False, only_expired: bool = False,
-         applied: Mapping[str, Spec] | None = None, manifest: str = "") -> Plan:
-    """The Plan that takes the live resources to the desired ones, each change with its reason."""
+         applied: Mapping[str, Spec] | None = None, manifest: str = "", rotate_missing: bool = False) -> Plan:
+    """The Plan that takes the live resources to the desired ones, each change with its reason; managed
+    keys whose secret the sink lacks are rotated only with ``rotate_missing``, else reported."""
     from provision.planio import live_fingerprint  # planio imports this module
 
-    ctx = _context(desired, live, applied, allow_destroy)
+    ctx = _context(desired, live, applied, allow_destroy, rotate_missing)
     changes: list[Change] = []
     for spec in desired.absent:
         changes.append(ctx.top.setdefault(spec.key, _absent(ctx, spec)))
@@ -171,12 +177,13 @@ def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False,
     if only_expired:
         changes = [c for c in changes if _expired_user(ctx, c.spec) is not None and _revokes(c)]
     unmanaged = sorted(set(ctx.unmanaged))
-    return Plan(changes=sorted(changes, key=_order), warnings=ctx.warnings, unmanaged=unmanaged,
+    warnings = ctx.warnings + [f"{c.key}: {ctx.unrotated[c.key]}" for c in changes if c.key in ctx.unrotated]
+    return Plan(changes=sorted(changes, key=_order), warnings=warnings, unmanaged=unmanaged,
                 manifest=manifest, live_fingerprint=live_fingerprint(live))
 
 
 def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec] | None,
-             allow_destroy: bool) -> _Ctx:
+             allow_destroy: bool, rotate_missing: bool) -> _Ctx:
     by_key: dict[str, Live] = {}
     warnings: list[str] = []
     for lv in live:
@@ -200,7 +207,7 @@ def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec]
             revoked.setdefault(lv.key, user)
     return _Ctx(desired=desired, present=present, absent={s.key: s for s in desired.absent}, live=by_key,
                 revoked=revoked, expires=expires, applied=applied, allow_destroy=allow_destroy,
-                warnings=warnings)
+                rotate_missing=rotate_missing, warnings=warnings)
 
 
 def _expired_user_in(expired: frozenset[str], spec: Spec) -> str | None:
@@ -278,15 +285,21 @@ def _compare(ctx: _Ctx, spec: Spec, live: Live) -> Change:
                     if _norm(getattr(live.spec, f)) != _norm(value))
     if spec.kind in OWN_MARKER and not live.managed:  # reached only for keys in desired.adopt
         return Change(spec.key, Action.UPDATE, ADOPT, desired=spec, live=live, fields=changed)
-    reasons = [r for r in (_rotation(live.spec),) if r]
+    lost = _lost_secret(live.spec)
+    rotate = bool(lost) and ctx.rotate_missing
+    reasons = [f"rotate: {lost}"] if rotate else []
     drift = False
     if changed:
         text, drift = _field_reason(ctx.applied, spec, changed)
         reasons.append(text)
+    if lost and not rotate:  # reported: the change (if any) leaves the key in place
+        ctx.unrotated[spec.key] = f"{lost}: rotate with {ROTATE_FLAG}"
+    note = ctx.unrotated.get(spec.key)
     if not reasons:
-        return Change(spec.key, Action.NOOP, "in sync", desired=spec, live=live)
-    return Change(spec.key, Action.UPDATE, "; ".join(reasons), desired=spec, live=live, fields=changed,
-                  drift=drift)
+        return Change(spec.key, Action.NOOP, note or "in sync", desired=spec, live=live)
+    reason = "; ".join([*reasons, note] if note else reasons)
+    return Change(spec.key, Action.UPDATE, reason, desired=spec, live=live, fields=changed, drift=drift,
+                  rotate=rotate)
 
 
 def _norm(value: Any) -> Any:
@@ -294,11 +307,12 @@ def _norm(value: Any) -> Any:
     return tuple(sorted(value, key=repr)) if isinstance(value, tuple) else value
 
 
-def _rotation(live: Spec) -> str:
+def _lost_secret(live: Spec) -> str:
+    """Which managed keys' secrets the sink lacks ("secret of LTAI… missing from the secrets sink"), or ""."""
     if isinstance(live, AccessKeysSpec) and live.missing_secret:
-        return f"rotate: secret of {', '.join(live.missing_secret)} missing from the secrets sink"
+        return f"secret of {', '.join(live.missing_secret)} missing from the secrets sink"
     if isinstance(live, ApiKeySpec) and live.missing_secret:
-        return f"rotate: secret of API key {live.name} missing from the secrets sink"
+        return f"secret of API key {live.name} missing from the secrets sink"
     return ""
 
 

@@ -72,6 +72,7 @@ def _change_to_dict(change: Change) -> Json:
         "action": change.action.value,
         "reason": change.reason,
         "drift": change.drift,
+        "rotate": change.rotate,
         "fields": [
             {"field": f.field, "before": _encode(f.before), "after": _encode(f.after)}
             for f in change.fields
@@ -95,6 +96,7 @@ def _change_from_dict(data: Json) -> Change:
         fields=tuple(_field_from_dict(hints, f) for f in data["fields"]),
         drift=data["drift"],
         cascade=tuple(data["cascade"]),
+        rotate=data.get("rotate", False),  # absent from plans saved before --rotate-missing-secrets
     )
 
 

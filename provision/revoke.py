@@ -26,7 +26,15 @@ from provision.plan import Action, Change
 from provision.providers import CallError
 from provision.providers.ram import UserAccess
 from provision.providers.ram_credentials import ALREADY_GONE, DONE, Step
-from provision.resources import ApiKeySpec, Kind, Live, MemberSpec
+from provision.resources import (
+    AccessKeysSpec,
+    ApiKeySpec,
+    AttachmentSpec,
+    Kind,
+    Live,
+    LoginProfileSpec,
+    MemberSpec,
+)
 from provision.revoke_proofs import Credential, Proof, issued_keys, prove, ram_of
 from provision.verify import site_target
 
@@ -222,6 +230,7 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, starte
     for step in steps:
         if on_step is not None:
             on_step(step)
+    _forget_applied(context, plan)
     proofs = prove(context, prepared.desired, site_target(context.target, prepared.manifest), plan.user,
                    plan.credentials, user_deleted=plan.delete_user)
     record = RevokeRecord(
@@ -232,6 +241,18 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, starte
         credentials=tuple(_drop_if_dead(context, plan.user, c, proofs) for c in plan.credentials),
         proofs=tuple(proofs))
     return write_record(record, context.state.path.parent / "records")
+
+
+def _forget_applied(context: Context, plan: RevokePlan) -> None:
+    """What the revoke took away is no longer the tool's to restore: drop it from the last-applied record,
+    so neither the planner nor the audit reports it as drift ("applied earlier, now missing")."""
+    revoked_keys = {live.key for live in plan.api_keys}
+    for key, spec in context.state.applied().items():
+        user_access = isinstance(spec, LoginProfileSpec | AccessKeysSpec | AttachmentSpec)
+        access = user_access and getattr(spec, "user", None) == plan.user
+        deleted_user = plan.delete_user and key == f"{Kind.USER}/{plan.user}"
+        if access or key in revoked_keys or deleted_user:
+            context.state.forget_applied(key)
 
 
 def _delete_api_key(context: Context, live: Live) -> Step:

@@ -19,9 +19,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any, cast
 
-import openai
 import requests
-from dashscope import Application, Generation
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -128,8 +126,14 @@ def _unreachable(err: Exception, key: str) -> Reply:
     return Reply(None, "Unreachable", _masked(str(err.__cause__ or err), key))
 
 
+# The model-call SDKs (openai, dashscope) are imported on first use: they cost ~0.5 s of start-up that
+# plan, apply and audit never need.
+
+
 def chat(target: DashScopeTarget, key: str, model: str) -> Reply:
     """POST /compatible-mode/v1/chat/completions with the ``openai`` client."""
+    import openai
+
     client = openai.OpenAI(api_key=key, base_url=target.openai_base_url, default_headers=target.headers(),
                            max_retries=1, timeout=_TIMEOUT_S)
     try:
@@ -155,6 +159,8 @@ def _native(response: Any, key: str, text: Callable[[Any], str]) -> Reply:
 
 def generation(target: DashScopeTarget, key: str, model: str) -> Reply:
     """POST /api/v1/services/aigc/text-generation/generation with ``dashscope.Generation``."""
+    from dashscope import Generation
+
     try:
         response = Generation.call(  # messages as dicts: the stub's Message type is not exported at runtime
             model=model, messages=cast(Any, _MESSAGES), result_format="message",
@@ -167,6 +173,8 @@ def generation(target: DashScopeTarget, key: str, model: str) -> Reply:
 
 def app_completion(target: DashScopeTarget, key: str, app_id: str) -> Reply:
     """POST /api/v1/apps/{app_id}/completion with ``dashscope.Application``."""
+    from dashscope import Application
+
     try:
         response = Application.call(app_id=app_id, prompt=PROMPT, api_key=key,
                                     base_address=target.native_base_url, headers=target.headers(),

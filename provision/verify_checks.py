@@ -19,7 +19,7 @@ from provision.flow import Context
 from provision.manifest import Manifest
 from provision.manifest.marks import dotted
 from provision.manifest.model import SUPER_ADMIN_POLICY, VerifyCheck
-from provision.plan import Action, Change
+from provision.plan import ROTATE_FLAG, Action, Change
 from provision.providers import CallError, DashScopeTarget
 from provision.providers.membership import MembershipProvider, Probe, ProbeResult
 from provision.providers.modelstudio import find_workspaces
@@ -185,6 +185,9 @@ class Explain:
         self.manifest = entries.manifest
         self.live = live
         self.site = site
+        # apply leaves a key whose secret the sink lacks in place unless told to rotate it
+        manifest = self.manifest.source_file or MANIFEST_PLACEHOLDER
+        self.rotate = f"`provision apply -m {manifest} {ROTATE_FLAG}`"
 
     # -- model and app calls -------------------------------------------------------------------------
     def reply(self, call: Call, reply: Reply) -> str:
@@ -260,14 +263,16 @@ class Explain:
                     "creates it and puts its value in the secrets sink")
         if live_key.api_key_id != call.key_id:
             return (f"the secrets sink holds API key id {call.key_id}, but {ws}/{key} is id "
-                    f"{live_key.api_key_id} in the account: run {APPLY}, which rotates it into the sink")
+                    f"{live_key.api_key_id} in the account: run {self.rotate}, which rotates it into the "
+                    "sink")
         if live_key.disabled:
             if self.manifest.workspaces[w].api_keys[k].disabled:
                 return f"API key {ws}/{key} is disabled, as {entry} declares: a disabled key cannot pass"
             return (f"API key {ws}/{key} is disabled in the account, though {entry} declares it enabled: "
                     f"run {APPLY} to enable it")
         return (f"API key {ws}/{key} is enabled, yet the value in the secrets sink is refused {where} (reset "
-                f"outside provision?): remove its DASHSCOPE_API_KEY_* lines from the sink and run {APPLY}")
+                "outside provision?): remove its DASHSCOPE_API_KEY_* lines from the sink and run "
+                f"{self.rotate}")
 
     def _model_denied(self, call: Call, w: int, k: int) -> str:
         model, ws = call.subject, call.check.workspace
@@ -319,7 +324,8 @@ class Explain:
         """The sink lacks the value of a check's API key."""
         check = self.manifest.verify.checks[index]
         return (f"the secrets sink ({sink}, account {account}) holds no value for API key "
-                f"{check.workspace}/{check.api_key}: run {APPLY}, which rotates a key whose value is lost")
+                f"{check.workspace}/{check.api_key}: run {self.rotate}, which rotates a key whose value is "
+                "lost")
 
     # -- AccessKeys and members ----------------------------------------------------------------------
     def access_key(self, user: str, access_key_id: str, err: CallError) -> str:
@@ -339,12 +345,12 @@ class Explain:
 
     def wrong_identity(self, user: str, access_key_id: str, arn: str) -> str:
         return (f"AccessKey {access_key_id} signs as {arn}, not as RAM user {user}: the sink file "
-                f"{user}.env holds another identity's key; remove its lines and run {APPLY}")
+                f"{user}.env holds another identity's key; remove its lines and run {self.rotate}")
 
     def missing_access_keys(self, user: str, held: int, declared: int) -> str:
         entry = self.entries.at("users", self.entries.user(user), "access_keys")
         return (f"the secrets sink holds {held} of the {declared} AccessKey secret(s) that {entry} declares "
-                f"for {user}: run {APPLY}, which rotates a key whose secret is lost")
+                f"for {user}: run {self.rotate}, which rotates a key whose secret is lost")
 
     def member(self, spec: MemberSpec, result: ProbeResult, declared_keys: int) -> str:
         """Why a declared member is not proven by the probe."""

@@ -130,7 +130,7 @@ class ApiKeyManager:
         if spec.disabled is not None and (live is None or live.disabled != spec.disabled):
             self._set_disabled(change.key, key_id, spec.disabled)
             done.append("disabled" if spec.disabled else "enabled")
-        if live is not None and live.missing_secret:
+        if change.rotate and live is not None and live.missing_secret:
             done.append(self._rotate(change.key, spec, key_id))
         return f"updated {change.key}: {', '.join(done)}" if done else f"{change.key} already in sync"
 

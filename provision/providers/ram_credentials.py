@@ -95,14 +95,16 @@ class Credentials:
         self.sink.keep_access_keys(user, listed)
 
     def execute(self, change: Change) -> str:
-        """Reconcile the number of active AccessKeys: create, rotate lost secrets, delete extras."""
+        """Reconcile the number of active AccessKeys: create, rotate lost secrets (``change.rotate`` only),
+        delete extras."""
         spec = change.spec
         assert isinstance(spec, AccessKeysSpec)
         count = 0 if change.action is Action.DELETE or spec.count is None else spec.count
-        return f"{change.key}: {self._reconcile(spec.user, count) or 'already in sync'}"
+        return f"{change.key}: {self._reconcile(spec.user, count, change.rotate) or 'already in sync'}"
 
-    def _reconcile(self, user: str, count: int) -> str:
-        """ListAccessKeys; delete extras (lost secret first, then oldest); rotate; create up to ``count``."""
+    def _reconcile(self, user: str, count: int, rotate: bool) -> str:
+        """ListAccessKeys; delete extras (lost secret first, then oldest); rotate if asked; create up to
+        ``count``."""
         keys = self.list_keys(user)
         self.forget_missing(user, keys)
         held = set(self.sink.access_keys(user))
@@ -113,7 +115,7 @@ class Credentials:
         deleted = [self.delete_key(user, k.access_key_id) for k in extras + (inactive if count == 0 else [])]
         existing = len(keys) - len(deleted)
         created: list[str] = []
-        for old in [k for k in keep if k.access_key_id not in held]:  # rotation: the sink lost its secret
+        for old in [k for k in keep if rotate and k.access_key_id not in held]:  # the sink lost its secret
             if existing >= _MAX_KEYS:
                 deleted.append(self.delete_key(user, old.access_key_id))
                 created.append(self._create_key(user))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,10 +18,12 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The demo as `make demo` runs it, from ``cwd`` (its manifests/ and out/ are relative to it)."""
+def run_demo(cwd: Path, *args: str, now: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The demo as `make demo` runs it, from ``cwd`` (its manifests/ and out/ are relative to it), on the
+    real clock or on ``now`` (PROVISION_NOW)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), **({"PROVISION_NOW": now} if now else {})}
     return subprocess.run([sys.executable, "-m", "provision.demo", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=180, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+                          text=True, timeout=180, env=env)
 
 
 @pytest.fixture
@@ -66,7 +69,24 @@ def test_demo_stops_at_the_first_failing_step_and_exits_non_zero(checkout: Path)
     proc = run_demo(checkout)
 
     assert proc.returncode == 1
-    failed = "demo FAILED: step 2: `provision apply -m manifests/example.yaml --auto-approve` exited 1"
-    assert failed in proc.stderr
+    failed = re.compile(r"demo FAILED: step 2: `provision apply -m manifests/example.yaml "
+                        r"--var expires=\S+ --auto-approve` exited 1")
+    assert failed.search(proc.stderr), proc.stderr
     assert "failed to create privatelink.endpoint/dashscope-bj" in proc.stderr
     assert "$ provision membership checklist" not in proc.stdout
+
+
+def test_demo_users_expire_90_days_after_the_tools_clock_so_they_are_never_already_expired(
+        checkout: Path) -> None:
+    # long after the example manifest's default expires_at (2027-03-31): users would be stripped at once
+    proc = run_demo(checkout, now="2031-06-01T00:00:00Z")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "--var expires=2031-08-30T00:00:00Z" in proc.stdout
+    assert "verify: 13 passed, 0 failed" in proc.stdout
+    report = json.loads((checkout / "out" / "audit.json").read_text())
+    assert report["as_of"] == "2031-06-01T00:00:00Z"
+    users = {u["name"]: u for u in report["access_map"]["users"]}
+    assert {u["expires_at"] for u in users.values()} == {"2031-08-30T00:00:00Z"}
+    assert not any(u["expired"] for u in users.values())
+    assert not [f for f in report["findings"] if f["check_id"] == "BAILIAN-007"]  # expired but active

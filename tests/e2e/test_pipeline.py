@@ -1,39 +1,39 @@
 """The GitHub Actions example (examples/github-actions/provision.yml), run step by step against the emulator.
 
-A small runner reads the workflow and runs each job's ``run:`` steps with bash, as GitHub would (workflow,
-job and step ``env`` with their ``${{ }}`` values resolved, ``GITHUB_ENV``, ``if: always()``). What only
-GitHub has is stood in for: checkout and setup-python (the workspace and this venv), installing the tool
-(already installed), the commit action (the workspace persists between jobs), ``upload-artifact`` (a
-directory) and the ``gh`` CLI (a script that records its calls and serves artifacts). The identity is a
-RAM user holding only examples/policies/provision-operator.json.
+``pipeline_runner.Runner`` runs each job's ``run:`` steps with bash as GitHub would, and stands in for what
+only GitHub has. Each GitHub Environment gets its own identity, as the workflow's header says: PR plans and
+the drift check a RAM user holding only examples/policies/provision-reader.json, the apply and expiry
+jobs one holding only examples/policies/provision-operator.json. The delivery team's OpenPGP key pair,
+whose public half the hand-off step encrypts to, lives outside the runner: the runner never holds a
+private key.
 """
 
 from __future__ import annotations
 
 import http.server
-import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tarfile
+import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
 from alibabacloud_modelstudio20260210.models import ListWorkspacesRequest
 from alibabacloud_ram20150501 import models as ram
 from alibabacloud_ram20150501.client import Client as RamClient
+from alibabacloud_sts20150401.client import Client as StsClient
+from pipeline_runner import JobResult, Runner, install_fake_gh
 from ruamel.yaml import YAML
 
+from provision.clock import NOW_ENV
 from provision.emulator.testing import EmulatorHandle
-from provision.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli
@@ -43,186 +43,87 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "examples" / "github-actions" / "provision.yml"
 OPERATOR_POLICY = ROOT / "examples" / "policies" / "provision-operator.json"
+READER_POLICY = ROOT / "examples" / "policies" / "provision-reader.json"
 HEAD_SHA = "4f2c9e1d8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e"
-PASSPHRASE = "test-sink-passphrase-not-a-real-one"
-STOOD_IN = ("actions/checkout@", "actions/setup-python@", "stefanzweifel/git-auto-commit-action@")
-SKIPPED_RUNS = {"install"}  # pip install of the tool: this venv already has it
-
-FAKE_GH = '''#!{python}
-"""Stand-in for the GitHub CLI: records calls (and --body-file), serves the PR lookup and artifacts."""
-import json, os, shutil, sys
-from pathlib import Path
-args = sys.argv[1:]
-record = {{"args": args}}
-if "--body-file" in args:
-    record["body"] = Path(args[args.index("--body-file") + 1]).read_text()
-with open(os.environ["FAKE_GH_LOG"], "a") as log:
-    log.write(json.dumps(record) + "\\n")
-if args[:1] == ["api"] and args[1].endswith("/pulls"):
-    print(os.environ["FAKE_GH_PR_HEAD_SHA"])
-elif args[:2] == ["run", "download"]:
-    source = Path(os.environ["FAKE_GH_ARTIFACTS"]) / args[args.index("--name") + 1]
-    if not source.is_dir():
-        sys.exit("no valid artifacts found to download")
-    shutil.copytree(source, args[args.index("--dir") + 1], dirs_exist_ok=True)
-'''
+APPLY_STEPS = ["credentials", "empty-sink", "fetch-plan", "apply", "hand-off", "actions/upload-artifact@v4",
+               "shred"]
 
 
 @dataclass(frozen=True)
-class StepResult:
-    id: str
-    returncode: int
-    stdout: str
-    stderr: str
+class DeliveryKey:
+    """The delivery team's OpenPGP key pair: its public half goes to the workflow, its private half stays."""
+
+    home: Path  # GNUPGHOME holding the private key
+    public: str  # ASCII-armoured public key
+
+    def decrypt(self, path: Path) -> dict[str, str]:
+        """An encrypted env file, decrypted: its entries."""
+        gpg = ["gpg", "--homedir", str(self.home), "--batch", "--quiet", "--decrypt", str(path)]
+        lines = subprocess.run(gpg, capture_output=True, text=True, check=True).stdout.splitlines()
+        return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
-@dataclass
-class JobResult:
-    steps: list[StepResult] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(s.returncode == 0 for s in self.steps)
-
-    def step(self, step_id: str) -> StepResult:
-        return next(s for s in self.steps if s.id == step_id)
-
-    def output(self) -> str:
-        return "\n".join(s.stdout + s.stderr for s in self.steps)
-
-
-@dataclass
-class Runner:
-    """Runs the workflow's jobs in one workspace (the repository checkout) with a given context."""
-
-    workflow: dict[str, Any]
-    workspace: Path
-    home: Path
-    context: dict[str, str]
-    runner_env: dict[str, str]
-    runs: int = 0
-
-    @property
-    def artifacts(self) -> Path:
-        return self.home / "artifacts"
-
-    def resolve(self, value: object) -> str:
-        """A workflow value with its ``${{ a.b.c }}`` expressions replaced (unknown names are empty)."""
-        def lookup(match: re.Match[str]) -> str:
-            name = match.group(1).strip()
-            if not re.fullmatch(r"[\w.-]+", name):
-                raise AssertionError(f"the runner supports plain names only, not ${{{{ {name} }}}}")
-            return self.context.get(name, "")
-        return re.sub(r"\$\{\{(.*?)\}\}", lookup, str(value))
-
-    def run(self, job_name: str, only: set[str] | None = None) -> JobResult:
-        """Run a job's steps in order (or only the steps with ids in ``only``); a failure skips the rest,
-        except ``if: always()`` steps."""
-        self.runs += 1
-        temp = self.home / f"runner-temp-{self.runs}"  # a fresh runner each time
-        temp.mkdir()
-        names = ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
-        files = {name: temp / f"_{name.lower()}" for name in names}
-        env = {**self.runner_env, "RUNNER_TEMP": str(temp), "GITHUB_WORKSPACE": str(self.workspace),
-               **{name: str(path) for name, path in files.items()}}
-        job = self.workflow["jobs"][job_name]
-        declared = {**self.workflow.get("env", {}), **job.get("env", {})}
-        env.update({k: self.resolve(v) for k, v in declared.items()})
-        result = JobResult()
-        for step in job["steps"]:
-            condition = step.get("if")
-            assert condition in (None, "always()"), f"unsupported step condition {condition!r}"
-            if (not result.ok and condition is None) or (only is not None and step.get("id") not in only):
-                continue
-            if "uses" in step:
-                result.steps += self._uses(step)
-            elif step.get("id") not in SKIPPED_RUNS:
-                result.steps.append(self._run(step, env, files["GITHUB_ENV"]))
-        return result
-
-    def _run(self, step: dict[str, Any], env: dict[str, str], github_env: Path) -> StepResult:
-        script = str(step["run"])
-        assert "${{" not in script, f"step {step.get('id')}: expressions belong in env, not in the script"
-        step_env = {**env, **{k: self.resolve(v) for k, v in step.get("env", {}).items()}}
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                              cwd=self.workspace, env=step_env, capture_output=True, text=True, timeout=120)
-        if github_env.exists():
-            for line in github_env.read_text().splitlines():
-                name, _, value = line.partition("=")
-                env[name] = value
-            github_env.unlink()
-        return StepResult(str(step.get("id", step.get("name"))), proc.returncode, proc.stdout, proc.stderr)
-
-    def _uses(self, step: dict[str, Any]) -> list[StepResult]:
-        action = str(step["uses"])
-        if action.startswith(STOOD_IN):
-            return []
-        assert action.startswith("actions/upload-artifact@"), f"no stand-in for {action}"
-        options = step["with"]
-        source = self.workspace / options["path"]
-        if not source.exists():
-            return [StepResult(action, 1, "", f"no file at {options['path']}")]
-        target = self.artifacts / self.resolve(options["name"])
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, target / source.name)
-        return [StepResult(action, 0, "", "")]
-
-    def gh_calls(self, *prefix: str) -> list[dict[str, Any]]:
-        """The recorded ``gh`` calls whose arguments start with ``prefix``."""
-        log = self.home / "gh.log"
-        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-        return [c for c in calls if c["args"][:len(prefix)] == list(prefix)]
-
-    def sink_values(self) -> list[str]:
-        """Every secret of the committed, encrypted sink (decrypted here)."""
-        archive = self.workspace / ".provision" / "secrets.tar.gz.gpg"
-        gpg = ["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase-fd", "0", "-d"]
-        proc = subprocess.run([*gpg, str(archive)], input=PASSPHRASE.encode(), capture_output=True,
-                              env={**os.environ, "HOME": str(self.home)}, check=True)
-        target = self.home / "decrypted"
-        with tarfile.open(fileobj=io.BytesIO(proc.stdout), mode="r:gz") as tar:
-            tar.extractall(target, filter="data")
-        return SecretSink(target).all_values()
+@pytest.fixture(scope="session")
+def delivery_key() -> Iterator[DeliveryKey]:
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is needed by the workflow's hand-off step")
+    home = Path(tempfile.mkdtemp(prefix="gpg-"))  # short: gpg-agent's socket path has a length limit
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--quiet"]
+    subprocess.run([*gpg, "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
+                    "Delivery team <delivery@acme.example>", "future-default", "default", "never"],
+                   check=True, capture_output=True)
+    public = subprocess.run([*gpg, "--armor", "--export", "delivery@acme.example"], check=True,
+                            capture_output=True, text=True).stdout
+    yield DeliveryKey(home, public)
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
 
 
-def make_operator(emulator: EmulatorHandle, document: str) -> tuple[str, str]:
+def make_identity(emulator: EmulatorHandle, name: str, document: str) -> tuple[str, str]:
     """A RAM user holding only ``document`` as a custom policy; its AccessKey (id, secret)."""
     client = RamClient(emulator.sdk_config())
-    client.create_user(ram.CreateUserRequest(user_name="provision-operator"))
-    client.create_policy(ram.CreatePolicyRequest(policy_name="ProvisionOperator", policy_document=document))
+    policy = name.title().replace("-", "")
+    client.create_user(ram.CreateUserRequest(user_name=name))
+    client.create_policy(ram.CreatePolicyRequest(policy_name=policy, policy_document=document))
     client.attach_policy_to_user(ram.AttachPolicyToUserRequest(
-        policy_type="Custom", policy_name="ProvisionOperator", user_name="provision-operator"))
-    key = client.create_access_key(ram.CreateAccessKeyRequest(user_name="provision-operator")).body.access_key
+        policy_type="Custom", policy_name=policy, user_name=name))
+    key = client.create_access_key(ram.CreateAccessKeyRequest(user_name=name)).body.access_key
     return key.access_key_id, key.access_key_secret
 
 
+def make_operator(emulator: EmulatorHandle, document: str) -> tuple[str, str]:
+    """The tool's identity for the apply jobs: ``provision-operator`` with ``document``."""
+    return make_identity(emulator, "provision-operator", document)
+
+
+def access_key_secrets(key_id: str, secret: str) -> dict[str, str]:
+    return {"secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": key_id, "secrets.ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
+
+
 @pytest.fixture
-def runner(emulator: EmulatorHandle, tmp_path: Path) -> Runner:
-    if shutil.which("gpg") is None:
-        pytest.skip("gpg is needed by the workflow's sink steps")
+def runner(emulator: EmulatorHandle, tmp_path: Path, delivery_key: DeliveryKey) -> Runner:
     workspace, home = tmp_path / "repo", tmp_path / "home"
     shutil.copytree(ROOT / "manifests", workspace / "manifests")
     (home / "bin").mkdir(parents=True)
-    gh = home / "bin" / "gh"
-    gh.write_text(FAKE_GH.format(python=sys.executable))
-    gh.chmod(0o755)
-    key_id, secret = make_operator(emulator, OPERATOR_POLICY.read_text())
-    context = {"secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": key_id,
-               "secrets.ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
-               "secrets.PROVISION_SINK_PASSPHRASE": PASSPHRASE, "github.run_id": "4242",
-               "github.token": "ghs_fake_token", "github.workflow": "provision",
+    install_fake_gh(home / "bin", sys.executable)
+    operator = access_key_secrets(*make_operator(emulator, OPERATOR_POLICY.read_text()))
+    reader = access_key_secrets(*make_identity(emulator, "provision-reader", READER_POLICY.read_text()))
+    handoff = {"vars.PROVISION_HANDOFF_PUBLIC_KEY": delivery_key.public}
+    environments = {"provision-plan": reader, "provision": {**operator, **handoff},
+                    "provision-expiry": {**operator, **handoff}}
+    context = {"github.token": "ghs_fake_token", "github.workflow": "provision",
                "github.event.pull_request.number": "7", "github.event.pull_request.head.sha": HEAD_SHA}
     runner_env = {
         "PATH": os.pathsep.join([str(home / "bin"), str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
         "HOME": str(home), "CI": "true", "GITHUB_SHA": "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c",
         "GITHUB_REPOSITORY": "acme/delivery-access", "FAKE_GH_LOG": str(home / "gh.log"),
         "FAKE_GH_ARTIFACTS": str(home / "artifacts"), "FAKE_GH_PR_HEAD_SHA": HEAD_SHA,
-        # what the runner's network stands in for: the cloud is the emulator
+        # what the runner's network and clock stand in for: the cloud is the emulator, on the tests' date
         "PROVISION_ENDPOINT": emulator.url, "PROVISION_POLL_INTERVAL_S": "0.05",
-        "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+        NOW_ENV: os.environ[NOW_ENV], "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
     }
     workflow = YAML(typ="safe").load(WORKFLOW.read_text())
-    return Runner(workflow, workspace, home, context, runner_env)
+    return Runner(workflow, workspace, home, context, runner_env, environments)
 
 
 def ram_client(emulator: EmulatorHandle) -> RamClient:
@@ -234,6 +135,11 @@ def user_names(emulator: EmulatorHandle) -> set[str]:
     return {u.user_name for u in users}
 
 
+def access_key_ids(emulator: EmulatorHandle, user: str) -> set[str]:
+    listed = ram_client(emulator).list_access_keys(ram.ListAccessKeysRequest(user_name=user))
+    return {k.access_key_id for k in listed.body.access_keys.access_key or []}
+
+
 def merged(runner: Runner) -> JobResult:
     """The PR's plan job, then the apply job of its merge; both must succeed."""
     plan = runner.run("plan")
@@ -243,11 +149,24 @@ def merged(runner: Runner) -> JobResult:
     return apply
 
 
+def handed_off(runner: Runner, job: JobResult, key: DeliveryKey) -> dict[str, dict[str, str]]:
+    """The env files the job handed to the secret store (its encrypted artifact), decrypted."""
+    artifact = runner.artifacts / f"provision-secrets-{job.run_id}"
+    files = sorted(artifact.glob("*.env.gpg")) if artifact.is_dir() else []
+    return {path.name.removesuffix(".env.gpg"): key.decrypt(path) for path in files}
+
+
+def files_holding(root: Path, values: list[str]) -> list[Path]:
+    """Every file under ``root`` whose bytes contain one of ``values``."""
+    needles = [v.encode() for v in values]
+    return [p for p in root.rglob("*") if p.is_file() and any(n in p.read_bytes() for n in needles)]
+
+
 def test_pull_request_comments_the_markdown_plan_and_keeps_the_json_plan(runner: Runner,
                                                                          emulator: EmulatorHandle) -> None:
     job = runner.run("plan")
 
-    assert job.ok, job.output()
+    assert job.ok, job.output()  # as the read-only identity of the provision-plan environment
     [comment] = runner.gh_calls("pr", "comment")
     assert comment["args"][2] == "7"
     assert "`ram.user/acme-delivery`" in comment["body"] and HEAD_SHA in comment["body"]
@@ -256,21 +175,45 @@ def test_pull_request_comments_the_markdown_plan_and_keeps_the_json_plan(runner:
     assert "acme-delivery" not in user_names(emulator)  # a plan changes nothing
 
 
-def test_merge_applies_the_reviewed_plan_and_nightly_finds_nothing_until_the_account_drifts(
-        runner: Runner, emulator: EmulatorHandle) -> None:
+def test_merge_applies_the_reviewed_plan_and_hands_the_new_secrets_over_keeping_none(
+        runner: Runner, emulator: EmulatorHandle, delivery_key: DeliveryKey, tmp_path: Path) -> None:
     apply = merged(runner)
 
     assert {"acme-delivery", "acme-lead"} <= user_names(emulator)
     assert runner.gh_calls("run", "download")[0]["args"][3] == f"provision-plan-{HEAD_SHA}"
-    secrets = runner.sink_values()
-    assert len(secrets) >= 5  # 2 AccessKeys (twice each: own entry and ALIBABA_CLOUD_*), password, API key
-    # a fresh runner restores the sink: keys are held, so nothing to rotate and no drift
+    assert apply.ran() == APPLY_STEPS
+    delivered = handed_off(runner, apply, delivery_key)
+    assert sorted(delivered) == ["acme-delivery", "acme-lead"]
+    agent = delivered["acme-delivery"]  # usable as handed over: the AccessKey is the user's
+    sts = StsClient(emulator.sdk_config(agent["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+                                        agent["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]))
+    assert sts.get_caller_identity().body.arn.endswith(":user/acme-delivery")
+    assert "DASHSCOPE_API_KEY" in agent and "ALIBABA_CLOUD_CONSOLE_PASSWORD" in delivered["acme-lead"]
+    secrets = [v for entries in delivered.values() for k, v in entries.items() if not k.endswith("_ID")]
+    # nowhere in plain text: not in the checkout the state is committed from, not on the runner, not in a log
+    assert files_holding(tmp_path, secrets) == []
+    assert not (apply.temp / "provision-secrets").exists()
+    assert not [s for s in secrets if s in apply.output() + json.dumps(runner.gh_calls())]
+    assert (runner.workspace / ".provision" / "state.json").exists()
+    assert sorted(p.name for p in (runner.workspace / ".provision").iterdir()) == ["state.json"]
+
+
+def test_nightly_never_rotates_reports_missing_secrets_as_warnings_and_opens_an_issue_on_drift(
+        runner: Runner, emulator: EmulatorHandle) -> None:
+    merged(runner)
+    keys = {user: access_key_ids(emulator, user) for user in ("acme-delivery", "acme-lead")}
+
     expiry, drift = runner.run("expiry"), runner.run("drift")
+
     assert expiry.ok and "no user past expires_at" in expiry.output(), expiry.output()
+    assert "no new secret to hand off" in expiry.step("hand-off").stdout
+    assert not (runner.artifacts / f"provision-secrets-{expiry.run_id}").exists()
     assert drift.ok and "no drift" in drift.output(), drift.output()
+    assert {user: access_key_ids(emulator, user) for user in keys} == keys  # the empty sink rotated nothing
+    warnings = [line for line in drift.step("drift").stdout.splitlines() if line.startswith("::warning")]
+    assert any("ram.access_keys/acme-delivery" in w and "missing from the secrets sink" in w
+               for w in warnings)
     assert runner.gh_calls("issue") == []
-    everything = apply.output() + expiry.output() + drift.output() + json.dumps(runner.gh_calls())
-    assert not [s for s in secrets if s in everything]
 
     ram_client(emulator).update_user(ram.UpdateUserRequest(user_name="acme-delivery",
                                                            new_display_name="changed in the console"))
@@ -297,13 +240,27 @@ def test_merge_refuses_a_plan_the_account_moved_away_from(runner: Runner, emulat
     assert "acme-delivery" not in user_names(emulator)
     workspaces = ModelStudioClient(emulator.sdk_config()).list_workspaces(ListWorkspacesRequest())
     assert not workspaces.body.workspaces
-    assert job.step("save-sink").returncode == 0  # always() steps still run
+    assert job.ran()[-3:] == ["hand-off", "actions/upload-artifact@v4", "shred"]  # always() steps still run
+    assert job.step("hand-off").returncode == 0 and job.step("shred").returncode == 0
+
+
+def test_apply_without_a_handoff_key_fails_loudly_and_still_shreds_the_new_secrets(
+        runner: Runner, emulator: EmulatorHandle, tmp_path: Path) -> None:
+    runner.environments["provision"].pop("vars.PROVISION_HANDOFF_PUBLIC_KEY")
+    assert runner.run("plan").ok
+
+    job = runner.run("apply")
+
+    assert job.step("apply").returncode == 0 and "acme-delivery" in user_names(emulator)
+    assert job.step("hand-off").returncode == 1
+    assert "no variable PROVISION_HANDOFF_PUBLIC_KEY" in job.step("hand-off").stdout
+    assert job.step("shred").returncode == 0 and not (job.temp / "provision-secrets").exists()
+    assert not list(runner.artifacts.glob("provision-secrets-*"))
+    assert not list(tmp_path.rglob("*.env"))  # lost rather than left behind: the plan then reports them
 
 
 def test_nightly_expiry_revokes_users_past_expires_at(runner: Runner, emulator: EmulatorHandle) -> None:
     merged(runner)
-    archive = runner.workspace / ".provision" / "secrets.tar.gz.gpg"
-    before = archive.read_bytes()
     manifest = runner.workspace / "manifests" / "example.yaml"  # the date passes: same as an earlier date
     manifest.write_text(manifest.read_text().replace('default("2027-03-31T00:00:00Z")',
                                                      'default("2020-01-01T00:00:00Z")'))
@@ -311,11 +268,9 @@ def test_nightly_expiry_revokes_users_past_expires_at(runner: Runner, emulator: 
     job = runner.run("expiry")
 
     assert job.ok, job.output()
-    client = ram_client(emulator)
     for user in ("acme-delivery", "acme-lead"):
-        keys = client.list_access_keys(ram.ListAccessKeysRequest(user_name=user)).body.access_keys.access_key
-        assert not keys, f"{user} still has AccessKeys"
-    assert archive.read_bytes() != before  # the revoked keys left the committed sink
+        assert not access_key_ids(emulator, user), f"{user} still has AccessKeys"
+    assert not (runner.artifacts / f"provision-secrets-{job.run_id}").exists()  # a revocation makes no secret
     assert runner.run("drift").ok
 
 
@@ -343,17 +298,16 @@ def token_server() -> Iterator[str]:
 def test_credentials_step_hands_the_oidc_token_to_the_credential_chain(runner: Runner,
                                                                        token_server: str) -> None:
     account = "acs:ram::1000000000000001"
-    runner.context.update({"vars.ALIBABA_CLOUD_ROLE_ARN": f"{account}:role/provision-ci",
-                           "vars.ALIBABA_CLOUD_OIDC_PROVIDER_ARN": f"{account}:oidc-provider/gh",
-                           "secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": "",
-                           "secrets.ALIBABA_CLOUD_ACCESS_KEY_SECRET": ""})
+    runner.environments["provision-plan"] = {
+        "vars.ALIBABA_CLOUD_ROLE_ARN": f"{account}:role/provision-ci",
+        "vars.ALIBABA_CLOUD_OIDC_PROVIDER_ARN": f"{account}:oidc-provider/gh"}
     runner.runner_env.update({"ACTIONS_ID_TOKEN_REQUEST_URL": token_server,
                               "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token"})
 
     job = runner.run("plan", only={"credentials"})
 
     assert job.ok, job.output()
-    [token_file] = (runner.home / f"runner-temp-{runner.runs}").glob("alibaba-oidc-token")
+    [token_file] = job.temp.glob("alibaba-oidc-token")
     assert token_file.read_text().strip() == "oidc-jwt-from-github"
     assert token_file.stat().st_mode & 0o777 == 0o600
     assert "oidc-jwt-from-github" not in job.output()
@@ -365,7 +319,8 @@ def test_credentials_step_hands_the_oidc_token_to_the_credential_chain(runner: R
 ])
 def test_credentials_step_refuses_missing_or_ambiguous_credentials(runner: Runner, keys: str, oidc: str,
                                                                    message: str) -> None:
-    runner.context.update({"secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": keys, "vars.ALIBABA_CLOUD_ROLE_ARN": oidc})
+    runner.environments["provision-plan"] = {"secrets.ALIBABA_CLOUD_ACCESS_KEY_ID": keys,
+                                             "vars.ALIBABA_CLOUD_ROLE_ARN": oidc}
 
     job = runner.run("plan", only={"credentials"})
 

@@ -362,7 +362,7 @@ def test_key_of_the_wrong_site_names_both_sites(cli: Cli) -> None:
         "a key of a workspace on the finance site")
 
 
-def test_secrets_missing_from_the_sink_are_named_and_apply_rotates_them(cli: Cli) -> None:
+def test_secrets_missing_from_the_sink_are_named_and_only_the_rotate_switch_replaces_them(cli: Cli) -> None:
     manifest = cli.manifests / "example.yaml"
     apply(cli, manifest)
     add_members(cli)
@@ -378,12 +378,17 @@ def test_secrets_missing_from_the_sink_are_named_and_apply_rotates_them(cli: Cli
     assert code == 1
     assert failed(rows) == {"verify.checks[0].api-key", f"access-key/{LEAD}/missing",
                             f"member/{WORKSPACE}/{LEAD}"}
+    rotate = f"`provision apply -m {manifest} --rotate-missing-secrets`"
     assert rows["verify.checks[0].api-key"]["diagnosis"] == (
         f"the secrets sink ({cli.secrets_dir}, account {KEY_OWNER}) holds no value for API key "
-        "agent-delivery/main: run `provision apply`, which rotates a key whose value is lost")
-    assert rows[f"access-key/{LEAD}/missing"]["diagnosis"].startswith(
+        f"agent-delivery/main: run {rotate}, which rotates a key whose value is lost")
+    missing = rows[f"access-key/{LEAD}/missing"]["diagnosis"]
+    assert missing.startswith(
         f"the secrets sink holds 0 of the 1 AccessKey secret(s) that users[1].access_keys ({manifest}:")
+    assert missing.endswith(f"for {LEAD}: run {rotate}, which rotates a key whose secret is lost")
     apply(cli, manifest)
+    assert failed(verify(cli, manifest)[1]) == failed(rows)  # a plain apply leaves lost keys alone
+    apply(cli, manifest, "--rotate-missing-secrets")
     assert verify(cli, manifest)[0] == 0
     printed = "\n".join(cli.outputs)
     assert [s for s in lost if s in printed] == []

@@ -57,8 +57,8 @@ class Run:
     def create(self, spec: Spec) -> str:
         return self.providers[spec.kind].execute(Change(spec.key, Action.CREATE, "test", desired=spec))
 
-    def update(self, spec: Spec, live: Live | None = None) -> str:
-        change = Change(spec.key, Action.UPDATE, "test", desired=spec, live=live)
+    def update(self, spec: Spec, live: Live | None = None, rotate: bool = False) -> str:
+        change = Change(spec.key, Action.UPDATE, "test", desired=spec, live=live, rotate=rotate)
         return self.providers[spec.kind].execute(change)
 
     def delete(self, live: Live) -> str:

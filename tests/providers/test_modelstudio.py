@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -37,7 +38,8 @@ def test_create_records_the_id_and_a_second_create_changes_nothing(run: Run, cli
     assert run.create(WS) == f"modelstudio.workspace/ws-delivery already exists ({ws.workspace_id})"
     assert len(_workspaces(clients, "ws-delivery")) == 1
     live = run.read(Kind.WORKSPACE, WS)[WS.key]
-    assert live.managed and live.cloud_id == ws.workspace_id and live.spec.workspace_id == ws.workspace_id
+    assert isinstance(live.spec, WorkspaceSpec) and live.spec.workspace_id == ws.workspace_id
+    assert live.managed and live.cloud_id == ws.workspace_id
 
 
 def test_names_match_exactly_despite_the_fuzzy_filter(run: Run, clients: Clients) -> None:
@@ -115,6 +117,7 @@ def test_an_unrestricted_key_reads_as_empty_restrictions(run: Run, sink: SecretS
     spec = ApiKeySpec(workspace="ws-delivery", key_name="ops", allowed_models=(), ip_allow_list=())
     run.create(spec)
     live = run.read(Kind.API_KEY, WS, spec)[spec.key].spec
+    assert isinstance(live, ApiKeySpec)
     assert (live.allowed_models, live.ip_allow_list, live.disabled) == ((), (), False)
     assert sink.api_key("workspace-ws-delivery", "ws-delivery", "ops") is not None
 
@@ -129,15 +132,18 @@ def test_api_key_update_disable_and_rotation(run: Run, sink: SecretSink) -> None
     live = run.read(Kind.API_KEY, WS, changed)[spec.key]
     assert run.update(changed, live) == "updated modelstudio.api_key/ws-delivery/main: access scope, disabled"
     after = run.read(Kind.API_KEY, WS, changed)[spec.key].spec
+    assert isinstance(after, ApiKeySpec)
     assert after.allowed_models == ("qwen-max", "qwen-plus") and after.disabled
     key_id, old_value = sink.api_key("alice", "ws-delivery", "main") or ("", "")
     sink.forget_api_key("alice", "ws-delivery", "main")
     lost = run.read(Kind.API_KEY, WS, changed)[spec.key]
-    assert lost.spec.missing_secret
-    assert "rotated" in run.update(changed, lost)
+    assert isinstance(lost.spec, ApiKeySpec) and lost.spec.missing_secret
+    assert run.update(changed, lost) == "modelstudio.api_key/ws-delivery/main already in sync"  # not asked
+    assert sink.api_key("alice", "ws-delivery", "main") is None
+    assert "rotated" in run.update(changed, lost, rotate=True)
     new_id, new_value = sink.api_key("alice", "ws-delivery", "main") or ("", "")
     assert new_id == key_id and new_value not in ("", old_value)
-    assert not run.read(Kind.API_KEY, WS, changed)[spec.key].spec.missing_secret
+    assert run.read(Kind.API_KEY, WS, changed)[spec.key].spec == replace(lost.spec, missing_secret=False)
 
 
 def test_api_key_delete_forgets_the_value(run: Run, sink: SecretSink) -> None:

@@ -165,22 +165,39 @@ def test_access_key_count_converges_up_and_down(run: Run, sink: SecretSink) -> N
     both = set(sink.access_keys("erin"))
     assert len(both) == 2 and first < both
     run.update(AccessKeysSpec(user="erin", count=1))
-    [kept] = run.read(Kind.USER, UserSpec(user="erin"))["ram.access_keys/erin"].spec.key_ids
+    keys = run.read(Kind.USER, UserSpec(user="erin"))["ram.access_keys/erin"].spec
+    assert isinstance(keys, AccessKeysSpec)
+    [kept] = keys.key_ids
     assert kept in both and set(sink.access_keys("erin")) == {kept}
     assert kept not in first  # the oldest went first
 
 
-def test_a_key_whose_secret_is_lost_is_rotated(run: Run, sink: SecretSink) -> None:
+def test_a_key_whose_secret_is_lost_is_rotated_when_the_change_says_so(run: Run, sink: SecretSink) -> None:
     run.create(UserSpec(user="frank"))
     run.create(AccessKeysSpec(user="frank", count=2))
     lost, kept = sorted(sink.access_keys("frank"))
     sink.forget_access_key("frank", lost)
     live = run.read(Kind.USER, UserSpec(user="frank"))["ram.access_keys/frank"]
-    assert live.spec.missing_secret == (lost,)
-    run.update(AccessKeysSpec(user="frank", count=2), live)
+    assert isinstance(live.spec, AccessKeysSpec) and live.spec.missing_secret == (lost,)
+    run.update(AccessKeysSpec(user="frank", count=2), live, rotate=True)
     after = run.read(Kind.USER, UserSpec(user="frank"))["ram.access_keys/frank"].spec
+    assert isinstance(after, AccessKeysSpec)
     assert after.count == 2 and lost not in after.key_ids and kept in after.key_ids
     assert after.missing_secret == () and set(sink.access_keys("frank")) == set(after.key_ids)
+
+
+def test_an_update_that_does_not_rotate_keeps_a_key_whose_secret_is_lost(run: Run, sink: SecretSink) -> None:
+    run.create(UserSpec(user="gina"))
+    run.create(AccessKeysSpec(user="gina", count=1))
+    [lost] = sink.access_keys("gina")
+    sink.forget_access_key("gina", lost)
+    live = run.read(Kind.USER, UserSpec(user="gina"))["ram.access_keys/gina"]
+
+    message = run.update(AccessKeysSpec(user="gina", count=2), live)  # a count change, no rotation
+
+    after = run.read(Kind.USER, UserSpec(user="gina"))["ram.access_keys/gina"].spec
+    assert isinstance(after, AccessKeysSpec) and after.count == 2 and lost in after.key_ids
+    assert after.missing_secret == (lost,) and "deleted" not in message
 
 
 def delete_outside(clients: Clients, user: str, access_key_id: str) -> None:
@@ -269,6 +286,7 @@ def test_an_unmanaged_policy_is_read_as_such_and_adopted_by_tagging(run: Run, cl
     clients.ram().create_policy(ram.CreatePolicyRequest(policy_name="legacy", policy_document=DOC))
     spec = PolicySpec(policy="legacy", document=canonical_document(DOC))
     live = run.read(Kind.POLICY, spec)[spec.key]
+    assert isinstance(live.spec, PolicySpec)
     assert not live.managed and live.spec.document == canonical_document(DOC)
     assert "adopted" in run.update(spec, live)
     assert run.read(Kind.POLICY, spec)[spec.key].managed

@@ -1,7 +1,8 @@
 """An in-memory cloud for planner properties: applies a Plan's changes to a list of live resources.
 
 It does what a correct provider would: creates and updates leave the live spec equal to the desired one
-(live-only fields filled, rotated secrets no longer missing, adopted resources marked), a top-level delete
+(live-only fields filled, secrets held again only where the change rotates or creates keys, adopted
+resources marked), a top-level delete
 takes its children with it (memberships go only with their workspace: removing a user's memberships is a
 console step), and no-ops, manual steps and refused deletes change nothing.
 """
@@ -28,7 +29,8 @@ def apply(plan: Plan, live: Sequence[Live]) -> list[Live]:
 
 
 def _written(change: Change) -> Live:
-    """The live resource a create or update leaves: declared fields as desired, secrets held again."""
+    """The live resource a create or update leaves: declared fields as desired, secrets of new or rotated
+    keys held; a key kept without rotation keeps its lost secret."""
     assert change.desired is not None
     spec = change.desired
     if change.live is not None:  # undeclared fields keep their live values
@@ -43,11 +45,11 @@ def _written(change: Change) -> Live:
         )
     if isinstance(spec, AccessKeysSpec):
         count = spec.count if spec.count is not None else len(spec.key_ids)
-        spec = replace(
-            spec, count=count, missing_secret=(), key_ids=tuple(f"LTAI{spec.user}{i}" for i in range(count))
-        )
+        key_ids = tuple(f"LTAI{spec.user}{i}" for i in range(count))
+        lost = () if change.rotate else tuple(k for k in spec.missing_secret if k in key_ids)
+        spec = replace(spec, count=count, missing_secret=lost, key_ids=key_ids)
     if isinstance(spec, ApiKeySpec):
-        spec = replace(spec, missing_secret=False)
+        spec = replace(spec, missing_secret=spec.missing_secret and not change.rotate)
     cloud_id = change.live.cloud_id if change.live is not None else f"id-{spec.key}"
     details = change.live.details if change.live is not None else ()
     return Live(spec=spec, managed=True, cloud_id=cloud_id, details=details)

@@ -235,6 +235,9 @@ def test_progress_line_keeps_only_what_the_provider_message_adds() -> None:
     assert line("ram.access_keys/bob: created LTAI1 (secret sha256:1a2b)") == \
         "✓ created ram.access_keys/bob (0.2s): created LTAI1 (secret sha256:1a2b)"
     assert line("created ram.access_keys/bob") == "✓ created ram.access_keys/bob (0.2s)"
+    updated = Outcome("modelstudio.api_key/ws/main", "update", Status.DONE,
+                      "updated modelstudio.api_key/ws/main: rotated (value sha256:1a2b)", 0.25)
+    assert updated.line() == "✓ updated modelstudio.api_key/ws/main (0.2s): rotated (value sha256:1a2b)"
     failed = Outcome("ram.user/bob", "create", Status.FAILED, "ram.user/bob: CreateUser failed with X", 1.0)
     assert failed.line() == "✗ failed to create ram.user/bob (1.0s): CreateUser failed with X"
     skipped = Outcome("ram.login_profile/bob", "create", Status.SKIPPED, "skipped: ram.user/bob failed")

@@ -93,22 +93,73 @@ def replace_models(spec: ApiKeySpec, models: tuple[str, ...]) -> ApiKeySpec:
     return ApiKeySpec(spec.workspace, spec.key_name, allowed_models=models)
 
 
-def test_access_keys_with_a_secret_missing_from_the_sink_are_rotated() -> None:
+LOST_KEY = AccessKeysSpec("alice", count=1, key_ids=("LTAI1",), missing_secret=("LTAI1",))
+LOST_KEY_NOTE = "secret of LTAI1 missing from the secrets sink: rotate with --rotate-missing-secrets"
+
+
+def test_access_keys_with_a_secret_missing_from_the_sink_are_reported_not_rotated() -> None:
+    plan = diff(Desired(present=(ALICE, AccessKeysSpec("alice", count=1))), [live(ALICE), live(LOST_KEY)])
+
+    change = only(plan, LOST_KEY.key)
+    assert (change.action, change.reason, change.rotate) == (Action.NOOP, LOST_KEY_NOTE, False)
+    assert plan.warnings == [f"ram.access_keys/alice: {LOST_KEY_NOTE}"]
+    assert not plan.has_changes
+
+
+def test_access_keys_with_a_secret_missing_from_the_sink_are_rotated_when_asked() -> None:
     desired = AccessKeysSpec("alice", count=1)
-    current = AccessKeysSpec("alice", count=1, key_ids=("LTAI1",), missing_secret=("LTAI1",))
-    change = only(diff(Desired(present=(ALICE, desired)), [live(ALICE), live(current)]), desired.key)
-    assert (change.action, change.reason) == (
+    plan = diff(Desired(present=(ALICE, desired)), [live(ALICE), live(LOST_KEY)], rotate_missing=True)
+
+    change = only(plan, desired.key)
+    assert (change.action, change.reason, change.rotate) == (
         Action.UPDATE,
         "rotate: secret of LTAI1 missing from the secrets sink",
+        True,
     )
+    assert plan.warnings == []
 
 
-def test_api_key_with_a_secret_missing_from_the_sink_is_rotated() -> None:
+def test_an_update_of_keys_with_a_lost_secret_says_it_does_not_rotate_them() -> None:
+    desired = AccessKeysSpec("alice", count=2)
+    plan = diff(Desired(present=(ALICE, desired)), [live(ALICE), live(LOST_KEY)])
+
+    change = only(plan, desired.key)
+    assert (change.action, change.reason, change.rotate) == (
+        Action.UPDATE, f"differs: count; {LOST_KEY_NOTE}", False)
+    assert plan.warnings == [f"ram.access_keys/alice: {LOST_KEY_NOTE}"]
+
+
+def test_api_key_with_a_secret_missing_from_the_sink_is_reported_not_rotated() -> None:
     desired = ApiKeySpec("ws-delivery", "main")
     current = ApiKeySpec("ws-delivery", "main", api_key_id="k1", missing_secret=True)
-    change = only(diff(Desired(present=(WS, desired)), [live(WS), live(current)]), desired.key)
-    assert change.action is Action.UPDATE
-    assert change.reason.startswith("rotate: secret of API key ws-delivery/main missing")
+    plan = diff(Desired(present=(WS, desired)), [live(WS), live(current)])
+
+    change = only(plan, desired.key)
+    note = ("secret of API key ws-delivery/main missing from the secrets sink: rotate with "
+            "--rotate-missing-secrets")
+    assert (change.action, change.reason) == (Action.NOOP, note)
+    assert plan.warnings == [f"modelstudio.api_key/ws-delivery/main: {note}"]
+
+
+def test_api_key_with_a_secret_missing_from_the_sink_is_rotated_when_asked() -> None:
+    desired = ApiKeySpec("ws-delivery", "main")
+    current = ApiKeySpec("ws-delivery", "main", api_key_id="k1", missing_secret=True)
+    change = only(diff(Desired(present=(WS, desired)), [live(WS), live(current)], rotate_missing=True),
+                  desired.key)
+    assert (change.action, change.rotate) == (Action.UPDATE, True)
+    assert change.reason == "rotate: secret of API key ws-delivery/main missing from the secrets sink"
+
+
+def test_only_expired_plan_leaves_out_the_warning_of_a_lost_secret_it_does_not_show() -> None:
+    desired, current = expired_alice()
+    bob_keys = AccessKeysSpec("bob", count=1, key_ids=("LTAI9",), missing_secret=("LTAI9",))
+    desired = Desired(present=(*desired.present, AccessKeysSpec("bob", count=1)), expired=desired.expired)
+
+    full = diff(desired, [*current, live(bob_keys)])
+    revocation = diff(desired, [*current, live(bob_keys)], only_expired=True)
+
+    assert [w for w in full.warnings if "ram.access_keys/bob" in w]
+    assert "ram.access_keys/bob" not in changes(revocation) and revocation.warnings == []
 
 
 # --- unmanaged look-alikes and adoption ---------------------------------------------------------------

@@ -94,6 +94,10 @@ class Case:
     desired: Desired
     live: list[Live]
     allow_destroy: bool
+    rotate_missing: bool
+
+    def plan(self, live: list[Live]) -> Plan:
+        return diff(self.desired, live, allow_destroy=self.allow_destroy, rotate_missing=self.rotate_missing)
 
 
 def absent_specs(draw: st.DrawFn, taken: set[str]) -> tuple[Spec, ...]:
@@ -115,7 +119,8 @@ def cases(draw: st.DrawFn) -> Case:
     users = tuple(s.user for s in present if isinstance(s, UserSpec))
     expired = frozenset(u for u in users if draw(st.booleans()))
     live = [Live(spec=s, managed=True, cloud_id=f"id-{s.key}") for s in draw(account(for_live=True))]
-    return Case(Desired(present=tuple(present), absent=absent, expired=expired), live, draw(st.booleans()))
+    desired = Desired(present=tuple(present), absent=absent, expired=expired)
+    return Case(desired, live, draw(st.booleans()), draw(st.booleans()))
 
 
 fast = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -124,10 +129,31 @@ fast = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @fast
 @given(cases())
 def test_applying_the_plan_leaves_nothing_to_do(case: Case) -> None:
-    first = diff(case.desired, case.live, allow_destroy=case.allow_destroy)
+    first = case.plan(case.live)
     after = fake_cloud.apply(first, case.live)
-    second = diff(case.desired, after, allow_destroy=case.allow_destroy)
+    second = case.plan(after)
     assert second.actionable == [], [(c.key, c.action, c.reason) for c in second.actionable]
+
+
+@fast
+@given(cases())
+def test_without_the_switch_nothing_rotates_and_no_lost_secret_passes_for_in_sync(case: Case) -> None:
+    plan = diff(case.desired, case.live, allow_destroy=case.allow_destroy)
+    assert not [c.key for c in plan.changes if c.rotate]
+    assert not [c.key for c in plan.changes if c.reason == "in sync" and c.live is not None
+                and getattr(c.live.spec, "missing_secret", None)]
+    reported = sorted(c.key for c in plan.changes if "rotate with --rotate-missing-secrets" in c.reason)
+    assert reported == sorted(w.split(": ", 1)[0] for w in plan.warnings if "rotate with" in w)
+
+
+@fast
+@given(cases())
+def test_the_switch_changes_only_the_changes_of_keys_whose_secret_is_lost(case: Case) -> None:
+    plain = diff(case.desired, case.live, allow_destroy=case.allow_destroy)
+    rotating = diff(case.desired, case.live, allow_destroy=case.allow_destroy, rotate_missing=True)
+    differ = [b for a, b in zip(plain.changes, rotating.changes, strict=True) if a != b]
+    assert all(c.rotate and c.action is Action.UPDATE and c.reason.startswith("rotate: ") for c in differ)
+    assert [c for c in rotating.changes if c.rotate] == differ
 
 
 @fast

@@ -33,7 +33,8 @@ def sample_plan() -> Plan:
     return Plan(
         changes=[
             Change("ram.user/alice", Action.CREATE, "not found", desired=UserSpec("alice", "Alice")),
-            Change(keys.key, Action.UPDATE, "rotate", desired=AccessKeysSpec("alice", count=1), live=keys),
+            Change(keys.key, Action.UPDATE, "rotate", desired=AccessKeysSpec("alice", count=1), live=keys,
+                   rotate=True),
             Change(
                 endpoint.key,
                 Action.UPDATE,
@@ -105,6 +106,12 @@ def test_plan_file_carries_context_and_summary_counts() -> None:
         }
     ]
     assert change["live"]["managed"] is True and change["live"]["cloud_id"] == "ep-1"
+
+
+def test_plan_file_says_which_update_rotates_keys_whose_secret_is_lost() -> None:
+    data = plan_to_dict(sample_plan())
+    assert [c["key"] for c in data["changes"] if c["rotate"]] == ["ram.access_keys/alice"]
+    assert data["changes"][1]["live"]["spec"]["needs_rotation"] == ["LTAI1"]
 
 
 def test_no_field_name_suggesting_a_secret_is_ever_written() -> None:

@@ -1,0 +1,86 @@
+"""The whole story in one test: deliver, prove it works, take it back, prove it is gone, audit shows nothing.
+
+apply example.yaml → verify passes → revoke the delivery account after acceptance → the old credentials
+fail (verify's credential checks and the SDKs directly) → audit shows no remaining access for that account.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import openai
+import pytest
+from alibabacloud_sts20150401.client import Client as StsClient
+from alibabacloud_tea_openapi.exceptions import ClientException
+
+from provision.secrets import SecretSink
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Cli
+
+pytestmark = pytest.mark.e2e
+
+USER = "acme-delivery"
+LEAD = "acme-lead"
+DELIVERED = ("--var", "expires=2999-01-01T00:00:00Z")  # during the engagement
+ACCEPTED = ("--var", "expires=2026-11-30T00:00:00Z")  # the manifest after acceptance: already past
+
+
+def test_deliver_verify_revoke_prove_and_audit_show_no_remaining_access(cli: Cli) -> None:
+    manifest = cli.manifests / "example.yaml"
+
+    # 1. deliver
+    applied = cli("apply", "-m", manifest, *DELIVERED, "--auto-approve")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    workspace_id = cli.workspace_id("agent-delivery")
+    for user, role in ((USER, "guest"), (LEAD, "admin")):  # the console step, done by a human
+        cli.cloud.add_member(workspace_id, user, role)
+
+    # 2. verify: every check passes
+    verified = cli("verify", "-m", manifest, *DELIVERED, "--json")
+    assert verified.exit_code == 0, verified.stdout
+    rows = {row["id"]: row for row in verified.json()}
+    assert all(row["passed"] for row in rows.values())
+    old = SecretSink(cli.secrets_dir).read(USER)
+    old_key_id, old_secret = old["ALIBABA_CLOUD_ACCESS_KEY_ID"], old["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
+    old_api_key = old["DASHSCOPE_API_KEY"]
+    assert f"access-key/{USER}/{old_key_id}" in rows
+
+    # 3. revoke after acceptance (the manifest now says the account has expired)
+    revoked = cli("revoke", "-m", manifest, *ACCEPTED, "--user", USER, "--auto-approve", "--json")
+    assert revoked.exit_code == 0, revoked.stdout + revoked.stderr
+
+    left = [key for key in cli.state().applied() if f"/{USER}" in key and not key.startswith("ram.user/")
+            and not key.startswith("modelstudio.member/")]
+    assert left == [], "revoked access must leave the last-applied record (else it reads as drift)"
+
+    # 4. the old credentials no longer work: verify's credential checks fail as expected ...
+    after = cli("verify", "-m", manifest, *ACCEPTED, "--json")
+    assert after.exit_code == 1
+    failed = {row["id"]: row for row in after.json() if not row["passed"]}
+    assert failed, "verify must fail once the delivery account is revoked"
+    assert all(USER in row["id"] or "verify.checks" in row["id"] for row in failed.values())
+    assert not any(row["passed"] for row in after.json() if row["id"].startswith("verify.checks[0].chat"))
+    assert all(row["passed"] for row in after.json() if LEAD in row["id"])  # the lead keeps its access
+    # ... and straight through the SDKs with the credentials captured before the revoke
+    with pytest.raises(ClientException) as sts_error:
+        StsClient(cli.cloud.sdk_config(old_key_id, old_secret)).get_caller_identity()
+    assert sts_error.value.code in ("InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive")
+    chat = openai.OpenAI(api_key=old_api_key, base_url=f"{cli.cloud.url}/compatible-mode/v1", max_retries=0,
+                         default_headers={"Host": "dashscope.aliyuncs.com"})
+    with pytest.raises(openai.AuthenticationError):
+        chat.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": "ping"}])
+
+    # 5. audit: no remaining access for that account
+    audited = cli("audit", "-m", manifest, *ACCEPTED, "--format", "json")
+    assert audited.exit_code == 0, audited.stderr
+    report = json.loads(audited.stdout)
+    user = next(u for u in report["access_map"]["users"] if u["name"] == USER)
+    assert user["access_keys"] == [] and user["console"] is None and user["policies"] == []
+    assert not [k for k in report["access_map"]["api_keys"] if k.get("issued_to") == USER]
+    about_user = [f for f in report["findings"] if f["resource"].startswith(f"ram.user/{USER}")
+                  or f"/{USER}/" in f["resource"]]
+    assert not about_user, about_user
+    for output in cli.outputs:
+        assert old_secret not in output and old_api_key not in output
