@@ -2,7 +2,9 @@
 
 A failed change fails only itself: its dependents are skipped ("skipped: ram.user/alice failed") while
 independent resources go on. Manual changes become checklist items and never call an API; refused and
-no-op changes are not executed. Providers are idempotent, so an interrupted apply resumes by re-planning.
+no-op changes are not executed (a refused one still fails the apply: the account keeps what the manifest
+says must go). On Ctrl-C nothing new starts; the changes in flight finish and are reported before the
+interrupt goes on. Providers are idempotent, so an interrupted apply resumes by re-planning.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class Status(StrEnum):
 
 
 _BLOCKING = (Status.FAILED, Status.SKIPPED)
+# the reasons plan.diff gives a REFUSED change, and what lets the deletion through
+_REFUSAL_FIX = {"needs --allow-destroy": "re-run with --allow-destroy",
+                "protect: true": "remove protect: true first, then re-run with --allow-destroy"}
 _PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}
 _MARK = {Status.DONE: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.MANUAL: "☐",
          Status.REFUSED: "!"}
@@ -96,11 +101,20 @@ class ApplySummary:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped
+        """Every change ran and nothing was refused: the account now matches the manifest."""
+        return not self.failed and not self.skipped and not self.refused
 
     @property
     def exit_code(self) -> int:
         return EXIT_OK if self.ok else EXIT_ERROR
+
+    def refusal(self) -> str | None:
+        """One line naming the refused deletions and what lets each through; None if none was refused."""
+        if not self.refused:
+            return None
+        what = "; ".join(f"{o.key} ({o.message}: {_REFUSAL_FIX.get(o.message, 'see the plan')})"
+                         for o in self.refused)
+        return f"{len(self.refused)} deletion(s) refused, the account still holds them: {what}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``--json``)."""
@@ -189,9 +203,18 @@ class _Run:
                         for future in done:
                             self._collect(future)
             except BaseException:
-                for future in self.running:
-                    future.cancel()
+                self._drain()
                 raise
+
+    def _drain(self) -> None:
+        """On an interrupt: start nothing more, and report (and record) every change already in flight
+        once it finishes, so the user sees everything that was done before the run stopped."""
+        for future in list(self.running):
+            if future.cancel():
+                del self.running[future]
+        wait(self.running)
+        for future in list(self.running):
+            self._collect(future)
 
     def _submit_ready(self, pool: ThreadPoolExecutor) -> bool:
         """Skip what a failure blocks and submit what is ready; True if anything moved."""

@@ -24,6 +24,7 @@ class ManualStep:
     what: str  # "Add RAM user alice to workspace ws-delivery (id ws-123) as guest"
     where: str  # the console path to click through
     confirm: str  # the `provision membership confirm ...` command to run afterwards
+    note: str = ""  # why the step is still listed though an operator confirmed it (the probe disagrees)
 
     def line(self) -> str:
         """The step as one line: ``<where>: <what>; then run: <confirm>``."""

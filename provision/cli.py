@@ -8,8 +8,6 @@ failures (ProvisionError) print one actionable message, never a traceback.
 from __future__ import annotations
 
 import json
-import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +23,7 @@ from provision.cli_common import (
     AllowDestroyOpt,
     JsonOpt,
     ManifestOpt,
+    ProvisionGroup,
     RotateMissingOpt,
     SecretsDirOpt,
     StateDirOpt,
@@ -38,11 +37,12 @@ from provision.cli_common import (
     prepare_source,
     stderr,
     use_color,
+    write_out,
 )
 from provision.cli_membership import membership_app
 from provision.clock import now, parse_time
 from provision.emulator.cli import app as emulator_app
-from provision.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ProvisionError
+from provision.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ProvisionError
 from provision.flow import (
     PlanOptions,
     SavedPlan,
@@ -62,6 +62,10 @@ from provision.views import checklist_lines, manual_steps, render_markdown, rend
 app = typer.Typer(
     name="provision",
     help="Access-as-code for Alibaba Cloud Model Studio (Bailian): plan, apply, verify, revoke, audit.",
+    epilog="Exit codes: 0 success (`plan --detailed-exitcode`: nothing to change) · 1 error, usage error, "
+           "failed or refused change · 2 `plan --detailed-exitcode` only: the account differs from the "
+           "manifest · 130 interrupted (Ctrl-C)",
+    cls=ProvisionGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -81,11 +85,13 @@ def plan(
     var: VarOpt = None,
     var_file: VarFileOpt = None,
     as_json: JsonOpt = False,
-    out: Annotated[Path | None, typer.Option("--out", help="also save the plan as JSON for `provision apply "
-                                                           "PLAN.json`", dir_okay=False)] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="PLAN.json", dir_okay=False,
+        help="also save the plan for `provision apply PLAN.json`")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="render the plan as Markdown (PRs)")] = False,
     detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="exit 2 when there are changes, 0 when none, 1 on error")] = False,
+        "--detailed-exitcode", help="exit 2 when there are changes (or refused deletions), 0 when none, "
+                                    "1 on error")] = False,
     only_expired: Annotated[bool, typer.Option(
         "--only-expired", help="only the changes that revoke users past expires_at")] = False,
     allow_destroy: AllowDestroyOpt = False,
@@ -96,8 +102,8 @@ def plan(
 ) -> None:
     """Show what apply would change: read the account, diff it with the manifest. Changes nothing.
 
-    Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes with
-    --detailed-exitcode, 1 error. Expiry (`expires_at`) is judged as of now, or as of `PROVISION_NOW`
+    Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes or refused deletions
+    with --detailed-exitcode, 1 error. Expiry (`expires_at`) is judged as of now, or as of `PROVISION_NOW`
     (ISO-8601) when set, for reproducible runs.
 
     Example: `provision plan -m manifests/example.yaml --var customer=globex --detailed-exitcode`
@@ -107,13 +113,15 @@ def plan(
     A managed key whose secret the secrets sink lacks is reported (a warning), not rotated: rotating breaks
     whoever uses the key. `--rotate-missing-secrets` plans its rotation (a saved plan keeps the switch).
     """
+    if as_json and markdown:
+        raise ProvisionError("give --json or --markdown, not both")
     prepared = load(manifest, var, var_file)
     context = cloud_context(prepared, state_dir, secrets_dir)
     result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired,
                        rotate_missing=rotate_missing_secrets)
     document = plan_document(result, prepared.source)
     if out is not None:
-        out.write_text(json.dumps(document, indent=2) + "\n")
+        write_out(out, json.dumps(document, indent=2) + "\n")
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     elif markdown:
@@ -123,7 +131,8 @@ def plan(
                                manifest_args=prepared.source.command_args()))
     if out is not None:
         stderr().print(f"plan saved to {out}; apply it with: provision apply {out}", markup=False)
-    if detailed_exitcode and result.plan.has_changes:
+    # a refused deletion leaves the account unlike the manifest: a drift job must notice it
+    if detailed_exitcode and (result.plan.has_changes or result.plan.summary().refused):
         raise typer.Exit(EXIT_CHANGES)
 
 
@@ -137,7 +146,7 @@ def apply(
         metavar="[PLAN.json]", help="a plan saved by `provision plan --out` (instead of -m)",
         dir_okay=False)] = None,
     manifest: Annotated[Path | None, typer.Option(
-        "--manifest", "-m", help="the manifest file (re-planned right before applying)",
+        "--manifest", "-m", metavar="FILE", help="the manifest file (re-planned right before applying)",
         dir_okay=False)] = None,
     var: VarOpt = None,
     var_file: VarFileOpt = None,
@@ -147,7 +156,7 @@ def apply(
     state_dir: StateDirOpt = None,
     secrets_dir: SecretsDirOpt = None,
     as_json: JsonOpt = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64, metavar="N",
                                              help="changes in flight at once")] = 8,
     verify: Annotated[bool, typer.Option(
         "--verify", help="then run `provision verify` if the apply succeeded (exit 1 if one fails)")] = False,
@@ -168,7 +177,8 @@ def apply(
     secret the sink lost; without it they are only reported)
     """
     if (plan_file is None) == (manifest is None):
-        raise ProvisionError("give either a manifest (-m FILE) or a saved plan (PLAN.json), not both")
+        raise ProvisionError("give a manifest (-m FILE) or a saved plan (PLAN.json), not both" if plan_file
+                             else "give the manifest (-m FILE) or a saved plan (PLAN.json) to apply")
     saved: SavedPlan | None = None
     if plan_file is not None:
         if var or var_file or allow_destroy or rotate_missing_secrets:
@@ -195,16 +205,20 @@ def apply(
         err.print(outcome.line(), markup=False, style=_STYLE.get(str(outcome.status)))
 
     summary = run_apply(to_apply, context, concurrency=concurrency, on_event=progress)
-    if verify and summary.exit_code != EXIT_OK:
+    ran = not summary.failed and not summary.skipped  # refused deletions do not stop verify
+    if verify and not ran:
         err.print("verify skipped: the apply did not succeed", markup=False, style="yellow")
-    verified = run_verify(prepared, context) if verify and summary.exit_code == EXIT_OK else None
+    verified = run_verify(prepared, context) if verify and ran else None
     if verified is not None and as_json:  # one JSON document: the apply summary and the checks
         typer.echo(json.dumps({"apply": summary.to_dict(), "verify": verified.to_list()}, indent=2))
     else:
         _report(summary, manual_steps(to_apply, prepared.source.command_args()), as_json)
     if verified is not None and not as_json:
         typer.echo(render_table(verified, color=use_color()), nl=False)
-    exit_code = verified.exit_code if verified is not None else summary.exit_code
+    refusal = summary.refusal()
+    if refusal is not None:
+        typer.secho(f"error: {refusal}", fg=typer.colors.RED, err=True)
+    exit_code = max(summary.exit_code, verified.exit_code if verified is not None else EXIT_OK)
     if exit_code != EXIT_OK:
         raise typer.Exit(exit_code)
 
@@ -281,8 +295,8 @@ def verify(
 @friendly
 def revoke(
     manifest: ManifestOpt,
-    user: Annotated[str, typer.Option("--user", help="the RAM user whose access to take back, as named in "
-                                                     "the manifest")],
+    user: Annotated[str, typer.Option("--user", metavar="USER", help="the RAM user whose access to take "
+                                                                     "back, as named in the manifest")],
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="revoke without asking")] = False,
     delete_user: Annotated[bool, typer.Option(
         "--delete-user", help="also delete the RAM user once stripped (refused for protect: true)")] = False,
@@ -316,6 +330,7 @@ def revoke(
     started = now()
     prepared = load(manifest, var, var_file)
     context = cloud_context(prepared, state_dir, secrets_dir)
+    context.check_writable()  # the record and the sink must take what revoke writes
     to_revoke = read_revoke(prepared, context, user, delete_user=delete_user, now=started)
     out = stderr() if as_json else Console(highlight=False, soft_wrap=True, no_color=not use_color())
     out.print(f"revoke {user} ({to_revoke.why}):", markup=False)
@@ -346,11 +361,11 @@ def audit(
     fmt: Annotated[AuditFormat, typer.Option(
         "--format", "-f", help="html (one self-contained file for a browser), md (tickets), json (machines), "
                                "csv (one row per finding)")] = AuditFormat.HTML,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the report to this file "
-                                                                 "[default: stdout]", dir_okay=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", dir_okay=False,
+                                             help="write the report to this file [default: stdout]")] = None,
     as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="judge key ages, last use and expiry as of this UTC time, e.g. 2026-06-30T00:00:00Z "
-                        "[default: now]")] = None,
+        "--as-of", metavar="TIME", help="judge key ages, last use and expiry as of this UTC time, e.g. "
+                                        "2026-06-30T00:00:00Z [default: now]")] = None,
     var: VarOpt = None,
     var_file: VarFileOpt = None,
     state_dir: StateDirOpt = None,
@@ -365,34 +380,22 @@ def audit(
 
     Example: `provision audit -m manifests/example.yaml --format csv --out findings.csv`
     """
-    moment = _moment(as_of)
+    moment = parse_time(as_of, "--as-of") if as_of else now()  # default: PROVISION_NOW, else now
     prepared = prepare(manifest, parse_vars(var), var_file or [], now=moment)
     report = run_audit(prepared, cloud_context(prepared, state_dir, secrets_dir), moment)
     text = render_audit(report, fmt)
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_out(out, text)
     counts = ", ".join(f"{n} {s}" for s, n in report.summary().by_severity.items() if n) or "none"
     where = f": {fmt.value} report written to {out}" if out is not None else ""
     stderr().print(f"audit: {len(report.findings)} finding(s) ({counts}){where}", markup=False)
 
 
-def _moment(text: str | None) -> datetime:
-    """``--as-of`` as an aware UTC datetime; by default the tool's clock (PROVISION_NOW, else now)."""
-    return parse_time(text, "--as-of") if text else now()
-
-
 def main() -> None:
-    """Console entry point: run the app, turning expected failures into one line and an exit code."""
-    try:
-        app()
-    except ProvisionError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    """Console entry point (ProvisionGroup maps usage errors and ProvisionErrors to one line and a code)."""
+    app()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from provision.cli_common import (
 from provision.clock import now
 from provision.errors import ProvisionError
 from provision.flow import make_plan
-from provision.providers.membership import confirm_member
+from provision.providers.membership import confirm_member, membership_of, overruled_confirmations
 from provision.resources import MemberSpec
 from provision.views import checklist_lines, manual_steps
 
@@ -42,8 +42,10 @@ def membership_checklist(
     Example: `provision membership checklist -m manifests/example.yaml`
     """
     prepared = load(manifest, var, var_file)
-    plan = make_plan(prepared, cloud_context(prepared, state_dir, secrets_dir)).plan
-    steps = manual_steps(plan, prepared.source.command_args())
+    context = cloud_context(prepared, state_dir, secrets_dir)
+    plan = make_plan(prepared, context).plan
+    notes = overruled_confirmations(plan, membership_of(context.providers))
+    steps = manual_steps(plan, prepared.source.command_args(), notes)
     if not steps:
         typer.echo("no console steps pending: every declared membership is proven or confirmed")
         return
@@ -80,14 +82,19 @@ def membership_confirm(
     if removed == (role is not None):
         raise ProvisionError("give either --role ROLE (the user is a member) or --removed (it was removed)")
     prepared = load(manifest, var, var_file)
-    state = cloud_context(prepared, state_dir, secrets_dir).state
+    context = cloud_context(prepared, state_dir, secrets_dir)
+    state, probe = context.state, membership_of(context.providers)
     declared = {(s.workspace, s.user) for s in prepared.desired.present if isinstance(s, MemberSpec)}
     if removed:
         if (workspace, user) in declared:
             raise ProvisionError(f"{manifest}: {user} is still declared a member of workspace {workspace}: "
                                  "take it out of the manifest (or let its expires_at pass) first")
+        overruled = probe.overruled(workspace, user, member=False)
+        if overruled is not None:
+            raise ProvisionError(f"not recorded: {overruled}")
         dropped = state.forget_confirmation(workspace, user)
-        typer.echo(f"recorded: {user} was removed from workspace {workspace}" if dropped else
+        cleared = state.clear_removal(workspace, user)
+        typer.echo(f"recorded: {user} was removed from workspace {workspace}" if dropped or cleared else
                    f"nothing recorded for {user} in workspace {workspace}: nothing to drop")
         return
     assert role is not None
@@ -95,5 +102,8 @@ def membership_confirm(
         raise ProvisionError(f"{manifest}: {user} is not declared as a member of workspace {workspace}")
     who = by or os.environ.get("USER") or "unknown"
     confirmation = confirm_member(state, workspace, user, role, who, now())
+    state.clear_removal(workspace, user)  # a member again: a removal asked for earlier is void
+    overruled = probe.overruled(workspace, user, member=True)
     typer.echo(f"recorded: {user} is {confirmation.role} in workspace {workspace} "
-               f"(confirmed by {confirmation.confirmed_by} at {confirmation.confirmed_at})")
+               f"(confirmed by {confirmation.confirmed_by} at {confirmation.confirmed_at})"
+               + (f"; note: {overruled}" if overruled else ""))

@@ -3,6 +3,8 @@
 Pure: no SDK, no I/O. Follows the deletion rules of docs/architecture.md: ``state: absent`` top-level
 items go to ``Desired.absent``; an expired user stays present but stripped of every access (no login
 profile, zero access keys, no attachments, no API keys issued to it, no memberships).
+:func:`problem_line` goes the other way: from a spec the account finds wrong (an unknown model, a
+vSwitch elsewhere) back to its manifest entry and line.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from provision.clock import iso
+from provision.manifest.marks import FieldPath, dotted
 from provision.manifest.model import SUPER_ADMIN_POLICY, Endpoint, Manifest, Policy, User, Workspace
 from provision.resources import (
     ALL_MODELS,
@@ -19,10 +22,12 @@ from provision.resources import (
     Desired,
     EndpointSpec,
     GrantSpec,
+    Kind,
     LoginProfileSpec,
     MemberSpec,
     PolicySpec,
     Spec,
+    SpecProblem,
     UserSpec,
     WorkspaceSpec,
     Zone,
@@ -54,7 +59,50 @@ def desired_from_manifest(manifest: Manifest, now: datetime) -> Desired:
             ws.adopt)
     for endpoint in manifest.endpoints:
         add(_endpoint(endpoint, manifest.cloud.region), endpoint.state, [], endpoint.adopt)
-    return Desired(present=tuple(present), absent=tuple(absent), adopt=frozenset(adopt), expired=expired)
+    return Desired(present=tuple(present), absent=tuple(absent), adopt=frozenset(adopt), expired=expired,
+                   manifest=manifest.name)
+
+
+def problem_line(manifest: Manifest, problem: SpecProblem) -> str:
+    """One problem as ``file:line: key: message (field path)``, the manifest entry found from the spec."""
+    path = manifest_path(manifest, problem)
+    origin = manifest.locate(path) if path else None
+    where = f"{origin.file}:{origin.line}" if origin else (manifest.source_file or "the manifest")
+    entry = f" ({dotted(path)})" if path else ""
+    return f"{where}: {problem.key}: {problem.message}{entry}"
+
+
+def manifest_path(manifest: Manifest, problem: SpecProblem) -> FieldPath | None:
+    """The manifest field a spec problem is about (the inverse of :func:`desired_from_manifest`)."""
+    kind, _, name = problem.key.partition("/")
+    if kind == Kind.ENDPOINT:
+        at = _index([e.name for e in manifest.endpoints], name)
+        if at is None:
+            return None
+        endpoint = manifest.endpoints[at]
+        zone = _index([z.vswitch_id for z in endpoint.zones], problem.value)
+        if problem.field == "zones" and zone is not None:
+            return ("endpoints", at, "zones", zone, "vswitch_id")
+        return ("endpoints", at, problem.field)
+    workspace, _, child = name.partition("/")
+    ws = _index([w.name for w in manifest.workspaces], workspace)
+    if ws is None or kind not in (Kind.GRANT, Kind.API_KEY):
+        return None
+    spec = manifest.workspaces[ws]
+    if kind == Kind.GRANT:
+        model = _index(list(spec.models) if spec.models != "all" else [], child)
+        return ("workspaces", ws, "models", model) if model is not None else ("workspaces", ws, "models")
+    key = _index([k.name for k in spec.api_keys], child)
+    if key is None:
+        return ("workspaces", ws, "api_keys")
+    model = _index(spec.api_keys[key].allowed_models, problem.value)
+    if problem.field == "allowed_models" and model is not None:
+        return ("workspaces", ws, "api_keys", key, "allowed_models", model)
+    return ("workspaces", ws, "api_keys", key)
+
+
+def _index(items: list[str], wanted: str) -> int | None:
+    return items.index(wanted) if wanted in items else None
 
 
 def _policy(policy: Policy) -> PolicySpec:

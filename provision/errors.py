@@ -1,10 +1,16 @@
 """Errors a user can act on, and the exit codes of every command.
 
-Exit codes (documented in the README):
-  0  success; for ``plan --detailed-exitcode``: no changes
-  1  error: invalid manifest, cloud error, failed apply/verify/revoke
-  2  ``plan --detailed-exitcode`` only: the plan has changes
-  130 interrupted (Ctrl-C)
+Exit codes of every command (also in ``provision --help``):
+
+  ====  ==============================================================================================
+  0     success; for ``plan --detailed-exitcode``: the account matches the manifest
+  1     error: a usage error (missing or unknown option, bad value: never 2), an invalid manifest, a
+        cloud error, a failed apply/verify/revoke, or an apply that left a deletion refused
+        (``state: absent`` without ``--allow-destroy``, or ``protect: true``)
+  2     ``plan --detailed-exitcode`` only: the plan has changes, or deletions it refuses (the account
+        still holds what the manifest says must be gone)
+  130   interrupted (Ctrl-C); apply first reports every change that finished
+  ====  ==============================================================================================
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from provision.live import read_live
 from provision.manifest import LintFinding, Manifest, lint, load_manifest
 from provision.plan import Plan, diff
 from provision.planio import plan_from_dict, plan_to_dict
-from provision.providers import Clients, CloudTarget, PollPolicy, Provider, build_providers
+from provision.providers import Clients, CloudTarget, PollPolicy, Provider, build_providers, check_desired
 from provision.resources import Desired, Kind, Live
-from provision.secrets import SecretSink
+from provision.secrets import SecretSink, ensure_writable_dir
 from provision.statefile import StateFile
 
 DEFAULT_STATE_DIR = Path(".provision")
@@ -112,6 +112,13 @@ class Context:
         state = StateFile(state_root / "state.json")
         return cls(target, clients, sink, state, build_providers(clients, sink, state))
 
+    def check_writable(self) -> None:
+        """Before a command that changes the cloud: the state dir and the secrets sink take a file, else
+        a ProvisionError naming the directory (a secret the cloud shows once must have a place to go)."""
+        ensure_writable_dir(self.state.path.parent, "the state directory",
+                            f"--state-dir (or {STATE_DIR_ENV})")
+        self.sink.check_writable()
+
 
 def _poll_policy() -> PollPolicy:
     raw = os.environ.get(POLL_INTERVAL_ENV, "").strip()
@@ -160,7 +167,9 @@ def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_file
 
 def make_plan(prepared: Prepared, context: Context, *, allow_destroy: bool = False,
               only_expired: bool = False, rotate_missing: bool = False) -> PlanResult:
-    """Read the live account and diff it with the desired resources (and what was last applied)."""
+    """Check the declared ids against the account (unknown models, VPCs, vSwitches stop here), read the
+    live account and diff it with the desired resources (and what was last applied)."""
+    check_desired(context.providers, prepared.desired, prepared.manifest, only_expired=only_expired)
     live = read_live(context.providers, prepared.desired)
     plan = diff(prepared.desired, live, allow_destroy=allow_destroy, only_expired=only_expired,
                 applied=context.state.applied(), manifest=str(prepared.source.manifest),
@@ -201,13 +210,20 @@ def load_saved_plan(path: Path) -> SavedPlan:
                          PlanOptions(**data.get("options", {})), Path(path))
     except FileNotFoundError:
         raise ProvisionError(f"{path}: plan file not found") from None
+    except IsADirectoryError:
+        raise ProvisionError(f"{path}: a directory, not a plan file") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise ProvisionError(f"{path}: not a plan file written by `provision plan --out` ({exc})") from None
+        hint = f"; to apply a manifest, give it with -m: provision apply -m {path}" \
+            if Path(path).suffix.lower() in (".yaml", ".yml", ".j2") else ""
+        raise ProvisionError(f"{path}: not a plan file written by `provision plan --out` ({exc}){hint}") \
+            from None
 
 
 def plan_to_apply(prepared: Prepared, context: Context, saved: SavedPlan | None,
                   options: PlanOptions) -> Plan:
-    """Re-plan right before applying: the fresh plan, or the saved one if it is still what would be done."""
+    """Check the state dir and the sink can be written, then re-plan right before applying: the fresh
+    plan, or the saved one if it is still what would be done."""
+    context.check_writable()
     if saved is not None:
         options = saved.options
     result = make_plan(prepared, context, allow_destroy=options.allow_destroy,
@@ -220,10 +236,24 @@ def plan_to_apply(prepared: Prepared, context: Context, saved: SavedPlan | None,
 
 def check_fresh(saved: SavedPlan, current: PlanResult) -> None:
     """Refuse a saved plan whose live state or changes differ from a plan made now."""
+    moved = _differing(saved.plan, current.plan)
     if current.plan.live_fingerprint != saved.plan.live_fingerprint:
-        raise StalePlanError(f"{saved.path} is stale: the account changed since the plan was made "
-                             f"(live {current.plan.live_fingerprint}, plan {saved.plan.live_fingerprint}); "
-                             "re-run plan")
-    if plan_to_dict(current.plan)["changes"] != plan_to_dict(saved.plan)["changes"]:
+        raise StalePlanError(f"{saved.path} is stale: the account changed since the plan was made"
+                             f"{_listed(moved)}; re-run plan")
+    if moved:
         raise StalePlanError(f"{saved.path} is stale: the manifest, its variables or the state file changed "
-                             "since the plan was made; re-run plan")
+                             f"since the plan was made{_listed(moved)}; re-run plan")
+
+
+def _differing(saved: Plan, current: Plan) -> list[str]:
+    """Keys whose planned change is not the same in both plans."""
+    before = {c["key"]: c for c in plan_to_dict(saved)["changes"]}
+    after = {c["key"]: c for c in plan_to_dict(current)["changes"]}
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def _listed(keys: list[str], most: int = 5) -> str:
+    if not keys:
+        return ""
+    more = f" and {len(keys) - most} more" if len(keys) > most else ""
+    return f" (planned differently now: {', '.join(keys[:most])}{more})"

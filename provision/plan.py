@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from provision.cascade import delete_steps
+from provision.plan_compare import field_reason, lost_secret, norm
 from provision.resources import (
     KIND_ORDER,
     AccessKeysSpec,
@@ -24,13 +25,19 @@ from provision.resources import (
     UserSpec,
 )
 
-# The key of ``Live.details`` the planner reads (the membership provider fills it).
-DETAIL_PROVEN = "proven_by"  # live member: "probe" (a probe call succeeded) or "confirmation" (operator)
+# The keys of ``Live.details`` the planner reads (the membership provider fills them).
+DETAIL_PROVEN = "proven_by"  # how a live member is known: one of the PROOF_* values
+DETAIL_PENDING = "pending_removal"  # a member kept only by a pending removal: why, and since when
+PROOF_PROBE = "probe"  # a probe call with the member's own AccessKey succeeded
+PROOF_CONFIRMATION = "confirmation"  # an operator confirmed it (`membership confirm --role`)
+PROOF_PENDING = "pending removal"  # its console removal was asked for and is not confirmed yet
 
 TOP_LEVEL: frozenset[Kind] = frozenset({Kind.USER, Kind.POLICY, Kind.WORKSPACE, Kind.ENDPOINT})
 # Kinds that carry the tool's marker themselves; the others are managed when their parent is.
 OWN_MARKER: frozenset[Kind] = TOP_LEVEL | {Kind.API_KEY}
 
+DRIFT_ADDED = "drift: added outside provision"  # a child the tool never made, under a managed parent
+DRIFT_DELETED = "drift: deleted outside provision"  # a resource the tool made that is gone
 LOOK_ALIKE = "unmanaged look-alike: not touched (declare adopt: true to manage it)"
 ADOPT = "adopt: take under management"
 # Rotating a delivered key breaks whoever uses it, and a fresh CI runner has an empty sink: opt-in only.
@@ -123,8 +130,8 @@ class Plan:
 
 
 def member_proof(live: Live) -> str:
-    """How a live membership is known: "probe" or "confirmation" (default "probe")."""
-    return dict(live.details).get(DETAIL_PROVEN, "probe")
+    """How a live membership is known: "probe", "confirmation" or "pending removal" (default "probe")."""
+    return dict(live.details).get(DETAIL_PROVEN, PROOF_PROBE)
 
 
 # --- diff ---------------------------------------------------------------------------------------------
@@ -252,6 +259,8 @@ def _present(ctx: _Ctx, spec: Spec) -> Change:
             return Change(spec.key, Action.NOOP, f"{ctx.expired(spec.user)}: not created", desired=spec)
         if isinstance(spec, AccessKeysSpec) and not spec.count:
             return Change(spec.key, Action.NOOP, "in sync (no access keys)", desired=spec)
+        if _deleted_outside(ctx, spec):
+            return Change(spec.key, Action.CREATE, DRIFT_DELETED, desired=spec, drift=True)
         return Change(spec.key, Action.CREATE, "not found", desired=spec)
     if spec.kind in OWN_MARKER and not ctx.managed(live):
         ctx.unmanaged.append(spec.key)
@@ -282,15 +291,16 @@ def _parent_block(ctx: _Ctx, spec: Spec, live: Live | None) -> Change | None:
 def _compare(ctx: _Ctx, spec: Spec, live: Live) -> Change:
     """NOOP, or UPDATE with one FieldChange per differing declared field (plus rotation, adoption)."""
     changed = tuple(FieldChange(f, getattr(live.spec, f), value) for f, value in spec.declared()
-                    if _norm(getattr(live.spec, f)) != _norm(value))
+                    if norm(getattr(live.spec, f)) != norm(value))
     if spec.kind in OWN_MARKER and not live.managed:  # reached only for keys in desired.adopt
         return Change(spec.key, Action.UPDATE, ADOPT, desired=spec, live=live, fields=changed)
-    lost = _lost_secret(live.spec)
+    lost = lost_secret(live.spec, spec)
     rotate = bool(lost) and ctx.rotate_missing
     reasons = [f"rotate: {lost}"] if rotate else []
     drift = False
     if changed:
-        text, drift = _field_reason(ctx.applied, spec, changed)
+        last = ctx.applied.get(spec.key) if ctx.applied is not None else None
+        text, drift = field_reason(last, [(c.field, c.after) for c in changed])
         reasons.append(text)
     if lost and not rotate:  # reported: the change (if any) leaves the key in place
         ctx.unrotated[spec.key] = f"{lost}: rotate with {ROTATE_FLAG}"
@@ -300,34 +310,6 @@ def _compare(ctx: _Ctx, spec: Spec, live: Live) -> Change:
     reason = "; ".join([*reasons, note] if note else reasons)
     return Change(spec.key, Action.UPDATE, reason, desired=spec, live=live, fields=changed, drift=drift,
                   rotate=rotate)
-
-
-def _norm(value: Any) -> Any:
-    """Lists compare as sets: the cloud does not keep their order."""
-    return tuple(sorted(value, key=repr)) if isinstance(value, tuple) else value
-
-
-def _lost_secret(live: Spec) -> str:
-    """Which managed keys' secrets the sink lacks ("secret of LTAI… missing from the secrets sink"), or ""."""
-    if isinstance(live, AccessKeysSpec) and live.missing_secret:
-        return f"secret of {', '.join(live.missing_secret)} missing from the secrets sink"
-    if isinstance(live, ApiKeySpec) and live.missing_secret:
-        return f"secret of API key {live.name} missing from the secrets sink"
-    return ""
-
-
-def _field_reason(applied: Mapping[str, Spec] | None, spec: Spec,
-                  changed: tuple[FieldChange, ...]) -> tuple[str, bool]:
-    """Why fields differ: "drift: f" when desired is what the tool last applied, else "update: f"."""
-    names = [c.field for c in changed]
-    last = applied.get(spec.key) if applied is not None else None
-    if last is None:
-        return f"differs: {', '.join(names)}", False
-    drifted = [c.field for c in changed if _norm(getattr(last, c.field)) == _norm(c.after)]
-    intended = [n for n in names if n not in drifted]
-    parts = ([f"drift: {', '.join(drifted)}"] if drifted else []) + (
-        [f"update: {', '.join(intended)}"] if intended else [])
-    return "; ".join(parts), bool(drifted)
 
 
 def _member(spec: MemberSpec, live: Live | None) -> Change:
@@ -341,7 +323,7 @@ def _member(spec: MemberSpec, live: Live | None) -> Change:
                       f"manual: change role of {spec.user} in workspace {spec.workspace} from {now} to "
                       f"{spec.role} in the console", desired=spec, live=live,
                       fields=(FieldChange("role", now, spec.role),))
-    proof = "proven by probe" if member_proof(live) == "probe" else "confirmed"
+    proof = "proven by probe" if member_proof(live) == PROOF_PROBE else "confirmed"
     return Change(spec.key, Action.NOOP, f"in sync ({proof})", desired=spec, live=live)
 
 
@@ -359,9 +341,9 @@ def _undeclared_child(ctx: _Ctx, live: Live) -> Change | None:
     user = ctx.revoked.get(live.key)
     reason = ctx.expired(user) if user else f"not declared under {parent}"
     if isinstance(spec, MemberSpec):
-        why = f" ({reason})" if user else ""
-        return Change(live.key, Action.MANUAL, f"manual: remove {spec.user} from {spec.workspace}{why}",
-                      live=live)
+        why = ctx.expired(user) if user else dict(live.details).get(DETAIL_PENDING, "")
+        return Change(live.key, Action.MANUAL, f"manual: remove {spec.user} from {spec.workspace}"
+                      + (f" ({why})" if why else ""), live=live)
     if spec.kind in OWN_MARKER and not live.managed:
         return Change(live.key, Action.NOOP, "unmanaged: not touched", live=live)
     if isinstance(spec, AccessKeysSpec):
@@ -370,7 +352,14 @@ def _undeclared_child(ctx: _Ctx, live: Live) -> Change | None:
             return Change(live.key, Action.NOOP, "in sync (no access keys)", live=live)
         return Change(live.key, Action.UPDATE, reason, desired=AccessKeysSpec(user=spec.user, count=0),
                       live=live, fields=(FieldChange("count", count, 0),))
+    if user is None and ctx.applied and live.key not in ctx.applied:
+        return Change(live.key, Action.DELETE, DRIFT_ADDED, live=live, drift=True)
     return Change(live.key, Action.DELETE, reason, live=live)
+
+
+def _deleted_outside(ctx: _Ctx, spec: Spec) -> bool:
+    """The tool applied this resource, its parents are still there, and it is gone: deleted by hand."""
+    return ctx.applied is not None and spec.key in ctx.applied and all(p in ctx.live for p in spec.parents())
 
 
 def _undeclared_top(ctx: _Ctx, live: Live) -> Change | None:

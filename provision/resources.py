@@ -201,15 +201,15 @@ class GrantSpec(Spec):
 
 @dataclass(frozen=True)
 class ApiKeySpec(Spec):
-    """A workspace API key, found by its description marker ``provision:<workspace>/<key>``.
+    """A workspace API key, found by its description marker (``providers.markers.KeyMarker``).
 
     ``allowed_models`` empty tuple = all models; ``ip_allow_list`` empty = unrestricted.
-    ``issued_to`` names the RAM user the key is delivered to (its secret goes to that user's file).
+    ``issued_to`` names the RAM user the key is delivered to (its secret goes to that user's file); the
+    marker records it, so the live value is the cloud's.
     """
 
     kind: ClassVar[Kind] = Kind.API_KEY
-    compared: ClassVar[tuple[str, ...]] = ("allowed_models", "ip_allow_list", "disabled")
-    described: ClassVar[tuple[str, ...]] = ("issued_to",)
+    compared: ClassVar[tuple[str, ...]] = ("allowed_models", "ip_allow_list", "disabled", "issued_to")
     workspace: str
     key_name: str
     allowed_models: tuple[str, ...] | None = None
@@ -223,16 +223,8 @@ class ApiKeySpec(Spec):
     def name(self) -> str:
         return f"{self.workspace}/{self.key_name}"
 
-    @property
-    def description(self) -> str:
-        return api_key_description(self.workspace, self.key_name)
-
     def parents(self) -> tuple[str, ...]:
         return (f"{Kind.WORKSPACE}/{self.workspace}",)
-
-
-def api_key_description(workspace: str, key_name: str) -> str:
-    return f"provision:{workspace}/{key_name} {MARKER}"
 
 
 @dataclass(frozen=True)
@@ -332,9 +324,24 @@ class Desired:
     ``present`` stripped of every access (keys, login, policies, API keys): the diff revokes the rest.
     ``adopt`` holds keys of existing unmanaged resources the manifest takes under management.
     ``expired`` holds user names past ``expires_at`` (the plan gives them the reason "expired").
+    ``manifest`` is the manifest's name: a resource whose marker names another manifest is not ours.
     """
 
     present: tuple[Spec, ...] = ()
     absent: tuple[Spec, ...] = ()
     adopt: frozenset[str] = frozenset()
     expired: frozenset[str] = frozenset()
+    manifest: str = ""  # the manifest's name: written into ownership markers; others' resources are not ours
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """What the account says is wrong with a desired spec (an unknown model, a vSwitch in another VPC).
+
+    ``field`` and ``value`` name the offending spec field and value, so the manifest entry can be found.
+    """
+
+    key: str
+    field: str
+    value: str
+    message: str

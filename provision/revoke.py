@@ -35,11 +35,10 @@ from provision.resources import (
     LoginProfileSpec,
     MemberSpec,
 )
-from provision.revoke_proofs import Credential, Proof, issued_keys, prove, ram_of
+from provision.revoke_proofs import Credential, Proof, captured, issued_keys, prove, ram_of
 from provision.verify import site_target
 
 MANUAL = "manual"
-DEFAULT_MODEL = "qwen-plus"  # the model an API key's proof asks for when nothing else names one
 RECORD_VERSION = 1
 OnStep = Callable[[Step], None]
 
@@ -162,47 +161,18 @@ def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user:
         raise ProvisionError(f"{Kind.USER}/{user} exists but is not managed by provision (no marker in its "
                              "Comments): not touched; declare adopt: true and apply to manage it")
     keys = tuple(issued_keys(context, prepared.desired, user))
-    return RevokePlan(user, why, access, keys, _captured(prepared, context, user, keys),
+    live_keys = [k.spec for k in keys if isinstance(k.spec, ApiKeySpec)]
+    return RevokePlan(user, why, access, keys, captured(prepared.manifest, context.sink, user, live_keys),
                       _memberships(prepared, context, user, why), delete_user)
 
 
-def _captured(prepared: Prepared, context: Context, user: str,
-              keys: tuple[Live, ...]) -> tuple[Credential, ...]:
-    """Every secret of ``user`` the sink holds: its AccessKeys, console password, API keys issued to it."""
-    sink = context.sink
-    found = [Credential("access-key", key_id, secret)
-             for key_id, secret in sorted(sink.access_keys(user).items())]
-    password = sink.password(user)
-    if password:
-        found.append(Credential("console-password", "", password))
-    named: dict[tuple[str, str], ApiKeySpec | None] = {
-        (k.spec.workspace, k.spec.key_name): k.spec for k in keys if isinstance(k.spec, ApiKeySpec)}
-    for ws in prepared.manifest.workspaces:  # a key the cloud lost may still be in the sink
-        for key in ws.api_keys:
-            if key.issued_to == user:
-                named.setdefault((ws.name, key.name), None)
-    for (workspace, key_name), spec in sorted(named.items(), key=lambda item: item[0]):
-        held = sink.api_key(user, workspace, key_name)
-        if held is not None:
-            found.append(Credential("api-key", held[0], held[1], workspace, key_name,
-                                    _model_for(prepared, workspace, key_name, spec)))
-    return tuple(found)
-
-
-def _model_for(prepared: Prepared, workspace: str, key_name: str, live: ApiKeySpec | None) -> str:
-    """The model the key was meant to call: its verify check's, else its first allowed model."""
-    check = next((c for c in prepared.manifest.verify.checks
-                  if (c.workspace, c.api_key) == (workspace, key_name)), None)
-    if check is not None:
-        return check.model
-    return (live.allowed_models or (DEFAULT_MODEL,))[0] if live is not None else DEFAULT_MODEL
-
-
 def _memberships(prepared: Prepared, context: Context, user: str, why: str) -> tuple[Membership, ...]:
-    """Workspaces the manifest makes ``user`` a member of, or where its membership was confirmed; each
-    removal's console step ends with the ``membership confirm --removed`` that drops the confirmation."""
+    """Workspaces the manifest makes ``user`` a member of, where its membership was confirmed, or whose
+    removal is pending already; each removal's console step ends with the ``membership confirm --removed``
+    that ends it."""
     workspaces = {ws.name for ws in prepared.manifest.workspaces if any(m.user == user for m in ws.members)}
     workspaces |= {ws for (ws, member) in context.state.confirmations() if member == user}
+    workspaces |= {ws for (ws, member) in context.state.pending_removals() if member == user}
     found = []
     for workspace in sorted(workspaces):
         spec = MemberSpec(workspace=workspace, user=user)
@@ -225,6 +195,8 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, starte
     steps += [_delete_api_key(context, live) for live in plan.api_keys] or \
         [Step("delete API keys issued to it", ALREADY_GONE)]
     steps += [Step(f"remove from workspace {m.workspace} (console)", MANUAL) for m in plan.memberships]
+    for m in plan.memberships:  # the probe dies with the keys: plans list the removal until confirmed
+        context.state.record_removal(m.workspace, plan.user, f"revoked: {plan.why}", started)
     if plan.delete_user:
         steps.append(ram.remove_user(plan.user))
     for step in steps:

@@ -7,21 +7,23 @@ their id and a fingerprint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from provision.flow import Context
+from provision.manifest import Manifest
 from provision.providers import CallError, DashScopeTarget
 from provision.providers.ram import RamProvider, UserAccess
 from provision.resources import ApiKeySpec, Desired, Kind, Live
-from provision.secrets import fingerprint
-from provision.verify import chat
+from provision.secrets import SecretSink, fingerprint
+from provision.smoke import chat
 from provision.verify_checks import LiveFacts
 
 # What STS answers for an AccessKey that was deleted, or only deactivated.
 DEAD_ACCESS_KEY = ("InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive")
 DEAD_API_KEY_STATUS = 401
+DEFAULT_MODEL = "qwen-plus"  # the model an API key's proof asks for when nothing else names one
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,36 @@ class Proof:
     credential: str = ""  # Credential.label, for proofs made with an old credential
 
 
+def captured(manifest: Manifest, sink: SecretSink, user: str,
+             live_keys: Sequence[ApiKeySpec] = ()) -> tuple[Credential, ...]:
+    """Every secret of ``user`` the sink holds: its AccessKeys, console password, and the API keys issued to
+    it (the live ones given, and those the manifest declares: a key the cloud lost may still be held)."""
+    found = [Credential("access-key", key_id, secret)
+             for key_id, secret in sorted(sink.access_keys(user).items())]
+    password = sink.password(user)
+    if password:
+        found.append(Credential("console-password", "", password))
+    allowed: dict[tuple[str, str], tuple[str, ...] | None] = {
+        (k.workspace, k.key_name): k.allowed_models for k in live_keys}
+    for ws in manifest.workspaces:
+        for key in ws.api_keys:
+            if key.issued_to == user:
+                allowed.setdefault((ws.name, key.name), tuple(key.allowed_models))
+    for (workspace, key_name), models in sorted(allowed.items(), key=lambda item: item[0]):
+        held = sink.api_key(user, workspace, key_name)
+        if held is not None:
+            found.append(Credential("api-key", held[0], held[1], workspace, key_name,
+                                    key_model(manifest, workspace, key_name, models)))
+    return tuple(found)
+
+
+def key_model(manifest: Manifest, workspace: str, key_name: str, allowed: tuple[str, ...] | None) -> str:
+    """The model a key was meant to call: its verify check's, else its first allowed model."""
+    check = next((c for c in manifest.verify.checks if (c.workspace, c.api_key) == (workspace, key_name)),
+                 None)
+    return check.model if check is not None else (allowed or (DEFAULT_MODEL,))[0]
+
+
 def issued_keys(context: Context, desired: Desired, user: str) -> list[Live]:
     """The managed workspace API keys issued to ``user``, as Model Studio lists them now."""
     lives = context.providers[Kind.API_KEY].read(desired)
@@ -79,8 +111,8 @@ def prove(context: Context, desired: Desired, site: DashScopeTarget, user: str,
           credentials: tuple[Credential, ...], *, user_deleted: bool) -> list[Proof]:
     """Every proof that ``user``'s access is gone; a failed call makes its proof fail, never raises."""
     facts = LiveFacts(context, desired)
-    proofs = [_access_key(facts, user, c) for c in credentials if c.kind == "access-key"]
-    proofs += [_api_key(site, c) for c in credentials if c.kind == "api-key"]
+    proofs = [access_key_proof(facts, user, c) for c in credentials if c.kind == "access-key"]
+    proofs += [api_key_proof(site, c) for c in credentials if c.kind == "api-key"]
     try:
         access = ram_of(context).access_of(user)
         remaining = issued_keys(context, desired, user)
@@ -94,7 +126,7 @@ def prove(context: Context, desired: Desired, site: DashScopeTarget, user: str,
     return proofs
 
 
-def _access_key(facts: LiveFacts, user: str, credential: Credential) -> Proof:
+def access_key_proof(facts: LiveFacts, user: str, credential: Credential) -> Proof:
     """STS GetCallerIdentity signed with the old AccessKey must be refused as unknown or inactive."""
     claim = f"the old AccessKey {credential.id} no longer authenticates (STS GetCallerIdentity)"
     proof_id = f"access-key/{credential.id}"
@@ -106,7 +138,7 @@ def _access_key(facts: LiveFacts, user: str, credential: Credential) -> Proof:
     return Proof(proof_id, claim, False, f"still authenticates as {arn}", 200, "", credential.label)
 
 
-def _api_key(site: DashScopeTarget, credential: Credential) -> Proof:
+def api_key_proof(site: DashScopeTarget, credential: Credential) -> Proof:
     """A chat completion with the old API key must get 401."""
     reply = chat(site, credential.secret, credential.model)
     claim = f"the old API key {credential.workspace}/{credential.key_name} gets 401 on a chat completion"

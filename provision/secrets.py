@@ -1,9 +1,9 @@
 """The secrets sink: every secret the cloud returns once is written here first, atomically, never printed.
 
 Layout: a ``0700`` directory with one ``0600`` env file per account (``<account>.env``), usable
-as-is by delivery staff (``set -a; . alice.env``). An account is a RAM user name, or
-``workspace-<name>`` for API keys issued to nobody in particular. Outputs show only
-:func:`fingerprint` of a value.
+as-is by delivery staff (``set -a; . alice.env; set +a``): every value is single-quoted, so passwords
+full of shell metacharacters load verbatim. An account is a RAM user name, or ``workspace-<name>`` for
+API keys issued to nobody in particular. Outputs show only :func:`fingerprint` of a value.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from provision.errors import ProvisionError
+
 _LINE = re.compile(r"^([A-Za-z0-9_]+)=(.*)$")
 _DEFAULT_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"  # the standard pair the SDKs' credential chain reads
 _DEFAULT_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
@@ -25,6 +27,63 @@ _PASSWORD = "ALIBABA_CLOUD_CONSOLE_PASSWORD"
 def fingerprint(value: str) -> str:
     """A short, non-reversible tag of a secret for plans, logs and summaries: ``sha256:1a2b3c4d``."""
     return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:8]
+
+
+def shell_quote(value: str) -> str:
+    """``value`` as one POSIX-shell single-quoted word: ``it's`` → ``'it'\\''s'``."""
+    if "\n" in value or "\r" in value:
+        # the file is read line by line; no secret the cloud returns spans lines
+        raise ValueError("a secret value must be one line")
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _unquote(raw: str) -> str | None:
+    """The value of a single-quoted shell word as :func:`shell_quote` writes it; None if it is not one."""
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        if raw[i] == "'":
+            end = raw.find("'", i + 1)
+            if end < 0:
+                return None
+            out.append(raw[i + 1:end])
+            i = end + 1
+        elif raw.startswith("\\'", i):
+            out.append("'")
+            i += 2
+        else:
+            return None
+    return "".join(out)
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """The entries of a sink env file: ``NAME='value'`` (as written now) or ``NAME=value`` (as written
+    before values were quoted); comments and other lines are skipped."""
+    entries: dict[str, str] = {}
+    for line in text.split("\n"):  # not splitlines(): a quoted value may hold \f, \v, \x1c...
+        m = _LINE.match(line.lstrip())
+        if m:
+            raw = m.group(2).rstrip()  # outside the closing quote: an editor's trailing blank or \r
+            quoted = _unquote(raw) if raw.startswith("'") else None
+            entries[m.group(1)] = raw if quoted is None else quoted
+    return entries
+
+
+def ensure_writable_dir(directory: Path, what: str, setting: str, mode: int | None = None) -> None:
+    """Create ``directory`` (with ``mode``) and prove a file can be written there, or raise a
+    ProvisionError naming it and ``setting`` (the option that moves it)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if mode is not None:
+            os.chmod(directory, mode)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ProvisionError(f"{what} {directory} cannot be written ({reason}): fix the path or its "
+                             f"permissions, or choose another directory with {setting}; nothing was "
+                             "changed") from None
 
 
 def _env_name(*parts: str) -> str:
@@ -48,15 +107,16 @@ class SecretSink:
         return self.directory / f"{re.sub(r'[^A-Za-z0-9._-]', '_', account)}.env"
 
     def read(self, account: str) -> dict[str, str]:
+        """Every entry of one account's file (empty if there is none)."""
         path = self._path(account)
         if not path.exists():
             return {}
-        entries: dict[str, str] = {}
-        for line in path.read_text().splitlines():
-            m = _LINE.match(line.strip())
-            if m:
-                entries[m.group(1)] = m.group(2)
-        return entries
+        return parse_env(path.read_text())
+
+    def check_writable(self) -> None:
+        """Create the sink (0700) and prove a secret can be stored there, before any cloud call."""
+        ensure_writable_dir(self.directory, "the secrets sink", "--secrets-dir (or PROVISION_SECRETS_DIR)",
+                            mode=0o700)
 
     def write(self, account: str, updates: dict[str, str | None]) -> None:
         """Set (or, with None, remove) entries of one account's file, atomically, mode 0600."""
@@ -75,7 +135,7 @@ class SecretSink:
                 os.fchmod(fd, 0o600)
                 with os.fdopen(fd, "w") as fh:
                     fh.write(f"# provision secrets for {account}: shown once by the cloud, keep private\n")
-                    fh.writelines(f"{k}={v}\n" for k, v in sorted(entries.items()))
+                    fh.writelines(f"{k}={shell_quote(v)}\n" for k, v in sorted(entries.items()))
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, path)

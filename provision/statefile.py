@@ -3,6 +3,8 @@
 * ``workspace_ids``: workspace name → id, for workspaces the tool created or adopted (the Model Studio
   API has no tags, so this is how a workspace is known to be managed).
 * ``confirmations``: operator confirmations of console-only workspace memberships.
+* ``pending_removals``: console removals of workspace members the tool asked for (a revoke, an expired or
+  undeclared member) and nobody confirmed yet: plans list them until ``membership confirm --removed``.
 * ``applied``: the last-applied declared spec per resource key (tells drift from an intended change).
 
 Every mutation rewrites the file atomically (temp file + ``os.replace``); no raw dicts leave this module.
@@ -36,6 +38,14 @@ class Confirmation:
     confirmed_by: str
 
 
+@dataclass(frozen=True)
+class PendingRemoval:
+    """A console removal of a workspace member that the tool asked for and nobody confirmed done yet."""
+
+    since: str  # ISO-8601 UTC, when it was first asked for
+    why: str  # "revoke: its expires_at … has passed", "expired: …", "not declared a member"
+
+
 class StateFile:
     """Typed access to ``state.json``; thread-safe; a missing file is an empty state."""
 
@@ -44,6 +54,7 @@ class StateFile:
         self._lock = threading.Lock()
         self._workspaces: dict[str, str] = {}
         self._confirmations: dict[str, Confirmation] = {}
+        self._removals: dict[str, PendingRemoval] = {}
         self._applied: dict[str, dict[str, Any]] = {}
         self._load()
 
@@ -96,6 +107,36 @@ class StateFile:
             self._save()
             return True
 
+    # -- pending console removals -------------------------------------------------------------------
+    def pending_removals(self) -> dict[tuple[str, str], PendingRemoval]:
+        """(workspace, user) → the removal asked for, for every member still to be removed in the console."""
+        with self._lock:
+            items = [(k.split("/", 1), r) for k, r in self._removals.items()]
+        return {(ws, user): r for (ws, user), r in items}
+
+    def pending_removal(self, workspace: str, user: str) -> PendingRemoval | None:
+        with self._lock:
+            return self._removals.get(f"{workspace}/{user}")
+
+    def record_removal(self, workspace: str, user: str, why: str,
+                       at: datetime | None = None) -> PendingRemoval:
+        """Remember that ``user`` must be removed from ``workspace`` in the console; an earlier record of
+        the same removal is kept as it is (its ``since`` stays the first time it was asked for)."""
+        key = f"{workspace}/{user}"
+        with self._lock:
+            if key not in self._removals:
+                self._removals[key] = PendingRemoval(since=iso(at or now()), why=why)
+                self._save()
+            return self._removals[key]
+
+    def clear_removal(self, workspace: str, user: str) -> bool:
+        """Drop a pending removal (done in the console, or proven unneeded); whether one was recorded."""
+        with self._lock:
+            if self._removals.pop(f"{workspace}/{user}", None) is None:
+                return False
+            self._save()
+            return True
+
     # -- last applied -------------------------------------------------------------------------------
     def record_applied(self, spec: Spec) -> None:
         """Remember ``spec`` as what the tool last applied for its key."""
@@ -122,6 +163,8 @@ class StateFile:
             self._workspaces = {str(k): str(v) for k, v in data.get("workspace_ids", {}).items()}
             confirmations = data.get("confirmations", {})
             self._confirmations = {str(k): Confirmation(**v) for k, v in confirmations.items()}
+            removals = data.get("pending_removals", {})
+            self._removals = {str(k): PendingRemoval(**v) for k, v in removals.items()}
             self._applied = {str(k): dict(v) for k, v in data.get("applied", {}).items()}
         except (ValueError, TypeError, AttributeError) as exc:
             raise ProvisionError(f"{self.path}: unreadable state file ({exc}); fix or move it away") from None
@@ -131,6 +174,7 @@ class StateFile:
             "version": _VERSION,
             "workspace_ids": dict(sorted(self._workspaces.items())),
             "confirmations": {k: asdict(c) for k, c in sorted(self._confirmations.items())},
+            "pending_removals": {k: asdict(r) for k, r in sorted(self._removals.items())},
             "applied": dict(sorted(self._applied.items())),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)

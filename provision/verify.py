@@ -11,15 +11,13 @@ No result holds a secret: credentials show as ids and fingerprints.
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
-import requests
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -31,23 +29,16 @@ from provision.manifest import Manifest
 from provision.providers import CallError, CloudTarget, DashScopeTarget
 from provision.providers.membership import Probe
 from provision.resources import Kind, MemberSpec
+from provision.revoke_proofs import access_key_proof, api_key_proof, captured
 from provision.secrets import SecretSink, fingerprint
+from provision.smoke import Reply, app_completion, chat, generation, host_of, via_endpoint
 from provision.verify_checks import (
     MODEL_DENIED,
     Call,
     Entries,
     Explain,
     LiveFacts,
-    Reply,
-    host_of,
-    via_endpoint,
 )
-
-PROMPT = "ping"
-_TIMEOUT_S = 30
-_MAX_TOKENS = 8
-_API_KEY = re.compile(r"sk-[A-Za-z0-9]{6,}")
-_MESSAGES = [{"role": "user", "content": PROMPT}]
 
 
 @dataclass(frozen=True)
@@ -95,10 +86,17 @@ def run_verify(prepared: Prepared, context: Context, *, workers: int = 8) -> Ver
     """Run every smoke check of the manifest with the credentials in the sink; a failed check never raises."""
     verifier = _Verifier(prepared, context)
     manifest = prepared.manifest
+    revoked = {u.name for u in manifest.users if u.state == "absent" or u.name in prepared.desired.expired}
+    issued_to = {(ws.name, key.name): key.issued_to for ws in manifest.workspaces for key in ws.api_keys}
+    # A check of a key issued to a revoked user would demand access the manifest takes away: that key is
+    # proven refused by the user's own checks instead.
     jobs: list[Callable[[], list[CheckResult]]] = [
-        partial(verifier.api_key_checks, i) for i in range(len(manifest.verify.checks))]
+        partial(verifier.api_key_checks, i) for i, check in enumerate(manifest.verify.checks)
+        if issued_to.get((check.workspace, check.api_key)) not in revoked]
     jobs += [partial(verifier.access_key_checks, i) for i, user in enumerate(manifest.users)
-             if user.state == "present" and user.name not in prepared.desired.expired]
+             if user.name not in revoked]
+    jobs += [partial(verifier.revoked_checks, i) for i, user in enumerate(manifest.users)
+             if user.name in revoked]
     jobs += [partial(verifier.member_check, spec) for spec in prepared.desired.present
              if isinstance(spec, MemberSpec)]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -112,76 +110,6 @@ def site_target(target: CloudTarget, manifest: Manifest) -> DashScopeTarget:
     if override and not target.emulator_url:
         return DashScopeTarget(base_url=(override if "://" in override else f"https://{override}").rstrip("/"))
     return target.dashscope()
-
-
-# --- the smoke calls (official clients; a call never raises) ---------------------------------------------
-
-
-def _masked(text: str, key: str) -> str:
-    """A cloud message with the API key (or anything shaped like one) replaced by a fingerprint."""
-    return _API_KEY.sub("sk-***", text.replace(key, fingerprint(key))) if key else text
-
-
-def _unreachable(err: Exception, key: str) -> Reply:
-    return Reply(None, "Unreachable", _masked(str(err.__cause__ or err), key))
-
-
-# The model-call SDKs (openai, dashscope) are imported on first use: they cost ~0.5 s of start-up that
-# plan, apply and audit never need.
-
-
-def chat(target: DashScopeTarget, key: str, model: str) -> Reply:
-    """POST /compatible-mode/v1/chat/completions with the ``openai`` client."""
-    import openai
-
-    client = openai.OpenAI(api_key=key, base_url=target.openai_base_url, default_headers=target.headers(),
-                           max_retries=1, timeout=_TIMEOUT_S)
-    try:
-        answer = client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": PROMPT}], max_tokens=_MAX_TOKENS)
-    except openai.APIStatusError as err:
-        body = err.body if isinstance(err.body, dict) else {}
-        return Reply(err.status_code, str(err.code or body.get("code") or ""),
-                     _masked(str(body.get("message") or err.message), key))
-    except openai.APIConnectionError as err:
-        return _unreachable(err, key)
-    finally:
-        client.close()
-    return Reply(200, text=str(answer.choices[0].message.content or "") if answer.choices else "")
-
-
-def _native(response: Any, key: str, text: Callable[[Any], str]) -> Reply:
-    if response.status_code != 200:
-        return Reply(int(response.status_code), str(response.code or ""),
-                     _masked(str(response.message or ""), key))
-    return Reply(200, text=text(response.output))
-
-
-def generation(target: DashScopeTarget, key: str, model: str) -> Reply:
-    """POST /api/v1/services/aigc/text-generation/generation with ``dashscope.Generation``."""
-    from dashscope import Generation
-
-    try:
-        response = Generation.call(  # messages as dicts: the stub's Message type is not exported at runtime
-            model=model, messages=cast(Any, _MESSAGES), result_format="message",
-            max_tokens=_MAX_TOKENS, api_key=key, base_address=target.native_base_url,
-            headers=target.headers(), request_timeout=_TIMEOUT_S)
-    except requests.RequestException as err:
-        return _unreachable(err, key)
-    return _native(response, key, lambda out: str(out.choices[0].message.content) if out.choices else "")
-
-
-def app_completion(target: DashScopeTarget, key: str, app_id: str) -> Reply:
-    """POST /api/v1/apps/{app_id}/completion with ``dashscope.Application``."""
-    from dashscope import Application
-
-    try:
-        response = Application.call(app_id=app_id, prompt=PROMPT, api_key=key,
-                                    base_address=target.native_base_url, headers=target.headers(),
-                                    request_timeout=_TIMEOUT_S)
-    except requests.RequestException as err:
-        return _unreachable(err, key)
-    return _native(response, key, lambda out: str(out.text or ""))
 
 
 def _ms(start: float) -> int:
@@ -201,7 +129,8 @@ class _Verifier:
         self.sink = context.sink
         self.live = LiveFacts(context, prepared.desired)
         self.entries = Entries(prepared.manifest)
-        self.explain = Explain(self.entries, self.live, prepared.manifest.cloud.site)
+        self.explain = Explain(self.entries, self.live, prepared.manifest.cloud.site,
+                               emulator=context.target.emulator_url is not None)
         self.site = site_target(context.target, prepared.manifest)
 
     # -- verify.checks ---------------------------------------------------------------------------------
@@ -307,6 +236,31 @@ class _Verifier:
         passed = arn.lower().endswith(f":user/{user.lower()}")
         diagnosis = f"authenticates as {arn}" if passed else self.explain.wrong_identity(user, key_id, arn)
         return result(passed=passed, diagnosis=diagnosis, status=200, duration_ms=_ms(start))
+
+    # -- expired and absent users ---------------------------------------------------------------------
+    def revoked_checks(self, index: int) -> list[CheckResult]:
+        """Every credential the sink still holds for ``users[index]`` (expired, or declared absent) must be
+        refused: STS GetCallerIdentity for an AccessKey, a chat completion (401) for an API key."""
+        user = self.manifest.users[index]
+        entry = self.entries.at("users", index, "state" if user.state == "absent" else "expires_at")
+        held = [c for c in captured(self.manifest, self.sink, user.name) if c.kind != "console-password"]
+        if not held:
+            return [CheckResult(id=f"revoked/{user.name}", check="revoked", target=user.name, entry=entry,
+                                passed=True, diagnosis=f"the secrets sink holds no key of {user.name}")]
+        results = []
+        for credential in held:
+            start = time.perf_counter()
+            proof = (access_key_proof(self.live, user.name, credential) if credential.kind == "access-key"
+                     else api_key_proof(self.site, credential))
+            # an API key that gets any answer but 401 (or a server error) authenticated
+            working = proof.status == 200 or (credential.kind == "api-key" and proof.status is not None
+                                              and proof.status < 500)
+            results.append(CheckResult(
+                id=f"revoked/{user.name}/{proof.id}", check="revoked", target=proof.claim, entry=entry,
+                passed=proof.holds,
+                diagnosis=self.explain.revoked(user.state == "absent", proof.holds, working, proof.observed),
+                status=proof.status, code=proof.code, credential=proof.credential, duration_ms=_ms(start)))
+        return results
 
     # -- members ---------------------------------------------------------------------------------------
     def member_check(self, spec: MemberSpec) -> list[CheckResult]:

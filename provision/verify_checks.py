@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 from provision.checklist import MANIFEST_PLACEHOLDER, manual_step
 from provision.flow import Context
@@ -21,9 +20,10 @@ from provision.manifest.marks import dotted
 from provision.manifest.model import SUPER_ADMIN_POLICY, VerifyCheck
 from provision.plan import ROTATE_FLAG, Action, Change
 from provision.providers import CallError, DashScopeTarget
-from provision.providers.membership import MembershipProvider, Probe, ProbeResult
+from provision.providers.membership import Probe, ProbeResult, membership_of
 from provision.providers.modelstudio import find_workspaces
 from provision.resources import ALL_MODELS, ApiKeySpec, Desired, EndpointSpec, GrantSpec, Kind, MemberSpec
+from provision.smoke import Reply, host_of
 
 T = TypeVar("T")
 APPLY = "`provision apply`"
@@ -41,32 +41,6 @@ def region_site(region: str) -> str:
     if "finance" in region:
         return "finance"
     return "public" if region.startswith("cn-") and region != "cn-hongkong" else "international"
-
-
-def via_endpoint(site: DashScopeTarget, domain: str) -> DashScopeTarget:
-    """The site's calls sent through a PrivateLink endpoint domain instead."""
-    if site.host_header:  # the site target is an emulator: keep its URL, name the endpoint in the Host
-        return DashScopeTarget(base_url=site.base_url, host_header=domain)
-    return DashScopeTarget(base_url=f"https://{domain}")
-
-
-def host_of(target: DashScopeTarget) -> str:
-    """The host a call to ``target`` names (the Host header under an emulator)."""
-    return target.host_header or urlsplit(target.base_url).netloc
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What one smoke call got back; ``status`` None means no HTTP answer at all. Never holds a key."""
-
-    status: int | None
-    code: str = ""
-    message: str = ""
-    text: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
 
 
 @dataclass(frozen=True)
@@ -135,9 +109,7 @@ class LiveFacts:
 
     def probe(self, workspace: str, user: str) -> ProbeResult:
         """The membership provider's probe: ListPublishedAgent signed with the member's own AccessKey."""
-        provider = self.context.providers[Kind.MEMBER]
-        assert isinstance(provider, MembershipProvider)
-        return provider.probe(workspace, user)
+        return membership_of(self.context.providers).probe(workspace, user)
 
     def caller_arn(self, access_key_id: str, secret: str, resource: str) -> str:
         """STS GetCallerIdentity signed with that AccessKey: the ARN it authenticates as."""
@@ -180,11 +152,12 @@ class Entries:
 class Explain:
     """Diagnoses: what is wrong, the manifest entry involved (file:line), and what to do about it."""
 
-    def __init__(self, entries: Entries, live: LiveFacts, site: str) -> None:
+    def __init__(self, entries: Entries, live: LiveFacts, site: str, emulator: bool = False) -> None:
         self.entries = entries
         self.manifest = entries.manifest
         self.live = live
         self.site = site
+        self.emulator = emulator  # PROVISION_ENDPOINT is set: every call goes to one emulator
         # apply leaves a key whose secret the sink lacks in place unless told to rotate it
         manifest = self.manifest.source_file or MANIFEST_PLACEHOLDER
         self.rotate = f"`provision apply -m {manifest} {ROTATE_FLAG}`"
@@ -253,6 +226,12 @@ class Explain:
         if found is None:
             return f"API key {ws}/{key} was refused {where}: workspace {ws} does not exist; run {APPLY}"
         ws_site = region_site(str(found.region or ""))
+        if ws_site != self.site and self.emulator:
+            region = self.manifest.cloud.region
+            return (f"wrong region in the emulator: workspace {ws} is in {found.region} (the {ws_site} "
+                    f"site), but {self.entries.at('cloud', 'site')} is {self.site}. Model Studio calls "
+                    "carry no region, so the emulator places every workspace in its default region: start "
+                    f"it with `provision emulator serve --region {region}`, then apply again")
         if ws_site != self.site:
             return (f"wrong site: the key was called {where}, but workspace {ws} is on the {ws_site} site "
                     f"(region {found.region}, {SITE_HOSTS[ws_site]}): set {self.entries.at('cloud', 'site')} "
@@ -326,6 +305,16 @@ class Explain:
         return (f"the secrets sink ({sink}, account {account}) holds no value for API key "
                 f"{check.workspace}/{check.api_key}: run {self.rotate}, which rotates a key whose value is "
                 "lost")
+
+    def revoked(self, absent: bool, holds: bool, working: bool, observed: str) -> str:
+        """The verdict on a credential of an expired (or absent) user, which must be refused."""
+        if holds:
+            return f"refused, as it must be: {observed}"
+        if not working:
+            return f"could not prove the key refused: {observed}"
+        who, fix = ("account declared absent", "provision apply --allow-destroy") if absent else \
+            ("expired account", "provision apply")
+        return f"{who} still has a working key: run {fix} (or revoke); {observed}"
 
     # -- AccessKeys and members ----------------------------------------------------------------------
     def access_key(self, user: str, access_key_id: str, err: CallError) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -110,21 +112,25 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def manual_steps(plan: Plan, manifest_args: str | None = None) -> list[ManualStep]:
+def manual_steps(plan: Plan, manifest_args: str | None = None,
+                 notes: Mapping[str, str] | None = None) -> list[ManualStep]:
     """The console checklist: one step per manual change, with the workspace id when the plan knows it;
-    the confirm commands name the manifest as ``manifest_args`` (default: the plan's manifest path)."""
+    the confirm commands name the manifest as ``manifest_args`` (default: the plan's manifest path);
+    ``notes`` (change key → note) says why a step stays listed though it was confirmed."""
     steps = []
     for change in plan.manual:
         member = change.spec
         assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
         workspace_id = _workspace_id(plan, member.workspace)
-        steps.append(manual_step(change, workspace_id, manifest_args or plan.manifest))
+        step = manual_step(change, workspace_id, manifest_args or plan.manifest)
+        steps.append(replace(step, note=(notes or {}).get(change.key, "")))
     return steps
 
 
 def checklist_lines(steps: list[ManualStep]) -> list[str]:
-    """Console steps as a checkbox list: ``  [ ] what``, then where to click and the command to run."""
-    return [f"  [ ] {step.what}\n      {step.where}\n      then run: {step.confirm}" for step in steps]
+    """Console steps as a checkbox list: ``  [ ] what``, then where to click, any note, the command to run."""
+    return [f"  [ ] {step.what}\n      {step.where}\n" + (f"      note: {step.note}\n" if step.note else "")
+            + f"      then run: {step.confirm}" for step in steps]
 
 
 # --- pieces -------------------------------------------------------------------------------------------
@@ -136,7 +142,7 @@ def _pending(plan: Plan) -> bool:
 
 def _change_lines(change: Change, style: str = "") -> list[Line]:
     head = f"  {_SYMBOL[change.action]} {change.action.value} {change.key} ({change.reason})"
-    if change.drift:
+    if change.drift and change.action is Action.UPDATE:
         head = f"  ~ {change.key} ({change.reason})"
     return [(head, style or _STYLE[change.action]), *_detail_lines(change)]
 

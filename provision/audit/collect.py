@@ -179,7 +179,7 @@ def api_key_entry(facts: ApiKeyFacts, workspace: str,
                        created=_millis(facts.gmt_create_ms), disabled=facts.disabled,
                        all_models=facts.allow_all_models, allowed_models=facts.models,
                        ip_allow_list=facts.ip_allow_list,
-                       issued_to=issued_to.get((workspace, name)) if name else None)
+                       issued_to=facts.issued_to or (issued_to.get((workspace, name)) if name else None))
 
 
 def endpoint_entry(facts: EndpointFacts) -> EndpointEntry:

@@ -29,20 +29,33 @@ def serve(
         exists=True, dir_okay=False, help="Seed file (YAML or JSON); default: the built-in seed.")] = None,
     state: Annotated[Path | None, typer.Option(
         dir_okay=False, help="State file: loaded at start if it exists, saved after changes.")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="Default region (replaces the seed's): where calls naming no region land, e.g. every Model "
+             "Studio workspace. A finance-cloud manifest needs cn-shanghai-finance-1.")] = None,
 ) -> None:
     """Serve every emulated API on one HOST:PORT until Ctrl-C or SIGTERM.
 
-    Example: provision emulator serve --port 8930 --state .emulator/state.json
-    then point the SDKs at it: Config(endpoint="127.0.0.1:8930", protocol="http").
-    The first line printed is "listening on http://HOST:PORT".
+    Example: `provision emulator serve --port 8930 --state .emulator/state.json`. The first line printed
+    is "listening on http://HOST:PORT".
+
+    Then point provision at it with `export PROVISION_ENDPOINT=http://127.0.0.1:8930` (every SDK client
+    and model call goes there), or an SDK with Config(endpoint="127.0.0.1:8930", protocol="http").
+
+    Model Studio calls carry no region, so workspaces land in the default region (cn-beijing, the public
+    site). For a finance-cloud manifest: `provision emulator serve --region cn-shanghai-finance-1`.
     """
     # Imported here so `provision --help` does not load every emulated service.
     from provision.emulator.seed import build_world, default_seed, load_seed
     from provision.emulator.server import EmulatorServer
     from provision.emulator.services import SERVICES
 
-    world = build_world(load_seed(seed) if seed else default_seed(), SERVICES)
+    chosen = load_seed(seed) if seed else default_seed()
+    if region:
+        chosen = chosen.model_copy(update={"default_region": region})
+    world = build_world(chosen, SERVICES)
     server = EmulatorServer(world, SERVICES, host=host, port=port, state_file=state)
+    if region:  # a world loaded from --state keeps its resources, but new calls land in --region
+        server.world.default_region = region
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -3,6 +3,7 @@ clock, workspace membership — the one thing the cloud only offers in its conso
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,6 +47,24 @@ class ControlError(Exception):
 ControlHandler = Callable[[Request, dict[str, str]], Body]
 
 
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """A control body as a JSON object (an empty body is ``{}``)."""
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as error:
+        raise ControlError(400, "InvalidParameter", f"the body is not JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ControlError(400, "InvalidParameter", "the body must be a JSON object")
+    return data
+
+
+def _problems(error: ValidationError) -> str:
+    """A validation error in one line, ``field: problem; …``, without pydantic's links and input echo."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())
+
+
 class ControlApi:
     """Dispatches ``/_emulator/*`` through an explicit table of (method, path pattern, handler)."""
 
@@ -80,10 +99,13 @@ class ControlApi:
 
     @staticmethod
     def _body(request: Request, model: type[BaseModel]) -> Any:
+        """The body read as JSON whatever its Content-Type (``curl -d`` sends a form type), validated;
+        400 with a short message when it is not JSON, not an object, or not valid."""
+        data = _json_object(request.body)
         try:
-            return model.model_validate(request.json_body if request.json_body is not None else {})
+            return model.model_validate(data)
         except ValidationError as error:
-            raise ControlError(400, "InvalidParameter", str(error)) from None
+            raise ControlError(400, "InvalidParameter", _problems(error)) from None
 
     def health(self, request: Request, params: dict[str, str]) -> Body:
         """GET health: liveness plus the services served."""
@@ -108,8 +130,13 @@ class ControlApi:
         return {"rules": {k: r.model_dump() for k, r in self.server.faults.rules().items()}}
 
     def set_faults(self, request: Request, params: dict[str, str]) -> Body:
-        """POST faults: install a rule (for ``action`` or all actions), or ``{"clear": true}``."""
+        """POST faults: install a rule (for ``action`` or all actions), or ``{"clear": true}``; a body
+        naming no rule field is refused (it would silently install an empty rule)."""
         body: _FaultsBody = self._body(request, _FaultsBody)
+        if not body.clear and not body.model_fields_set - {"action", "clear"}:
+            fields = ", ".join(FaultRule.model_fields)
+            raise ControlError(400, "InvalidParameter", f"no fault rule given: set one of {fields}, or "
+                               '{"clear": true}')
         if body.clear:
             self.server.faults.clear()
         else:

@@ -26,14 +26,11 @@ from alibabacloud_vpc20160428.client import Client as VpcClient
 
 from provision.errors import ProvisionError
 from provision.providers.calls import DEFAULT_RETRY, CallError, Outcome, Pager, RetryPolicy, call, paginate
-from provision.resources import MARKER
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741  (an item type)
 
 Site = Literal["public", "finance"]
-_tag_key, _, _tag_value = MARKER.partition("=")
-MARKER_TAG: tuple[str, str] = (_tag_key, _tag_value)  # the ownership tag on policies and endpoints
 PRODUCTS = ("ram", "sts", "modelstudio", "bailian", "privatelink", "vpc")
 DEFAULT_REGION: dict[str, str] = {"public": "cn-beijing", "finance": "cn-shanghai-finance-1"}
 

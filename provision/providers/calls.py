@@ -74,6 +74,8 @@ _RULES: tuple[_Rule, ...] = (
           "declare fewer access_keys or delete an unused key"),
     _Rule("LimitExceeded*", Outcome.FAIL, "an account quota is reached: remove unused resources or ask "
           "Alibaba Cloud support to raise the quota"),
+    _Rule("ModelNotFound", Outcome.FAIL, "the model is not in the Model Studio catalog, or not offered in "
+          "this region: fix the model id in the manifest (plan checks ids against ListModels)"),
     _Rule("VpcNotFound", Outcome.FAIL, "the VPC does not exist in that region: check vpc_id and region"),
     _Rule("VSwitchNotFound", Outcome.FAIL, "a vSwitch is not in that VPC: check the zones' vswitch ids"),
     _Rule("SecurityGroupNotFound", Outcome.FAIL, "a security group is not in that VPC: check "

@@ -19,6 +19,7 @@ from alibabacloud_ram20150501 import models as ram
 
 from provision.providers.base import Clients
 from provision.providers.calls import marker_pager, token_pager
+from provision.providers.markers import KeyMarker
 from provision.providers.modelstudio import every_model_granted, find_workspaces, granted_models
 from provision.providers.modelstudio_keys import key_auth, list_api_keys
 from provision.providers.privatelink import tagged
@@ -97,6 +98,7 @@ class ApiKeyFacts:
     allow_all_models: bool
     models: tuple[str, ...]
     ip_allow_list: tuple[str, ...]  # empty = reachable from anywhere
+    issued_to: str | None = None  # the holder its description marker records, if any
 
 
 @dataclass(frozen=True)
@@ -254,11 +256,12 @@ def _workspace(clients: Clients, item: Any) -> WorkspaceFacts:
 
 def _api_key(key: Any, workspace_id: str) -> ApiKeyFacts:
     auth = key_auth(key)
+    marker = KeyMarker.parse(key.description)
     return ApiKeyFacts(api_key_id=str(key.api_key_id), workspace_id=str(key.workspace_id or workspace_id),
                        description=str(key.description or ""), created_by=str(key.created_by or ""),
                        gmt_create_ms=_int(key.gmt_create), disabled=bool(key.disabled),
                        allow_all_models=auth.allow_all_models, models=auth.models,
-                       ip_allow_list=auth.ip_allow_list)
+                       ip_allow_list=auth.ip_allow_list, issued_to=marker.issued_to if marker else None)
 
 
 def _int(value: Any) -> int | None:

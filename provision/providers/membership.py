@@ -3,11 +3,14 @@
 A membership is proven live when the member's own AccessKey (from the secrets sink) can call bailian
 ``ListPublishedAgent`` on the workspace, or when an operator confirmed it (``provision membership confirm``).
 The probe cannot tell guest from admin: a probe-proven member carries the confirmed role, else the
-declared one, and says so in its details.
+declared one, and says so in its details. A membership the manifest no longer wants (an expired, absent or
+undeclared member) is kept in the state file as a pending console removal once shown, because revoking the
+user's keys ends the probe: it stays listed until ``membership confirm --removed`` or a probe disproves it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +20,20 @@ from alibabacloud_bailian20231229 import models as bailian
 
 from provision.checklist import manual_step
 from provision.errors import ProvisionError
-from provision.plan import DETAIL_PROVEN, Action, Change
+from provision.plan import (
+    DETAIL_PENDING,
+    DETAIL_PROVEN,
+    PROOF_CONFIRMATION,
+    PROOF_PENDING,
+    PROOF_PROBE,
+    Action,
+    Change,
+    Plan,
+)
 from provision.providers.base import Clients
 from provision.providers.calls import CallError
 from provision.providers.modelstudio import find_workspaces
-from provision.resources import Desired, Kind, Live, MemberSpec
+from provision.resources import Desired, Kind, Live, MemberSpec, UserSpec, WorkspaceSpec
 from provision.secrets import SecretSink
 from provision.statefile import Confirmation, StateFile
 
@@ -52,7 +64,8 @@ def confirm_member(state: StateFile, workspace: str, user: str, role: str, by: s
 
 
 class MembershipProvider:
-    """Reads memberships (probe, confirmations); 'executing' one only yields its checklist item."""
+    """Reads memberships (probe, confirmations, pending removals); 'executing' one only yields its checklist
+    item."""
 
     kinds: tuple[Kind, ...] = (Kind.MEMBER,)
 
@@ -64,17 +77,28 @@ class MembershipProvider:
 
     def read(self, desired: Desired) -> list[Live]:
         """Per declared member: the probe (ListPublishedAgent signed with the member's own key), else the
-        confirmation; confirmed members no longer declared are listed too (for the removal step)."""
+        confirmation. Members the manifest does not declare (any more) are listed too, for their removal
+        step: confirmed ones, pending removals, and expired or absent users whose probe passes on a declared
+        workspace; each is recorded as a pending removal until confirmed or disproven by the probe."""
         declared = [s for s in desired.present if isinstance(s, MemberSpec)]
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            proven = [live for live in pool.map(self._prove, declared) if live is not None]
         named = {(s.workspace, s.user) for s in declared}
+        leftovers = sorted(self._undeclared(desired) - named)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            proven = list(pool.map(self._prove, declared))
+            proven += pool.map(lambda pair: self._leftover(desired, *pair), leftovers)
+        return [live for live in proven if live is not None]
+
+    def _undeclared(self, desired: Desired) -> set[tuple[str, str]]:
+        """(workspace, user) pairs that may hold a membership the manifest does not declare."""
         recorded = self.state.workspace_ids()
-        for (workspace, user), confirmation in sorted(self.state.confirmations().items()):
-            if (workspace, user) not in named and workspace in recorded:
-                spec = MemberSpec(workspace=workspace, user=user, role=confirmation.role)
-                proven.append(Live(spec, managed=True, details=_confirmed(confirmation)))
-        return proven
+        found = {pair for pair in self.state.confirmations() if pair[0] in recorded}
+        found |= set(self.state.pending_removals())
+        # Only users losing their access are probed on every declared workspace: a probe is a use of the
+        # member's key, and the audit's "unused key" finding must not be masked by the tool's own calls.
+        workspaces = [s.workspace for s in desired.present if isinstance(s, WorkspaceSpec)]
+        leaving = [*desired.expired, *(s.user for s in desired.absent if isinstance(s, UserSpec))]
+        probed = [user for user in leaving if self.sink.access_keys(user)]
+        return found | {(workspace, user) for workspace in workspaces for user in probed}
 
     def _prove(self, spec: MemberSpec) -> Live | None:
         confirmation = self.state.confirmation(spec.workspace, spec.user)
@@ -83,12 +107,49 @@ class MembershipProvider:
             role = confirmation.role if confirmation else spec.role
             note = "as confirmed" if confirmation else "as declared: the probe cannot tell guest from admin"
             return Live(MemberSpec(workspace=spec.workspace, user=spec.user, role=role), managed=True,
-                        details=((DETAIL_PROVEN, "probe"), ("probe", result.reason), ("role", note)))
+                        details=((DETAIL_PROVEN, PROOF_PROBE), ("probe", result.reason), ("role", note)))
         if result.outcome is Probe.UNKNOWN and confirmation is not None:
             live = MemberSpec(workspace=spec.workspace, user=spec.user, role=confirmation.role)
             return Live(live, managed=True,
                         details=(*_confirmed(confirmation), ("probe", f"unknown: {result.reason}")))
         return None  # not a member (the probe overrides a stale confirmation), or nothing proves it
+
+    def _leftover(self, desired: Desired, workspace: str, user: str) -> Live | None:
+        """A membership the manifest does not declare, as the probe, a confirmation or a pending removal
+        shows it; a shown one is recorded as a pending removal (it must survive the user's keys), one the
+        probe disproves is cleared."""
+        result = self.probe(workspace, user)
+        if result.outcome is Probe.NOT_MEMBER:
+            self.state.clear_removal(workspace, user)
+            return None  # the probe wins over a stale confirmation or pending removal
+        confirmation = self.state.confirmation(workspace, user)
+        spec = MemberSpec(workspace=workspace, user=user, role=confirmation.role if confirmation else None)
+        pending = self.state.pending_removal(workspace, user)
+        if result.outcome is Probe.MEMBER:
+            live = Live(spec, managed=True, details=((DETAIL_PROVEN, PROOF_PROBE), ("probe", result.reason)))
+        elif confirmation is not None:
+            live = Live(spec, managed=True,
+                        details=(*_confirmed(confirmation), ("probe", f"unknown: {result.reason}")))
+        elif pending is not None:
+            asked = f"{pending.why}; pending since {pending.since}"
+            live = Live(spec, managed=True, details=((DETAIL_PROVEN, PROOF_PENDING), (DETAIL_PENDING, asked),
+                                                     ("probe", f"unknown: {result.reason}")))
+        else:
+            return None
+        self.state.record_removal(workspace, user, _removal_reason(desired, user))
+        return live
+
+    def overruled(self, workspace: str, user: str, *, member: bool) -> str | None:
+        """What the probe says when it contradicts an operator's word that ``user`` is (``member``) or is
+        no longer a member of ``workspace``; None when it agrees or cannot tell (no AccessKey, no policy)."""
+        result = self.probe(workspace, user)
+        if member and result.outcome is Probe.NOT_MEMBER:
+            return (f"the probe with {user}'s AccessKey says not a member ({result.code}), and the probe "
+                    "wins; check the console")
+        if not member and result.outcome is Probe.MEMBER:
+            return (f"the probe with {user}'s AccessKey says {user} is still a member of workspace "
+                    f"{workspace} ({result.reason}), and the probe wins: remove it in the console first")
+        return None
 
     def probe(self, workspace: str, user: str) -> ProbeResult:
         """Call bailian ListPublishedAgent on the workspace with ``user``'s own AccessKey from the sink."""
@@ -122,7 +183,40 @@ class MembershipProvider:
         return manual_step(change, self.state.workspace_id(spec.workspace)).line()
 
 
+def membership_of(providers: Mapping[Kind, object]) -> MembershipProvider:
+    """The membership provider among the providers ``build_providers`` made."""
+    provider = providers[Kind.MEMBER]
+    assert isinstance(provider, MembershipProvider)
+    return provider
+
+
+def overruled_confirmations(plan: Plan, provider: MembershipProvider) -> dict[str, str]:
+    """Change key → why a console step a plan still lists was confirmed in vain (the probe disagrees)."""
+    notes: dict[str, str] = {}
+    for change in plan.manual:
+        spec = change.spec
+        if change.desired is None or not isinstance(spec, MemberSpec):
+            continue
+        c = provider.state.confirmation(spec.workspace, spec.user)
+        overruled = provider.overruled(spec.workspace, spec.user, member=True) if c is not None else None
+        if c is not None and overruled is not None:
+            confirmed = f"confirmed as {c.role} by {c.confirmed_by} at {c.confirmed_at}"
+            notes[change.key] = f"{confirmed}, but {overruled}"
+    return notes
+
+
+def _removal_reason(desired: Desired, user: str) -> str:
+    """Why a membership the manifest does not declare is to be removed (kept with the pending removal)."""
+    if user in desired.expired:
+        expires = next((s.expires_at for s in desired.present if isinstance(s, UserSpec) and s.user == user),
+                       None)
+        return f"expired: {user} passed expires_at {expires or '?'}"
+    if any(isinstance(s, UserSpec) and s.user == user for s in desired.absent):
+        return f"{user} is declared state: absent"
+    return "not declared a member"
+
+
 def _confirmed(confirmation: Confirmation) -> tuple[tuple[str, str], ...]:
     c = confirmation
-    return ((DETAIL_PROVEN, "confirmation"),
+    return ((DETAIL_PROVEN, PROOF_CONFIRMATION),
             ("confirmed", f"{c.role} by {c.confirmed_by} at {c.confirmed_at}"))

@@ -17,8 +17,18 @@ from alibabacloud_modelstudio20260210 import models as ms
 from provision.plan import Action, Change
 from provision.providers.base import Clients
 from provision.providers.calls import CallError, once_then_find, token_pager
-from provision.providers.modelstudio_keys import ApiKeyManager, parse_description
-from provision.resources import ALL_MODELS, ApiKeySpec, Desired, GrantSpec, Kind, Live, WorkspaceSpec
+from provision.providers.markers import API_KEY_DESCRIPTION_MAX
+from provision.providers.modelstudio_keys import ApiKeyManager
+from provision.resources import (
+    ALL_MODELS,
+    ApiKeySpec,
+    Desired,
+    GrantSpec,
+    Kind,
+    Live,
+    SpecProblem,
+    WorkspaceSpec,
+)
 from provision.secrets import SecretSink
 from provision.statefile import StateFile
 
@@ -47,6 +57,15 @@ def granted_models(clients: Clients, workspace: str, workspace_id: str) -> list[
     found = clients.paginate(f"{Kind.WORKSPACE}/{workspace}", "ListModelPermissions",
                              token_pager(page, lambda body: body.list))
     return sorted(m.model for m in found if m.permissions is None or m.permissions.inference)
+
+
+def catalog_models(clients: Clients) -> set[str]:
+    """ListModels (paged): the ids of every model in the global catalog."""
+    def page(token: str | None) -> Any:
+        return clients.modelstudio().list_models(ms.ListModelsRequest(max_results=100, next_token=token))
+
+    found = clients.paginate("modelstudio.model/*", "ListModels", token_pager(page, lambda body: body.models))
+    return {str(m.model) for m in found}
 
 
 def every_model_granted(clients: Clients, workspace: str, workspace_id: str, granted: list[str]) -> bool:
@@ -82,6 +101,7 @@ class ModelStudioProvider:
     # -- read -----------------------------------------------------------------------------------------
     def read(self, desired: Desired) -> list[Live]:
         """ListWorkspaces once; per managed (or adopted) workspace ListModelPermissions and ListApiKeys."""
+        self.keys.manifest = desired.manifest
         specs = (*desired.present, *desired.absent)
         declared = {s.workspace for s in specs if isinstance(s, WorkspaceSpec)}
         grants: dict[str, set[str]] = defaultdict(set)
@@ -124,6 +144,29 @@ class ModelStudioProvider:
         if every_model_granted(self.clients, workspace, ws_id, granted):
             granted = [ALL_MODELS, *sorted(declared.intersection(granted))]
         return [Live(GrantSpec(workspace=workspace, model=m), managed=True) for m in granted]
+
+    def validate(self, desired: Desired) -> list[SpecProblem]:
+        """What the account says is wrong with the declared grants and API keys, before any change: models
+        missing from the catalog (ListModels, paged, once) and key markers too long for a description."""
+        self.keys.manifest = desired.manifest
+        uses: list[tuple[str, str, str]] = []  # (key, field, model)
+        problems: list[SpecProblem] = []
+        for s in desired.present:
+            if isinstance(s, GrantSpec) and s.model != ALL_MODELS:
+                uses.append((s.key, "model", s.model))
+            elif isinstance(s, ApiKeySpec):
+                uses += [(s.key, "allowed_models", m) for m in s.allowed_models or ()]
+                text = self.keys.marker(s).text()
+                if len(text) > API_KEY_DESCRIPTION_MAX:
+                    problems.append(SpecProblem(s.key, "name", s.key_name, (
+                        f"its description marker would be {len(text)} characters, over the "
+                        f"{API_KEY_DESCRIPTION_MAX} a key description holds: shorten the workspace, key, "
+                        "user or manifest name")))
+        known = catalog_models(self.clients) if uses else set()
+        problems += [SpecProblem(key, field, model, f"model {model} is not in the Model Studio catalog "
+                                                    "(ListModels): check its id")
+                     for key, field, model in uses if model not in known]
+        return problems
 
     # -- execute --------------------------------------------------------------------------------------
     def execute(self, change: Change) -> str:
@@ -182,11 +225,10 @@ class ModelStudioProvider:
         return f"created {key} ({ws_id})"
 
     def _delete_workspace(self, key: str, name: str, ws_id: str) -> str:
-        for api_key in self.keys.list_managed(name, ws_id):
+        for marker, api_key in self.keys.list_managed(name, ws_id):
             self.clients.call_or_none(key, "DeleteApiKey",
                                       partial(self.ms.delete_api_key, str(api_key.api_key_id)))
-            _, key_name = parse_description(api_key.description) or ("", "")
-            self.keys.forget(ApiKeySpec(workspace=name, key_name=key_name))
+            self.keys.forget(ApiKeySpec(workspace=name, key_name=marker.key_name, issued_to=marker.issued_to))
         resp = self.clients.call_or_none(key, "DeleteWorkspace", lambda: self.ms.delete_workspace(
             ws_id, ms.DeleteWorkspaceRequest()))
         if resp is not None and resp.body.is_deleted is False:

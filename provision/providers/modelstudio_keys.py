@@ -1,12 +1,12 @@
 """Model Studio workspace API keys: read (ListApiKeys) and change (create, update, disable, rotate, delete).
 
-A key is managed when its description carries ``resources.api_key_description(workspace, key)``.
+A key is managed when its description carries a ``markers.KeyMarker`` of its workspace and of this
+manifest (or of no manifest: an older marker). The marker also records who the key is issued to.
 Its value is shown only by CreateApiKey and ResetApiKey: it goes to the secrets sink at once.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -16,12 +16,12 @@ from alibabacloud_modelstudio20260210 import models as ms
 from provision.plan import Action, Change
 from provision.providers.base import Clients, ordered_like
 from provision.providers.calls import CallError, once_then_find, token_pager
-from provision.resources import MARKER, ApiKeySpec, Kind, Live, api_key_description
+from provision.providers.markers import KeyMarker, owns
+from provision.resources import ApiKeySpec, Kind, Live
 from provision.secrets import SecretSink
 from provision.statefile import StateFile
 
 T = TypeVar("T")
-_DESCRIPTION = re.compile(rf"provision:(?P<workspace>[^/\s]+)/(?P<key>\S+) {re.escape(MARKER)}")
 ANY_IP = frozenset({"0.0.0.0/0", "::/0"})  # what the cloud stores for an empty Custom allow-list
 
 
@@ -58,9 +58,9 @@ def list_api_keys(clients: Clients, workspace: str, workspace_id: str) -> list[A
 
 
 def parse_description(description: str | None) -> tuple[str, str] | None:
-    """(workspace, key name) from a managed key's description marker."""
-    m = _DESCRIPTION.search(description or "")
-    return (m.group("workspace"), m.group("key")) if m else None
+    """(workspace, key name) from a managed key's description marker (see ``KeyMarker.parse``)."""
+    marker = KeyMarker.parse(description)
+    return (marker.workspace, marker.key_name) if marker else None
 
 
 class ApiKeyManager:
@@ -70,23 +70,32 @@ class ApiKeyManager:
         self.clients = clients
         self.sink = sink
         self.state = state
+        self.manifest = ""  # the manifest of the last read: the owner written into markers
 
     @property
     def ms(self) -> Any:
         return self.clients.modelstudio()
 
-    def list_managed(self, workspace: str, workspace_id: str) -> list[Any]:
-        """ListApiKeys of one workspace, only those carrying this workspace's marker."""
-        return [k for k in list_api_keys(self.clients, workspace, workspace_id)
-                if (parse_description(k.description) or ("",))[0] == workspace]
+    def marker(self, spec: ApiKeySpec) -> KeyMarker:
+        """The description marker of ``spec``'s key: workspace, name, holder and this manifest."""
+        return KeyMarker(spec.workspace, spec.key_name, spec.issued_to, self.manifest)
+
+    def list_managed(self, workspace: str, workspace_id: str) -> list[tuple[KeyMarker, Any]]:
+        """ListApiKeys of one workspace: the keys marked for it and for this manifest, with their marker."""
+        found = [(KeyMarker.parse(k.description), k) for k in list_api_keys(self.clients, workspace,
+                                                                             workspace_id)]
+        return [(m, k) for m, k in found
+                if m is not None and m.workspace == workspace and owns(self.manifest, m.manifest)]
 
     def read(self, workspace: str, workspace_id: str, declared: dict[str, ApiKeySpec]) -> list[Live]:
-        """Managed keys of a workspace as ApiKeySpec (auth normalised; missing_secret from the sink)."""
+        """Managed keys of a workspace as ApiKeySpec (auth normalised; issued_to from the marker, else as
+        last applied, else as declared; missing_secret from the sink, in the holder's file)."""
         lives: dict[str, Live] = {}
-        for key in self.list_managed(workspace, workspace_id):
-            _, name = parse_description(key.description) or ("", "")
+        for marker, key in self.list_managed(workspace, workspace_id):
+            name = marker.key_name
             want = declared.get(name)
-            issued_to = want.issued_to if want else self.last_issued_to(workspace, name)
+            issued_to = marker.issued_to or self.last_issued_to(workspace, name) or (
+                want.issued_to if want else None)
             spec = self._spec(workspace, name, key, want, issued_to)
             held = self._held(workspace, name, issued_to)
             if name in lives:  # a duplicated marker (lost create response): keep the key the sink holds
@@ -109,7 +118,8 @@ class ApiKeyManager:
     # -- execute --------------------------------------------------------------------------------------
     def execute(self, change: Change, workspace_id: Callable[[str], str]) -> str:
         """CreateApiKey (value to the sink first; a retried create finds the key by its marker) /
-        UpdateApiKey (auth complete), Disable/EnableApiKey, ResetApiKey (rotation) / DeleteApiKey."""
+        UpdateApiKey (marker, auth complete; a new holder gets the value in its secrets file),
+        Disable/EnableApiKey, ResetApiKey (rotation) / DeleteApiKey."""
         spec = change.spec
         assert isinstance(spec, ApiKeySpec)
         if change.action is Action.DELETE:
@@ -121,12 +131,19 @@ class ApiKeyManager:
         assert live is None or isinstance(live, ApiKeySpec)
         key_id = (change.live.cloud_id if change.live else "") or self._find_id(spec, ws_id)
         done = []
-        if any(getattr(spec, f) is not None and (live is None or getattr(live, f) != getattr(spec, f))
-               for f in ("allowed_models", "ip_allow_list")):
-            auth = _auth(spec, live, ms.UpdateApiKeyRequestAuth, ms.UpdateApiKeyRequestAuthModelAccessScope)
-            request = ms.UpdateApiKeyRequest(description=spec.description, auth=auth)
+        scope = any(getattr(spec, f) is not None and (live is None or getattr(live, f) != getattr(spec, f))
+                    for f in ("allowed_models", "ip_allow_list"))
+        holder = live.issued_to if live is not None else None
+        moved = live is not None and spec.issued_to is not None and spec.issued_to != holder
+        if scope or moved:
+            auth = _auth(spec, live, ms.UpdateApiKeyRequestAuth,
+                         ms.UpdateApiKeyRequestAuthModelAccessScope) if scope else None
+            marker = self.marker(spec if spec.issued_to is not None else replace(spec, issued_to=holder))
+            request = ms.UpdateApiKeyRequest(description=marker.text(), auth=auth)
             self.clients.call(change.key, "UpdateApiKey", lambda: self.ms.update_api_key(key_id, request))
-            done.append("access scope")
+            done += ["access scope"] if scope else []
+        if moved:
+            done.append(self._move(spec, holder, key_id))
         if spec.disabled is not None and (live is None or live.disabled != spec.disabled):
             self._set_disabled(change.key, key_id, spec.disabled)
             done.append("disabled" if spec.disabled else "enabled")
@@ -142,7 +159,7 @@ class ApiKeyManager:
                 return f"{key} already exists"
             return f"{key} existed: {self._rotate(key, spec, existing)}"
         auth = _auth(spec, None, ms.CreateApiKeyRequestAuth, ms.CreateApiKeyRequestAuthModelAccessScope)
-        request = ms.CreateApiKeyRequest(workspace_id=ws_id, description=spec.description, auth=auth)
+        request = ms.CreateApiKeyRequest(workspace_id=ws_id, description=self.marker(spec).text(), auth=auth)
 
         def find() -> Any:  # the key an earlier attempt created: its value is lost, so reset it
             key_id = self._find_id(spec, ws_id, required=False)
@@ -161,6 +178,17 @@ class ApiKeyManager:
         request = ms.ResetApiKeyRequest()
         resp = self.clients.call(key, "ResetApiKey", lambda: self.ms.reset_api_key(key_id, request))
         return f"rotated (value {self._store(spec, key_id, resp.body.api_key.api_key_value)})"
+
+    def _move(self, spec: ApiKeySpec, old: str | None, key_id: str) -> str:
+        """Move the key's value from the old holder's secrets file to the new holder's, if the sink has it
+        (stored first, then forgotten: never lost on the way)."""
+        held = self._held(spec.workspace, spec.key_name, old)
+        if held is None or held[0] != key_id:
+            return f"issued to {spec.issued_to} (the secrets sink does not hold its value)"
+        self._store(spec, key_id, held[1])
+        old_account = self.sink.api_key_account(spec.workspace, old)
+        self.sink.forget_api_key(old_account, spec.workspace, spec.key_name)
+        return f"issued to {spec.issued_to} (value moved to its secrets file)"
 
     def _held(self, workspace: str, name: str, issued_to: str | None) -> tuple[str, str] | None:
         return self.sink.api_key(self.sink.api_key_account(workspace, issued_to), workspace, name)
@@ -198,8 +226,7 @@ class ApiKeyManager:
 
     def _find_id(self, spec: ApiKeySpec, ws_id: str, required: bool = True) -> str:
         """The id of the key carrying ``spec``'s marker (lowest id if duplicated)."""
-        matches = [k for k in self.list_managed(spec.workspace, ws_id)
-                   if k.description and api_key_description(spec.workspace, spec.key_name) in k.description]
+        matches = [k for m, k in self.list_managed(spec.workspace, ws_id) if m.key_name == spec.key_name]
         if not matches and required:
             raise CallError(spec.key, "ListApiKeys", "ApiKeyNotFound", 404,
                             "no key carries this key's marker", "re-run plan")

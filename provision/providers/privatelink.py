@@ -1,8 +1,9 @@
-"""PrivateLink interface endpoints to DashScope (privatelink 2020-04-15); vSwitches checked with VPC.
+"""PrivateLink interface endpoints to DashScope (privatelink 2020-04-15); networks checked in ``vpc``.
 
 Everything here is asynchronous: each change is followed by polling until the endpoint is Active and
 Connected (zones Connected) or gone, bounded by ``Clients.poll``. An endpoint is managed when tagged
-``managed-by=provision``; it is identified by (region, VPC, endpoint name).
+``managed-by=provision`` (and ``provision-manifest`` of this manifest, when it has that tag); it is
+identified by (region, VPC, endpoint name), and its VPC cannot change.
 """
 
 from __future__ import annotations
@@ -13,19 +14,37 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from alibabacloud_privatelink20200415 import models as pl
-from alibabacloud_vpc20160428 import models as vpc
 
 from provision.errors import ProvisionError
 from provision.plan import Action, Change
-from provision.providers.base import MARKER_TAG, Clients, ordered_like
-from provision.providers.calls import CallError, Outcome, page_number_pager, token_pager
-from provision.resources import Desired, EndpointSpec, Kind, Live, Zone
+from provision.providers.base import Clients, ordered_like
+from provision.providers.calls import CallError, Outcome, token_pager
+from provision.providers.markers import marker_tags, owns, tags_owner
+from provision.providers.vpc import check_network, network_problems
+from provision.resources import (
+    Desired,
+    EndpointSpec,
+    Kind,
+    Live,
+    SpecProblem,
+    Zone,
+)
 
 _GONE_ZONE_STATES = frozenset({"Deleting", "Deleted"})
-_VSWITCH_PAGE = 50
+_MIN_ZONES = 2  # DashScope endpoints need vSwitches in at least 2 zones
+
+
+@dataclass(frozen=True)
+class _ZoneSteps:
+    """Zone changes of one endpoint update, in the order they run."""
+
+    added: tuple[Zone, ...] = ()
+    moved: tuple[Zone, ...] = ()  # same zone, another vSwitch
+    removed: tuple[Zone, ...] = ()
 
 
 def client_token(spec: EndpointSpec) -> str:
@@ -43,39 +62,62 @@ class PrivateLinkProvider:
     def __init__(self, clients: Clients, workers: int = 8) -> None:
         self.clients = clients
         self.workers = workers
+        self.manifest = ""  # the manifest of the last read or validate: the owner written into tags
 
     def _pl(self, region: str) -> Any:
         return self.clients.privatelink(region)
 
+    def ours(self, item: Any) -> bool:
+        """Whether a ListVpcEndpoints item is tagged as this manifest's (a nameless marker tag counts)."""
+        owner = endpoint_owner(item)
+        return owner is not None and owns(self.manifest, owner)
+
     # -- read -----------------------------------------------------------------------------------------
     def read(self, desired: Desired) -> list[Live]:
-        """ListVpcEndpoints per (region, VPC) declared; ListVpcEndpointZones and
-        ListVpcEndpointSecurityGroups for managed or adopted ones."""
-        declared: dict[tuple[str, str], list[EndpointSpec]] = defaultdict(list)
+        """ListVpcEndpoints per declared region, every VPC (a managed endpoint keeps its name when the
+        manifest moves it to another VPC); ListVpcEndpointZones and ListVpcEndpointSecurityGroups for
+        managed or adopted ones. Endpoints tagged for another manifest are left out unless declared."""
+        self.manifest = desired.manifest
+        declared: dict[str, list[EndpointSpec]] = defaultdict(list)
         for s in (*desired.present, *desired.absent):
             if isinstance(s, EndpointSpec):
-                declared[(s.region, s.vpc_id)].append(s)
+                declared[s.region].append(s)
         found: list[tuple[EndpointSpec | None, Any, str]] = []
-        for (region, vpc_id), specs in sorted(declared.items()):
-            for item in self._list(region, vpc_id):
-                named = [s for s in specs if s.endpoint == item.endpoint_name]
-                spec = next((s for s in named if _same_service(s, item)), None)
-                # Same name, other service: not the declared endpoint (the key would collide).
-                if spec is not None or (not named and tagged(item)):
-                    found.append((spec, item, region))
+        for region, specs in sorted(declared.items()):
+            found += [(spec, item, region) for spec, item in self._match(specs, self._list(region))]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             return list(pool.map(lambda f: self._live(f[0], f[1], f[2], desired.adopt), found))
 
-    def _list(self, region: str, vpc_id: str) -> list[Any]:
+    def _match(self, specs: list[EndpointSpec], items: list[Any]) -> list[tuple[EndpointSpec | None, Any]]:
+        """The listed endpoints that are the declared ones (same name and service, in the declared VPC, else
+        managed in another VPC), plus the undeclared managed ones."""
+        by_name = {s.endpoint: s for s in specs}
+        found: list[tuple[EndpointSpec | None, Any]] = []
+        moved: dict[str, Any] = {}
+        for item in items:
+            spec = by_name.get(item.endpoint_name)
+            if spec is None:
+                if self.ours(item):
+                    found.append((None, item))
+            elif not _same_service(spec, item):
+                continue  # same name, other service: not the declared endpoint (the key would collide)
+            elif item.vpc_id == spec.vpc_id:
+                found.append((spec, item))
+            elif self.ours(item):
+                moved.setdefault(spec.endpoint, item)
+        in_place = {spec.endpoint for spec, _ in found if spec is not None}
+        return found + [(by_name[name], item) for name, item in moved.items() if name not in in_place]
+
+    def _list(self, region: str) -> list[Any]:
         def page(token: str | None) -> Any:
             return self._pl(region).list_vpc_endpoints(pl.ListVpcEndpointsRequest(
-                region_id=region, vpc_id=vpc_id, max_results=100, next_token=token))
+                region_id=region, max_results=100, next_token=token))
 
         return self.clients.paginate(f"{Kind.ENDPOINT}/*", "ListVpcEndpoints",
                                      token_pager(page, lambda body: body.endpoints))
 
     def _live(self, spec: EndpointSpec | None, item: Any, region: str, adopt: frozenset[str]) -> Live:
-        managed = tagged(item)
+        managed = self.ours(item)
         key = f"{Kind.ENDPOINT}/{item.endpoint_name}"
         zones: tuple[Zone, ...] | None = None
         groups: tuple[str, ...] | None = None
@@ -124,8 +166,7 @@ class PrivateLinkProvider:
         return self._update(change, spec, endpoint_id)
 
     def _create(self, key: str, spec: EndpointSpec) -> str:
-        self.validate(key, spec)
-        tag_key, tag_value = MARKER_TAG
+        check_network(self.clients, spec)
         request = pl.CreateVpcEndpointRequest(
             region_id=spec.region, vpc_id=spec.vpc_id, endpoint_name=spec.endpoint, endpoint_type="Interface",
             service_name=None if spec.service_id else spec.service_name, service_id=spec.service_id,
@@ -133,54 +174,47 @@ class PrivateLinkProvider:
             zone=[pl.CreateVpcEndpointRequestZone(zone_id=z.zone_id, v_switch_id=z.vswitch_id)
                   for z in spec.zones or ()] or None,
             zone_private_ip_address_count=1, client_token=client_token(spec),
-            tag=[pl.CreateVpcEndpointRequestTag(key=tag_key, value=tag_value)])
+            tag=[pl.CreateVpcEndpointRequestTag(key=k, value=v) for k, v in marker_tags(self.manifest)])
         body = self.clients.call(key, "CreateVpcEndpoint",
                                  lambda: self._pl(spec.region).create_vpc_endpoint(request)).body
         self._wait_ready(key, spec.region, body.endpoint_id)
         return f"created {key} ({body.endpoint_id}, {body.endpoint_domain})"
 
-    def validate(self, key: str, spec: EndpointSpec) -> None:
-        """DescribeVSwitches of the VPC: every declared vSwitch must exist there, in its declared zone."""
-        def page(number: str | None) -> Any:
-            return self.clients.vpc(spec.region).describe_vswitches(vpc.DescribeVSwitchesRequest(
-                region_id=spec.region, vpc_id=spec.vpc_id, page_number=int(number or "1"),
-                page_size=_VSWITCH_PAGE))
-
-        found = self.clients.paginate(key, "DescribeVSwitches", page_number_pager(
-            page, lambda body: body.v_switches.v_switch if body.v_switches else None, _VSWITCH_PAGE))
-        zone_of = {v.v_switch_id: v.zone_id for v in found}
-        for zone in spec.zones or ():
-            actual = zone_of.get(zone.vswitch_id)
-            if actual is None:
-                raise ProvisionError(f"{key}: vSwitch {zone.vswitch_id} is not in VPC {spec.vpc_id} "
-                                     f"({spec.region}); fix zones[{zone.zone_id}] in the manifest")
-            if actual != zone.zone_id:
-                raise ProvisionError(f"{key}: vSwitch {zone.vswitch_id} is in zone {actual}, not "
-                                     f"{zone.zone_id} as declared; fix the manifest")
+    def validate(self, desired: Desired) -> list[SpecProblem]:
+        """What the account says is wrong with the declared endpoints, before any change: the VPC and each
+        vSwitch (:func:`network_problems`; security groups are not checked: no ECS SDK), and a managed
+        endpoint of the declared name in another VPC (ListVpcEndpoints per region): a VPC cannot change."""
+        self.manifest = desired.manifest
+        specs = [s for s in desired.present if isinstance(s, EndpointSpec)]
+        problems: list[SpecProblem] = []
+        for region in sorted({s.region for s in specs}):
+            items = self._list(region)
+            for spec in (s for s in specs if s.region == region):
+                problems += network_problems(self.clients, spec)
+                problems += [SpecProblem(spec.key, "vpc_id", spec.vpc_id,
+                                         _moved_message(item.endpoint_id, item.vpc_id, spec))
+                             for found, item in self._match([spec], items)
+                             if found is spec and item.vpc_id != spec.vpc_id]
+        return problems
 
     def _update(self, change: Change, spec: EndpointSpec, endpoint_id: str) -> str:
+        """Every check first (same VPC, each new vSwitch, the 2-zone rule), then tag (adoption), zones (new
+        ones added and Connected before old ones go) and security groups."""
         key, region = change.key, spec.region
         live = change.live.spec if change.live else None
         assert live is None or isinstance(live, EndpointSpec)
+        if live is not None and live.vpc_id != spec.vpc_id:
+            raise ProvisionError(f"{key}: {_moved_message(endpoint_id, live.vpc_id, spec)}")
+        zones = self._zone_steps(key, spec, live.zones or () if live else ())
         done: list[str] = []
         if change.live is not None and not change.live.managed:
-            tag_key, tag_value = MARKER_TAG
             request = pl.TagResourcesRequest(region_id=region, resource_type="VpcEndpoint",
                                              resource_id=[endpoint_id],
-                                             tag=[pl.TagResourcesRequestTag(key=tag_key, value=tag_value)])
+                                             tag=[pl.TagResourcesRequestTag(key=k, value=v)
+                                                  for k, v in marker_tags(self.manifest)])
             self.clients.call(key, "TagResources", lambda: self._pl(region).tag_resources(request))
             done.append("adopted")
-        if spec.zones is not None:
-            current = {z.zone_id: z for z in (live.zones or ())} if live else {}
-            wanted = {z.zone_id: z for z in spec.zones}
-            for zone in [z for zid, z in current.items() if wanted.get(zid) != z]:
-                self._remove_zone(key, region, endpoint_id, zone.zone_id)
-                done.append(f"removed zone {zone.zone_id}")
-            if any(current.get(zid) != z for zid, z in wanted.items()):
-                self.validate(key, spec)
-            for zone in [z for zid, z in wanted.items() if current.get(zid) != z]:
-                self._add_zone(key, region, endpoint_id, zone)
-                done.append(f"added zone {zone.zone_id}")
+        done += self._change_zones(key, region, endpoint_id, zones)
         if spec.security_group_ids is not None:
             current_groups = set(live.security_group_ids or ()) if live else set()
             for sg in [g for g in spec.security_group_ids if g not in current_groups]:
@@ -192,6 +226,43 @@ class PrivateLinkProvider:
         if done:
             self._wait_ready(key, region, endpoint_id)
         return f"updated {key}: {', '.join(done)}" if done else f"{key} already in sync"
+
+    def _zone_steps(self, key: str, spec: EndpointSpec, live: tuple[Zone, ...]) -> _ZoneSteps:
+        """The zones to add, move to another vSwitch and remove to reach ``spec.zones``, checked before any
+        call: every new vSwitch against the VPC (DescribeVSwitches), and no step below 2 zones."""
+        if spec.zones is None:
+            return _ZoneSteps()
+        current = {z.zone_id: z for z in live}
+        wanted = {z.zone_id: z for z in spec.zones}
+        steps = _ZoneSteps(added=tuple(z for zid, z in wanted.items() if zid not in current),
+                           moved=tuple(z for zid, z in wanted.items() if current.get(zid, z) != z),
+                           removed=tuple(z for zid, z in current.items() if zid not in wanted))
+        if steps.added or steps.moved:
+            check_network(self.clients, spec)
+        peak = len(current) + len(steps.added)  # zones once the new ones are added
+        for zone in steps.moved[:1]:  # one zone id holds one vSwitch: a move is a remove, then an add
+            _keep_two(key, peak - 1, f"moving zone {zone.zone_id} to vSwitch {zone.vswitch_id}")
+        for zone in steps.removed[:1]:
+            _keep_two(key, len(wanted), f"removing zone {zone.zone_id}")
+        return steps
+
+    def _change_zones(self, key: str, region: str, endpoint_id: str, steps: _ZoneSteps) -> list[str]:
+        """Add the new zones and wait until they are Connected, then move, then remove the old ones."""
+        done: list[str] = []
+        for zone in steps.added:
+            self._add_zone(key, region, endpoint_id, zone)
+            done.append(f"added zone {zone.zone_id}")
+        if steps.added:
+            self._wait_ready(key, region, endpoint_id)
+        for zone in steps.moved:
+            self._remove_zone(key, region, endpoint_id, zone.zone_id)
+            self._add_zone(key, region, endpoint_id, zone)
+            self._wait_ready(key, region, endpoint_id)
+            done.append(f"moved zone {zone.zone_id} to {zone.vswitch_id}")
+        for zone in steps.removed:
+            self._remove_zone(key, region, endpoint_id, zone.zone_id)
+            done.append(f"removed zone {zone.zone_id}")
+        return done
 
     def _add_zone(self, key: str, region: str, endpoint_id: str, zone: Zone) -> None:
         self._wait_ready(key, region, endpoint_id, full=False)
@@ -282,10 +353,27 @@ class PrivateLinkProvider:
             time.sleep(policy.interval_s)
 
 
+def _keep_two(key: str, remaining: int, step: str) -> None:
+    """Refuse a zone step that would leave the endpoint with fewer than 2 zones (the 2-zone rule)."""
+    if remaining < _MIN_ZONES:
+        raise ProvisionError(f"{key}: {step} would leave {remaining} zone(s), fewer than {_MIN_ZONES}: add "
+                             "another zone first (apply), then make this change")
+
+
+def _moved_message(endpoint_id: str, live_vpc: str, spec: EndpointSpec) -> str:
+    return (f"managed endpoint {endpoint_id} is in VPC {live_vpc}, the manifest now declares {spec.vpc_id}; "
+            "a VPC cannot change: declare the old one state: absent (with --allow-destroy) and the new one "
+            "under a new name")
+
+
+def endpoint_owner(item: Any) -> str | None:
+    """The manifest a ListVpcEndpoints item's tags name as owner (None: untagged; "": any manifest)."""
+    return tags_owner((t.key, t.value) for t in item.tags or ())
+
+
 def tagged(item: Any) -> bool:
-    """Whether a ListVpcEndpoints item carries the tool's ownership tag."""
-    key, value = MARKER_TAG
-    return any(t.key == key and t.value == value for t in item.tags or ())
+    """Whether a ListVpcEndpoints item carries the tool's ownership tag (for any manifest)."""
+    return endpoint_owner(item) is not None
 
 
 def _same_service(spec: EndpointSpec, item: Any) -> bool:

@@ -1,9 +1,10 @@
 """RAM: users and policy attachments here; AccessKeys and console logins in ``ram_credentials``, custom
 policies in ``ram_policies``.
 
-A user is managed when its ``Comments`` carry ``resources.MARKER`` (RAM users cannot be tagged);
-a custom policy is managed when tagged ``managed-by=provision``. Secrets (AccessKey secrets, console
-passwords) are written to the sink before anything else happens with them.
+A user is managed when its ``Comments`` carry this manifest's marker (``resources.comments_marker``; RAM
+users cannot be tagged); a custom policy when tagged ``managed-by=provision`` (and this manifest).
+Secrets (AccessKey secrets, console passwords) are written to the sink before anything else happens
+with them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from provision.cascade import DETAIL_GROUPS, DETAIL_MFA
 from provision.plan import Action, Change
 from provision.providers.base import Clients
 from provision.providers.calls import CallError, Outcome, marker_pager
+from provision.providers.markers import comments_marker, comments_owner, owns
 from provision.providers.ram_credentials import ALREADY_GONE, DONE, Credentials, Step, run_step
 from provision.providers.ram_policies import PolicyManager
 from provision.resources import (
@@ -37,12 +39,13 @@ from provision.secrets import SecretSink
 _COMMENTS_MAX = 128
 
 
-def with_marker(comments: str) -> str:
-    """``comments`` plus the ownership marker, within RAM's 128-character limit."""
-    if MARKER in comments:
-        return comments
-    room = _COMMENTS_MAX - len(MARKER) - 1
-    return f"{comments[:room]} {MARKER}".strip()
+def with_marker(comments: str, manifest: str = "") -> str:
+    """``comments`` with the ownership marker of ``manifest`` (replacing any earlier marker), within RAM's
+    128-character limit."""
+    marker = comments_marker(manifest)
+    kept = comments.split(MARKER, 1)[0].strip()
+    room = _COMMENTS_MAX - len(marker) - 1
+    return f"{kept[:room]} {marker}".strip()
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,18 @@ class RamProvider:
         self.workers = workers
         self.policies = PolicyManager(clients, workers)
         self.credentials = Credentials(clients, sink)
+        self.manifest = ""  # the manifest of the last read: the owner written into markers
+
+    def ours(self, comments: str | None) -> bool:
+        """Whether a user's Comments mark it as this manifest's (a nameless marker counts)."""
+        owner = comments_owner(comments)
+        return owner is not None and owns(self.manifest, owner)
 
     # -- read -----------------------------------------------------------------------------------------
     def read(self, desired: Desired) -> list[Live]:
-        """ListUsers once; per relevant user ListPoliciesForUser, ListAccessKeys, GetLoginProfile."""
+        """ListUsers once; per relevant user ListPoliciesForUser, ListAccessKeys, GetLoginProfile. Users
+        marked for another manifest are left out unless declared (then they read as unmanaged)."""
+        self.manifest = desired.manifest
         specs = (*desired.present, *desired.absent)
         named = {s.user for s in specs if isinstance(s, UserSpec | LoginProfileSpec | AccessKeysSpec
                                                       | AttachmentSpec)}
@@ -81,14 +92,14 @@ class RamProvider:
         users = self.clients.paginate("ram.user/*", "ListUsers", marker_pager(
             lambda marker: self.ram.list_users(ram.ListUsersRequest(marker=marker, max_items=1000)),
             lambda body: body.users.user if body.users else None))
-        relevant = [u for u in users if MARKER in (u.comments or "") or u.user_name in named]
+        relevant = [u for u in users if self.ours(u.comments) or u.user_name in named]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             per_user = list(pool.map(lambda u: self._read_user(u, u.user_name in absent), relevant))
         return [live for lives in per_user for live in lives] + self.policies.read(desired)
 
     def _read_user(self, user: Any, detailed: bool) -> list[Live]:
         name: str = user.user_name
-        managed = MARKER in (user.comments or "")
+        managed = self.ours(user.comments)
         key = f"{Kind.USER}/{name}"
         details: list[tuple[str, str]] = []
         if detailed:  # what a delete's cascade will have to remove
@@ -183,7 +194,7 @@ class RamProvider:
             return self._delete_user(spec.user)
         if change.action is Action.CREATE:
             request = ram.CreateUserRequest(user_name=spec.user, display_name=spec.display_name or spec.user,
-                                            email=spec.email or None, comments=MARKER)
+                                            email=spec.email or None, comments=comments_marker(self.manifest))
             try:
                 self.clients.call(change.key, "CreateUser", lambda: self.ram.create_user(request))
                 return f"created {change.key}"
@@ -195,7 +206,7 @@ class RamProvider:
     def _user_comments(self, name: str) -> tuple[Any, bool]:
         user = self.clients.call(f"{Kind.USER}/{name}", "GetUser",
                                  lambda: self.ram.get_user(ram.GetUserRequest(user_name=name))).body.user
-        return user, MARKER in (user.comments or "")
+        return user, self.ours(user.comments)
 
     def _update_user(self, key: str, spec: UserSpec) -> str:
         """UpdateUser with the declared fields that differ; adoption writes the marker into Comments."""
@@ -209,7 +220,7 @@ class RamProvider:
             request.new_email = spec.email
             changed.append("email")
         if not managed:
-            request.new_comments = with_marker(user.comments or "")
+            request.new_comments = with_marker(user.comments or "", self.manifest)
             changed.append("adopted")
         if not changed:
             return f"{key} already in sync"

@@ -1,7 +1,8 @@
 """RAM custom policies: read (ListPolicies, tags, GetPolicy) and change (create, new version, delete).
 
-A custom policy is managed when it carries the tag ``managed-by=provision`` (RAM ``TagResources``
-accepts ``ResourceType=policy``). Documents are compared as canonical JSON (sorted keys, no spaces).
+A custom policy is managed when it carries the tag ``managed-by=provision`` and, when it has one, the tag
+``provision-manifest`` of this manifest (RAM ``TagResources`` accepts ``ResourceType=policy``).
+Documents are compared as canonical JSON (sorted keys, no spaces).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 from alibabacloud_ram20150501 import models as ram
 
 from provision.plan import Action, Change
-from provision.providers.base import MARKER_TAG, Clients
+from provision.providers.base import Clients
 from provision.providers.calls import CallError, Outcome, marker_pager, token_pager
+from provision.providers.markers import marker_tags, owns, tags_owner
 from provision.resources import Desired, Kind, Live, PolicySpec
 
 _ROTATE = "DeleteOldestNonDefaultVersionWhenLimitExceeded"  # RAM keeps at most 5 versions
@@ -34,13 +36,16 @@ class PolicyManager:
     def __init__(self, clients: Clients, workers: int = 8) -> None:
         self.clients = clients
         self.workers = workers
+        self.manifest = ""  # the manifest of the last read: the owner written into tags
 
     @property
     def ram(self) -> Any:
         return self.clients.ram()
 
     def read(self, desired: Desired) -> list[Live]:
-        """ListPolicies(Custom), ListTagResources(marker tag), GetPolicy per declared or managed policy."""
+        """ListPolicies(Custom), ListTagResources, GetPolicy per declared or managed policy; policies tagged
+        for another manifest are left out unless declared (then they read as unmanaged)."""
+        self.manifest = desired.manifest
         declared = {s.policy for s in (*desired.present, *desired.absent) if isinstance(s, PolicySpec)}
         custom = self.clients.paginate("ram.policy/*", "ListPolicies", marker_pager(
             lambda marker: self.ram.list_policies(ram.ListPoliciesRequest(policy_type="Custom", marker=marker,
@@ -48,20 +53,27 @@ class PolicyManager:
             lambda body: body.policies.policy if body.policies else None))
         if not custom:
             return []
-        tagged = self._tagged()
+        tagged = self._ours()
         names = [p.policy_name for p in custom if p.policy_name in declared or p.policy_name in tagged]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             found = list(pool.map(self._get, names))
         return [Live(spec, managed=spec.policy in tagged, cloud_id=spec.policy) for spec in found if spec]
 
-    def _tagged(self, names: list[str] | None = None) -> set[str]:
-        key, value = MARKER_TAG
+    def _ours(self, names: list[str] | None = None) -> set[str]:
+        """The policies (of ``names``, default all) tagged as this manifest's: ListTagResources, unfiltered by
+        tag so that every tag of a policy comes back [UNVERIFIED: whether a Tag filter narrows the rows]."""
         items = self.clients.paginate("ram.policy/*", "ListTagResources", token_pager(
             lambda token: self.ram.list_tag_resources(ram.ListTagResourcesRequest(
-                resource_type="policy", resource_names=names, next_token=token, page_size=100,
-                tag=[ram.ListTagResourcesRequestTag(key=key, value=value)])),
+                resource_type="policy", resource_names=names, next_token=token, page_size=100)),
             lambda body: body.tag_resources))
-        return {t.resource_name for t in items if t.tag_key == key and t.tag_value == value}
+        tags: dict[str, list[tuple[str, str]]] = {}
+        for t in items:
+            tags.setdefault(t.resource_name, []).append((t.tag_key, t.tag_value))
+        owners = {name: tags_owner(pairs) for name, pairs in tags.items()}
+        return {name for name, owner in owners.items() if owner is not None and owns(self.manifest, owner)}
+
+    def _tags(self) -> list[tuple[str, str]]:
+        return list(marker_tags(self.manifest))
 
     def _get(self, name: str) -> PolicySpec | None:
         resp = self.clients.call_or_none(f"{Kind.POLICY}/{name}", "GetPolicy", lambda: self.ram.get_policy(
@@ -83,15 +95,14 @@ class PolicyManager:
                 ram.DeletePolicyRequest(policy_name=spec.policy, cascading_delete=True))) is None
             return f"{change.key} already absent" if gone else f"deleted {change.key}"
         if change.action is Action.CREATE:
-            key, value = MARKER_TAG
+            tags = [ram.CreatePolicyRequestTag(key=k, value=v) for k, v in self._tags()]
             request = ram.CreatePolicyRequest(policy_name=spec.policy, policy_document=spec.document,
-                                              description=spec.description,
-                                              tag=[ram.CreatePolicyRequestTag(key=key, value=value)])
+                                              description=spec.description, tag=tags)
             try:
                 self.clients.call(change.key, "CreatePolicy", lambda: self.ram.create_policy(request))
                 return f"created {change.key}"
             except CallError as err:
-                if err.outcome is not Outcome.EXISTS or spec.policy not in self._tagged([spec.policy]):
+                if err.outcome is not Outcome.EXISTS or spec.policy not in self._ours([spec.policy]):
                     raise
             return self._update(change.key, spec, managed=True)
         return self._update(change.key, spec, managed=change.live is None or change.live.managed)
@@ -114,9 +125,8 @@ class PolicyManager:
                               lambda: self.ram.update_policy_description(describe))
             done.append("description")
         if not managed:
-            tag_key, tag_value = MARKER_TAG
             self.clients.call(key, "TagResources", lambda: self.ram.tag_resources(ram.TagResourcesRequest(
                 resource_type="policy", resource_names=[spec.policy],
-                tag=[ram.TagResourcesRequestTag(key=tag_key, value=tag_value)])))
+                tag=[ram.TagResourcesRequestTag(key=k, value=v) for k, v in self._tags()])))
             done.append("adopted")
         return f"updated {key}: {', '.join(done)}" if done else f"{key} already in sync"

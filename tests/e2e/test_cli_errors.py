@@ -109,7 +109,8 @@ def test_apply_needs_a_manifest_or_a_plan_but_not_both(offline_cli: Cli) -> None
     both = offline_cli("apply", offline_cli.home / "plan.json", "-m", offline_cli.manifests / "example.yaml",
                        "--auto-approve")
     assert neither.exit_code == both.exit_code == 1
-    assert "either a manifest (-m FILE) or a saved plan" in neither.stderr + both.stderr
+    assert "give the manifest (-m FILE) or a saved plan (PLAN.json) to apply" in neither.stderr
+    assert "give a manifest (-m FILE) or a saved plan (PLAN.json), not both" in both.stderr
 
 
 def test_a_saved_plan_takes_no_manifest_options(offline_cli: Cli) -> None:

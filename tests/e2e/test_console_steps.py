@@ -1,8 +1,9 @@
 """Workspace membership end to end: one console step in every output, and confirmations that end.
 
 Membership has no API: plan, apply, `membership checklist` and revoke all print the same step (what, where,
-and the `membership confirm` command to run afterwards); `membership confirm --removed` drops the
-confirmation of a member the operator removed in the console, so plans stop asking for the removal.
+and the `membership confirm` command to run afterwards). A removal the tool asks for (a revoked, expired or
+undeclared member) is kept as pending in the state file, so it outlives the keys the probe needs, until
+`membership confirm --removed` records it done. Where the probe can run, it wins over the operator's word.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ pytestmark = pytest.mark.e2e
 
 WORKSPACE = "agent-delivery"
 USER = "acme-delivery"
+LEAD = "acme-lead"
 PAST = ("--var", "expires=2000-01-01T00:00:00Z")
 FUTURE = ("--var", "expires=2999-01-01T00:00:00Z")
 MEMBER = f"modelstudio.member/{WORKSPACE}/{USER}"
+LEAD_MEMBER = f"modelstudio.member/{WORKSPACE}/{LEAD}"
 
 
 def example(cli: Cli) -> Path:
@@ -92,3 +95,88 @@ def test_confirm_takes_either_a_role_or_removed(offline_cli: Cli, flags: tuple[s
 
     assert result.exit_code == 1
     assert "give either --role ROLE (the user is a member) or --removed" in result.stderr
+
+
+def deliver_with_members(cli: Cli) -> str:
+    """Apply the example (not yet expired) and do the console step for both members; the workspace id."""
+    assert cli("apply", "-m", example(cli), *FUTURE, "--auto-approve").exit_code == 0
+    workspace_id = cli.workspace_id(WORKSPACE)
+    cli.cloud.add_member(workspace_id, USER, "guest")
+    cli.cloud.add_member(workspace_id, LEAD, "admin")
+    return workspace_id
+
+
+def removals(cli: Cli, *manifest_args: str) -> dict[str, str]:
+    """Member key → reason of every console removal the plan lists."""
+    plan = cli("plan", "-m", example(cli), *manifest_args, "--json").json()
+    return {key: c["reason"] for key, c in manual(plan).items() if c["desired"] is None}
+
+
+def test_expired_members_the_probe_proved_get_a_removal_step_that_outlives_their_keys(cli: Cli) -> None:
+    deliver_with_members(cli)  # proven by the probe only: nobody confirmed anything
+
+    before = removals(cli, *PAST)
+    applied = cli("apply", "-m", example(cli), *PAST, "--auto-approve")  # deletes their keys: no more probe
+    after = removals(cli, *PAST)
+
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    expired = f"expired: {USER} passed expires_at 2000-01-01T00:00:00Z"
+    assert set(before) == set(after) == {MEMBER, LEAD_MEMBER}
+    assert before[MEMBER] == after[MEMBER] == f"manual: remove {USER} from {WORKSPACE} ({expired})"
+    assert cli.state().pending_removal(WORKSPACE, USER) is not None
+
+
+def test_a_revoked_member_stays_on_the_checklist_until_its_removal_is_confirmed(cli: Cli) -> None:
+    workspace_id = deliver_with_members(cli)
+    revoked = cli("revoke", "-m", example(cli), *PAST, "--user", USER, "--auto-approve")
+    assert revoked.exit_code == 0, revoked.stdout + revoked.stderr
+    pending = cli.state().pending_removal(WORKSPACE, USER)
+    assert pending is not None and pending.why == "revoked: its expires_at 2000-01-01T00:00:00Z has passed"
+
+    listed = cli("membership", "checklist", "-m", example(cli), *PAST).stdout
+
+    assert MEMBER in removals(cli, *PAST)
+    assert f"Remove RAM user {USER} from workspace {WORKSPACE} (id {workspace_id})" in listed
+    assert confirm_command(cli, USER, "--removed", *PAST) in listed
+    cli.cloud.remove_member(workspace_id, USER)  # the console step
+    confirmed = cli("membership", "confirm", "-m", example(cli), *PAST, "--workspace", WORKSPACE, "--user",
+                    USER, "--removed")
+    assert confirmed.exit_code == 0, confirmed.stderr
+    assert f"recorded: {USER} was removed from workspace {WORKSPACE}" in confirmed.stdout
+    assert MEMBER not in removals(cli, *PAST)
+    assert f"RAM user {USER} " not in cli("membership", "checklist", "-m", example(cli), *PAST).stdout
+    assert cli.state().pending_removal(WORKSPACE, USER) is None
+
+
+def test_confirm_says_when_the_probe_disagrees_and_the_checklist_keeps_saying_it(cli: Cli) -> None:
+    assert cli("apply", "-m", example(cli), *FUTURE, "--auto-approve").exit_code == 0  # no console step done
+    probe_wins = (f"the probe with {LEAD}'s AccessKey says not a member (Workspace.AccessDenied), and the "
+                  "probe wins; check the console")
+
+    confirmed = cli("membership", "confirm", "-m", example(cli), *FUTURE, "--workspace", WORKSPACE, "--user",
+                    LEAD, "--role", "admin", "--by", "jane")
+    listed = cli("membership", "checklist", "-m", example(cli), *FUTURE).stdout
+
+    assert confirmed.exit_code == 0, confirmed.stderr
+    assert confirmed.stdout.startswith(f"recorded: {LEAD} is admin in workspace {WORKSPACE}")
+    assert confirmed.stdout.rstrip().endswith(f"; note: {probe_wins}")
+    lead_step = next(item for item in listed.split("  [ ] ") if f"RAM user {LEAD} " in item)
+    assert "note: confirmed as admin by jane at 2026-12-01T00:00:00Z, but " + probe_wins in lead_step
+
+
+def test_confirm_removed_is_refused_while_the_probe_proves_the_user_a_member(cli: Cli) -> None:
+    workspace_id = deliver_with_members(cli)
+    assert LEAD_MEMBER in removals(cli, *PAST)  # expired, keys still in place: the probe still runs
+    confirm = ("membership", "confirm", "-m", example(cli), *PAST, "--workspace", WORKSPACE, "--user", LEAD,
+               "--removed")
+
+    refused = cli(*confirm)
+    cli.cloud.remove_member(workspace_id, LEAD)  # now really removed in the console
+    accepted = cli(*confirm)
+
+    assert refused.exit_code == 1
+    assert (f"not recorded: the probe with {LEAD}'s AccessKey says {LEAD} is still a member of workspace "
+            f"{WORKSPACE}") in refused.stderr
+    assert "the probe wins: remove it in the console first" in refused.stderr
+    assert accepted.exit_code == 0, accepted.stderr
+    assert LEAD_MEMBER not in removals(cli, *PAST)

@@ -63,8 +63,9 @@ def test_demo_runs_every_step_and_shows_no_secret(checkout: Path) -> None:
 
 
 def test_demo_stops_at_the_first_failing_step_and_exits_non_zero(checkout: Path) -> None:
-    manifest = checkout / "manifests" / "example.yaml"  # a VPC the account does not have: apply fails
-    manifest.write_text(manifest.read_text().replace("vpc-2zedemo0000000001", "vpc-2zenotthere00000001"))
+    # a security group the account does not have: plan cannot check it (no ECS SDK), apply fails
+    manifest = checkout / "manifests" / "example.yaml"
+    manifest.write_text(manifest.read_text().replace("sg-2zedemo0000000001", "sg-2zenotthere0000001"))
 
     proc = run_demo(checkout)
 

@@ -1,5 +1,6 @@
-"""Expiry end to end: a user past `expires_at` is revoked by plan/apply, and `plan --only-expired` narrows
-the plan to those revocations (what a scheduled CI job applies). The dates come from a `--var` and the
+"""Expiry end to end: a user past `expires_at` is revoked by plan/apply, `plan --only-expired` narrows
+the plan to those revocations (what a scheduled CI job applies), and verify fails an expired account while
+a key the sink holds for it still works. The dates come from a `--var` and the
 clock from PROVISION_NOW, so no test depends on today's date.
 """
 
@@ -170,3 +171,38 @@ def test_a_malformed_provision_now_is_refused_before_any_call(offline_cli: Cli,
 
     assert result.exit_code == 1
     assert "PROVISION_NOW 'next tuesday': expected an ISO-8601 time" in result.stderr
+
+
+def test_verify_fails_an_expired_account_while_a_key_the_sink_holds_still_works(cli: Cli) -> None:
+    key_id = deliver(cli)["ALIBABA_CLOUD_ACCESS_KEY_ID"]
+    staff_key = next(iter(SecretSink(cli.secrets_dir).access_keys("staff")))
+    access = f"revoked/contractor/access-key/{key_id}"
+    api = "revoked/contractor/api-key/ws-expiry/contractor-key"
+
+    working = verify_rows(cli)
+    RamClient(cli.cloud.sdk_config()).delete_access_key(ram_models.DeleteAccessKeyRequest(
+        user_name="contractor", user_access_key_id=key_id))  # outside the tool: the sink still holds it
+    half = verify_rows(cli)
+    assert cli("apply", "-m", manifest(cli), *expires(PAST), "--auto-approve").exit_code == 0
+    stripped = verify_rows(cli)
+
+    assert {id_ for id_, row in working.items() if not row["passed"]} == {access, api}
+    assert working[access]["diagnosis"] == (
+        "expired account still has a working key: run provision apply (or revoke); still authenticates as "
+        "acs:ram::1000000000000001:user/contractor")
+    assert working[access]["entry"].startswith("users[0].expires_at (")
+    assert working[api]["status"] == 200
+    assert working[api]["diagnosis"].startswith("expired account still has a working key")
+    assert working[f"access-key/staff/{staff_key}"]["passed"]  # the other account is verified as before
+    assert half[access]["passed"] and half[access]["code"] == "InvalidAccessKeyId.NotFound"
+    assert not half[api]["passed"]
+    assert all(row["passed"] for row in stripped.values())
+    assert stripped["revoked/contractor"]["diagnosis"] == "the secrets sink holds no key of contractor"
+
+
+def verify_rows(cli: Cli) -> dict[str, dict[str, Any]]:
+    """``provision verify --json`` with the contractor expired: the results by id (exit code checked)."""
+    result = cli("verify", "-m", manifest(cli), *expires(PAST), "--json")
+    rows = {row["id"]: row for row in result.json()}
+    assert result.exit_code == (0 if all(row["passed"] for row in rows.values()) else 1)
+    return rows

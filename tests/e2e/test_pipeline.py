@@ -34,6 +34,7 @@ from ruamel.yaml import YAML
 
 from provision.clock import NOW_ENV
 from provision.emulator.testing import EmulatorHandle
+from provision.secrets import parse_env
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli
@@ -59,8 +60,7 @@ class DeliveryKey:
     def decrypt(self, path: Path) -> dict[str, str]:
         """An encrypted env file, decrypted: its entries."""
         gpg = ["gpg", "--homedir", str(self.home), "--batch", "--quiet", "--decrypt", str(path)]
-        lines = subprocess.run(gpg, capture_output=True, text=True, check=True).stdout.splitlines()
-        return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+        return parse_env(subprocess.run(gpg, capture_output=True, text=True, check=True).stdout)
 
 
 @pytest.fixture(scope="session")

@@ -210,7 +210,7 @@ def test_deletion_is_refused_without_allow_destroy_and_with_protect(cli: Cli) ->
     user_change = next(c for c in plan["changes"] if c["key"] == "ram.user/tester")
     assert (user_change["action"], user_change["reason"]) == ("refused", "needs --allow-destroy")
     refused = cli("apply", "-m", absent, "--auto-approve", "--json")
-    assert refused.exit_code == 0
+    assert refused.exit_code == 1 and "re-run with --allow-destroy" in refused.stderr  # not silently "done"
     assert keys(refused.json()["refused"]) == {"ram.user/tester"} and refused.json()["done"] == []
     assert user_exists(cli, "tester")
 
@@ -252,6 +252,7 @@ def test_saved_plan_is_refused_when_the_account_changed(cli: Cli) -> None:
 
     assert result.exit_code == 1
     assert "is stale" in result.stderr and "re-run plan" in result.stderr
+    assert "planned differently now: ram.user/tester" in result.stderr  # what changed, not two hashes
     assert display_name(cli, "tester") == "Changed by hand"
 
 

@@ -4,7 +4,8 @@ the emulator with the example manifest, and must exit as the runbook says (0, or
 The console steps a human does in Model Studio are played by the emulator's console stand-in: adding the
 declared members right before the first `provision membership confirm --role`, removing them right before
 the first `provision membership confirm --removed`. The rotation runbook changes the manifest between
-commands, so its procedure is followed step by step in its own test.
+commands, so its procedure is followed step by step in its own test. And every `provision ...` command the
+README, the runbooks and docs/ show (code spans and blocks) names a command and options the CLI has.
 """
 
 from __future__ import annotations

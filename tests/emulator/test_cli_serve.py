@@ -1,4 +1,5 @@
-"""`python -m provision.emulator` (= `provision emulator serve`): first line, serving, clean stop, state."""
+"""`python -m provision.emulator` (= `provision emulator serve`): first line, serving, clean stop, state,
+the default region."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+
+from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
+from alibabacloud_modelstudio20260210.models import CreateWorkspaceRequest
+from alibabacloud_tea_openapi.models import Config
+
+from provision.emulator.seed import DEFAULT_ROOT_KEY_ID, DEFAULT_ROOT_SECRET
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -31,3 +38,19 @@ def test_serve_prints_address_serves_and_stops_cleanly_on_sigterm(tmp_path: Path
             process.kill()
             process.wait()
     assert json.loads(state.read_text())["default_account"] == "1000000000000001"
+
+
+def test_serve_region_is_where_calls_naming_no_region_land() -> None:
+    command = [sys.executable, "-m", "provision.emulator", "--port", "0", "--region", "cn-shanghai-finance-1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ))
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip().removeprefix("listening on ")
+        config = Config(access_key_id=DEFAULT_ROOT_KEY_ID, access_key_secret=DEFAULT_ROOT_SECRET,
+                        endpoint=url.removeprefix("http://"), protocol="http", region_id="cn-beijing")
+        created = ModelStudioClient(config).create_workspace(CreateWorkspaceRequest(workspace_name="fin"))
+        assert created.body.workspace.region == "cn-shanghai-finance-1"  # Model Studio calls carry none
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)

@@ -10,8 +10,16 @@ import pytest
 from provision.emulator.testing import EmulatorHandle
 from provision.emulator.testing import emulator as emulator  # noqa: F401  (the fixture)
 from provision.plan import Action, Change
-from provision.providers import Clients, CloudTarget, PollPolicy, Provider, RetryPolicy, build_providers
-from provision.resources import Desired, Kind, Live, Spec
+from provision.providers import (
+    Clients,
+    CloudTarget,
+    PollPolicy,
+    Provider,
+    RetryPolicy,
+    Validator,
+    build_providers,
+)
+from provision.resources import Desired, Kind, Live, Spec, SpecProblem
 from provision.secrets import SecretSink
 from provision.statefile import StateFile
 
@@ -65,9 +73,16 @@ class Run:
         return self.providers[live.spec.kind].execute(Change(live.key, Action.DELETE, "test", live=live))
 
     def read(self, kind: Kind, *present: Spec, absent: tuple[Spec, ...] = (),
-             adopt: frozenset[str] = frozenset()) -> dict[str, Live]:
-        lives = self.providers[kind].read(Desired(present=present, absent=absent, adopt=adopt))
+             adopt: frozenset[str] = frozenset(), manifest: str = "") -> dict[str, Live]:
+        """Read as the manifest named ``manifest`` would ("" = no name: every marker counts as ours)."""
+        lives = self.providers[kind].read(Desired(present=present, absent=absent, adopt=adopt,
+                                                  manifest=manifest))
         return {live.key: live for live in lives}
+
+    def validate(self, kind: Kind, *present: Spec, manifest: str = "") -> list[SpecProblem]:
+        provider = self.providers[kind]
+        assert isinstance(provider, Validator)
+        return provider.validate(Desired(present=present, manifest=manifest))
 
 
 @pytest.fixture

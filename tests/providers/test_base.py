@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import Any
 
 import pytest
@@ -142,8 +143,8 @@ def test_a_create_under_faults_succeeds_exactly_once(clients: Clients, emulator:
                                                      fault: dict[str, Any]) -> None:
     emulator.set_faults(**fault)
     for name in ("u1", "u2", "u3"):
-        clients.call(f"ram.user/{name}", "CreateUser",
-                     lambda n=name: clients.ram().create_user(ram.CreateUserRequest(user_name=n)))
+        request = ram.CreateUserRequest(user_name=name)
+        clients.call(f"ram.user/{name}", "CreateUser", partial(clients.ram().create_user, request))
     injected = sum(emulator.stats()["faults_injected"].values())
     emulator.clear_faults()
     users = clients.ram().list_users(ram.ListUsersRequest()).body.users.user

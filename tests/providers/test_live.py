@@ -7,6 +7,7 @@ import time
 
 from provision.emulator.testing import EmulatorHandle
 from provision.live import read_live
+from provision.plan import Change
 from provision.providers import Provider
 from provision.resources import (
     AccessKeysSpec,
@@ -48,7 +49,7 @@ class _Slow:
     lock = threading.Lock()
 
     def __init__(self, kind: Kind) -> None:
-        self.kinds = (kind,)
+        self.kinds: tuple[Kind, ...] = (kind,)
 
     def read(self, desired: Desired) -> list[Live]:
         with _Slow.lock:
@@ -59,7 +60,7 @@ class _Slow:
             _Slow.active -= 1
         return [Live(UserSpec(user=str(self.kinds[0])), managed=True)]
 
-    def execute(self, change: object) -> str:
+    def execute(self, change: Change) -> str:
         return ""
 
 

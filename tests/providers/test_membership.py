@@ -11,12 +11,14 @@ from provision.providers.membership import MembershipProvider, Probe, confirm_me
 from provision.resources import (
     AccessKeysSpec,
     AttachmentSpec,
+    Desired,
     Kind,
     Live,
     MemberSpec,
     UserSpec,
     WorkspaceSpec,
 )
+from provision.secrets import SecretSink
 from provision.statefile import StateFile
 
 from .conftest import Run
@@ -109,3 +111,46 @@ def test_executing_a_membership_change_only_returns_the_checklist(run: Run, ws_i
     assert emulator.stats()["total"] == 0
     with pytest.raises(ProvisionError, match="no API"):
         provider.execute(Change(MEMBER.key, Action.CREATE, "create", desired=MEMBER))
+
+
+def test_an_expired_members_removal_is_recorded_and_outlives_its_keys(
+        run: Run, ws_id: str, state: StateFile, sink: SecretSink, emulator: EmulatorHandle) -> None:
+    emulator.add_member(ws_id, "alice", "guest")
+    alice = UserSpec(user="alice", expires_at="2000-01-01T00:00:00Z")
+    expired = Desired(present=(WorkspaceSpec(workspace="ws-delivery"), alice), expired=frozenset({"alice"}))
+
+    [proven] = _membership(run).read(expired)
+    for key_id in list(sink.access_keys("alice")):  # the keys are revoked: the probe cannot run any more
+        sink.forget_access_key("alice", key_id)
+    [pending] = _membership(run).read(expired)
+
+    assert proven.key == pending.key == "modelstudio.member/ws-delivery/alice"
+    assert dict(proven.details)["proven_by"] == "probe"
+    assert dict(pending.details)["proven_by"] == "pending removal"
+    why = "expired: alice passed expires_at 2000-01-01T00:00:00Z; pending since "
+    assert dict(pending.details)["pending_removal"].startswith(why)
+    assert state.pending_removal("ws-delivery", "alice") is not None
+
+
+def test_a_pending_removal_the_probe_disproves_is_cleared(run: Run, ws_id: str, state: StateFile) -> None:
+    state.record_removal("ws-delivery", "alice", "revoked: test")  # alice holds a key but is no member
+
+    lives = _membership(run).read(Desired(present=(WorkspaceSpec(workspace="ws-delivery"),)))
+
+    assert lives == [] and state.pending_removals() == {}
+
+
+def test_the_probe_overrules_an_operators_word_only_when_it_disagrees(run: Run, ws_id: str,
+                                                                       emulator: EmulatorHandle) -> None:
+    provider = _membership(run)
+    not_member = provider.overruled("ws-delivery", "alice", member=True)
+    emulator.add_member(ws_id, "alice", "guest")
+
+    assert not_member == ("the probe with alice's AccessKey says not a member (Workspace.AccessDenied), and "
+                          "the probe wins; check the console")
+    assert provider.overruled("ws-delivery", "alice", member=True) is None
+    still = provider.overruled("ws-delivery", "alice", member=False)
+    assert still is not None
+    assert still.startswith("the probe with alice's AccessKey says alice is still a member of workspace "
+                            "ws-delivery")
+    assert provider.overruled("ws-delivery", "bob", member=False) is None  # no key: the probe cannot tell

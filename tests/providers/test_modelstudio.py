@@ -9,7 +9,7 @@ import pytest
 from alibabacloud_modelstudio20260210 import models as ms
 
 from provision.emulator.testing import EmulatorHandle
-from provision.providers import CallError, Clients
+from provision.providers import CallError, Clients, Outcome
 from provision.resources import ALL_MODELS, ApiKeySpec, GrantSpec, Kind, WorkspaceSpec
 from provision.secrets import SecretSink
 from provision.statefile import StateFile
@@ -174,3 +174,94 @@ def test_unmanaged_workspace_children_are_not_read(run: Run, clients: Clients,
     emulator.clear_stats()
     assert list(run.read(Kind.WORKSPACE, WS)) == [WS.key]
     assert set(emulator.stats()["actions"]) == {"ListWorkspaces"}
+
+
+def _description(clients: Clients, key_id: str) -> str:
+    return str(clients.modelstudio().get_api_key(key_id).body.api_key.description)
+
+
+def test_the_holder_is_read_from_the_key_not_from_the_manifest(run: Run, clients: Clients,
+                                                               sink: SecretSink) -> None:
+    run.create(WS)
+    run.create(ApiKeySpec(workspace="ws-delivery", key_name="main", issued_to="alice"))
+    key_id, _ = sink.api_key("alice", "ws-delivery", "main") or ("", "")
+    assert _description(clients, key_id) == "provision:ws-delivery/main to=alice managed-by=provision"
+    declared_bob = ApiKeySpec(workspace="ws-delivery", key_name="main", issued_to="bob")
+    live = run.read(Kind.API_KEY, WS, declared_bob)[declared_bob.key]
+    assert isinstance(live.spec, ApiKeySpec)
+    assert (live.spec.issued_to, live.spec.missing_secret) == ("alice", False)
+
+
+def test_a_new_holder_rewrites_the_marker_and_moves_the_value_between_files(run: Run, clients: Clients,
+                                                                            sink: SecretSink) -> None:
+    run.create(WS)
+    run.create(ApiKeySpec(workspace="ws-delivery", key_name="main", issued_to="alice"))
+    held = sink.api_key("alice", "ws-delivery", "main")
+    assert held is not None
+    to_bob = ApiKeySpec(workspace="ws-delivery", key_name="main", issued_to="bob")
+    live = run.read(Kind.API_KEY, WS, to_bob)[to_bob.key]
+
+    message = run.update(to_bob, live)
+
+    assert message == ("updated modelstudio.api_key/ws-delivery/main: issued to bob (value moved to its "
+                       "secrets file)")
+    assert sink.api_key("bob", "ws-delivery", "main") == held and sink.api_key("alice", "ws-delivery",
+                                                                               "main") is None
+    assert _description(clients, held[0]) == "provision:ws-delivery/main to=bob managed-by=provision"
+    after = run.read(Kind.API_KEY, WS, to_bob)[to_bob.key].spec
+    assert isinstance(after, ApiKeySpec) and (after.issued_to, after.missing_secret) == ("bob", False)
+
+
+def test_a_new_holder_of_a_key_the_sink_lacks_keeps_it_missing(run: Run, clients: Clients,
+                                                              sink: SecretSink) -> None:
+    run.create(WS)
+    run.create(ApiKeySpec(workspace="ws-delivery", key_name="main", issued_to="alice"))
+    sink.forget_api_key("alice", "ws-delivery", "main")
+    to_bob = ApiKeySpec(workspace="ws-delivery", key_name="main", issued_to="bob")
+    live = run.read(Kind.API_KEY, WS, to_bob)[to_bob.key]
+    assert run.update(to_bob, live).endswith("issued to bob (the secrets sink does not hold its value)")
+    after = run.read(Kind.API_KEY, WS, to_bob)[to_bob.key].spec
+    assert isinstance(after, ApiKeySpec) and (after.issued_to, after.missing_secret) == ("bob", True)
+
+
+def test_an_older_marker_without_a_holder_still_reads_as_managed(run: Run, clients: Clients,
+                                                                 state: StateFile) -> None:
+    run.create(WS)
+    ws_id = state.workspace_id("ws-delivery")
+    old = ms.CreateApiKeyRequest(workspace_id=ws_id, auth=ms.CreateApiKeyRequestAuth(type="All"),
+                                 description="provision:ws-delivery/main managed-by=provision")
+    clients.modelstudio().create_api_key(old)
+    declared = ApiKeySpec(workspace="ws-delivery", key_name="main", issued_to="alice")
+    live = run.read(Kind.API_KEY, WS, declared)[declared.key]
+    assert live.managed and isinstance(live.spec, ApiKeySpec) and live.spec.issued_to == "alice"
+
+
+def test_validate_names_models_missing_from_the_catalog(run: Run, emulator: EmulatorHandle) -> None:
+    grant = GrantSpec("ws-delivery", "qwen-ultra-9000")
+    key = ApiKeySpec(workspace="ws-delivery", key_name="main", allowed_models=("qwen-plus", "qwen-nope"))
+    emulator.clear_stats()
+    problems = run.validate(Kind.GRANT, WS, GrantSpec("ws-delivery", "qwen-plus"), grant, key,
+                            GrantSpec("ws-delivery", ALL_MODELS))
+    assert [(p.key, p.field, p.value) for p in problems] == [
+        (grant.key, "model", "qwen-ultra-9000"), (key.key, "allowed_models", "qwen-nope")]
+    assert problems[0].message == ("model qwen-ultra-9000 is not in the Model Studio catalog (ListModels): "
+                                   "check its id")
+    assert emulator.stats()["actions"]["ListModels"] == 1
+    emulator.clear_stats()
+    assert run.validate(Kind.GRANT, WS, GrantSpec("ws-delivery", ALL_MODELS)) == []
+    assert "ListModels" not in emulator.stats()["actions"]  # nothing to look up: no call
+
+
+def test_validate_refuses_a_marker_too_long_for_a_description(run: Run) -> None:
+    key = ApiKeySpec(workspace="w" * 64, key_name="k" * 64, issued_to="u" * 64)
+    assert run.validate(Kind.API_KEY, key, manifest="short") == []
+    [problem] = run.validate(Kind.API_KEY, key, manifest="m" * 64)
+    assert (problem.key, problem.field) == (key.key, "name")
+    assert "would be 302 characters, over the 256 a key description holds" in problem.message
+
+
+def test_granting_a_model_missing_from_the_catalog_says_to_fix_the_manifest(run: Run) -> None:
+    run.create(WS)
+    with pytest.raises(CallError, match="fix the model id in the manifest") as failed:
+        run.create(GrantSpec("ws-delivery", "qwen-ultra-9000"))
+    assert failed.value.outcome is Outcome.FAIL and "re-run plan" not in str(failed.value)

@@ -11,7 +11,7 @@ import pytest
 from provision.errors import ProvisionError
 from provision.providers.membership import confirm_member
 from provision.resources import ApiKeySpec, EndpointSpec, UserSpec, Zone
-from provision.statefile import Confirmation, StateFile
+from provision.statefile import Confirmation, PendingRemoval, StateFile
 
 
 def test_a_missing_file_is_an_empty_state(tmp_path: Path) -> None:
@@ -73,3 +73,16 @@ def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ProvisionError, match="state.json: unreadable state file"):
         StateFile(path)
+
+
+def test_pending_removals_survive_a_reload_keep_their_first_date_and_clear(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    first, later = datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    StateFile(path).record_removal("ws-delivery", "alice", "revoked: expired", at=first)
+    again = StateFile(path).record_removal("ws-delivery", "alice", "expired: later", at=later)
+
+    assert again == PendingRemoval(since="2026-01-02T00:00:00Z", why="revoked: expired")
+    assert StateFile(path).pending_removals() == {("ws-delivery", "alice"): again}
+    assert StateFile(path).clear_removal("ws-delivery", "alice")
+    assert not StateFile(path).clear_removal("ws-delivery", "alice")
+    assert StateFile(path).pending_removal("ws-delivery", "alice") is None

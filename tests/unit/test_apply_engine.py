@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from provision.apply import ApplySummary, Outcome, Status, apply_plan, dependencies
-from provision.errors import EXIT_ERROR, EXIT_OK, CloudCallError
+from provision.errors import EXIT_ERROR, CloudCallError
 from provision.plan import Action, Change, Plan
 from provision.resources import (
     AttachmentSpec,
@@ -204,7 +204,25 @@ def test_refused_and_noop_changes_are_never_executed() -> None:
 
     assert fake.spans == {}
     assert [o.key for o in summary.refused] == [user.key]
-    assert summary.done == [] and summary.exit_code == EXIT_OK
+    assert summary.done == []
+
+
+def test_a_refused_deletion_fails_the_apply_naming_what_lets_it_through() -> None:
+    guarded, protected = UserSpec("alice"), UserSpec("bob", protect=True)
+    plan = Plan([Change(guarded.key, Action.REFUSED, "needs --allow-destroy",
+                        live=Live(guarded, managed=True)),
+                 Change(protected.key, Action.REFUSED, "protect: true", live=Live(protected, managed=True)),
+                 create(UserSpec("carol"))])
+
+    summary = apply_plan(plan, FakeProvider().providers())
+
+    assert [o.key for o in summary.done] == ["ram.user/carol"]  # the rest is applied
+    assert summary.exit_code == EXIT_ERROR and summary.to_dict()["ok"] is False
+    refusal = summary.refusal()
+    assert refusal is not None and refusal.startswith("2 deletion(s) refused")
+    assert "ram.user/alice (needs --allow-destroy: re-run with --allow-destroy)" in refusal
+    assert "ram.user/bob (protect: true: remove protect: true first" in refusal
+    assert apply_plan(Plan([create(UserSpec("dave"))]), FakeProvider().providers()).refusal() is None
 
 
 def test_successful_changes_are_recorded_and_deletes_forgotten() -> None:
@@ -274,6 +292,35 @@ def test_an_interrupt_propagates() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         apply_plan(Plan([create(UserSpec("alice"))]), Interrupting().providers())
+
+
+def test_an_interrupt_still_reports_and_records_every_change_already_in_flight() -> None:
+    release, all_running = threading.Event(), threading.Barrier(3)
+
+    class Slow(FakeProvider):
+        def execute(self, change: Change) -> str:
+            all_running.wait(10)
+            if change.key != "ram.user/alice":
+                assert release.wait(10)  # finishes only after the interrupt
+            return super().execute(change)
+
+    events: list[Outcome] = []
+
+    def on_event(outcome: Outcome) -> None:
+        events.append(outcome)
+        if outcome.key == "ram.user/alice":
+            release.set()
+            raise KeyboardInterrupt  # Ctrl-C lands in the main thread while bob and carol run
+
+    recorder = Recorder()
+    plan = Plan([create(UserSpec(n)) for n in ("alice", "bob", "carol")] + [create(LoginProfileSpec("bob"))])
+    with pytest.raises(KeyboardInterrupt):
+        apply_plan(plan, Slow().providers(), on_event=on_event, state=recorder, concurrency=3)
+
+    assert sorted(e.key for e in events) == ["ram.user/alice", "ram.user/bob", "ram.user/carol"]
+    assert all(e.status is Status.DONE for e in events)
+    # recorded too, and nothing new was started
+    assert set(recorder.applied) == {"ram.user/alice", "ram.user/bob", "ram.user/carol"}
 
 
 def test_empty_plan_is_ok() -> None:

@@ -7,6 +7,7 @@ import itertools
 from provision.plan import Plan, diff
 from provision.resources import (
     ApiKeySpec,
+    AttachmentSpec,
     Desired,
     EndpointSpec,
     GrantSpec,
@@ -17,7 +18,7 @@ from provision.resources import (
     WorkspaceSpec,
     Zone,
 )
-from provision.views import NO_CHANGES, render_markdown, render_text
+from provision.views import NO_CHANGES, checklist_lines, manual_steps, render_markdown, render_text
 
 WS = WorkspaceSpec("ws-delivery")
 
@@ -151,3 +152,34 @@ def test_markdown_has_summary_table_change_rows_and_a_checklist() -> None:
 
 def test_markdown_of_an_empty_plan_says_no_changes() -> None:
     assert NO_CHANGES in render_markdown(diff(Desired(), []))
+
+
+def test_children_added_or_deleted_outside_show_in_the_drift_section_with_their_action() -> None:
+    alice, read = UserSpec("alice"), AttachmentSpec("alice", "AliyunBailianDataReadOnlyAccess")
+    admin = AttachmentSpec("alice", "AdministratorAccess")
+    plan = diff(Desired(present=(alice, read)), [Live(alice, True), Live(admin, True)],
+                applied={alice.key: alice, read.key: read})
+
+    text = render_text(plan, color=False)
+
+    before, drift = text.split("Drift (changed outside provision)\n", 1)
+    lines = drift.splitlines()
+    assert "  + create ram.attachment/alice/System:AliyunBailianDataReadOnlyAccess (drift: deleted outside " \
+        "provision)" in lines
+    added = "  - delete ram.attachment/alice/System:AdministratorAccess (drift: added outside provision)"
+    assert added in lines
+    assert "ram.attachment" not in before
+    assert text.rstrip().endswith("0 manual steps; 2 drifted.")
+    assert "| - drift | `ram.attachment/alice/System:AdministratorAccess` |" in render_markdown(plan)
+
+
+def test_a_checklist_step_carries_the_note_of_why_it_is_still_listed() -> None:
+    plan = busy_plan()
+    note = "confirmed as guest by jane, but the probe says not a member"
+
+    steps = manual_steps(plan, "m.yaml", {"modelstudio.member/ws-delivery/alice": note})
+
+    [alice, carol] = checklist_lines(steps)
+    assert alice.splitlines()[2] == f"      note: {note}"
+    assert alice.splitlines()[3].startswith("      then run: provision membership confirm -m m.yaml")
+    assert "note:" not in carol
