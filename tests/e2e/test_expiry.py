@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import openai
 import pytest
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
-from alibabacloud_sts20150401.client import Client as StsClient
-from alibabacloud_tea_openapi.exceptions import ClientException
+from old_credentials import caller_error, chat_status
 
 from provision.secrets import SecretSink
 
@@ -70,22 +68,6 @@ def actionable(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["key"]: c for c in plan["changes"] if c["action"] in ("create", "update", "delete")}
 
 
-def sts_error(cli: Cli, key_id: str, secret: str) -> str:
-    try:
-        StsClient(cli.cloud.sdk_config(key_id, secret)).get_caller_identity()
-    except ClientException as err:
-        return str(err.code)
-    return ""
-
-
-def chat_status(cli: Cli, api_key: str) -> int:
-    client = openai.OpenAI(api_key=api_key, base_url=f"{cli.cloud.url}/compatible-mode/v1", max_retries=0,
-                           default_headers={"Host": "dashscope.aliyuncs.com"})
-    try:
-        client.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": "ping"}])
-    except openai.APIStatusError as err:
-        return err.status_code
-    return 200
 
 
 def test_an_expired_account_is_revoked_by_plan_and_apply(cli: Cli) -> None:
@@ -103,9 +85,9 @@ def test_an_expired_account_is_revoked_by_plan_and_apply(cli: Cli) -> None:
     applied = cli("apply", "-m", manifest(cli), *expires(PAST), "--auto-approve")
 
     assert applied.exit_code == 0, applied.stdout + applied.stderr
-    assert sts_error(cli, secrets["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+    assert caller_error(cli.cloud, secrets["ALIBABA_CLOUD_ACCESS_KEY_ID"],
                      secrets["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]) == "InvalidAccessKeyId.NotFound"
-    assert chat_status(cli, secrets["DASHSCOPE_API_KEY"]) == 401
+    assert chat_status(cli.cloud, secrets["DASHSCOPE_API_KEY"]) == 401
     ram = RamClient(cli.cloud.sdk_config())
     assert ram.get_user(ram_models.GetUserRequest(user_name="contractor")).body.user.user_name == "contractor"
     assert SecretSink(cli.secrets_dir).access_keys("staff")  # the other account keeps its access

@@ -10,12 +10,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import openai
 import pytest
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
-from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
+from old_credentials import caller_error, chat_status
 
 from provision.secrets import SecretSink, fingerprint
 
@@ -50,24 +49,6 @@ def ram(cli: Cli) -> RamClient:
     return RamClient(cli.cloud.sdk_config())
 
 
-def caller_error(cli: Cli, key_id: str, secret: str) -> str:
-    """The error code STS answers GetCallerIdentity signed with this AccessKey ("" if it authenticates)."""
-    try:
-        StsClient(cli.cloud.sdk_config(key_id, secret)).get_caller_identity()
-    except ClientException as err:
-        return str(err.code)
-    return ""
-
-
-def chat_status(cli: Cli, api_key: str) -> int:
-    """The HTTP status of a chat completion with this API key."""
-    client = openai.OpenAI(api_key=api_key, base_url=f"{cli.cloud.url}/compatible-mode/v1", max_retries=0,
-                           default_headers={"Host": "dashscope.aliyuncs.com"})
-    try:
-        client.chat.completions.create(model="qwen-plus", messages=[{"role": "user", "content": "ping"}])
-    except openai.APIStatusError as err:
-        return err.status_code
-    return 200
 
 
 def records(cli: Cli) -> list[dict[str, Any]]:
@@ -89,14 +70,14 @@ def test_revoke_takes_access_back_and_proves_it_with_the_old_credentials(cli: Cl
     secrets = deliver(cli)
     key_id, key_secret = secrets["ALIBABA_CLOUD_ACCESS_KEY_ID"], secrets["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
     api_key, api_key_id = secrets["DASHSCOPE_API_KEY"], secrets["DASHSCOPE_API_KEY_ID"]
-    assert caller_error(cli, key_id, key_secret) == "" and chat_status(cli, api_key) == 200
+    assert caller_error(cli.cloud, key_id, key_secret) == "" and chat_status(cli.cloud, api_key) == 200
 
     result = revoke(cli)
 
     assert result.exit_code == 0, result.stdout + result.stderr
     # Proven independently of the tool: the old credentials are dead, nothing is left in RAM.
-    assert caller_error(cli, key_id, key_secret) == "InvalidAccessKeyId.NotFound"
-    assert chat_status(cli, api_key) == 401
+    assert caller_error(cli.cloud, key_id, key_secret) == "InvalidAccessKeyId.NotFound"
+    assert chat_status(cli.cloud, api_key) == 401
     assert ram(cli).list_policies_for_user(ram_models.ListPoliciesForUserRequest(user_name=USER)) \
         .body.policies.policy == []
     [record] = records(cli)
@@ -197,7 +178,7 @@ def test_revoke_refuses_while_the_manifest_still_grants_the_user(cli: Cli) -> No
 
     assert result.exit_code == 1
     assert "set users[0].expires_at to" in result.stderr and "state: absent" in result.stderr
-    assert caller_error(cli, secrets["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+    assert caller_error(cli.cloud, secrets["ALIBABA_CLOUD_ACCESS_KEY_ID"],
                         secrets["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]) == ""
     assert not (cli.state_dir / "records").exists()
 
@@ -210,7 +191,7 @@ def test_revoke_without_a_terminal_asks_nothing_and_changes_nothing(cli: Cli) ->
     assert result.exit_code == 1
     assert "deactivate, then delete access key" in result.stdout  # the steps were shown
     assert "stdin is not a terminal" in result.stderr and "--auto-approve" in result.stderr
-    assert chat_status(cli, secrets["DASHSCOPE_API_KEY"]) == 200
+    assert chat_status(cli.cloud, secrets["DASHSCOPE_API_KEY"]) == 200
     assert SecretSink(cli.secrets_dir).read(USER) == secrets
 
 
@@ -244,7 +225,7 @@ def test_revoke_of_a_user_declared_absent_finds_the_keys_it_was_issued(cli: Cli)
 
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "the manifest declares it state: absent" in result.stdout
-    assert chat_status(cli, secrets["DASHSCOPE_API_KEY"]) == 401
+    assert chat_status(cli.cloud, secrets["DASHSCOPE_API_KEY"]) == 401
     [record] = [json.loads(p.read_text()) for p in (cli.state_dir / "records").glob("revoke-tester-*.json")]
     proofs = {p["id"]: p for p in record["proofs"]}
     assert proofs["api-key/ws-absent/main"]["holds"] and proofs["login-profile"]["holds"]
