@@ -44,15 +44,29 @@ def _written(change: Change) -> Live:
             },
         )
     if isinstance(spec, AccessKeysSpec):
-        count = spec.count if spec.count is not None else len(spec.key_ids)
-        key_ids = tuple(f"LTAI{spec.user}{i}" for i in range(count))
-        lost = () if change.rotate else tuple(k for k in spec.missing_secret if k in key_ids)
-        spec = replace(spec, count=count, missing_secret=lost, key_ids=key_ids)
+        spec = _reconcile_keys(spec, change.rotate)
     if isinstance(spec, ApiKeySpec):
         spec = replace(spec, missing_secret=spec.missing_secret and not change.rotate)
     cloud_id = change.live.cloud_id if change.live is not None else f"id-{spec.key}"
     details = change.live.details if change.live is not None else ()
     return Live(spec=spec, managed=True, cloud_id=cloud_id, details=details)
+
+
+def _reconcile_keys(spec: AccessKeysSpec, rotate: bool) -> AccessKeysSpec:
+    """What the RAM provider leaves: extra keys trimmed (keys whose secret the sink lacks first), missing
+    ones created (their secrets stored), and with ``rotate`` every lost secret replaced by a new key."""
+    count = spec.count if spec.count is not None else len(spec.key_ids)
+    lost = [] if rotate else [k for k in spec.missing_secret if k in spec.key_ids]
+    keep = [k for k in spec.key_ids if k not in lost] + lost  # trimming drops the lost ones first
+    keep = keep[:count]
+    n = 0
+    while len(keep) < count:
+        candidate = f"LTAI{spec.user}new{n}"
+        n += 1
+        if candidate not in keep and candidate not in spec.key_ids:
+            keep.append(candidate)
+    return replace(spec, count=count, key_ids=tuple(keep),
+                   missing_secret=tuple(k for k in lost if k in keep))
 
 
 def _with_descendants(key: str, state: dict[str, Live]) -> list[str]:
