@@ -137,10 +137,14 @@ def emulator(emulator_seed: Seed) -> Iterator[EmulatorHandle]:
 
 
 @pytest.fixture
-def cli(emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """The CLI against a fresh emulator, as its root account."""
-    return Cli(emulator, tmp_path, _wire(monkeypatch, tmp_path, emulator.url, emulator.root_key_id,
-                                         emulator.root_secret))
+def cli(emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """The CLI against a fresh emulator, as its root account. Whatever a test does, no secret value the
+    sink holds may appear in any output the CLI printed during it."""
+    runner = Cli(emulator, tmp_path, _wire(monkeypatch, tmp_path, emulator.url, emulator.root_key_id,
+                                           emulator.root_secret))
+    yield runner
+    printed = "\n".join(runner.outputs)
+    assert [s for s in runner.secrets() if s in printed] == [], "a secret from the sink was printed"
 
 
 @pytest.fixture
