@@ -295,9 +295,14 @@ class _Verifier:
 # --- output -----------------------------------------------------------------------------------------------
 
 
+_UNBOUNDED = 100_000  # columns: wide enough that nothing folds
+
+
 def render_table(report: VerifyReport, color: bool, width: int | None = None) -> str:
     """The results as a table (check / target / result / detail) and a summary line; colour on a TTY."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True)
+    # On a terminal the table fits the screen; piped or logged, each row stays on one line whatever the
+    # lengths of paths and ids (a fixed width would fold rows differently from one checkout to another).
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=color)
     table.add_column("check", no_wrap=True)
     table.add_column("target", overflow="fold", ratio=2)
     table.add_column("result", no_wrap=True)
@@ -309,8 +314,9 @@ def render_table(report: VerifyReport, color: bool, width: int | None = None) ->
         table.add_row(Text(r.id), Text(r.target), verdict, Text(r.diagnosis))
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, highlight=False, emoji=False,
-                      width=width or (None if color else 200))
+                      width=width or (None if color else _UNBOUNDED))
     if report.results:
         console.print(table)
     console.print(Text(report.summary(), style="green" if report.passed else "bold red"))
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    return text if color else "".join(line.rstrip() + "\n" for line in text.splitlines())
