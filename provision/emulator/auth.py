@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from typing import Any, Literal
 
-from provision.emulator.services.ram import effective_policy_documents
+from provision.emulator.alibaba.ram import effective_policy_documents
 from provision.emulator.wire import Caller, CloudError
 from provision.emulator.world import World
 

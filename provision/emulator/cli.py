@@ -47,7 +47,7 @@ def serve(
     # Imported here so `provision --help` does not load every emulated service.
     from provision.emulator.seed import build_world, default_seed, load_seed
     from provision.emulator.server import EmulatorServer
-    from provision.emulator.services import SERVICES
+    from provision.emulator.alibaba import SERVICES
 
     chosen = load_seed(seed) if seed else default_seed()
     if region:

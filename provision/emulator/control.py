@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from provision.emulator.faults import FaultRule
 from provision.emulator.httpio import HttpResponse, json_response, new_request_id
-from provision.emulator.services.modelstudio import remove_member, set_member
+from provision.emulator.alibaba.modelstudio import remove_member, set_member
 from provision.emulator.wire import Body, CloudError, Request
 
 if TYPE_CHECKING:

@@ -32,8 +32,8 @@ from provision.emulator.httpio import (
     is_ip_literal,
     parse_request,
 )
-from provision.emulator.services import SERVICES
-from provision.emulator.services.privatelink import endpoint_by_domain
+from provision.emulator.alibaba import SERVICES
+from provision.emulator.alibaba.privatelink import endpoint_by_domain
 from provision.emulator.stats import LogEntry, RequestLog
 from provision.emulator.wire import Caller, CloudError, Ctx, DataRoute, Request, Route, Service
 from provision.emulator.world import World, write_json_atomic

@@ -14,7 +14,7 @@ from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 
-from provision.emulator.services.modelstudio import member_role
+from provision.emulator.alibaba.modelstudio import member_role
 from provision.emulator.testing import EmulatorHandle
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -15,7 +15,7 @@ from alibabacloud_modelstudio20260210.client import Client
 from dashscope import Application, Generation
 from dashscope.api_entities.dashscope_response import GenerationResponse
 
-from provision.emulator.services import modelstudio
+from provision.emulator.alibaba import modelstudio
 
 PING = [{"role": "user", "content": "ping"}]
 APP_ID = "8f3a1c2e5b7d4a6f9e0c1b2a3d4e5f60"  # seeded app of workspace "agent-delivery"

@@ -16,8 +16,8 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from sdk_errors import sdk_error
 
-from provision.emulator.services import modelstudio
-from provision.emulator.services.ram import user_id
+from provision.emulator.alibaba import modelstudio
+from provision.emulator.alibaba.ram import user_id
 
 APP_ID = "8f3a1c2e5b7d4a6f9e0c1b2a3d4e5f60"  # seeded app of workspace "agent-delivery"
 

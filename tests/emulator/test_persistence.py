@@ -22,7 +22,7 @@ from provision.emulator.seed import (
     default_seed,
 )
 from provision.emulator.server import EmulatorServer
-from provision.emulator.services import SERVICES
+from provision.emulator.alibaba import SERVICES
 from provision.emulator.testing import running_emulator
 
 

@@ -11,8 +11,8 @@ from alibabacloud_privatelink20200415.client import Client
 from sdk_errors import error_of
 
 from provision.emulator.paging import Page
-from provision.emulator.services import privatelink, privatelink_rules, vpc
-from provision.emulator.services.privatelink_rules import EndpointRecord, Timing, ZoneRecord
+from provision.emulator.alibaba import privatelink, privatelink_rules, vpc
+from provision.emulator.alibaba.privatelink_rules import EndpointRecord, Timing, ZoneRecord
 from provision.emulator.world import World
 
 DELAY = 2.0  # long enough that no transition happens on its own during a test; tests advance the clock

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from provision.emulator.services import ram
-from provision.emulator.services.ram_policies import SYSTEM_POLICIES, parse_document
-from provision.emulator.services.ram_seed import seed_ram
+from provision.emulator.alibaba import ram
+from provision.emulator.alibaba.ram_policies import SYSTEM_POLICIES, parse_document
+from provision.emulator.alibaba.ram_seed import seed_ram
 from provision.emulator.wire import CloudError, Ctx, Request
 from provision.emulator.world import World
 

@@ -22,8 +22,8 @@ from alibabacloud_tea_openapi.client import Client as OpenApiClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from darabonba.runtime import RuntimeOptions
 
-from provision.emulator.services.modelstudio import member_role
-from provision.emulator.services.sts import SERVICE as STS
+from provision.emulator.alibaba.modelstudio import member_role
+from provision.emulator.alibaba.sts import SERVICE as STS
 from provision.emulator.testing import EmulatorHandle, running_emulator
 from provision.emulator.wire import Body, CloudError, Ctx, DataResponse, DataRoute, Request, Route, Service
 from provision.emulator.world import World

@@ -10,7 +10,7 @@ from alibabacloud_vpc20160428 import models as vpc_models
 from alibabacloud_vpc20160428.client import Client
 from pydantic import ValidationError
 
-from provision.emulator.services import vpc
+from provision.emulator.alibaba import vpc
 from provision.emulator.world import World
 
 BEIJING = "cn-beijing"

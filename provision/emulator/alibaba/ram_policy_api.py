@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from provision.emulator.services import ram_custom as pol
-from provision.emulator.services import ram_rules as rules
-from provision.emulator.services.ram_state import (
+from provision.emulator.alibaba import ram_custom as pol
+from provision.emulator.alibaba import ram_rules as rules
+from provision.emulator.alibaba.ram_state import (
     TAG_PAGING,
     Attachment,
     Group,

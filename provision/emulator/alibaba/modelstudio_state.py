@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from provision.emulator.services.modelstudio_catalog import DEFAULT_CATALOG, CatalogModel
+from provision.emulator.alibaba.modelstudio_catalog import DEFAULT_CATALOG, CatalogModel
 from provision.emulator.wire import CloudError
 from provision.emulator.world import StateModel, World, register_state
 

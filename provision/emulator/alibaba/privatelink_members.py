@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from provision.emulator.services import privatelink_rules as rules
-from provision.emulator.services.privatelink_rules import (
+from provision.emulator.alibaba import privatelink_rules as rules
+from provision.emulator.alibaba.privatelink_rules import (
     EndpointRecord,
     Placement,
     RegionState,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from provision.emulator.services import ram
-from provision.emulator.services.modelstudio_catalog import CatalogModel
-from provision.emulator.services.modelstudio_state import (
+from provision.emulator.alibaba import ram
+from provision.emulator.alibaba.modelstudio_catalog import CatalogModel
+from provision.emulator.alibaba.modelstudio_state import (
     ANY_IP,
     DEFAULT_WORKSPACE_NAME,
     MAX_GRANTS_PER_CALL,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provision.emulator.services.ram import user_id
+from provision.emulator.alibaba.ram import user_id
 from provision.emulator.wire import Body, Ctx, Request, Route, Service
 
 VERSION = "2015-04-01"

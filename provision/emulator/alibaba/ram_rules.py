@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from provision.emulator.services.ram_state import (
+from provision.emulator.alibaba.ram_state import (
     AccessKeyMeta,
     Group,
     LoginProfile,

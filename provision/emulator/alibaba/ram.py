@@ -10,11 +10,11 @@ and other services): ``effective_policy_documents``, ``user_exists``, ``user_id`
 
 from __future__ import annotations
 
-from provision.emulator.services import ram_rules as rules
-from provision.emulator.services.ram_custom import effective_policy_documents
-from provision.emulator.services.ram_policy_api import POLICY_HANDLERS
-from provision.emulator.services.ram_seed import DEFAULT_SEED, seed_ram
-from provision.emulator.services.ram_state import Group, MfaDevice, RamState, User, ok, paged_body, ram_state
+from provision.emulator.alibaba import ram_rules as rules
+from provision.emulator.alibaba.ram_custom import effective_policy_documents
+from provision.emulator.alibaba.ram_policy_api import POLICY_HANDLERS
+from provision.emulator.alibaba.ram_seed import DEFAULT_SEED, seed_ram
+from provision.emulator.alibaba.ram_state import Group, MfaDevice, RamState, User, ok, paged_body, ram_state
 from provision.emulator.wire import Body, Ctx, Handler, Request, Service, rpc_routes
 from provision.emulator.world import World
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from provision.emulator.services import privatelink_members as members
-from provision.emulator.services import privatelink_rules as rules
-from provision.emulator.services.privatelink_rules import (
+from provision.emulator.alibaba import privatelink_members as members
+from provision.emulator.alibaba import privatelink_rules as rules
+from provision.emulator.alibaba.privatelink_rules import (
     EndpointRecord,
     Placement,
     PrivateLinkState,

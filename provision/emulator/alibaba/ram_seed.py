@@ -22,10 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from provision.emulator.services import ram_custom as pol
-from provision.emulator.services import ram_rules as rules
-from provision.emulator.services.ram_policies import system_policy
-from provision.emulator.services.ram_state import PolicyType, base62_token
+from provision.emulator.alibaba import ram_custom as pol
+from provision.emulator.alibaba import ram_rules as rules
+from provision.emulator.alibaba.ram_policies import system_policy
+from provision.emulator.alibaba.ram_state import PolicyType, base62_token
 from provision.emulator.wire import CloudError, Ctx
 from provision.emulator.world import World
 

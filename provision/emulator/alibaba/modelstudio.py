@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from provision.emulator.paging import DECIMAL, TokenPaging
-from provision.emulator.services.modelstudio_catalog import CatalogModel
-from provision.emulator.services.modelstudio_rules import (
+from provision.emulator.alibaba.modelstudio_catalog import CatalogModel
+from provision.emulator.alibaba.modelstudio_rules import (
     GrantChange,
     create_api_key,
     create_workspace,
@@ -36,7 +36,7 @@ from provision.emulator.services.modelstudio_rules import (
     update_permissions,
     validate_auth,
 )
-from provision.emulator.services.modelstudio_state import (
+from provision.emulator.alibaba.modelstudio_state import (
     MAX_GRANTS_PER_CALL,
     ApiKey,
     ApiKeyAuth,

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from provision.emulator.services.ram_policies import SYSTEM_POLICIES, parse_document, system_policy
-from provision.emulator.services.ram_state import (
+from provision.emulator.alibaba.ram_policies import SYSTEM_POLICIES, parse_document, system_policy
+from provision.emulator.alibaba.ram_state import (
     Attachment,
     CustomPolicy,
     Group,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provision.emulator.services import bailian, dashscope, modelstudio, privatelink, ram, sts, vpc
+from provision.emulator.alibaba import bailian, dashscope, modelstudio, privatelink, ram, sts, vpc
 from provision.emulator.wire import Service
 
 SERVICES: tuple[Service, ...] = (
