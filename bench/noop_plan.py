@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provision.clock import now
+from provision.desired.resources import Kind
 from provision.emulator.testing import running_emulator
-from provision.flow import Context, make_plan, prepare, run_apply
-from provision.resources import Kind
+from provision.engine.flow import Context, make_plan, prepare, run_apply
 
 USER = """  - name: bench-{i:05d}
     display_name: Bench user {i}

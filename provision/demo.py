@@ -27,14 +27,14 @@ from pathlib import Path
 
 import click
 
-from provision.cli import app
+from provision.cli.app import app
 from provision.clock import NOW_ENV, iso, now
+from provision.desired.resources import MemberSpec
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
+from provision.engine.flow import prepare
 from provision.errors import EXIT_ERROR, EXIT_OK, ProvisionError
-from provision.flow import prepare
-from provision.resources import MemberSpec
-from provision.statefile import StateFile
+from provision.state.statefile import StateFile
 
 # Variables that could point the demo at a real account or another endpoint: the demo removes them all.
 _CLOUD_ENV = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_")

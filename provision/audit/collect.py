@@ -28,10 +28,11 @@ from provision.audit.model import (
     ZoneEntry,
 )
 from provision.audit.privilege import BAILIAN_FULL, HeldPolicy, privilege_of
-from provision.flow import Context, PlanResult, Prepared, make_plan
+from provision.desired.resources import ApiKeySpec, MemberSpec, Spec
+from provision.engine.flow import Context, PlanResult, Prepared, make_plan
 from provision.manifest import Manifest
-from provision.plan import Action, member_proof
-from provision.providers.inventory import (
+from provision.plan.diff import Action, member_proof
+from provision.providers.alibaba.inventory import (
     ApiKeyFacts,
     EndpointFacts,
     UserFacts,
@@ -41,8 +42,7 @@ from provision.providers.inventory import (
     read_users,
     read_workspaces,
 )
-from provision.providers.modelstudio_keys import parse_description
-from provision.resources import ApiKeySpec, MemberSpec, Spec
+from provision.providers.alibaba.modelstudio_keys import parse_description
 
 NOTES = (
     "Workspace membership has no public API: a membership listed here is proven by a probe (the user's own "

@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from provision.cli import app
+from provision.cli.app import app
 from provision.clock import now
 from provision.emulator.seed import Seed, default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
-from provision.secrets import SecretSink
-from provision.statefile import StateFile
+from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
-ENTRY_POINT = (sys.executable, "-c", "from provision.cli import main; main()")  # what `provision` runs
+ENTRY_POINT = (sys.executable, "-c", "from provision.cli.app import main; main()")  # what `provision` runs
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from provision.secrets import SecretSink
+from provision.state.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli

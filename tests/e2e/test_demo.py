@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from provision.secrets import SecretSink
+from provision.state.secrets import SecretSink
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 from old_credentials import caller_error, chat_status
 
-from provision.secrets import SecretSink
+from provision.state.secrets import SecretSink
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from old_credentials import caller_error, chat_status
 
-from provision.secrets import SecretSink
+from provision.state.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli

@@ -34,7 +34,7 @@ from ruamel.yaml import YAML
 
 from provision.clock import NOW_ENV
 from provision.emulator.testing import EmulatorHandle
-from provision.secrets import parse_env
+from provision.state.secrets import parse_env
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli
@@ -338,7 +338,7 @@ def test_operator_policy_is_enforced_a_missing_statement_stops_apply(emulator: E
            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret, "PROVISION_STATE_DIR": str(tmp_path / "state"),
            "PROVISION_POLL_INTERVAL_S": "0.05", "NO_COLOR": "1"}
 
-    proc = subprocess.run([sys.executable, "-c", "from provision.cli import main; main()", "apply", "-m",
+    proc = subprocess.run([sys.executable, "-c", "from provision.cli.app import main; main()", "apply", "-m",
                            str(ROOT / "manifests" / "example.yaml"), "--auto-approve"],
                           capture_output=True, text=True, env=env, timeout=120)
 

@@ -23,7 +23,7 @@ from alibabacloud_ram20150501.models import (
     UpdateUserRequest,
 )
 
-from provision.secrets import SecretSink
+from provision.state.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli

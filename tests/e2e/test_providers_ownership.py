@@ -14,7 +14,7 @@ import pytest
 from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
 from alibabacloud_modelstudio20260210.models import ListApiKeysRequest
 
-from provision.secrets import SecretSink
+from provision.state.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli, Result

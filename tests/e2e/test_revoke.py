@@ -16,7 +16,7 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from old_credentials import caller_error, chat_status
 
-from provision.secrets import SecretSink, fingerprint
+from provision.state.secrets import SecretSink, fingerprint
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli, Result

@@ -13,7 +13,7 @@ import pytest
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_ram20150501.models import ListAccessKeysRequest
 
-from provision.secrets import SecretSink
+from provision.state.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli

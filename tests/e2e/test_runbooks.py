@@ -25,9 +25,9 @@ from alibabacloud_ram20150501 import models as ram
 from alibabacloud_ram20150501.client import Client as RamClient
 
 from provision.clock import now
-from provision.flow import prepare
-from provision.resources import MemberSpec
-from provision.secrets import SecretSink
+from provision.desired.resources import MemberSpec
+from provision.engine.flow import prepare
+from provision.state.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli
@@ -121,7 +121,7 @@ def mentioned_commands(text: str) -> list[str]:
 def test_docs_name_only_commands_and_options_the_cli_has() -> None:
     from typer.main import get_command
 
-    from provision.cli import app
+    from provision.cli.app import app
 
     root: Any = get_command(app)  # typer's own click: groups are told apart by their `commands`
     documents = [ROOT / "README.md", *sorted(RUNBOOKS.glob("*.md")), *sorted((ROOT / "docs").glob("*.md"))]

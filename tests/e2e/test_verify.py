@@ -23,7 +23,7 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_ram20150501.models import DeleteAccessKeyRequest, DetachPolicyFromUserRequest
 
 from provision.emulator.seed import Seed
-from provision.secrets import SecretSink
+from provision.state.secrets import SecretSink
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli, Result

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from provision.desired.resources import Desired, Kind, Live, Spec, SpecProblem
 from provision.emulator.testing import EmulatorHandle
 from provision.emulator.testing import emulator as emulator  # noqa: F401  (the fixture)
-from provision.plan import Action, Change
-from provision.providers import (
+from provision.plan.diff import Action, Change
+from provision.providers.alibaba import (
     Clients,
     CloudTarget,
     PollPolicy,
@@ -19,9 +20,8 @@ from provision.providers import (
     Validator,
     build_providers,
 )
-from provision.resources import Desired, Kind, Live, Spec, SpecProblem
-from provision.secrets import SecretSink
-from provision.statefile import StateFile
+from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
 
 FAST_RETRY = RetryPolicy(attempts=6, base_delay_s=0.001, max_delay_s=0.01, max_retry_after_s=0.05)
 FAST_POLL = PollPolicy(interval_s=0.02, timeout_s=10.0)

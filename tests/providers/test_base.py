@@ -14,8 +14,14 @@ from tenacity import RetryCallState, Retrying
 
 from provision.emulator.testing import EmulatorHandle
 from provision.errors import CloudCallError, ProvisionError
-from provision.providers import CallError, Clients, CloudTarget, Outcome, RetryPolicy
-from provision.providers.calls import call, marker_pager, once_then_find, outcome_of, page_number_pager
+from provision.providers.alibaba import CallError, Clients, CloudTarget, Outcome, RetryPolicy
+from provision.providers.alibaba.calls import (
+    call,
+    marker_pager,
+    once_then_find,
+    outcome_of,
+    page_number_pager,
+)
 
 from .conftest import FAST_POLL, FAST_RETRY
 
@@ -88,7 +94,7 @@ def test_a_wrong_secret_names_resource_action_code_and_hint(target: CloudTarget,
 
 def test_no_permission_hint_names_the_policy_the_identity_needs(clients: Clients, run: Any,
                                                                   sink: Any) -> None:
-    from provision.resources import AccessKeysSpec, UserSpec
+    from provision.desired.resources import AccessKeysSpec, UserSpec
     run.create(UserSpec(user="nobody"))
     run.create(AccessKeysSpec(user="nobody", count=1))
     key_id, secret = next(iter(sink.access_keys("nobody").items()))

@@ -5,11 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from provision.emulator.testing import EmulatorHandle
-from provision.live import read_live
-from provision.plan import Change
-from provision.providers import Provider
-from provision.resources import (
+from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     Desired,
@@ -21,6 +17,10 @@ from provision.resources import (
     WorkspaceSpec,
     Zone,
 )
+from provision.emulator.testing import EmulatorHandle
+from provision.engine.live import read_live
+from provision.plan.diff import Change
+from provision.providers.alibaba import Provider
 
 from .conftest import Run
 

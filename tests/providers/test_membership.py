@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provision.emulator.testing import EmulatorHandle
-from provision.errors import ProvisionError
-from provision.plan import Action, Change
-from provision.providers.membership import MembershipProvider, Probe, confirm_member
-from provision.resources import (
+from provision.desired.resources import (
     AccessKeysSpec,
     AttachmentSpec,
     Desired,
@@ -18,8 +14,12 @@ from provision.resources import (
     UserSpec,
     WorkspaceSpec,
 )
-from provision.secrets import SecretSink
-from provision.statefile import StateFile
+from provision.emulator.testing import EmulatorHandle
+from provision.errors import ProvisionError
+from provision.plan.diff import Action, Change
+from provision.providers.alibaba.membership import MembershipProvider, Probe, confirm_member
+from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
 
 from .conftest import Run
 

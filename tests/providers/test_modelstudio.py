@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from alibabacloud_modelstudio20260210 import models as ms
 
+from provision.desired.resources import ALL_MODELS, ApiKeySpec, GrantSpec, Kind, WorkspaceSpec
 from provision.emulator.testing import EmulatorHandle
-from provision.providers import CallError, Clients, Outcome
-from provision.resources import ALL_MODELS, ApiKeySpec, GrantSpec, Kind, WorkspaceSpec
-from provision.secrets import SecretSink
-from provision.statefile import StateFile
+from provision.providers.alibaba import CallError, Clients, Outcome
+from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
 
 from .conftest import Run
 

@@ -11,10 +11,7 @@ from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_privatelink20200415 import models as pl
 from alibabacloud_ram20150501 import models as ram
 
-from provision.providers import Clients
-from provision.providers.markers import comments_owner, tags_owner
-from provision.providers.ram import with_marker
-from provision.resources import (
+from provision.desired.resources import (
     ApiKeySpec,
     EndpointSpec,
     Kind,
@@ -23,8 +20,11 @@ from provision.resources import (
     WorkspaceSpec,
     Zone,
 )
-from provision.secrets import SecretSink
-from provision.statefile import StateFile
+from provision.providers.alibaba import Clients
+from provision.providers.alibaba.markers import comments_owner, tags_owner
+from provision.providers.alibaba.ram import with_marker
+from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
 
 from .conftest import Run
 

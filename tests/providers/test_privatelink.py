@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from alibabacloud_privatelink20200415 import models as pl
 
+from provision.desired.resources import EndpointSpec, Kind, Live, Zone
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
 from provision.errors import ProvisionError
-from provision.providers import Clients, PollPolicy
-from provision.providers.privatelink import PrivateLinkProvider, client_token
-from provision.resources import EndpointSpec, Kind, Live, Zone
+from provision.providers.alibaba import Clients, PollPolicy
+from provision.providers.alibaba.privatelink import PrivateLinkProvider, client_token
 
 from .conftest import FAST_RETRY, Run
 

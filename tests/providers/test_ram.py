@@ -9,11 +9,7 @@ from typing import Any
 import pytest
 from alibabacloud_ram20150501 import models as ram
 
-from provision.emulator.testing import EmulatorHandle
-from provision.plan import Action, Change
-from provision.providers import CallError, Clients, Outcome
-from provision.providers.ram_policies import canonical_document
-from provision.resources import (
+from provision.desired.resources import (
     MARKER,
     AccessKeysSpec,
     AttachmentSpec,
@@ -22,7 +18,11 @@ from provision.resources import (
     PolicySpec,
     UserSpec,
 )
-from provision.secrets import SecretSink
+from provision.emulator.testing import EmulatorHandle
+from provision.plan.diff import Action, Change
+from provision.providers.alibaba import CallError, Clients, Outcome
+from provision.providers.alibaba.ram_policies import canonical_document
+from provision.state.secrets import SecretSink
 
 from .conftest import Run
 

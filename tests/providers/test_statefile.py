@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from provision.desired.resources import ApiKeySpec, EndpointSpec, UserSpec, Zone
 from provision.errors import ProvisionError
-from provision.providers.membership import confirm_member
-from provision.resources import ApiKeySpec, EndpointSpec, UserSpec, Zone
-from provision.statefile import Confirmation, PendingRemoval, StateFile
+from provision.providers.alibaba.membership import confirm_member
+from provision.state.statefile import Confirmation, PendingRemoval, StateFile
 
 
 def test_a_missing_file_is_an_empty_state(tmp_path: Path) -> None:

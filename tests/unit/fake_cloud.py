@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields, replace
 
-from provision.plan import Action, Change, Plan
-from provision.resources import AccessKeysSpec, ApiKeySpec, Kind, Live, Spec
+from provision.desired.resources import AccessKeysSpec, ApiKeySpec, Kind, Live, Spec
+from provision.plan.diff import Action, Change, Plan
 
 
 def apply(plan: Plan, live: Sequence[Live]) -> list[Live]:

@@ -10,10 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from provision.apply import ApplySummary, Outcome, Status, apply_plan, dependencies
-from provision.errors import EXIT_ERROR, CloudCallError
-from provision.plan import Action, Change, Plan
-from provision.resources import (
+from provision.desired.resources import (
     AttachmentSpec,
     Kind,
     Live,
@@ -23,6 +20,9 @@ from provision.resources import (
     Spec,
     UserSpec,
 )
+from provision.engine.apply import ApplySummary, Outcome, Status, apply_plan, dependencies
+from provision.errors import EXIT_ERROR, CloudCallError
+from provision.plan.diff import Action, Change, Plan
 
 
 class FakeProvider:

@@ -27,9 +27,16 @@ from provision.audit.model import (
     WorkspaceEntry,
 )
 from provision.audit.privilege import HeldPolicy, privilege_of
-from provision.flow import PlanResult
-from provision.plan import Action, Change, FieldChange, Plan
-from provision.resources import AccessKeysSpec, ApiKeySpec, AttachmentSpec, Live, LoginProfileSpec, UserSpec
+from provision.desired.resources import (
+    AccessKeysSpec,
+    ApiKeySpec,
+    AttachmentSpec,
+    Live,
+    LoginProfileSpec,
+    UserSpec,
+)
+from provision.engine.flow import PlanResult
+from provision.plan.diff import Action, Change, FieldChange, Plan
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from provision.cli_common import friendly, write_out
+from provision.cli.common import friendly, write_out
 from provision.errors import EXIT_INTERRUPTED, ProvisionError
 
 

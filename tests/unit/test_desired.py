@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from provision.desired import desired_from_manifest
-from provision.manifest import Manifest, load_manifest
-from provision.resources import (
+from provision.desired.build import desired_from_manifest
+from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
@@ -24,6 +23,7 @@ from provision.resources import (
     WorkspaceSpec,
     Zone,
 )
+from provision.manifest import Manifest, load_manifest
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

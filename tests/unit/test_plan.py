@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from provision.plan import ADOPT, LOOK_ALIKE, Action, Change, FieldChange, Plan, diff
-from provision.resources import (
+from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
@@ -18,6 +17,7 @@ from provision.resources import (
     UserSpec,
     WorkspaceSpec,
 )
+from provision.plan.diff import ADOPT, LOOK_ALIKE, Action, Change, FieldChange, Plan, diff
 
 ALICE = UserSpec("alice", display_name="Alice")
 WS = WorkspaceSpec("ws-delivery")

@@ -5,17 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from provision.plan import (
-    DETAIL_PENDING,
-    DETAIL_PROVEN,
-    DRIFT_ADDED,
-    DRIFT_DELETED,
-    PROOF_PENDING,
-    Action,
-    Change,
-    diff,
-)
-from provision.resources import (
+from provision.desired.resources import (
     AccessKeysSpec,
     AttachmentSpec,
     Desired,
@@ -25,6 +15,16 @@ from provision.resources import (
     Spec,
     UserSpec,
     WorkspaceSpec,
+)
+from provision.plan.diff import (
+    DETAIL_PENDING,
+    DETAIL_PROVEN,
+    DRIFT_ADDED,
+    DRIFT_DELETED,
+    PROOF_PENDING,
+    Action,
+    Change,
+    diff,
 )
 
 ALICE = UserSpec("alice", display_name="Alice")

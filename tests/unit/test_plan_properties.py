@@ -9,9 +9,7 @@ import fake_cloud
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provision.plan import Action, Plan, diff
-from provision.planio import plan_from_dict, plan_to_dict
-from provision.resources import (
+from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
@@ -27,6 +25,8 @@ from provision.resources import (
     WorkspaceSpec,
     Zone,
 )
+from provision.plan.diff import Action, Plan, diff
+from provision.plan.io import plan_from_dict, plan_to_dict
 
 USERS = ("alice", "bob", "carol")
 POLICIES = ("p1", "p2")

@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from provision.plan import Action, Change, FieldChange, Plan, diff
-from provision.planio import live_fingerprint, plan_from_dict, plan_to_dict
-from provision.resources import (
+from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     Desired,
@@ -20,6 +18,8 @@ from provision.resources import (
     WorkspaceSpec,
     Zone,
 )
+from provision.plan.diff import Action, Change, FieldChange, Plan, diff
+from provision.plan.io import live_fingerprint, plan_from_dict, plan_to_dict
 
 ZONES = (Zone("cn-beijing-a", "vsw-a"), Zone("cn-beijing-b", "vsw-b"))
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provision.errors import ProvisionError
-from provision.secrets import SecretSink, parse_env
+from provision.state.secrets import SecretSink, parse_env
 
 NASTY = {
     "SPACES": "two words  and a tab\there",

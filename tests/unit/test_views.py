@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from provision.plan import Plan, diff
-from provision.resources import (
+from provision.cli.views import NO_CHANGES, checklist_lines, manual_steps, render_markdown, render_text
+from provision.desired.resources import (
     ApiKeySpec,
     AttachmentSpec,
     Desired,
@@ -18,7 +18,7 @@ from provision.resources import (
     WorkspaceSpec,
     Zone,
 )
-from provision.views import NO_CHANGES, checklist_lines, manual_steps, render_markdown, render_text
+from provision.plan.diff import Plan, diff
 
 WS = WorkspaceSpec("ws-delivery")
 

@@ -1,0 +1,1 @@
+"""After apply: verify (smoke calls, membership probe) and revoke (strip access, prove the old credentials dead)."""

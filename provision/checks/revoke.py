@@ -1,0 +1,312 @@
+"""`provision revoke`: take one account's access back in the safe order, prove it, and keep a record.
+
+The manifest stays the source of truth: revoke runs only for a user the manifest already takes access
+from (``expires_at`` past, or ``state: absent``), so the next plan does not grant it again; otherwise it
+refuses and names the exact edit. The old credentials are taken from the secrets sink before anything
+changes, used once more to prove they are dead, then dropped from the sink; the revocation record
+(``<state-dir>/records/revoke-<user>-<UTC>.json``) keeps only their fingerprints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provision.checks.revoke_proofs import Credential, Proof, captured, issued_keys, prove, ram_of
+from provision.checks.verify import site_target
+from provision.clock import iso, now
+from provision.desired.resources import (
+    AccessKeysSpec,
+    ApiKeySpec,
+    AttachmentSpec,
+    Kind,
+    Live,
+    LoginProfileSpec,
+    MemberSpec,
+)
+from provision.engine.flow import Context, Prepared
+from provision.errors import ProvisionError
+from provision.manifest.marks import dotted
+from provision.plan.checklist import manual_step
+from provision.plan.diff import Action, Change
+from provision.providers.alibaba import CallError
+from provision.providers.alibaba.ram import UserAccess
+from provision.providers.alibaba.ram_credentials import ALREADY_GONE, DONE, Step
+
+MANUAL = "manual"
+RECORD_VERSION = 1
+OnStep = Callable[[Step], None]
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A workspace the user may be a member of: removing it is a console step (no API exists)."""
+
+    workspace: str
+    workspace_id: str | None
+    checklist: str  # the console step, in words an operator can follow
+
+
+@dataclass(frozen=True)
+class RevokePlan:
+    """What revoke found for one user, read before anything changes, and the credentials it proves with."""
+
+    user: str
+    why: str  # why the manifest allows it: "expires_at … has passed" | "declared state: absent"
+    access: UserAccess
+    api_keys: tuple[Live, ...]  # managed workspace API keys issued to the user
+    credentials: tuple[Credential, ...]  # captured from the sink: never printed
+    memberships: tuple[Membership, ...]
+    delete_user: bool
+
+    def steps(self) -> list[str]:
+        """The steps revoke will take, in order, as found now ("none" where nothing is left)."""
+        a = self.access
+        lines = [f"deactivate, then delete access key {k}" for k in a.access_keys] or ["access keys: none"]
+        lines.append("login profile: none" if a.login_profile_code else "delete console login profile")
+        lines += [f"detach policy {kind}:{name}" for kind, name in a.policies] or ["policies: none attached"]
+        lines += [f"remove from group {group}" for group in a.groups] or ["groups: none"]
+        lines.append(f"unbind and delete MFA device {a.mfa_serial}" if a.mfa_serial else "MFA device: none")
+        lines += [f"delete API key {k.spec.name} ({k.cloud_id})" for k in self.api_keys] or \
+            ["API keys issued to it: none"]
+        lines += [f"console step: remove from workspace {m.workspace}" for m in self.memberships]
+        if self.delete_user:
+            lines.append("delete the RAM user" if a.exists else "RAM user: already deleted")
+        held = len([c for c in self.credentials if c.kind != "console-password"])
+        lines.append(f"prove the access is gone ({held} old credential(s) from the secrets sink), then drop "
+                     "the dead secrets from the sink")
+        return lines
+
+
+@dataclass(frozen=True)
+class RevokeRecord:
+    """What was done and proven: printed, and written as JSON to the records directory. No secret."""
+
+    user: str
+    manifest: str
+    why: str
+    operator: str  # $USER of whoever ran it
+    caller: str  # the ARN the tool signed as ("" if STS did not say)
+    started_at: str
+    finished_at: str
+    delete_user: bool
+    steps: tuple[Step, ...]
+    checklist: tuple[str, ...]
+    credentials: tuple[dict[str, Any], ...]  # kind, ids, fingerprint, whether it was dropped from the sink
+    proofs: tuple[Proof, ...]
+    path: Path | None = None  # where the record was written
+
+    @property
+    def ok(self) -> bool:
+        """Every proof holds and no step failed."""
+        return all(p.holds for p in self.proofs) and not any(s.error for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON record."""
+        return {
+            "version": RECORD_VERSION, "user": self.user, "manifest": self.manifest, "why": self.why,
+            "operator": self.operator, "caller": self.caller, "started_at": self.started_at,
+            "finished_at": self.finished_at, "delete_user": self.delete_user, "ok": self.ok,
+            "steps": [{"step": s.step, "result": s.result} for s in self.steps],
+            "checklist": list(self.checklist), "credentials": list(self.credentials),
+            "proofs": [asdict(p) for p in self.proofs],
+        }
+
+
+# --- read ----------------------------------------------------------------------------------------------
+
+
+def check_manifest(prepared: Prepared, user: str, now: datetime) -> str:
+    """Why the manifest allows revoking ``user``; a ProvisionError naming the exact edit when it does not."""
+    manifest = prepared.manifest
+    index = next((i for i, u in enumerate(manifest.users) if u.name == user), None)
+    source = prepared.source.manifest
+    if index is None:
+        raise ProvisionError(f"{source}: user {user!r} is not declared under users: revoke only takes back "
+                             "access the manifest manages")
+    declared = manifest.users[index]
+    if declared.state == "absent":
+        return "the manifest declares it state: absent"
+    if user in prepared.desired.expired:
+        assert declared.expires_at is not None
+        return f"its expires_at {iso(declared.expires_at)} has passed"
+    path = ("users", index, "expires_at") if declared.expires_at else ("users", index)
+    origin = manifest.locate(path)
+    where = f"{origin.file}:{origin.line}" if origin else str(source)
+    raise ProvisionError(
+        f"{source}: the manifest still grants {user} its access, so the next apply would give it back. "
+        f"Make the manifest revoke it first, then run revoke again:\n"
+        f"  {where}: set {dotted(('users', index, 'expires_at'))} to {iso(now)} (or earlier): keeps the "
+        "user, strips every access (plan shows the revocation too)\n"
+        f"  or set users[{index}].state: absent and remove the API keys issued to {user} and its workspace "
+        "members (apply --allow-destroy then deletes the user)")
+
+
+def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user: bool,
+                now: datetime) -> RevokePlan:
+    """Check the manifest, read what gives ``user`` access, and capture its credentials from the sink.
+    Changes nothing."""
+    why = check_manifest(prepared, user, now)
+    declared = next(u for u in prepared.manifest.users if u.name == user)
+    if delete_user and declared.protect:
+        raise ProvisionError(f"{user} is declared protect: true: drop --delete-user (its access is still "
+                             "revoked) or remove protect from the manifest")
+    access = ram_of(context).access_of(user)
+    if access.exists and not access.managed:
+        raise ProvisionError(f"{Kind.USER}/{user} exists but is not managed by provision (no marker in its "
+                             "Comments): not touched; declare adopt: true and apply to manage it")
+    keys = tuple(issued_keys(context, prepared.desired, user))
+    live_keys = [k.spec for k in keys if isinstance(k.spec, ApiKeySpec)]
+    return RevokePlan(user, why, access, keys, captured(prepared.manifest, context.sink, user, live_keys),
+                      _memberships(prepared, context, user, why), delete_user)
+
+
+def _memberships(prepared: Prepared, context: Context, user: str, why: str) -> tuple[Membership, ...]:
+    """Workspaces the manifest makes ``user`` a member of, where its membership was confirmed, or whose
+    removal is pending already; each removal's console step ends with the ``membership confirm --removed``
+    that ends it."""
+    workspaces = {ws.name for ws in prepared.manifest.workspaces if any(m.user == user for m in ws.members)}
+    workspaces |= {ws for (ws, member) in context.state.confirmations() if member == user}
+    workspaces |= {ws for (ws, member) in context.state.pending_removals() if member == user}
+    found = []
+    for workspace in sorted(workspaces):
+        spec = MemberSpec(workspace=workspace, user=user)
+        change = Change(spec.key, Action.MANUAL, f"revoke: {why}", live=Live(spec, managed=True))
+        ws_id = context.state.workspace_id(workspace)
+        step = manual_step(change, ws_id, prepared.source.command_args())
+        found.append(Membership(workspace, ws_id, step.line()))
+    return tuple(found)
+
+
+# --- run -----------------------------------------------------------------------------------------------
+
+
+def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, started: datetime,
+               on_step: OnStep | None = None) -> RevokeRecord:
+    """Take the access away (RAM cascade, API keys, console checklist, optionally the user), prove it with
+    the captured credentials, drop the dead ones from the sink and write the record."""
+    ram = ram_of(context)
+    steps = ram.strip_user(plan.user)
+    steps += [_delete_api_key(context, live) for live in plan.api_keys] or \
+        [Step("delete API keys issued to it", ALREADY_GONE)]
+    steps += [Step(f"remove from workspace {m.workspace} (console)", MANUAL) for m in plan.memberships]
+    for m in plan.memberships:  # the probe dies with the keys: plans list the removal until confirmed
+        context.state.record_removal(m.workspace, plan.user, f"revoked: {plan.why}", started)
+    if plan.delete_user:
+        steps.append(ram.remove_user(plan.user))
+    for step in steps:
+        if on_step is not None:
+            on_step(step)
+    _forget_applied(context, plan)
+    proofs = prove(context, prepared.desired, site_target(context.target, prepared.manifest), plan.user,
+                   plan.credentials, user_deleted=plan.delete_user)
+    record = RevokeRecord(
+        user=plan.user, manifest=str(prepared.source.manifest), why=plan.why,
+        operator=os.environ.get("USER") or "unknown", caller=_caller(context), started_at=iso(started),
+        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
+        checklist=tuple(m.checklist for m in plan.memberships),
+        credentials=tuple(_drop_if_dead(context, plan.user, c, proofs) for c in plan.credentials),
+        proofs=tuple(proofs))
+    return write_record(record, context.state.path.parent / "records")
+
+
+def _forget_applied(context: Context, plan: RevokePlan) -> None:
+    """What the revoke took away is no longer the tool's to restore: drop it from the last-applied record,
+    so neither the planner nor the audit reports it as drift ("applied earlier, now missing")."""
+    revoked_keys = {live.key for live in plan.api_keys}
+    for key, spec in context.state.applied().items():
+        user_access = isinstance(spec, LoginProfileSpec | AccessKeysSpec | AttachmentSpec)
+        access = user_access and getattr(spec, "user", None) == plan.user
+        deleted_user = plan.delete_user and key == f"{Kind.USER}/{plan.user}"
+        if access or key in revoked_keys or deleted_user:
+            context.state.forget_applied(key)
+
+
+def _delete_api_key(context: Context, live: Live) -> Step:
+    """The Model Studio provider's delete (DeleteApiKey, gone = done; the sink forgets the value)."""
+    what = f"delete API key {live.spec.name} ({live.cloud_id})"
+    try:
+        context.providers[Kind.API_KEY].execute(Change(live.key, Action.DELETE, "revoke", live=live))
+    except CallError as err:
+        return Step(what, f"failed: {err.code}", err)
+    return Step(what, DONE)
+
+
+def _drop_if_dead(context: Context, user: str, credential: Credential, proofs: list[Proof]) -> dict[str, Any]:
+    """Forget a credential whose proof held (one that still works stays in the sink); its record entry."""
+    proof_id = {"access-key": f"access-key/{credential.id}", "console-password": "login-profile",
+                "api-key": f"api-key/{credential.workspace}/{credential.key_name}"}[credential.kind]
+    sink = context.sink
+    dead = any(p.id == proof_id and p.holds for p in proofs)
+    if credential.kind == "access-key":
+        if dead:
+            sink.forget_access_key(user, credential.id)
+        held = sink.access_key_secret(user, credential.id) is not None
+    elif credential.kind == "api-key":
+        if dead:
+            sink.forget_api_key(user, credential.workspace, credential.key_name)
+        held = sink.api_key(user, credential.workspace, credential.key_name) is not None
+    else:
+        if dead:
+            sink.forget_password(user)
+        held = sink.password(user) is not None
+    return {**credential.to_dict(), "dropped_from_sink": not held}
+
+
+def _caller(context: Context) -> str:
+    """The ARN the tool signs as (STS GetCallerIdentity), for the record's "who"."""
+    clients = context.clients
+    try:
+        answer = clients.call("sts", "GetCallerIdentity", lambda: clients.sts().get_caller_identity())
+    except CallError:
+        return ""
+    return str(answer.body.arn or "")
+
+
+def write_record(record: RevokeRecord, directory: Path) -> RevokeRecord:
+    """Write ``revoke-<user>-<UTC>.json`` (``-N`` added if that second is taken); the record with its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = record.started_at.replace("-", "").replace(":", "")
+    for n in range(1000):
+        path = directory / f"revoke-{record.user}-{stamp}{f'-{n}' if n else ''}.json"
+        try:
+            with path.open("x") as fh:
+                json.dump(record.to_dict(), fh, indent=2)
+                fh.write("\n")
+        except FileExistsError:
+            continue
+        return replace(record, path=path)
+    raise ProvisionError(f"{directory}: too many revocation records for {record.user} in one second")
+
+
+# --- output --------------------------------------------------------------------------------------------
+
+_MARK = {DONE: "✓", ALREADY_GONE: "·", MANUAL: "☐"}
+
+
+def step_line(step: Step) -> str:
+    """``✓ delete login profile: done``."""
+    return f"{_MARK.get(step.result, '✗')} {step.step}: {step.result}"
+
+
+def render_record(record: RevokeRecord) -> str:
+    """The proofs, the console checklist, where the record is, and the verdict. No secret."""
+    lines = [f"proofs for {record.user}:"]
+    for p in record.proofs:
+        via = f" [{p.credential}]" if p.credential else ""
+        lines.append(f"  {'✓' if p.holds else '✗ FAILED'} {p.claim}: {p.observed}{via}")
+    if record.checklist:
+        lines.append("console steps left (membership has no API):")
+        lines += [f"  [ ] {item}" for item in record.checklist]
+    if record.path is not None:
+        lines.append(f"record: {record.path}")
+    failed = [p for p in record.proofs if not p.holds]
+    verdict = (f"revoke: {record.user}'s access is gone ({len(record.proofs)} proofs hold)" if record.ok else
+               f"revoke: NOT proven: {len(failed)} of {len(record.proofs)} proofs failed"
+               + (", and some steps failed" if any(s.error for s in record.steps) else ""))
+    return "\n".join([*lines, verdict])

@@ -1,0 +1,116 @@
+"""The smoke calls verify and revoke make with an API key: a chat completion (``openai``), a native
+generation and an agent-app completion (``dashscope``). A call never raises: it returns a :class:`Reply`,
+and no reply holds the key (a cloud message naming it shows its fingerprint instead).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import requests
+
+from provision.providers.alibaba import DashScopeTarget
+from provision.state.secrets import fingerprint
+
+PROMPT = "ping"
+_TIMEOUT_S = 30
+_MAX_TOKENS = 8
+_API_KEY = re.compile(r"sk-[A-Za-z0-9]{6,}")
+_MESSAGES = [{"role": "user", "content": PROMPT}]
+
+
+def via_endpoint(site: DashScopeTarget, domain: str) -> DashScopeTarget:
+    """The site's calls sent through a PrivateLink endpoint domain instead."""
+    if site.host_header:  # the site target is an emulator: keep its URL, name the endpoint in the Host
+        return DashScopeTarget(base_url=site.base_url, host_header=domain)
+    return DashScopeTarget(base_url=f"https://{domain}")
+
+
+def host_of(target: DashScopeTarget) -> str:
+    """The host a call to ``target`` names (the Host header under an emulator)."""
+    return target.host_header or urlsplit(target.base_url).netloc
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What one smoke call got back; ``status`` None means no HTTP answer at all. Never holds a key."""
+
+    status: int | None
+    code: str = ""
+    message: str = ""
+    text: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+def _masked(text: str, key: str) -> str:
+    """A cloud message with the API key (or anything shaped like one) replaced by a fingerprint."""
+    return _API_KEY.sub("sk-***", text.replace(key, fingerprint(key))) if key else text
+
+
+def _unreachable(err: Exception, key: str) -> Reply:
+    return Reply(None, "Unreachable", _masked(str(err.__cause__ or err), key))
+
+
+# The model-call SDKs (openai, dashscope) are imported on first use: they cost ~0.5 s of start-up that
+# plan, apply and audit never need.
+
+
+def chat(target: DashScopeTarget, key: str, model: str) -> Reply:
+    """POST /compatible-mode/v1/chat/completions with the ``openai`` client."""
+    import openai
+
+    client = openai.OpenAI(api_key=key, base_url=target.openai_base_url, default_headers=target.headers(),
+                           max_retries=1, timeout=_TIMEOUT_S)
+    try:
+        answer = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": PROMPT}], max_tokens=_MAX_TOKENS)
+    except openai.APIStatusError as err:
+        body = err.body if isinstance(err.body, dict) else {}
+        return Reply(err.status_code, str(err.code or body.get("code") or ""),
+                     _masked(str(body.get("message") or err.message), key))
+    except openai.APIConnectionError as err:
+        return _unreachable(err, key)
+    finally:
+        client.close()
+    return Reply(200, text=str(answer.choices[0].message.content or "") if answer.choices else "")
+
+
+def _native(response: Any, key: str, text: Callable[[Any], str]) -> Reply:
+    if response.status_code != 200:
+        return Reply(int(response.status_code), str(response.code or ""),
+                     _masked(str(response.message or ""), key))
+    return Reply(200, text=text(response.output))
+
+
+def generation(target: DashScopeTarget, key: str, model: str) -> Reply:
+    """POST /api/v1/services/aigc/text-generation/generation with ``dashscope.Generation``."""
+    from dashscope import Generation
+
+    try:
+        response = Generation.call(  # messages as dicts: the stub's Message type is not exported at runtime
+            model=model, messages=cast(Any, _MESSAGES), result_format="message",
+            max_tokens=_MAX_TOKENS, api_key=key, base_address=target.native_base_url,
+            headers=target.headers(), request_timeout=_TIMEOUT_S)
+    except requests.RequestException as err:
+        return _unreachable(err, key)
+    return _native(response, key, lambda out: str(out.choices[0].message.content) if out.choices else "")
+
+
+def app_completion(target: DashScopeTarget, key: str, app_id: str) -> Reply:
+    """POST /api/v1/apps/{app_id}/completion with ``dashscope.Application``."""
+    from dashscope import Application
+
+    try:
+        response = Application.call(app_id=app_id, prompt=PROMPT, api_key=key,
+                                    base_address=target.native_base_url, headers=target.headers(),
+                                    request_timeout=_TIMEOUT_S)
+    except requests.RequestException as err:
+        return _unreachable(err, key)
+    return _native(response, key, lambda out: str(out.text or ""))

@@ -1,0 +1,109 @@
+"""`provision membership`: the console-only workspace membership steps, their checklist, confirmations."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from provision.cli.common import (
+    ManifestOpt,
+    SecretsDirOpt,
+    StateDirOpt,
+    VarFileOpt,
+    VarOpt,
+    cloud_context,
+    friendly,
+    load,
+)
+from provision.cli.views import checklist_lines, manual_steps
+from provision.clock import now
+from provision.desired.resources import MemberSpec
+from provision.engine.flow import make_plan
+from provision.errors import ProvisionError
+from provision.providers.alibaba.membership import confirm_member, membership_of, overruled_confirmations
+
+membership_app = typer.Typer(help="Workspace membership: console-only steps, their checklist, confirmations.",
+                             no_args_is_help=True)
+
+
+@membership_app.command("checklist")
+@friendly
+def membership_checklist(
+    manifest: ManifestOpt,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+) -> None:
+    """List the console steps still pending (memberships the probe cannot prove yet, removals to do).
+
+    Example: `provision membership checklist -m manifests/example.yaml`
+    """
+    prepared = load(manifest, var, var_file)
+    context = cloud_context(prepared, state_dir, secrets_dir)
+    plan = make_plan(prepared, context).plan
+    notes = overruled_confirmations(plan, membership_of(context.providers))
+    steps = manual_steps(plan, prepared.source.command_args(), notes)
+    if not steps:
+        typer.echo("no console steps pending: every declared membership is proven or confirmed")
+        return
+    typer.echo("\n".join([f"{len(steps)} console step(s) pending:", *checklist_lines(steps)]))
+
+
+@membership_app.command("confirm")
+@friendly
+def membership_confirm(
+    manifest: ManifestOpt,
+    workspace: Annotated[str, typer.Option("--workspace", help="workspace name as declared in the manifest")],
+    user: Annotated[str, typer.Option("--user", help="RAM user name as declared in the manifest")],
+    role: Annotated[str | None, typer.Option("--role", help="guest or admin, as set in the console")] = None,
+    removed: Annotated[bool, typer.Option(
+        "--removed", help="the user was removed from the workspace in the console: drop its confirmation")]
+    = False,
+    by: Annotated[str | None, typer.Option("--by", help="who did the console step [default: $USER]")] = None,
+    var: VarOpt = None,
+    var_file: VarFileOpt = None,
+    state_dir: StateDirOpt = None,
+    secrets_dir: SecretsDirOpt = None,
+) -> None:
+    """Record that a console-only membership step was done, so plans stop listing it.
+
+    With --role: the user is a member with that role. With --removed: the user was removed from the
+    workspace (after a revoke, or once the manifest stopped declaring it), so its confirmation is dropped.
+
+    Example: `provision membership confirm -m manifests/example.yaml --workspace agent-delivery
+    --user acme-lead --role admin --by jane`
+
+    Example: `provision membership confirm -m manifests/example.yaml --workspace agent-delivery
+    --user acme-delivery --removed`
+    """
+    if removed == (role is not None):
+        raise ProvisionError("give either --role ROLE (the user is a member) or --removed (it was removed)")
+    prepared = load(manifest, var, var_file)
+    context = cloud_context(prepared, state_dir, secrets_dir)
+    state, probe = context.state, membership_of(context.providers)
+    declared = {(s.workspace, s.user) for s in prepared.desired.present if isinstance(s, MemberSpec)}
+    if removed:
+        if (workspace, user) in declared:
+            raise ProvisionError(f"{manifest}: {user} is still declared a member of workspace {workspace}: "
+                                 "take it out of the manifest (or let its expires_at pass) first")
+        overruled = probe.overruled(workspace, user, member=False)
+        if overruled is not None:
+            raise ProvisionError(f"not recorded: {overruled}")
+        dropped = state.forget_confirmation(workspace, user)
+        cleared = state.clear_removal(workspace, user)
+        typer.echo(f"recorded: {user} was removed from workspace {workspace}" if dropped or cleared else
+                   f"nothing recorded for {user} in workspace {workspace}: nothing to drop")
+        return
+    assert role is not None
+    if (workspace, user) not in declared:
+        raise ProvisionError(f"{manifest}: {user} is not declared as a member of workspace {workspace}")
+    who = by or os.environ.get("USER") or "unknown"
+    confirmation = confirm_member(state, workspace, user, role, who, now())
+    state.clear_removal(workspace, user)  # a member again: a removal asked for earlier is void
+    overruled = probe.overruled(workspace, user, member=True)
+    typer.echo(f"recorded: {user} is {confirmation.role} in workspace {workspace} "
+               f"(confirmed by {confirmation.confirmed_by} at {confirmation.confirmed_at})"
+               + (f"; note: {overruled}" if overruled else ""))

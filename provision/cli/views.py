@@ -1,0 +1,203 @@
+"""Plan views: Terraform-like text for the terminal (colour through rich) and markdown for a PR comment.
+
+Both render the same sections from a Plan: changes, drift, the console checklist for manual steps,
+warnings, unmanaged look-alikes, and the summary line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from provision.desired.resources import Kind, MemberSpec, WorkspaceSpec, Zone
+from provision.plan.checklist import ManualStep, manual_step
+from provision.plan.diff import Action, Change, Plan
+
+NO_CHANGES = "No changes. The account matches the manifest."
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REFUSED: "!", Action.NOOP: "="}
+_STYLE = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.DELETE: "red",
+    Action.REFUSED: "bold red",
+    Action.NOOP: "dim",
+    Action.MANUAL: "cyan",
+}
+
+Line = tuple[str, str]  # (text, rich style)
+
+
+def render_text(plan: Plan, color: bool, verbose: bool = False, manifest_args: str | None = None) -> str:
+    """The plan for a terminal: changes, drift, manual checklist, warnings, look-alikes, summary.
+    ``manifest_args`` is how the checklist's confirm commands name the manifest (default: its path)."""
+    lines: list[Line] = []
+    shown = [
+        c
+        for c in plan.changes
+        if not c.drift and c.action is not Action.MANUAL and (verbose or c.action is not Action.NOOP)
+    ]
+    if not _pending(plan):
+        lines.append((NO_CHANGES, "bold green"))
+    for change in shown:
+        lines += _change_lines(change)
+    drifted = [c for c in plan.changes if c.drift]
+    if drifted:
+        lines += [("", ""), ("Drift (changed outside provision)", "bold magenta")]
+        for change in drifted:
+            lines += _change_lines(change, style="magenta")
+    steps = manual_steps(plan, manifest_args)
+    if steps:
+        lines += [
+            ("", ""),
+            ("Manual steps (no API exists: do them in the console, then confirm)", "bold cyan"),
+        ]
+        for n, step in enumerate(steps, 1):
+            lines += [(f"  {n}. {step.what}", "cyan"), (f"     {step.where}; then run: {step.confirm}", "")]
+    lines += _notes(plan)
+    if _pending(plan):
+        lines += [("", ""), (summary_line(plan), "bold")]
+    return _render(lines, color)
+
+
+def render_markdown(plan: Plan, manifest_args: str | None = None) -> str:
+    """The plan as a PR comment: summary table, change table with details, and a console checklist."""
+    s = plan.summary()
+    out = [f"### provision plan{f' for `{plan.manifest}`' if plan.manifest else ''}", ""]
+    if not _pending(plan):
+        out.append(NO_CHANGES)
+    else:
+        out += [
+            "| create | update | delete | refused | manual | drift |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {s.create} | {s.update} | {s.delete} | {s.refused} | {s.manual} | {s.drift} |",
+            "",
+        ]
+    listed = [c for c in plan.changes if c.action not in (Action.NOOP, Action.MANUAL)]
+    if listed:
+        out += ["| | resource | reason |", "|---|---|---|"]
+        out += [
+            f"| {_SYMBOL[c.action]} {'drift' if c.drift else c.action.value} | `{c.key}` | {_md(c.reason)} |"
+            for c in listed
+        ]
+        details = [(c, line) for c in listed for line, _ in _detail_lines(c)]
+        if details:
+            out += ["", "<details><summary>Details</summary>", ""]
+            out += [f"- `{c.key}`: {_md(line.strip())}" for c, line in details]
+            out += ["", "</details>"]
+    steps = manual_steps(plan, manifest_args)
+    if steps:
+        out += ["", "#### Manual steps (Model Studio console)", ""]
+        out += [f"- [ ] {_md(step.what)} ({_md(step.where)}); then run `{step.confirm}`" for step in steps]
+    if plan.warnings:
+        out += ["", "#### Warnings", ""] + [f"- {_md(w)}" for w in plan.warnings]
+    if plan.unmanaged:
+        out += ["", "#### Unmanaged look-alikes (not touched; declare `adopt: true` to manage)", ""]
+        out += [f"- `{key}`" for key in plan.unmanaged]
+    return "\n".join(out) + "\n"
+
+
+def summary_line(plan: Plan) -> str:
+    """The closing line: counts of creates, updates, deletes, refusals, manual steps and drifted resources."""
+    s = plan.summary()
+    steps = "step" if s.manual == 1 else "steps"
+    return (
+        f"Plan: {s.create} to create, {s.update} to update, {s.delete} to delete, {s.refused} refused; "
+        f"{s.manual} manual {steps}; {s.drift} drifted."
+    )
+
+
+def manual_steps(plan: Plan, manifest_args: str | None = None,
+                 notes: Mapping[str, str] | None = None) -> list[ManualStep]:
+    """The console checklist: one step per manual change, with the workspace id when the plan knows it;
+    the confirm commands name the manifest as ``manifest_args`` (default: the plan's manifest path);
+    ``notes`` (change key → note) says why a step stays listed though it was confirmed."""
+    steps = []
+    for change in plan.manual:
+        member = change.spec
+        assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
+        workspace_id = _workspace_id(plan, member.workspace)
+        step = manual_step(change, workspace_id, manifest_args or plan.manifest)
+        steps.append(replace(step, note=(notes or {}).get(change.key, "")))
+    return steps
+
+
+def checklist_lines(steps: list[ManualStep]) -> list[str]:
+    """Console steps as a checkbox list: ``  [ ] what``, then where to click, any note, the command to run."""
+    return [f"  [ ] {step.what}\n      {step.where}\n" + (f"      note: {step.note}\n" if step.note else "")
+            + f"      then run: {step.confirm}" for step in steps]
+
+
+# --- pieces -------------------------------------------------------------------------------------------
+
+
+def _pending(plan: Plan) -> bool:
+    return any(c.action is not Action.NOOP for c in plan.changes)
+
+
+def _change_lines(change: Change, style: str = "") -> list[Line]:
+    head = f"  {_SYMBOL[change.action]} {change.action.value} {change.key} ({change.reason})"
+    if change.drift and change.action is Action.UPDATE:
+        head = f"  ~ {change.key} ({change.reason})"
+    return [(head, style or _STYLE[change.action]), *_detail_lines(change)]
+
+
+def _detail_lines(change: Change) -> list[Line]:
+    lines = [(f"      ~ {f.field}: {_value(f.before)} → {_value(f.after)}", "") for f in change.fields]
+    if change.action is Action.CREATE and change.desired is not None:  # Terraform-like: what it will have
+        lines += [(f"      + {name} = {_value(value)}", "") for name, value in change.desired.shown()]
+    if change.action is Action.DELETE:
+        lines += [(f"      {n}. {step}", "") for n, step in enumerate(change.cascade, 1)]
+    elif change.action is Action.REFUSED and change.cascade:
+        lines.append((f"      would: {'; '.join(change.cascade)}", "dim"))
+    return lines
+
+
+def _notes(plan: Plan) -> list[Line]:
+    lines: list[Line] = []
+    if plan.warnings:
+        lines += [("", ""), ("Warnings", "bold yellow")] + [(f"  ! {w}", "yellow") for w in plan.warnings]
+    if plan.unmanaged:
+        lines += [("", ""), ("Unmanaged look-alikes (not touched; declare adopt: true to manage)", "bold")]
+        lines += [(f"  ? {key}", "") for key in plan.unmanaged]
+    return lines
+
+
+def _workspace_id(plan: Plan, workspace: str) -> str | None:
+    """The live workspace's id when the plan knows it."""
+    key = f"{Kind.WORKSPACE}/{workspace}"
+    for change in plan.changes:
+        if change.key == key and change.live is not None and isinstance(change.live.spec, WorkspaceSpec):
+            return change.live.spec.workspace_id or change.live.cloud_id or None
+    return None
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, Zone):
+        return f"{value.zone_id}/{value.vswitch_id}"
+    if value is None:
+        return "(not set)"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _render(lines: list[Line], color: bool) -> str:
+    if not color:
+        return "\n".join(text for text, _ in lines) + "\n"
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=True, color_system="standard", width=200, soft_wrap=True, highlight=False
+    )
+    for text, style in lines:
+        console.print(Text(text, style=style or ""))
+    return buffer.getvalue()

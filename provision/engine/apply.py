@@ -1,0 +1,268 @@
+"""Run a Plan: a DAG of changes (parents first, deletes children first), bounded concurrency, a summary.
+
+A failed change fails only itself: its dependents are skipped ("skipped: ram.user/alice failed") while
+independent resources go on. Manual changes become checklist items and never call an API; refused and
+no-op changes are not executed (a refused one still fails the apply: the account keeps what the manifest
+says must go). On Ctrl-C nothing new starts; the changes in flight finish and are reported before the
+interrupt goes on. Providers are idempotent, so an interrupted apply resumes by re-planning.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from provision.desired.resources import Kind, Spec
+from provision.errors import EXIT_ERROR, EXIT_OK
+from provision.plan.diff import Action, Change, Plan
+
+
+class Executor(Protocol):
+    """What apply needs of a provider: run one change, return a message without secrets."""
+
+    def execute(self, change: Change) -> str: ...
+
+
+class AppliedRecorder(Protocol):
+    """Where apply records what it made (the state file's ``applied``), for drift detection next time."""
+
+    def record_applied(self, spec: Spec) -> None: ...
+
+    def forget_applied(self, key: str) -> None: ...
+
+
+class Status(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    MANUAL = "manual"
+    REFUSED = "refused"
+
+
+_BLOCKING = (Status.FAILED, Status.SKIPPED)
+# the reasons plan.diff gives a REFUSED change, and what lets the deletion through
+_REFUSAL_FIX = {"needs --allow-destroy": "re-run with --allow-destroy",
+                "protect: true": "remove protect: true first, then re-run with --allow-destroy"}
+_PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}
+_MARK = {Status.DONE: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.MANUAL: "☐",
+         Status.REFUSED: "!"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one change. ``message`` never holds a secret (providers return fingerprints)."""
+
+    key: str
+    action: str
+    status: Status
+    message: str
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """One progress line: ``✓ created ram.user/alice (0.4s)``."""
+        mark = _MARK[self.status]
+        if self.status is Status.DONE:
+            verb = _PAST.get(Action(self.action), self.action)
+            detail = _detail(self.message, f"{verb} {self.key}", f"{self.key}:")
+            return f"{mark} {verb} {self.key} ({self.seconds:.1f}s){f': {detail}' if detail else ''}"
+        if self.status is Status.FAILED:
+            detail = _detail(self.message, f"{self.key}:")
+            return f"{mark} failed to {self.action} {self.key} ({self.seconds:.1f}s): {detail}"
+        return f"{mark} {self.status} {self.key}: {_detail(self.message, f'{self.status}:')}"
+
+
+def _detail(message: str, *echoes: str) -> str:
+    """What a provider's message adds to the progress line (it often repeats the verb and the key)."""
+    text = message.strip()
+    for echo in echoes:
+        text = text.removeprefix(echo).strip().removeprefix(":").strip()
+    if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
+        text = text[1:-1]
+    return text
+
+
+OnEvent = Callable[[Outcome], None]
+
+
+@dataclass
+class ApplySummary:
+    """The result of an apply: done / failed / skipped / manual (checklist) / refused outcomes."""
+
+    done: list[Outcome] = field(default_factory=list)
+    failed: list[Outcome] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)
+    manual: list[Outcome] = field(default_factory=list)
+    refused: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Every change ran and nothing was refused: the account now matches the manifest."""
+        return not self.failed and not self.skipped and not self.refused
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.ok else EXIT_ERROR
+
+    def refusal(self) -> str | None:
+        """One line naming the refused deletions and what lets each through; None if none was refused."""
+        if not self.refused:
+            return None
+        what = "; ".join(f"{o.key} ({o.message}: {_REFUSAL_FIX.get(o.message, 'see the plan')})"
+                         for o in self.refused)
+        return f"{len(self.refused)} deletion(s) refused, the account still holds them: {what}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``--json``)."""
+
+        def rows(items: list[Outcome]) -> list[dict[str, Any]]:
+            return [{**asdict(o), "status": str(o.status), "seconds": round(o.seconds, 3)} for o in items]
+
+        return {"ok": self.ok, "seconds": round(self.seconds, 3), "done": rows(self.done),
+                "failed": rows(self.failed), "skipped": rows(self.skipped), "manual": rows(self.manual),
+                "refused": rows(self.refused)}
+
+    def counts(self) -> str:
+        """``3 done, 1 failed, 2 skipped, 1 manual``."""
+        parts = [f"{len(self.done)} done", f"{len(self.failed)} failed", f"{len(self.skipped)} skipped"]
+        if self.manual:
+            parts.append(f"{len(self.manual)} manual")
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused")
+        return ", ".join(parts)
+
+
+def dependencies(changes: list[Change]) -> dict[str, set[str]]:
+    """Key → keys of the changes it waits for: creates/updates wait for their parents' creates/updates,
+    deletes wait for their children's deletes."""
+    by_key = {c.key: c for c in changes}
+    deps: dict[str, set[str]] = {c.key: set() for c in changes}
+    for c in changes:
+        for parent in c.spec.parents():
+            other = by_key.get(parent)
+            if other is None:
+                continue
+            if c.action is not Action.DELETE and other.action is not Action.DELETE:
+                deps[c.key].add(parent)
+            elif c.action is Action.DELETE and other.action is Action.DELETE:
+                deps[parent].add(c.key)  # the parent goes after its child
+    return deps
+
+
+def _outcome(change: Change, status: Status, message: str, seconds: float = 0.0) -> Outcome:
+    return Outcome(change.key, str(change.action), status, message, seconds)
+
+
+def apply_plan(plan: Plan, providers: Mapping[Kind, Executor], *, concurrency: int = 8,
+               on_event: OnEvent | None = None, state: AppliedRecorder | None = None) -> ApplySummary:
+    """Execute the plan's create/update/delete changes as a DAG with at most ``concurrency`` in flight."""
+    emit: OnEvent = on_event or (lambda _o: None)
+    started = time.monotonic()
+    summary = ApplySummary()
+    for c in plan.changes:
+        if c.action is Action.MANUAL:
+            summary.manual.append(_outcome(c, Status.MANUAL, c.reason))
+        elif c.action is Action.REFUSED:
+            summary.refused.append(_outcome(c, Status.REFUSED, c.reason))
+    run = _Run(plan.actionable, providers, summary, emit, state, max(1, concurrency))
+    run.go()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+class _Run:
+    """The scheduler: submits ready changes, collects results, skips dependents of failures."""
+
+    def __init__(self, todo: list[Change], providers: Mapping[Kind, Executor], summary: ApplySummary,
+                 emit: OnEvent, state: AppliedRecorder | None, concurrency: int) -> None:
+        self.by_key = {c.key: c for c in todo}
+        self.deps = dependencies(todo)
+        self.pending = [c.key for c in todo]  # plan order: parents first, deletes children first
+        self.providers, self.summary, self.emit, self.state = providers, summary, emit, state
+        self.concurrency = concurrency
+        self.status: dict[str, Status] = {}
+        self.root_cause: dict[str, str] = {}  # failed or skipped key → the failed key behind it
+        self.running: dict[Future[str], tuple[Change, float]] = {}
+
+    def go(self) -> None:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="apply") as pool:
+            try:
+                while self.pending or self.running:
+                    if not self._submit_ready(pool) and not self.running:
+                        # unreachable for a plan from diff (parents are acyclic), but never spin
+                        for key in list(self.pending):
+                            self.pending.remove(key)
+                            self._record(self.by_key[key], Status.FAILED, "dependency cycle")
+                        break
+                    if self.running:
+                        done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            self._collect(future)
+            except BaseException:
+                self._drain()
+                raise
+
+    def _drain(self) -> None:
+        """On an interrupt: start nothing more, and report (and record) every change already in flight
+        once it finishes, so the user sees everything that was done before the run stopped."""
+        for future in list(self.running):
+            if future.cancel():
+                del self.running[future]
+        wait(self.running)
+        for future in list(self.running):
+            self._collect(future)
+
+    def _submit_ready(self, pool: ThreadPoolExecutor) -> bool:
+        """Skip what a failure blocks and submit what is ready; True if anything moved."""
+        moved = False
+        for key in list(self.pending):
+            change = self.by_key[key]
+            blocked = sorted(d for d in self.deps[key] if self.status.get(d) in _BLOCKING)
+            if blocked:
+                self.pending.remove(key)
+                cause = self.root_cause[blocked[0]]
+                self.root_cause[key] = cause
+                self._record(change, Status.SKIPPED, f"skipped: {cause} failed")
+                moved = True
+            elif len(self.running) < self.concurrency and \
+                    all(self.status.get(d) is Status.DONE for d in self.deps[key]):
+                self.pending.remove(key)
+                moved = True
+                provider = self.providers.get(Kind(change.kind))
+                if provider is None:
+                    self._record(change, Status.FAILED, f"no provider for {change.kind}")
+                else:
+                    self.running[pool.submit(provider.execute, change)] = (change, time.monotonic())
+        return moved
+
+    def _collect(self, future: Future[str]) -> None:
+        change, started = self.running.pop(future)
+        seconds = time.monotonic() - started  # submitted only when a worker is free: no queueing
+        try:
+            message = future.result()
+        except Exception as exc:  # one change failing must not stop the others
+            self._record(change, Status.FAILED, str(exc) or type(exc).__name__, seconds)
+            return
+        if self.state is not None:
+            _remember(self.state, change)
+        self._record(change, Status.DONE, message, seconds)
+
+    def _record(self, change: Change, status: Status, message: str, seconds: float = 0.0) -> None:
+        self.status[change.key] = status
+        if status is Status.FAILED:
+            self.root_cause[change.key] = change.key
+        outcome = _outcome(change, status, message, seconds)
+        {Status.DONE: self.summary.done, Status.FAILED: self.summary.failed,
+         Status.SKIPPED: self.summary.skipped}[status].append(outcome)
+        self.emit(outcome)
+
+
+def _remember(state: AppliedRecorder, change: Change) -> None:
+    if change.action is Action.DELETE:
+        state.forget_applied(change.key)
+    elif change.desired is not None:
+        state.record_applied(change.desired)

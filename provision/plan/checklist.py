@@ -1,0 +1,56 @@
+"""The console checklist: the one wording of a manual workspace-membership step, for every output.
+
+Membership has no public API, so a manual change becomes a console step: what to do, where to click, and
+the ``provision membership confirm`` command that records it done (plans then stop listing it). Plan text
+and markdown, the apply summary, ``membership checklist``, the membership provider and revoke all render
+steps made here. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from provision.desired.resources import MemberSpec
+from provision.plan.diff import Change
+
+CONSOLE_PATH = "Model Studio console → 权限管理/Permission management → Accounts"
+MANIFEST_PLACEHOLDER = "MANIFEST"
+
+
+@dataclass(frozen=True)
+class ManualStep:
+    """One console checklist item: what to do, where to click, and the command that records it done."""
+
+    what: str  # "Add RAM user alice to workspace ws-delivery (id ws-123) as guest"
+    where: str  # the console path to click through
+    confirm: str  # the `provision membership confirm ...` command to run afterwards
+    note: str = ""  # why the step is still listed though an operator confirmed it (the probe disagrees)
+
+    def line(self) -> str:
+        """The step as one line: ``<where>: <what>; then run: <confirm>``."""
+        return f"{self.where}: {self.what[:1].lower()}{self.what[1:]}; then run: {self.confirm}"
+
+
+def manual_step(change: Change, workspace_id: str | None = None,
+                manifest: str = MANIFEST_PLACEHOLDER) -> ManualStep:
+    """The console step of a manual membership change (add, role change, removal); the workspace id is
+    shown when known, and ``manifest`` is how the confirm command names the manifest (path and
+    ``--var`` options, as the command that planned was given them)."""
+    member = change.spec
+    assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
+    workspace = f"workspace {member.workspace}" + (f" (id {workspace_id})" if workspace_id else "")
+    confirm = (f"provision membership confirm -m {manifest or MANIFEST_PLACEHOLDER} "
+               f"--workspace {member.workspace} --user {member.user}")
+    if change.desired is None:
+        return ManualStep(f"Remove RAM user {member.user} from {workspace} [{change.reason}]",
+                          f"{CONSOLE_PATH} → {member.user} → Permissions → remove {member.workspace}",
+                          f"{confirm} --removed")
+    role = member.role or "guest"
+    if change.live is None:
+        return ManualStep(f"Add RAM user {member.user} to {workspace} as {role}",
+                          f"{CONSOLE_PATH} → Add user → Permissions → {member.workspace} → role {role}",
+                          f"{confirm} --role {role}")
+    before = getattr(change.live.spec, "role", None)
+    return ManualStep(f"Change the role of RAM user {member.user} in {workspace} from {before} to {role}",
+                      f"{CONSOLE_PATH} → {member.user} → Permissions → {member.workspace} → role {role}",
+                      f"{confirm} --role {role}")

@@ -1,0 +1,388 @@
+"""Diff desired specs against live resources into a Plan. Pure: no I/O, no SDK, no output library.
+
+Every change, no-op included, carries a reason ("in sync", "drift: display_name", "manual:
+membership"). The JSON form of a Plan is the source the text and markdown views are rendered from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from provision.desired.resources import (
+    KIND_ORDER,
+    AccessKeysSpec,
+    ApiKeySpec,
+    Desired,
+    Kind,
+    Live,
+    MemberSpec,
+    Spec,
+    UserSpec,
+)
+from provision.plan.cascade import delete_steps
+from provision.plan.compare import field_reason, lost_secret, norm
+
+# The keys of ``Live.details`` the planner reads (the membership provider fills them).
+DETAIL_PROVEN = "proven_by"  # how a live member is known: one of the PROOF_* values
+DETAIL_PENDING = "pending_removal"  # a member kept only by a pending removal: why, and since when
+PROOF_PROBE = "probe"  # a probe call with the member's own AccessKey succeeded
+PROOF_CONFIRMATION = "confirmation"  # an operator confirmed it (`membership confirm --role`)
+PROOF_PENDING = "pending removal"  # its console removal was asked for and is not confirmed yet
+
+TOP_LEVEL: frozenset[Kind] = frozenset({Kind.USER, Kind.POLICY, Kind.WORKSPACE, Kind.ENDPOINT})
+# Kinds that carry the tool's marker themselves; the others are managed when their parent is.
+OWN_MARKER: frozenset[Kind] = TOP_LEVEL | {Kind.API_KEY}
+
+DRIFT_ADDED = "drift: added outside provision"  # a child the tool never made, under a managed parent
+DRIFT_DELETED = "drift: deleted outside provision"  # a resource the tool made that is gone
+LOOK_ALIKE = "unmanaged look-alike: not touched (declare adopt: true to manage it)"
+ADOPT = "adopt: take under management"
+# Rotating a delivered key breaks whoever uses it, and a fresh CI runner has an empty sink: opt-in only.
+ROTATE_FLAG = "--rotate-missing-secrets"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NOOP = "no-op"
+    MANUAL = "manual"  # a console step (membership): checklist item, never an API call
+    REFUSED = "refused"  # a delete the guards refuse (protect, no --allow-destroy): shown, not run
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource's planned change. ``drift`` marks a declared field changed outside the tool."""
+
+    key: str
+    action: Action
+    reason: str
+    desired: Spec | None = None
+    live: Live | None = None
+    fields: tuple[FieldChange, ...] = ()
+    drift: bool = False
+    cascade: tuple[str, ...] = ()  # the steps a delete performs, in order, spelled out
+    rotate: bool = False  # the update also replaces keys whose secret the sink lacks (ROTATE_FLAG)
+
+    @property
+    def kind(self) -> str:
+        return self.key.split("/", 1)[0]
+
+    @property
+    def spec(self) -> Spec:
+        """The desired spec, or the live one when nothing is desired (deletes, removals)."""
+        if self.desired is not None:
+            return self.desired
+        assert self.live is not None, f"{self.key}: a change without desired nor live spec"
+        return self.live.spec
+
+
+@dataclass(frozen=True)
+class Summary:
+    create: int
+    update: int
+    delete: int
+    refused: int
+    manual: int
+    drift: int
+    noop: int
+
+
+@dataclass
+class Plan:
+    """The ordered changes (parents first for creates, children first for deletes) plus context."""
+
+    changes: list[Change]
+    warnings: list[str] = field(default_factory=list)  # policy lint, unmanaged look-alikes
+    unmanaged: list[str] = field(default_factory=list)  # keys of look-alikes never touched
+    manifest: str = ""
+    live_fingerprint: str = ""  # hash of the live state planned against (stale-plan check)
+
+    @property
+    def actionable(self) -> list[Change]:
+        return [c for c in self.changes if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)]
+
+    @property
+    def has_changes(self) -> bool:
+        """Changes the tool can make. Pending manual steps are reported apart, not counted here."""
+        return bool(self.actionable)
+
+    @property
+    def manual(self) -> list[Change]:
+        return [c for c in self.changes if c.action is Action.MANUAL]
+
+    def summary(self) -> Summary:
+        """Counts per action, plus the number of drifted changes."""
+        count = {a: sum(1 for c in self.changes if c.action is a) for a in Action}
+        return Summary(create=count[Action.CREATE], update=count[Action.UPDATE], delete=count[Action.DELETE],
+                       refused=count[Action.REFUSED], manual=count[Action.MANUAL],
+                       drift=sum(1 for c in self.changes if c.drift), noop=count[Action.NOOP])
+
+
+def member_proof(live: Live) -> str:
+    """How a live membership is known: "probe", "confirmation" or "pending removal" (default "probe")."""
+    return dict(live.details).get(DETAIL_PROVEN, PROOF_PROBE)
+
+
+# --- diff ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    """What one diff run knows: the desired sets, the live resources by key, and what it decided."""
+
+    desired: Desired
+    present: dict[str, Spec]  # expired users' access stripped
+    absent: dict[str, Spec]
+    live: dict[str, Live]
+    revoked: dict[str, str]  # key of a resource revoked by expiry -> the expired user
+    expires: dict[str, str]  # user -> its expires_at
+    applied: Mapping[str, Spec] | None
+    allow_destroy: bool
+    rotate_missing: bool
+    top: dict[str, Change] = field(default_factory=dict)
+    unrotated: dict[str, str] = field(default_factory=dict)  # key -> why its lost secret is not rotated
+    unmanaged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def managed(self, live: Live) -> bool:
+        return live.managed or live.key in self.desired.adopt
+
+    def expired(self, user: str) -> str:
+        return f"expired: {user} passed expires_at {self.expires.get(user, '?')}"
+
+
+def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False, only_expired: bool = False,
+         applied: Mapping[str, Spec] | None = None, manifest: str = "", rotate_missing: bool = False) -> Plan:
+    """The Plan that takes the live resources to the desired ones, each change with its reason; managed
+    keys whose secret the sink lacks are rotated only with ``rotate_missing``, else reported."""
+    from provision.plan.io import live_fingerprint  # planio imports this module
+
+    ctx = _context(desired, live, applied, allow_destroy, rotate_missing)
+    changes: list[Change] = []
+    for spec in desired.absent:
+        changes.append(ctx.top.setdefault(spec.key, _absent(ctx, spec)))
+    for spec in ctx.present.values():
+        if spec.kind in TOP_LEVEL:
+            changes.append(ctx.top.setdefault(spec.key, _present(ctx, spec)))
+    changes += [_present(ctx, s) for s in ctx.present.values() if s.kind not in TOP_LEVEL]
+    for lv in ctx.live.values():
+        if lv.key not in ctx.present and lv.key not in ctx.absent:
+            change = _undeclared_top(ctx, lv) if lv.spec.kind in TOP_LEVEL else _undeclared_child(ctx, lv)
+            if change is not None:
+                changes.append(change)
+    if only_expired:
+        changes = [c for c in changes if _expired_user(ctx, c.spec) is not None and _revokes(c)]
+    unmanaged = sorted(set(ctx.unmanaged))
+    warnings = ctx.warnings + [f"{c.key}: {ctx.unrotated[c.key]}" for c in changes if c.key in ctx.unrotated]
+    return Plan(changes=sorted(changes, key=_order), warnings=warnings, unmanaged=unmanaged,
+                manifest=manifest, live_fingerprint=live_fingerprint(live))
+
+
+def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec] | None,
+             allow_destroy: bool, rotate_missing: bool) -> _Ctx:
+    by_key: dict[str, Live] = {}
+    warnings: list[str] = []
+    for lv in live:
+        if lv.key in by_key:
+            warnings.append(f"{lv.key}: several live resources share this key ({by_key[lv.key].cloud_id}, "
+                            f"{lv.cloud_id}): only the first is considered")
+            continue
+        by_key[lv.key] = lv
+    expires = {s.user: s.expires_at or "?" for s in desired.present if isinstance(s, UserSpec)}
+    present: dict[str, Spec] = {}
+    revoked: dict[str, str] = {}
+    for spec in desired.present:
+        user = _expired_user_in(desired.expired, spec)
+        if user is None or isinstance(spec, UserSpec):
+            present[spec.key] = spec
+        else:  # the desired spec names the user of an API key; the live one may not
+            revoked[spec.key] = user
+    for lv in by_key.values():
+        user = _expired_user_in(desired.expired, lv.spec)
+        if user is not None and not isinstance(lv.spec, UserSpec):
+            revoked.setdefault(lv.key, user)
+    return _Ctx(desired=desired, present=present, absent={s.key: s for s in desired.absent}, live=by_key,
+                revoked=revoked, expires=expires, applied=applied, allow_destroy=allow_destroy,
+                rotate_missing=rotate_missing, warnings=warnings)
+
+
+def _expired_user_in(expired: frozenset[str], spec: Spec) -> str | None:
+    """The expired user a spec belongs to (the user, its children, API keys issued to it), if any."""
+    user = spec.issued_to if isinstance(spec, ApiKeySpec) else getattr(spec, "user", None)
+    return user if user in expired else None
+
+
+def _expired_user(ctx: _Ctx, spec: Spec) -> str | None:
+    return ctx.revoked.get(spec.key) or _expired_user_in(ctx.desired.expired, spec)
+
+
+def _revokes(change: Change) -> bool:
+    """Whether a change takes access away (a delete, a console removal, access keys down to zero) or is a
+    no-op saying it is gone already; anything else (a drifted display name) waits for a full plan."""
+    if change.action in (Action.DELETE, Action.NOOP):
+        return True
+    if change.action is Action.MANUAL:
+        return change.desired is None
+    keys = change.desired
+    return change.action is Action.UPDATE and isinstance(keys, AccessKeysSpec) and keys.count == 0
+
+
+def _order(change: Change) -> tuple[int, int, str]:
+    """Creates and updates parents first (manual steps after their parents), deletes children first."""
+    index = KIND_ORDER.index(Kind(change.kind))
+    if change.action in (Action.DELETE, Action.REFUSED):
+        return (1, len(KIND_ORDER) - index, change.key)
+    return (0, index, change.key)
+
+
+def _present(ctx: _Ctx, spec: Spec) -> Change:
+    """The change for a spec the manifest wants present."""
+    live = ctx.live.get(spec.key)
+    blocked = _parent_block(ctx, spec, live)
+    if blocked is not None:
+        return blocked
+    if isinstance(spec, MemberSpec):
+        return _member(spec, live)
+    if live is None:
+        if isinstance(spec, UserSpec) and spec.user in ctx.desired.expired:
+            return Change(spec.key, Action.NOOP, f"{ctx.expired(spec.user)}: not created", desired=spec)
+        if isinstance(spec, AccessKeysSpec) and not spec.count:
+            return Change(spec.key, Action.NOOP, "in sync (no access keys)", desired=spec)
+        if _deleted_outside(ctx, spec):
+            return Change(spec.key, Action.CREATE, DRIFT_DELETED, desired=spec, drift=True)
+        return Change(spec.key, Action.CREATE, "not found", desired=spec)
+    if spec.kind in OWN_MARKER and not ctx.managed(live):
+        ctx.unmanaged.append(spec.key)
+        return Change(spec.key, Action.NOOP, LOOK_ALIKE, desired=spec, live=live)
+    return _compare(ctx, spec, live)
+
+
+def _parent_block(ctx: _Ctx, spec: Spec, live: Live | None) -> Change | None:
+    """A no-op when a child's parent is unmanaged, undeclared or going away; None when it may change."""
+    if spec.kind in TOP_LEVEL:
+        return None
+    parent = spec.parents()[0]
+    parent_live = ctx.live.get(parent)
+    desired = spec if spec.key in ctx.present else None
+    if parent in ctx.absent:
+        decided = ctx.top[parent]
+        if decided.action is Action.DELETE:
+            return Change(spec.key, Action.NOOP, f"deleted with {parent}", desired=desired, live=live)
+        return Change(spec.key, Action.NOOP, f"parent {parent} is not deleted ({decided.reason})",
+                      desired=desired, live=live)
+    if parent_live is not None and not ctx.managed(parent_live):
+        return Change(spec.key, Action.NOOP, "parent is unmanaged", desired=desired, live=live)
+    if parent not in ctx.present and desired is None:
+        return Change(spec.key, Action.NOOP, f"parent {parent} is not declared: not touched", live=live)
+    return None
+
+
+def _compare(ctx: _Ctx, spec: Spec, live: Live) -> Change:
+    """NOOP, or UPDATE with one FieldChange per differing declared field (plus rotation, adoption)."""
+    changed = tuple(FieldChange(f, getattr(live.spec, f), value) for f, value in spec.declared()
+                    if norm(getattr(live.spec, f)) != norm(value))
+    if spec.kind in OWN_MARKER and not live.managed:  # reached only for keys in desired.adopt
+        return Change(spec.key, Action.UPDATE, ADOPT, desired=spec, live=live, fields=changed)
+    lost = lost_secret(live.spec, spec)
+    rotate = bool(lost) and ctx.rotate_missing
+    reasons = [f"rotate: {lost}"] if rotate else []
+    drift = False
+    if changed:
+        last = ctx.applied.get(spec.key) if ctx.applied is not None else None
+        text, drift = field_reason(last, [(c.field, c.after) for c in changed])
+        reasons.append(text)
+    if lost and not rotate:  # reported: the change (if any) leaves the key in place
+        ctx.unrotated[spec.key] = f"{lost}: rotate with {ROTATE_FLAG}"
+    note = ctx.unrotated.get(spec.key)
+    if not reasons:
+        return Change(spec.key, Action.NOOP, note or "in sync", desired=spec, live=live)
+    reason = "; ".join([*reasons, note] if note else reasons)
+    return Change(spec.key, Action.UPDATE, reason, desired=spec, live=live, fields=changed, drift=drift,
+                  rotate=rotate)
+
+
+def _member(spec: MemberSpec, live: Live | None) -> Change:
+    """Membership has no API: a console step unless the live (proven) membership already matches."""
+    if live is None:
+        return Change(spec.key, Action.MANUAL, f"manual: add {spec.user} to workspace {spec.workspace} as "
+                                               f"{spec.role or 'guest'} in the console", desired=spec)
+    now = getattr(live.spec, "role", None)
+    if spec.role is not None and spec.role != now:
+        return Change(spec.key, Action.MANUAL,
+                      f"manual: change role of {spec.user} in workspace {spec.workspace} from {now} to "
+                      f"{spec.role} in the console", desired=spec, live=live,
+                      fields=(FieldChange("role", now, spec.role),))
+    proof = "proven by probe" if member_proof(live) == PROOF_PROBE else "confirmed"
+    return Change(spec.key, Action.NOOP, f"in sync ({proof})", desired=spec, live=live)
+
+
+def _undeclared_child(ctx: _Ctx, live: Live) -> Change | None:
+    """A live child the manifest does not declare: removed when its parent is present and managed."""
+    spec = live.spec
+    parent = spec.parents()[0]
+    parent_live = ctx.live.get(parent)
+    if parent not in ctx.present and parent not in ctx.absent and (
+            parent_live is None or not ctx.managed(parent_live)):
+        return None  # belongs to something the manifest does not mention and the tool does not own
+    blocked = _parent_block(ctx, spec, live)
+    if blocked is not None:
+        return blocked
+    user = ctx.revoked.get(live.key)
+    reason = ctx.expired(user) if user else f"not declared under {parent}"
+    if isinstance(spec, MemberSpec):
+        why = ctx.expired(user) if user else dict(live.details).get(DETAIL_PENDING, "")
+        return Change(live.key, Action.MANUAL, f"manual: remove {spec.user} from {spec.workspace}"
+                      + (f" ({why})" if why else ""), live=live)
+    if spec.kind in OWN_MARKER and not live.managed:
+        return Change(live.key, Action.NOOP, "unmanaged: not touched", live=live)
+    if isinstance(spec, AccessKeysSpec):
+        count = spec.count if spec.count is not None else len(spec.key_ids)
+        if not count:
+            return Change(live.key, Action.NOOP, "in sync (no access keys)", live=live)
+        return Change(live.key, Action.UPDATE, reason, desired=AccessKeysSpec(user=spec.user, count=0),
+                      live=live, fields=(FieldChange("count", count, 0),))
+    if user is None and ctx.applied and live.key not in ctx.applied:
+        return Change(live.key, Action.DELETE, DRIFT_ADDED, live=live, drift=True)
+    return Change(live.key, Action.DELETE, reason, live=live)
+
+
+def _deleted_outside(ctx: _Ctx, spec: Spec) -> bool:
+    """The tool applied this resource, its parents are still there, and it is gone: deleted by hand."""
+    return ctx.applied is not None and spec.key in ctx.applied and all(p in ctx.live for p in spec.parents())
+
+
+def _undeclared_top(ctx: _Ctx, live: Live) -> Change | None:
+    """A managed top-level resource the manifest does not mention: reported, never touched."""
+    if not live.managed:
+        return None  # someone else's resource that merely exists in the account
+    ctx.warnings.append(f"{live.key} is managed by provision but not declared: not touched")
+    return Change(live.key, Action.NOOP, "managed by provision but not declared: not touched", live=live)
+
+
+def _absent(ctx: _Ctx, spec: Spec) -> Change:
+    """A top-level resource declared ``state: absent``: a guarded DELETE with its cascade spelled out."""
+    live = ctx.live.get(spec.key)
+    if live is None:
+        return Change(spec.key, Action.NOOP, "already absent", desired=spec)
+    if not ctx.managed(live):
+        ctx.unmanaged.append(spec.key)
+        return Change(spec.key, Action.NOOP, "unmanaged: not touched", desired=spec, live=live)
+    cascade = delete_steps(live, ctx.live.values())
+    if getattr(spec, "protect", False):
+        action, reason = Action.REFUSED, "protect: true"
+    elif not ctx.allow_destroy:
+        action, reason = Action.REFUSED, "needs --allow-destroy"
+    else:
+        action, reason = Action.DELETE, "state: absent"
+    return Change(spec.key, action, reason, desired=spec, live=live, cascade=cascade)

@@ -1,0 +1,264 @@
+"""Model Studio (2026-02-10): workspaces, model grants and workspace API keys.
+
+The API has no tags: a workspace is managed when its id is in the state file (created or adopted by
+the tool). Names are matched exactly (the ListWorkspaces name filter is fuzzy).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from alibabacloud_modelstudio20260210 import models as ms
+
+from provision.desired.resources import (
+    ALL_MODELS,
+    ApiKeySpec,
+    Desired,
+    GrantSpec,
+    Kind,
+    Live,
+    SpecProblem,
+    WorkspaceSpec,
+)
+from provision.plan.diff import Action, Change
+from provision.providers.alibaba.base import Clients
+from provision.providers.alibaba.calls import CallError, once_then_find, token_pager
+from provision.providers.alibaba.markers import API_KEY_DESCRIPTION_MAX
+from provision.providers.alibaba.modelstudio_keys import ApiKeyManager
+from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
+
+_BATCH = 20  # UpdateModelPermissions with KEEP takes 1-20 models
+
+
+def find_workspaces(clients: Clients, name: str | None = None) -> list[Any]:
+    """ListWorkspaces (paged), optionally narrowed to the exact ``name``."""
+
+    def page(token: str | None) -> Any:
+        return clients.modelstudio().list_workspaces(ms.ListWorkspacesRequest(workspace_name=name,
+                                                                              next_token=token))
+
+    found = clients.paginate(f"{Kind.WORKSPACE}/{name or '*'}", "ListWorkspaces",
+                             token_pager(page, lambda body: body.workspaces))
+    return [w for w in found if name is None or w.workspace_name == name]
+
+
+def granted_models(clients: Clients, workspace: str, workspace_id: str) -> list[str]:
+    """ListModelPermissions (AUTHORIZED, INFERENCE; paged): the models the workspace may call, sorted."""
+    def page(token: str | None) -> Any:
+        return clients.modelstudio().list_model_permissions(ms.ListModelPermissionsRequest(
+            workspace_id=workspace_id, authorization_scope="AUTHORIZED", model_action="INFERENCE",
+            next_token=token))
+
+    found = clients.paginate(f"{Kind.WORKSPACE}/{workspace}", "ListModelPermissions",
+                             token_pager(page, lambda body: body.list))
+    return sorted(m.model for m in found if m.permissions is None or m.permissions.inference)
+
+
+def catalog_models(clients: Clients) -> set[str]:
+    """ListModels (paged): the ids of every model in the global catalog."""
+    def page(token: str | None) -> Any:
+        return clients.modelstudio().list_models(ms.ListModelsRequest(max_results=100, next_token=token))
+
+    found = clients.paginate("modelstudio.model/*", "ListModels", token_pager(page, lambda body: body.models))
+    return {str(m.model) for m in found}
+
+
+def every_model_granted(clients: Clients, workspace: str, workspace_id: str, granted: list[str]) -> bool:
+    """Whether ``granted`` covers every authorizable model (ListModelPermissions AUTHORIZABLE's total): the
+    one-click OPEN grant, inferred [UNVERIFIED: the API has no read-back of the one-click flag]."""
+    if not granted:
+        return False
+    request = ms.ListModelPermissionsRequest(workspace_id=workspace_id, authorization_scope="AUTHORIZABLE",
+                                             model_action="INFERENCE", max_results=1)
+    total = clients.call(f"{Kind.WORKSPACE}/{workspace}", "ListModelPermissions",
+                         lambda: clients.modelstudio().list_model_permissions(request)).body.total_count
+    return bool(total) and len(granted) >= int(total)
+
+
+class ModelStudioProvider:
+    """Reads and changes workspaces, their model grants and their API keys."""
+
+    kinds: tuple[Kind, ...] = (Kind.WORKSPACE, Kind.GRANT, Kind.API_KEY)
+
+    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, workers: int = 8) -> None:
+        self.clients = clients
+        self.state = state
+        self.workers = workers
+        self.keys = ApiKeyManager(clients, sink, state)
+        # Declared grants per workspace as of the last read: a CLOSE (revoking "*") clears every grant,
+        # so the declared ones are granted again right after it.
+        self._declared_grants: dict[str, set[str]] = {}
+
+    @property
+    def ms(self) -> Any:
+        return self.clients.modelstudio()
+
+    # -- read -----------------------------------------------------------------------------------------
+    def read(self, desired: Desired) -> list[Live]:
+        """ListWorkspaces once; per managed (or adopted) workspace ListModelPermissions and ListApiKeys."""
+        self.keys.manifest = desired.manifest
+        specs = (*desired.present, *desired.absent)
+        declared = {s.workspace for s in specs if isinstance(s, WorkspaceSpec)}
+        grants: dict[str, set[str]] = defaultdict(set)
+        keys: dict[str, dict[str, ApiKeySpec]] = defaultdict(dict)
+        for s in desired.present:
+            if isinstance(s, GrantSpec):
+                grants[s.workspace].add(s.model)
+            elif isinstance(s, ApiKeySpec):
+                keys[s.workspace][s.key_name] = s
+        self._declared_grants = dict(grants)
+        recorded = self.state.workspace_ids()
+        managed_ids = set(recorded.values())
+        by_name: dict[str, list[Any]] = defaultdict(list)
+        for w in find_workspaces(self.clients):
+            by_name[w.workspace_name].append(w)
+        lives: list[Live] = []
+        detailed: list[tuple[str, str]] = []
+        for name in sorted(declared | set(recorded)):
+            candidates = by_name.get(name, [])
+            chosen = next((w for w in candidates if w.workspace_id in managed_ids), None) or \
+                (candidates[0] if candidates else None)
+            if chosen is None:
+                continue
+            managed = chosen.workspace_id in managed_ids
+            details = (("duplicates", str(len(candidates))),) if len(candidates) > 1 else ()
+            lives.append(Live(WorkspaceSpec(workspace=name, workspace_id=chosen.workspace_id),
+                              managed=managed, cloud_id=chosen.workspace_id, details=details))
+            if managed or f"{Kind.WORKSPACE}/{name}" in desired.adopt:
+                detailed.append((name, chosen.workspace_id))
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            children = pool.map(lambda w: self._grants(w[0], w[1], grants.get(w[0], set()))
+                                + self.keys.read(w[0], w[1], keys.get(w[0], {})), detailed)
+            return lives + [live for group in children for live in group]
+
+    def _grants(self, workspace: str, ws_id: str, declared: set[str]) -> list[Live]:
+        """Models with inference granted. Every authorizable model granted reads as "*" (one-click OPEN)
+        plus the declared models, so that undeclaring "*" plans a CLOSE rather than per-model revokes
+        that OPEN would override."""
+        granted = granted_models(self.clients, workspace, ws_id)
+        if every_model_granted(self.clients, workspace, ws_id, granted):
+            granted = [ALL_MODELS, *sorted(declared.intersection(granted))]
+        return [Live(GrantSpec(workspace=workspace, model=m), managed=True) for m in granted]
+
+    def validate(self, desired: Desired) -> list[SpecProblem]:
+        """What the account says is wrong with the declared grants and API keys, before any change: models
+        missing from the catalog (ListModels, paged, once) and key markers too long for a description."""
+        self.keys.manifest = desired.manifest
+        uses: list[tuple[str, str, str]] = []  # (key, field, model)
+        problems: list[SpecProblem] = []
+        for s in desired.present:
+            if isinstance(s, GrantSpec) and s.model != ALL_MODELS:
+                uses.append((s.key, "model", s.model))
+            elif isinstance(s, ApiKeySpec):
+                uses += [(s.key, "allowed_models", m) for m in s.allowed_models or ()]
+                text = self.keys.marker(s).text()
+                if len(text) > API_KEY_DESCRIPTION_MAX:
+                    problems.append(SpecProblem(s.key, "name", s.key_name, (
+                        f"its description marker would be {len(text)} characters, over the "
+                        f"{API_KEY_DESCRIPTION_MAX} a key description holds: shorten the workspace, key, "
+                        "user or manifest name")))
+        known = catalog_models(self.clients) if uses else set()
+        problems += [SpecProblem(key, field, model, f"model {model} is not in the Model Studio catalog "
+                                                    "(ListModels): check its id")
+                     for key, field, model in uses if model not in known]
+        return problems
+
+    # -- execute --------------------------------------------------------------------------------------
+    def execute(self, change: Change) -> str:
+        """Carry out one Model Studio change (see each handler for its calls and idempotency)."""
+        handlers: dict[str, Callable[[Change], str]] = {
+            Kind.WORKSPACE: self._workspace, Kind.GRANT: self._grant,
+            Kind.API_KEY: lambda c: self.keys.execute(c, self.workspace_id),
+        }
+        return handlers[change.kind](change)
+
+    def workspace_id(self, name: str) -> str:
+        """The id of a managed workspace (state file first, else an exact-name lookup)."""
+        recorded = self.state.workspace_id(name)
+        if recorded:
+            return recorded
+        found = find_workspaces(self.clients, name)
+        if not found:
+            raise CallError(f"{Kind.WORKSPACE}/{name}", "ListWorkspaces", "WorkspaceNotExist", 404,
+                            f"no workspace named {name!r}", "re-run plan")
+        return str(found[0].workspace_id)
+
+    def _workspace(self, change: Change) -> str:
+        """CreateWorkspace (id recorded at once; a retried create finds the first by exact name) /
+        adopt (record the id) / DeleteWorkspace after its managed keys (gone = done; isDeleted checked)."""
+        spec = change.spec
+        assert isinstance(spec, WorkspaceSpec)
+        if change.action is Action.CREATE:
+            return self._create_workspace(change.key, spec.workspace)
+        ws_id = (change.live.cloud_id if change.live else "") or self.workspace_id(spec.workspace)
+        if change.action is Action.DELETE:
+            return self._delete_workspace(change.key, spec.workspace, ws_id)
+        self.state.record_workspace(spec.workspace, ws_id)
+        return f"adopted {change.key} ({ws_id})"
+
+    def _create_workspace(self, key: str, name: str) -> str:
+        """No ClientToken exists: look for the exact name first, and again before any retried create."""
+        existing = find_workspaces(self.clients, name)
+        managed = [w for w in existing if w.workspace_id == self.state.workspace_id(name)]
+        if managed:
+            return f"{key} already exists ({managed[0].workspace_id})"
+        if existing:
+            raise CallError(key, "CreateWorkspace", "WorkspaceNameExists", 409,
+                            f"a workspace named {name!r} exists that provision did not create",
+                            "declare adopt: true to take it over, or choose another name")
+        request = ms.CreateWorkspaceRequest(workspace_name=name)
+
+        def find() -> Any:
+            found = find_workspaces(self.clients, name)
+            return found[0] if found else None
+
+        created = self.clients.call(key, "CreateWorkspace",
+                                    once_then_find(lambda: self.ms.create_workspace(request), find))
+        body = getattr(created, "body", None)  # a create response, or the list item a retry found
+        ws_id = str(body.workspace.workspace_id if body is not None else created.workspace_id)
+        self.state.record_workspace(name, ws_id)
+        return f"created {key} ({ws_id})"
+
+    def _delete_workspace(self, key: str, name: str, ws_id: str) -> str:
+        for marker, api_key in self.keys.list_managed(name, ws_id):
+            self.clients.call_or_none(key, "DeleteApiKey",
+                                      partial(self.ms.delete_api_key, str(api_key.api_key_id)))
+            self.keys.forget(ApiKeySpec(workspace=name, key_name=marker.key_name, issued_to=marker.issued_to))
+        resp = self.clients.call_or_none(key, "DeleteWorkspace", lambda: self.ms.delete_workspace(
+            ws_id, ms.DeleteWorkspaceRequest()))
+        if resp is not None and resp.body.is_deleted is False:
+            reasons = "; ".join(f"{r.resource_type}: {r.reason}" for r in resp.body.fail_reasons or [])
+            raise CallError(key, "DeleteWorkspace", "Workspace.NotDeleted", resp.status_code,
+                            reasons or "the workspace was not deleted",
+                            "remove what the workspace still holds (the reasons above) in the console")
+        self.state.forget_workspace(name)
+        return f"{key} already absent" if resp is None else f"deleted {key}"
+
+    def _grant(self, change: Change) -> str:
+        """UpdateModelPermissions: "*" → OPEN / CLOSE (then the declared grants again); one model →
+        KEEP with inference true / false. Both are idempotent."""
+        spec = change.spec
+        assert isinstance(spec, GrantSpec)
+        ws_id = self.workspace_id(spec.workspace)
+        grant = change.action is not Action.DELETE
+        if spec.model == ALL_MODELS:
+            self._update(change.key, ws_id, "OPEN" if grant else "CLOSE", [])
+            if not grant:
+                regrant = sorted(self._declared_grants.get(spec.workspace, set()) - {ALL_MODELS})
+                for i in range(0, len(regrant), _BATCH):
+                    self._update(change.key, ws_id, "KEEP", [(m, True) for m in regrant[i:i + _BATCH]])
+        else:
+            self._update(change.key, ws_id, "KEEP", [(spec.model, grant)])
+        return f"{'granted' if grant else 'revoked'} {spec.model} in {spec.workspace}"
+
+    def _update(self, key: str, ws_id: str, mode: str, models: list[tuple[str, bool]]) -> None:
+        items = [ms.UpdateModelPermissionsRequestModels(model=m, inference=on) for m, on in models]
+        request = ms.UpdateModelPermissionsRequest(workspace_id=ws_id, access_all_entities=mode,
+                                                   models=items or None)
+        self.clients.call(key, "UpdateModelPermissions", lambda: self.ms.update_model_permissions(request))
+

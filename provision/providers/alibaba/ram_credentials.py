@@ -1,0 +1,207 @@
+"""RAM credentials of a user: its AccessKeys (0-2) and its console login profile.
+
+Every secret the cloud returns (an AccessKey secret, a generated password) goes to the sink before
+anything else happens with it. A key the account no longer lists is forgotten by the sink when the
+user's keys are read, so the sink's standard ``ALIBABA_CLOUD_ACCESS_KEY_*`` pair always names a live key.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from alibabacloud_ram20150501 import models as ram
+
+from provision.desired.resources import AccessKeysSpec, Kind, LoginProfileSpec
+from provision.plan.diff import Action, Change
+from provision.providers.alibaba.base import Clients
+from provision.providers.alibaba.calls import CallError, Outcome
+from provision.state.secrets import SecretSink
+
+_MAX_KEYS = 2  # RAM allows two AccessKeys per user
+_PASSWORD_LENGTH = 24
+_SYMBOLS = "!@#$%^&*()-_=+[]{}<>?"
+
+DONE = "done"
+ALREADY_GONE = "already gone"
+
+
+def generate_password() -> str:
+    """A random console password with every character class (passes any RAM password policy)."""
+    alphabet = string.ascii_letters + string.digits + _SYMBOLS
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(_PASSWORD_LENGTH))
+        if all(any(c in group for c in password) for group in
+               (string.ascii_lowercase, string.ascii_uppercase, string.digits, _SYMBOLS)):
+            return password
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of taking a user's access away, and its result: done, already gone, or failed: CODE."""
+
+    step: str
+    result: str
+    error: CallError | None = field(default=None, repr=False, compare=False)
+
+
+def run_step(clients: Clients, key: str, what: str, action: str, fn: Callable[[], Any]) -> Step:
+    """Run one removal call as a Step: done, already gone (the cloud says it does not exist), or failed."""
+    try:
+        found = clients.call_or_none(key, action, fn) is not None
+    except CallError as err:
+        return Step(what, f"failed: {err.code}", err)
+    return Step(what, DONE if found else ALREADY_GONE)
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """One AccessKey of a user as ListAccessKeys shows it (never its secret)."""
+
+    access_key_id: str
+    active: bool
+    create_date: str
+
+
+class Credentials:
+    """The AccessKey and console-login part of the RAM provider."""
+
+    def __init__(self, clients: Clients, sink: SecretSink) -> None:
+        self.clients = clients
+        self.sink = sink
+
+    @property
+    def ram(self) -> Any:
+        return self.clients.ram()
+
+    # -- AccessKeys -----------------------------------------------------------------------------------
+    def list_keys(self, user: str) -> list[AccessKey]:
+        """ListAccessKeys (a missing user has none), oldest first."""
+        request = ram.ListAccessKeysRequest(user_name=user)
+        resp = self.clients.call_or_none(f"{Kind.ACCESS_KEYS}/{user}", "ListAccessKeys",
+                                         lambda: self.ram.list_access_keys(request))
+        items = resp.body.access_keys.access_key or [] if resp and resp.body.access_keys else []
+        keys = [AccessKey(k.access_key_id, k.status == "Active", k.create_date or "") for k in items]
+        return sorted(keys, key=lambda k: k.create_date)
+
+    def forget_missing(self, user: str, keys: list[AccessKey]) -> None:
+        """Make the sink forget the keys of ``user`` the account no longer lists (deleted outside the
+        tool); its standard pair moves to a listed key it holds, active ones first."""
+        listed = [k.access_key_id for k in sorted(keys, key=lambda k: not k.active)]
+        self.sink.keep_access_keys(user, listed)
+
+    def execute(self, change: Change) -> str:
+        """Reconcile the number of active AccessKeys: create, rotate lost secrets (``change.rotate`` only),
+        delete extras."""
+        spec = change.spec
+        assert isinstance(spec, AccessKeysSpec)
+        count = 0 if change.action is Action.DELETE or spec.count is None else spec.count
+        return f"{change.key}: {self._reconcile(spec.user, count, change.rotate) or 'already in sync'}"
+
+    def _reconcile(self, user: str, count: int, rotate: bool) -> str:
+        """ListAccessKeys; delete extras (lost secret first, then oldest); rotate if asked; create up to
+        ``count``."""
+        keys = self.list_keys(user)
+        self.forget_missing(user, keys)
+        held = set(self.sink.access_keys(user))
+        active = sorted((k for k in keys if k.active), key=lambda k: (k.access_key_id in held, k.create_date))
+        extras = active[:max(0, len(active) - count)]
+        keep = active[len(extras):]
+        inactive = [k for k in keys if not k.active]
+        deleted = [self.delete_key(user, k.access_key_id) for k in extras + (inactive if count == 0 else [])]
+        existing = len(keys) - len(deleted)
+        created: list[str] = []
+        for old in [k for k in keep if rotate and k.access_key_id not in held]:  # the sink lost its secret
+            if existing >= _MAX_KEYS:
+                deleted.append(self.delete_key(user, old.access_key_id))
+                created.append(self._create_key(user))
+            else:
+                created.append(self._create_key(user))
+                deleted.append(self.delete_key(user, old.access_key_id))
+        for _ in range(count - len(keep)):
+            if existing >= _MAX_KEYS and inactive:  # make room: inactive keys are dead weight
+                deleted.append(self.delete_key(user, inactive.pop(0).access_key_id))
+                existing -= 1
+            created.append(self._create_key(user))
+            existing += 1
+        parts = ([f"created {', '.join(created)}"] if created else []) + \
+                ([f"deleted {', '.join(deleted)}"] if deleted else [])
+        return "; ".join(parts)
+
+    def _create_key(self, user: str) -> str:
+        request = ram.CreateAccessKeyRequest(user_name=user)
+        resp = self.clients.call(f"{Kind.ACCESS_KEYS}/{user}", "CreateAccessKey",
+                                 lambda: self.ram.create_access_key(request))
+        ak = resp.body.access_key
+        # First thing: this response is the only copy of the secret.
+        tag = self.sink.store_access_key(user, ak.access_key_id, ak.access_key_secret)
+        return f"{ak.access_key_id} (secret {tag} in the secrets sink)"
+
+    def delete_key(self, user: str, access_key_id: str) -> str:
+        """Deactivate then delete one key (see :meth:`delete_key_steps`); raises the first failure."""
+        failed = next((s.error for s in self.delete_key_steps(user, access_key_id) if s.error), None)
+        if failed is not None:
+            raise failed
+        return access_key_id
+
+    def delete_key_steps(self, user: str, access_key_id: str) -> list[Step]:
+        """UpdateAccessKey to Inactive first (a key in use fails closed at once), then DeleteAccessKey;
+        the sink forgets the secret once the key is gone."""
+        key = f"{Kind.ACCESS_KEYS}/{user}"
+        steps = [
+            run_step(self.clients, key, f"deactivate access key {access_key_id}", "UpdateAccessKey", partial(
+                self.ram.update_access_key, ram.UpdateAccessKeyRequest(
+                    user_name=user, user_access_key_id=access_key_id, status="Inactive"))),
+            run_step(self.clients, key, f"delete access key {access_key_id}", "DeleteAccessKey", partial(
+                self.ram.delete_access_key, ram.DeleteAccessKeyRequest(
+                    user_name=user, user_access_key_id=access_key_id))),
+        ]
+        if steps[-1].error is None:
+            self.sink.forget_access_key(user, access_key_id)
+        return steps
+
+    # -- console login --------------------------------------------------------------------------------
+    def delete_login_step(self, user: str) -> Step:
+        """DeleteLoginProfile (gone = done); the sink forgets the password."""
+        request = ram.DeleteLoginProfileRequest(user_name=user)
+        step = run_step(self.clients, f"{Kind.LOGIN_PROFILE}/{user}", "delete login profile",
+                        "DeleteLoginProfile", partial(self.ram.delete_login_profile, request))
+        if step.error is None:
+            self.sink.forget_password(user)
+        return step
+
+    def execute_login(self, change: Change) -> str:
+        """CreateLoginProfile with a generated password stored in the sink first (409 → UpdateLoginProfile);
+        UpdateLoginProfile for the flags; DeleteLoginProfile (gone = done)."""
+        spec = change.spec
+        assert isinstance(spec, LoginProfileSpec)
+        if change.action is Action.DELETE:
+            step = self.delete_login_step(spec.user)
+            if step.error is not None:
+                raise step.error
+            return f"deleted {change.key}"
+        reset = True if spec.password_reset_required is None else spec.password_reset_required
+        mfa = True if spec.mfa_bind_required is None else spec.mfa_bind_required
+        if change.action is Action.UPDATE:
+            flags = ram.UpdateLoginProfileRequest(user_name=spec.user,
+                                                  mfabind_required=spec.mfa_bind_required,
+                                                  password_reset_required=spec.password_reset_required)
+            self.clients.call(change.key, "UpdateLoginProfile", lambda: self.ram.update_login_profile(flags))
+            return f"updated {change.key}"
+        password = generate_password()
+        tag = self.sink.store_password(spec.user, password)
+        try:
+            self.clients.call(change.key, "CreateLoginProfile", lambda: self.ram.create_login_profile(
+                ram.CreateLoginProfileRequest(user_name=spec.user, password=password,
+                                              password_reset_required=reset, mfabind_required=mfa)))
+        except CallError as err:
+            if err.outcome is not Outcome.EXISTS:
+                raise
+            self.clients.call(change.key, "UpdateLoginProfile", lambda: self.ram.update_login_profile(
+                ram.UpdateLoginProfileRequest(user_name=spec.user, password=password,
+                                              password_reset_required=reset, mfabind_required=mfa)))
+        return f"created {change.key} (password {tag} in the secrets sink)"
