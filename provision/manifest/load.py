@@ -15,15 +15,13 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from provision.errors import ManifestError
 from provision.manifest.marks import FieldPath, Origin, Problem, SourceMap, dotted
 from provision.manifest.model import Manifest
 from provision.manifest.parse import parse_yaml
 from provision.manifest.refs import check_references
-from provision.manifest.render import Rendered, is_secret_named, render, secret_values
+from provision.manifest.render import Rendered, is_secret_named, read_bounded, render, secret_values
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_KEY = re.compile(r"(?i)(^|_)(password|passwd|secret|token|credentials?|private_key|api_key_value)$")
@@ -74,15 +72,8 @@ def manifest_json_schema() -> dict[str, Any]:
 def _read_var_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ManifestError(str(path), None, None, "variables file not found")
-    try:
-        data = YAML(typ="safe").load(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(str(path), None, None, f"cannot read variables file: {exc}") from None
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ManifestError(str(path), line, None, f"invalid YAML: {exc.problem}") from None
-    except YAMLError as exc:
-        raise ManifestError(str(path), None, None, f"invalid YAML: {exc}") from None
+    text = read_bounded(path, "the variables file").replace("\r\n", "\n")
+    data, _ = parse_yaml(text, str(path), lambda line: Origin(str(path), line + 1))
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) and _IDENTIFIER.match(k) for k in data):

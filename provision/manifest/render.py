@@ -148,6 +148,17 @@ class _MarkingLoader(jinja2.FileSystemLoader):
         return annotate(source.replace("\r\n", "\n"), len(self.files) - 1), filename, uptodate
 
 
+def read_bounded(path: Path, what: str, limits: Limits = LIMITS) -> str:
+    """The text of ``path``, refused when larger than the bound (only that much is read)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            text = handle.read(limits.max_bytes + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(str(path), None, None, f"cannot read {what}: {exc}") from None
+    _check_size(str(path), text, limits)
+    return text
+
+
 def _check_size(file: str, text: str, limits: Limits) -> None:
     """Refuse a template file larger than the bound (``text`` may be cut just past it), at the line where
     it passes the bound."""
@@ -348,12 +359,7 @@ def render(path: Path, variables: Mapping[str, Any], limits: Limits = LIMITS) ->
     """Render the manifest at ``path`` (includes resolve next to it) with strict undefined variables."""
     if not path.is_file():
         raise ManifestError(str(path), None, None, "manifest file not found")
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            source = handle.read(limits.max_bytes + 1)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(str(path), None, None, f"cannot read the manifest: {exc}") from None
-    _check_size(str(path), source, limits)
+    source = read_bounded(path, "the manifest", limits)
     if not _TAG_START.search(source):  # no template tags: the text is the YAML, line for line
         text = source.replace("\r\n", "\n")
         return Rendered(text, _SameLines(str(path), text.count("\n") + 1))
