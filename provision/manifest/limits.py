@@ -19,7 +19,7 @@ class Limits:
     max_depth: int = 32  # nested mappings and sequences (the manifest itself needs 8)
     max_values: int = 200_000  # YAML values after aliases and merge keys are expanded
     max_loop_iterations: int = 200_000  # Jinja {% for %} iterations, all loops together
-    max_render_seconds: float = 0.5  # wall time spent rendering Jinja
+    max_render_seconds: float = 0.5  # CPU time spent rendering Jinja (a busy machine does not trip it)
     max_includes: int = 100  # templates loaded ({% include %}, {% import %}), the manifest included
     max_power_bits: int = 4096  # size of an integer built with ** in a template
 

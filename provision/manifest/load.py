@@ -25,10 +25,10 @@ from provision.manifest.render import Rendered, is_secret_named, read_bounded, r
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_KEY = re.compile(r"(?i)(^|_)(password|passwd|secret|token|credentials?|private_key|api_key_value)$")
-_SECRET_VALUES = (
-    (re.compile(r"\bLTAI[0-9A-Za-z]{12,30}\b"), "an AccessKey id"),
-    (re.compile(r"\bSTS\.[0-9A-Za-z]{20,}"), "an STS token"),
-    (re.compile(r"\bsk-[0-9A-Za-z]{24,}\b"), "a DashScope API key"),
+_SECRET_VALUES = (  # (the prefix checked first, cheaply; the pattern; what it is)
+    ("LTAI", re.compile(r"\bLTAI[0-9A-Za-z]{12,30}\b"), "an AccessKey id"),
+    ("STS.", re.compile(r"\bSTS\.[0-9A-Za-z]{20,}"), "an STS token"),
+    ("sk-", re.compile(r"\bsk-[0-9A-Za-z]{24,}\b"), "a DashScope API key"),
 )
 _MORE = 5  # further problems listed after the first
 
@@ -144,8 +144,8 @@ def _inline_secrets(data: Any, path: FieldPath) -> list[Problem]:
         for i, value in enumerate(data):
             found.extend(_inline_secrets(value, (*path, i)))
     elif isinstance(data, str):
-        for pattern, what in _SECRET_VALUES:
-            if pattern.search(data):
+        for prefix, pattern, what in _SECRET_VALUES:
+            if prefix in data and pattern.search(data):
                 found.append(Problem(path, f"value looks like {what} written inline: secrets never go in "
                                            "the manifest; keep it in an environment variable and reference "
                                            "it as env:NAME"))

@@ -13,6 +13,7 @@ small, since its messages name the construct left open; otherwise libyaml's own 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1
 _TIMESTAMPS = yaml.SafeLoader("")  # only its timestamp constructor is used
 
 
+@functools.lru_cache(maxsize=4096)  # the values are immutable; manifests repeat dates, numbers, words
 def resolve(value: str) -> Any:
     """A plain (unquoted) YAML scalar as its YAML 1.2 core-schema value (timestamps included)."""
     if value in _CONSTANTS:
@@ -113,23 +115,32 @@ class _Builder:
         where = self.origin(line)
         raise ManifestError(where.file, where.line or None, dotted(path) or None if path else None, message)
 
-    def run(self, events: Any) -> Any:
-        for event in events:
-            kind = type(event)
-            if kind is yaml.ScalarEvent:
-                self.scalar(event)
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                self.start(event, kind is yaml.MappingStartEvent)
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                self.end()
-            elif kind is yaml.AliasEvent:
-                self.alias(event)
-            elif kind is yaml.DocumentStartEvent:
-                self.documents += 1
-                if self.documents > 1:
-                    self.fail(event.start_mark.line, None, "a manifest is one YAML document: remove the "
-                                                           "second '---' and what follows, or merge them")
-        return self.root
+    def run(self, parser: yaml.CSafeLoader) -> Any:
+        get_event = parser.get_event
+        try:
+            while True:
+                event = get_event()
+                kind = type(event)
+                if kind is yaml.StreamEndEvent:
+                    return self.root
+                self.event(kind, event)
+        finally:
+            parser.dispose()
+
+    def event(self, kind: type, event: Any) -> None:
+        if kind is yaml.ScalarEvent:
+            self.scalar(event)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            self.start(event, kind is yaml.MappingStartEvent)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            self.end()
+        elif kind is yaml.AliasEvent:
+            self.alias(event)
+        elif kind is yaml.DocumentStartEvent:
+            self.documents += 1
+            if self.documents > 1:
+                self.fail(event.start_mark.line, None, "a manifest is one YAML document: remove the "
+                                                       "second '---' and what follows, or merge them")
 
     # --- events ----------------------------------------------------------------------------------------
 
@@ -262,7 +273,7 @@ def parse_yaml(text: str, file: str, origin: Callable[[int], Origin],
     ``origin`` maps a 0-based line of ``text`` to where the user wrote it."""
     builder = _Builder(file, origin, limits)
     try:
-        data = builder.run(yaml.parse(text, Loader=yaml.CSafeLoader))
+        data = builder.run(yaml.CSafeLoader(text))
     except yaml.MarkedYAMLError as exc:
         _syntax_error(text, file, origin, exc, limits)
     except yaml.YAMLError as exc:  # a reader error (a control character) carries a position, not a mark

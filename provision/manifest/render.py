@@ -244,7 +244,7 @@ class _BoundedEnvironment(SandboxedEnvironment):
         return tree
 
     def check_time(self) -> None:
-        if time.monotonic() > self.deadline:
+        if time.thread_time() > self.deadline:
             raise _TemplateFailure(_too_slow(self.limits))
 
     def bounded(self, value: Any) -> Any:
@@ -268,7 +268,7 @@ class _BoundedEnvironment(SandboxedEnvironment):
 
     def start(self) -> None:
         """Rendering starts: the time bound runs from here."""
-        self.deadline = time.monotonic() + self.limits.max_render_seconds
+        self.deadline = time.thread_time() + self.limits.max_render_seconds
 
     def check_arguments(self, what: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Refuse a count or width past the size bound before the work is done (``center(10**8)``)."""
@@ -404,7 +404,7 @@ def _generate(environment: _BoundedEnvironment, template: jinja2.Template, varia
         chunks.append(chunk)
         size += len(chunk)
         too_big = size > limits.max_bytes
-        if too_big or time.monotonic() > environment.deadline:
+        if too_big or time.thread_time() > environment.deadline:
             file, line = _last_marker("".join(chunks), loader)
             raise ManifestError(file, line, None, _too_slow(limits) if not too_big else
                                 f"the rendered manifest is larger than {limits.max_bytes // 1024:,} KiB: "
@@ -413,7 +413,7 @@ def _generate(environment: _BoundedEnvironment, template: jinja2.Template, varia
 
 
 def _too_slow(limits: Limits) -> str:
-    return f"rendering took longer than {limits.max_render_seconds:g} s: the template does too much work"
+    return f"rendering took more than {limits.max_render_seconds:g} s of CPU: the template does too much work"
 
 
 def _last_marker(text: str, loader: _MarkingLoader) -> tuple[str, int | None]:
