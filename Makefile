@@ -31,6 +31,7 @@ lint: $(STAMP)  ## ruff, and mypy --strict on the package
 bench: $(STAMP)  ## benchmarks: figures only, no assertion
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/noop_plan.py
+	$(BIN)/python bench/manifest_load.py
 
 clean:
 	rm -rf $(VENV) out  # never .provision: it may hold a real account's state and secrets

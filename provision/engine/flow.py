@@ -24,7 +24,7 @@ from provision.desired.resources import Desired, Kind, Live
 from provision.engine.apply import ApplySummary, OnEvent, apply_plan
 from provision.engine.live import read_live
 from provision.errors import ProvisionError, StalePlanError
-from provision.manifest import LintFinding, Manifest, lint, load_manifest
+from provision.manifest import LintFinding, Manifest, lint, load_manifest, report_lines
 from provision.plan.diff import Plan, diff
 from provision.plan.io import plan_from_dict, plan_to_dict
 from provision.providers.alibaba import (
@@ -91,8 +91,8 @@ class Prepared:
 
     @property
     def warnings(self) -> list[str]:
-        """Lint warnings, one line each, ``file:line: [code] message``."""
-        return [finding_line(self.source.manifest, f) for f in self.findings if f.level != "error"]
+        """Lint warnings, one line per rule (``file:line: warning [code] ...``)."""
+        return report_lines(self.source.manifest, self.findings, "warning")
 
 
 @dataclass
@@ -149,13 +149,6 @@ class PlanResult:
     options: PlanOptions = PlanOptions()
 
 
-def finding_line(manifest: Path, finding: LintFinding) -> str:
-    """One lint finding as ``file:line: level [code] (user u) field: message``."""
-    where = f"{manifest}:{finding.line}" if finding.line else str(manifest)
-    who = f" (user {finding.user})" if finding.user else ""
-    return f"{where}: {finding.level} [{finding.code}]{who} {finding.field}: {finding.message}"
-
-
 def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_files: Sequence[Path] = (), *,
             now: datetime | None = None) -> Prepared:
     """Load, validate and lint the manifest, then derive the desired resources as of ``now`` (default:
@@ -165,9 +158,10 @@ def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_file
     source = Source(Path(manifest_path), dict(vars or {}), tuple(Path(p) for p in var_files))
     manifest = load_manifest(source.manifest, source.vars, source.var_files)
     findings = lint(manifest)
-    errors = [finding_line(source.manifest, f) for f in findings if f.level == "error"]
+    errors = report_lines(source.manifest, findings, "error")
     if errors:
-        raise ProvisionError(f"{source.manifest}: {len(errors)} lint error(s), nothing was read or "
+        count = sum(f.level == "error" for f in findings)
+        raise ProvisionError(f"{source.manifest}: {count} lint error(s), nothing was read or "
                              "changed:\n  " + "\n  ".join(errors))
     return Prepared(source, manifest, desired_from_manifest(manifest, now or clock.now()), findings)
 

@@ -12,8 +12,9 @@ Codes are stable (CI and reviews refer to them):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from provision.manifest.marks import FieldPath, dotted
@@ -49,6 +50,49 @@ def lint(manifest: Manifest) -> list[LintFinding]:
 
 
 _Raw = tuple[Literal["error", "warning"], str, FieldPath, str]
+
+# what each rule flags, for the one line that reports it for many users at once
+RULES = {
+    "LINT001": f"{SUPER_ADMIN_POLICY} attached without super_admin or an allow_privileged reason",
+    "LINT002": "an account-admin system policy attached without an allow_privileged reason",
+    "LINT003": "a custom policy allowing every action attached without an allow_privileged reason",
+    "LINT004": "console login without MFA; set mfa_required: true",
+    "LINT005": "delivery accounts (console login or access keys) without expires_at; set one so access ends "
+               "with the engagement",
+    "LINT006": f"super admin: {SUPER_ADMIN_POLICY} is account-wide, admin of every workspace",
+    "LINT007": "an allow_privileged entry for a policy the user does not have",
+}
+_NAMED = 3  # users named in a grouped line
+
+
+def finding_line(manifest: Path | str, finding: LintFinding) -> str:
+    """One lint finding as ``file:line: level [code] (user u) field: message``."""
+    where = f"{manifest}:{finding.line}" if finding.line else str(manifest)
+    who = f" (user {finding.user})" if finding.user else ""
+    return f"{where}: {finding.level} [{finding.code}]{who} {finding.field}: {finding.message}"
+
+
+def report_lines(manifest: Path | str, findings: Sequence[LintFinding],
+                 level: Literal["error", "warning"]) -> list[str]:
+    """The findings of ``level``, one line per rule: a rule that fires once keeps its own line; one that
+    fires for several users says how many, names the first few and points at the first."""
+    by_code: dict[str, list[LintFinding]] = {}
+    for finding in findings:
+        if finding.level == level:
+            by_code.setdefault(finding.code, []).append(finding)
+    lines = []
+    for code, group in by_code.items():
+        if len(group) == 1:
+            lines.append(finding_line(manifest, group[0]))
+            continue
+        first = group[0]
+        users = list(dict.fromkeys(f.user or f.field for f in group))
+        more = f" and {len(users) - _NAMED:,} more" if len(users) > _NAMED else ""
+        where = f"{manifest}:{first.line}" if first.line else str(manifest)
+        who = ", ".join(users[:_NAMED]) + more
+        rule = RULES.get(code, first.message)
+        lines.append(f"{where}: {level} [{code}] {len(group):,} findings ({who}): {rule}")
+    return lines
 
 
 def grants_every_action(policy: Policy) -> bool:

@@ -8,31 +8,27 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarbool import ScalarBoolean
 
 from provision.errors import ManifestError
 from provision.manifest.marks import FieldPath, Origin, Problem, SourceMap, dotted
 from provision.manifest.model import Manifest
+from provision.manifest.parse import parse_yaml
 from provision.manifest.refs import check_references
-from provision.manifest.render import Rendered, render
+from provision.manifest.render import Rendered, is_secret_named, read_bounded, render, secret_values
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_KEY = re.compile(r"(?i)(^|_)(password|passwd|secret|token|credentials?|private_key|api_key_value)$")
-_SECRET_VALUES = (
-    (re.compile(r"\bLTAI[0-9A-Za-z]{12,30}\b"), "an AccessKey id"),
-    (re.compile(r"\bSTS\.[0-9A-Za-z]{20,}"), "an STS token"),
-    (re.compile(r"\bsk-[0-9A-Za-z]{24,}\b"), "a DashScope API key"),
+_SECRET_VALUES = (  # (the prefix checked first, cheaply; the pattern; what it is)
+    ("LTAI", re.compile(r"\bLTAI[0-9A-Za-z]{12,30}\b"), "an AccessKey id"),
+    ("STS.", re.compile(r"\bSTS\.[0-9A-Za-z]{20,}"), "an STS token"),
+    ("sk-", re.compile(r"\bsk-[0-9A-Za-z]{24,}\b"), "a DashScope API key"),
 )
 _MORE = 5  # further problems listed after the first
 
@@ -44,11 +40,14 @@ def load_manifest(path: Path, vars: Mapping[str, str] | None = None,
     variables: dict[str, Any] = {}
     for var_file in var_files:
         variables.update(_read_var_file(Path(var_file)))
+    secrets = secret_values()
     for name, value in (vars or {}).items():
         if not _IDENTIFIER.match(name) or name == "env":
             raise ManifestError("--var", None, None, f"invalid variable name {name!r} (letters, digits, _)")
+        _refuse_secret_var(name, value, secrets)
         variables[name] = value
     rendered = render(path, variables)
+    _refuse_secret_text(rendered, secrets)
     data, source = _parse(rendered, str(path))
     _raise_if(_inline_secrets(data, ()), source)
     try:
@@ -73,15 +72,8 @@ def manifest_json_schema() -> dict[str, Any]:
 def _read_var_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ManifestError(str(path), None, None, "variables file not found")
-    try:
-        data = YAML(typ="safe").load(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(str(path), None, None, f"cannot read variables file: {exc}") from None
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ManifestError(str(path), line, None, f"invalid YAML: {exc.problem}") from None
-    except YAMLError as exc:
-        raise ManifestError(str(path), None, None, f"invalid YAML: {exc}") from None
+    text = read_bounded(path, "the variables file").replace("\r\n", "\n")
+    data, _ = parse_yaml(text, str(path), lambda line: Origin(str(path), line + 1))
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) and _IDENTIFIER.match(k) for k in data):
@@ -91,73 +83,47 @@ def _read_var_file(path: Path) -> dict[str, Any]:
 
 def _parse(rendered: Rendered, file: str) -> tuple[dict[str, Any], SourceMap]:
     """The rendered YAML as plain data, and the source line of every field path."""
-    source = SourceMap(file)
+    origins = rendered.origins
+    last = len(origins) - 1
 
     def origin(line: int) -> Origin:
-        return rendered.origins[min(line, len(rendered.origins) - 1)]
+        return origins[min(line, last)]
 
-    try:
-        document = YAML(typ="rt").load(rendered.text)
-    except MarkedYAMLError as exc:
-        # an unclosed [ or { is noticed lines later; the mistake is where it was opened
-        unclosed = exc.context_mark is not None and "flow" in str(exc.context)
-        mark = exc.context_mark if unclosed else exc.problem_mark or exc.context_mark
-        where = origin(mark.line) if mark else Origin(file, 0)
-        context = f" ({exc.context})" if exc.context else ""
-        raise ManifestError(where.file, where.line or None, None,
-                            f"invalid YAML: {exc.problem}{context}") from None
-    except YAMLError as exc:
-        raise ManifestError(file, None, None, f"invalid YAML: {exc}") from None
+    document, source = parse_yaml(rendered.text, file, origin)
     if document is None:
         raise ManifestError(file, None, None, "the manifest is empty")
-    if not isinstance(document, CommentedMap):
-        line = origin(document.lc.line).line if hasattr(document, "lc") else None
-        raise ManifestError(file, line, None, "the manifest must be a mapping (version, name, cloud, ...)")
-    if document:
-        source.origins[()] = origin(document.lc.key(next(iter(document)))[0])
-    return _plain(document, (), source, origin), source
+    if not isinstance(document, dict):
+        where = source.origins.get(())
+        raise ManifestError(file, where.line if where else None, None,
+                            "the manifest must be a mapping (version, name, cloud, ...)")
+    return document, source
 
 
-def _plain(node: Any, path: FieldPath, source: SourceMap, origin: Callable[[int], Origin]) -> Any:
-    """Plain Python data from ruamel nodes, recording the origin of each key and item."""
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            child = (*path, str(key))
-            try:
-                source.origins[child] = origin(node.lc.key(key)[0])
-            except (KeyError, TypeError):  # keys merged in with <<: have no marks of their own
-                pass
-            out[str(key)] = _plain(value, child, source, origin)
-        return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for i, value in enumerate(node):
-            source.origins[(*path, i)] = origin(node.lc.item(i)[0])
-            items.append(_plain(value, (*path, i), source, origin))
-        return items
-    if isinstance(node, TaggedScalar):
-        where = source.locate(path) or Origin(source.file, 0)
-        raise ManifestError(where.file, where.line or None, dotted(path),
-                            f"YAML tags such as {node.tag.value} are not supported")
-    if isinstance(node, bool | ScalarBoolean):
-        return bool(node)
-    if node is None:
-        return None
-    for plain in (str, int, float, datetime, date):
-        if isinstance(node, plain):
-            return node if type(node) is plain else _as(plain, node)
-    return node
+# --- secrets from the environment ---------------------------------------------------------------------
+# env() refuses credential variables (render.py); these catch a secret that arrives another way. A --var
+# is printed in every plan (it re-creates the command), and the rendered manifest ends up in plans too.
+
+_NO_SECRETS = ("secrets never go in a manifest or on its command line: the tool reads its own credentials "
+               "from the environment")
 
 
-def _as(plain: type, node: Any) -> Any:
-    """A ruamel scalar subclass (ScalarInt, TimeStamp, ...) as its plain type."""
-    if plain is datetime:
-        return datetime(node.year, node.month, node.day, node.hour, node.minute, node.second,
-                        node.microsecond, node.tzinfo)
-    if plain is date:
-        return date(node.year, node.month, node.day)
-    return plain(node)
+def _refuse_secret_var(name: str, value: str, secrets: Mapping[str, str]) -> None:
+    if is_secret_named(name):
+        raise ManifestError("--var", None, None, f"--var {name}=... is refused: {name} is named like a "
+                                                 f"secret and plans show --var values; {_NO_SECRETS}")
+    held = next((env for env, secret in secrets.items() if secret in value), None)
+    if held is not None:
+        raise ManifestError("--var", None, None, f"--var {name}=... is refused: it holds the value of the "
+                                                 f"environment variable {held}; {_NO_SECRETS}")
+
+
+def _refuse_secret_text(rendered: Rendered, secrets: Mapping[str, str]) -> None:
+    for env, secret in secrets.items():
+        at = rendered.text.find(secret)
+        if at >= 0:
+            where = rendered.origins[rendered.text.count("\n", 0, at)]
+            raise ManifestError(where.file, where.line, None, f"this line holds the value of the environment "
+                                                              f"variable {env}; {_NO_SECRETS}")
 
 
 # --- problems --------------------------------------------------------------------------------------------
@@ -178,8 +144,8 @@ def _inline_secrets(data: Any, path: FieldPath) -> list[Problem]:
         for i, value in enumerate(data):
             found.extend(_inline_secrets(value, (*path, i)))
     elif isinstance(data, str):
-        for pattern, what in _SECRET_VALUES:
-            if pattern.search(data):
+        for prefix, pattern, what in _SECRET_VALUES:
+            if prefix in data and pattern.search(data):
                 found.append(Problem(path, f"value looks like {what} written inline: secrets never go in "
                                            "the manifest; keep it in an environment variable and reference "
                                            "it as env:NAME"))

@@ -164,3 +164,40 @@ def test_apply_asks_on_a_terminal_and_yes_applies(cli: Cli) -> None:
     assert code == 0, stderr
     assert "✓ created ram.user/tester" in stderr
     assert users(cli.cloud) == ["tester"]
+
+
+@pytest.mark.parametrize("output", ["--markdown", "--json"])
+def test_a_credential_read_through_env_never_reaches_a_plan(offline_cli: Cli, output: str) -> None:
+    secret = "Hx9-credential-secret-value"
+    offline_cli.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = secret
+    line = '    display_name: {{ env("ALIBABA_CLOUD_ACCESS_KEY_SECRET") }}'
+    path = offline_cli.manifest("leak.yaml", MINIMAL % line)
+    result = offline_cli("plan", "-m", path, output)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {path}:6: ")
+    assert "ALIBABA_CLOUD_ACCESS_KEY_SECRET is a credential variable" in result.stderr
+    assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("output", ["--markdown", "--json"])
+def test_a_secret_passed_as_a_variable_never_reaches_a_plan(offline_cli: Cli, output: str) -> None:
+    secret = "Hx9-credential-secret-value"
+    offline_cli.env["DASHSCOPE_API_KEY"] = secret
+    path = offline_cli.manifest("leak.yaml", MINIMAL % "    display_name: {{ shown }}")
+    result = offline_cli("plan", "-m", path, "--var", f"shown={secret}", output)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "holds the value of the environment variable DASHSCOPE_API_KEY" in result.stderr
+    assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["yaml_python_object_apply", "yaml_alias_bomb", "yaml_nesting_5000",
+                                  "jinja_nested_range_loops"])
+def test_hostile_manifests_fail_through_the_entry_point_without_a_traceback(offline_cli: Cli,
+                                                                           name: str) -> None:
+    path = BAD[0].parent / f"{name}.yaml"
+    expect = EXPECT.match(path.read_text().splitlines()[0])
+    assert expect
+    result = offline_cli.subprocess("plan", "-m", path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {path}:{expect['line']}: ") and expect["text"] in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr) < 1000

@@ -38,8 +38,8 @@ def expectation(manifest: Path) -> Expectation:
     )
 
 
-def test_corpus_has_at_least_35_bad_manifests() -> None:
-    assert len(CASES) >= 35
+def test_corpus_has_at_least_100_bad_manifests() -> None:
+    assert len(CASES) >= 100
 
 
 @pytest.mark.parametrize("manifest", CASES, ids=lambda p: p.stem)
@@ -52,6 +52,32 @@ def test_bad_manifest_fails_at_expected_file_line_and_field(manifest: Path) -> N
     assert (error.line, error.field) == (expected.line, expected.field), str(error)
     assert expected.text in error.message
     assert str(error).startswith(str(manifest) if expected.line is None else f"{manifest}:{expected.line}:")
+    assert len(error.message) < 1500  # an offending value is cut short, never echoed whole
+
+
+HEAD = "version: 1\nname: big\ncloud: {site: public, region: cn-beijing}\n"
+
+
+def _many_users(count: int) -> str:
+    return HEAD + "users:\n" + "".join(f"  - name: user-{i:05d}\n    display_name: User number {i} of the "
+                                       f"large delivery team\n    access_keys: 1\n"
+                                       "    expires_at: 2027-03-31T00:00:00Z\n" for i in range(count))
+
+
+@pytest.mark.parametrize(("text", "line", "expected"), [
+    (_many_users(45_000), 60_238, "the file is larger than the 2,048 KiB allowed"),  # about 5 MB
+    (HEAD + "users:\n  - name: " + "a" * 5_000_000 + "\n", 5, "the file is larger than the 2,048 KiB"),
+    (HEAD + "users:\n  - name: a\n    display_name: " + "b" * 1_000_000 + "\n", 6,
+     "a value of 1,000,000 characters is longer than the 65,536 allowed: 'bbbb"),
+], ids=["5MB-of-users", "5MB-scalar", "1MB-scalar"])
+def test_huge_manifests_are_refused_at_the_line_that_passes_the_bound(tmp_path: Path, text: str, line: int,
+                                                                       expected: str) -> None:
+    manifest = tmp_path / "huge.yaml"
+    manifest.write_text(text)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(manifest)
+    assert (caught.value.file, caught.value.line) == (str(manifest), line)
+    assert expected in caught.value.message and len(str(caught.value)) < 500
 
 
 @pytest.mark.parametrize("manifest", [c for c in CASES if expectation(c).line is not None],

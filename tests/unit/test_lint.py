@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from provision.manifest import LintFinding, Manifest, lint, load_manifest
+from provision.manifest import LintFinding, Manifest, finding_line, lint, load_manifest, report_lines
 
 EVERYTHING = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 REASON = "break-glass account for the platform team"
@@ -117,3 +117,16 @@ def test_findings_carry_the_line_of_the_field_when_loaded_from_a_file(tmp_path: 
 
 def test_findings_have_no_line_when_the_manifest_was_built_in_code() -> None:
     assert [f.line for f in lint(manifest({"name": "bob", "access_keys": 1}))] == [None]
+
+
+def test_a_rule_firing_for_many_users_is_one_line_with_a_count_and_the_first_names() -> None:
+    undated = [{"name": f"user-{i}", "access_keys": 1} for i in range(500)]
+    findings = lint(manifest(*undated, user("dated", access_keys=1),
+                             user("admin", policies={"system": ["AdministratorAccess"]})))
+    warnings = report_lines("m.yaml", findings, "warning")
+    assert warnings == ["m.yaml: warning [LINT005] 500 findings (user-0, user-1, user-2 and 497 more): "
+                        "delivery accounts (console login or access keys) without expires_at; set one so "
+                        "access ends with the engagement"]
+    assert report_lines("m.yaml", findings, "error") == [finding_line("m.yaml", findings[-1])]
+    errors = report_lines("m.yaml", findings, "error")
+    assert "[LINT002] (user admin) users[501].policies.system[0]" in errors[0]

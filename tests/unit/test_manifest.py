@@ -289,3 +289,78 @@ def test_any_valid_manifest_satisfies_the_schema_and_round_trips(users: list[dic
     dumped = manifest.model_dump(mode="json", by_alias=True)
     _VALIDATOR.validate(dumped)
     assert Manifest.model_validate(dumped) == manifest
+
+
+# --- YAML: the fast parse and its bounds ----------------------------------------------------------------
+
+
+def test_plain_scalars_resolve_as_yaml_1_2(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + "users:\n  - {name: 'no', display_name: yes, access_keys: 0x1}\n")
+    user = load_manifest(path).users[0]
+    assert (user.name, user.display_name, user.access_keys) == ("no", "yes", 1)
+
+
+def test_explicit_keys_win_over_merged_ones_and_merged_keys_point_at_the_merge(tmp_path: Path) -> None:
+    path = write(tmp_path, HEAD + "users:\n  - &base {name: a, access_keys: 1, display_name: A}\n"
+                                  "  - name: b\n    <<: *base\n    access_keys: 2\n")
+    m = load_manifest(path)
+    assert [(u.name, u.access_keys, u.display_name) for u in m.users] == [("a", 1, "A"), ("b", 2, "A")]
+    origin = m.locate(("users", 1, "display_name"))
+    assert origin is not None and origin.line == 7  # the <<: line
+
+
+def test_an_alias_may_repeat_a_value_until_the_expansion_passes_the_bound(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 6)]
+    fine = write(tmp_path, "\n".join(lines[:5]) + "\n", "fine.yaml")  # 11,111 values: parsed
+    assert _parse(render(fine, {}), str(fine))[0]["a4"][9][9][9][9] == ["x"] * 10
+    error = error_of(write(tmp_path, HEAD + "\n".join(lines) + "\n"))
+    assert error.line == 9 and "alias bomb" in error.message
+
+
+def test_a_syntax_error_far_into_a_large_manifest_is_worded_by_libyaml(tmp_path: Path) -> None:
+    users = "".join(f"  - name: user-{i}\n" for i in range(2000))
+    error = error_of(write(tmp_path, HEAD + "users:\n" + users + "  - name: [broken\n"))
+    assert error.line == 2005 and "invalid YAML" in error.message
+
+
+# --- secrets from the environment -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_REGION_ID",
+                                  "HUAWEICLOUD_SDK_SK", "DASHSCOPE_API_KEY", "CI_JOB_TOKEN", "db_password",
+                                  "SIGNING_KEY"])
+def test_env_refuses_credential_variables_without_reading_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "s3cr3t-value-never-shown")
+    template = f'users:\n  - {{name: a, display_name: "{{{{ env("{name}") }}}}"}}\n'
+    error = error_of(write(tmp_path, HEAD + template))
+    assert error.line == 5 and f"{name} is a credential variable" in error.message
+    assert "s3cr3t" not in str(error)
+
+
+def test_env_reads_other_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTOMER_KEYRING_NAME", "acme")
+    path = write(tmp_path, HEAD + 'users:\n  - name: {{ env("CUSTOMER_KEYRING_NAME") }}\n')
+    assert load_manifest(path).users[0].name == "acme"
+
+
+def test_a_var_named_like_a_secret_or_holding_a_secret_value_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "s3cr3t-value-never-shown")
+    path = write(tmp_path, HEAD + "users:\n  - name: {{ who }}\n")
+    named = error_of(path, vars={"api_token": "abc"})
+    held = error_of(path, vars={"who": "x-s3cr3t-value-never-shown"})
+    assert "api_token is named like a secret" in named.message
+    assert "holds the value of the environment variable ALIBABA_CLOUD_ACCESS_KEY_SECRET" in held.message
+    assert "s3cr3t" not in str(named) + str(held)
+
+
+def test_a_secret_value_reaching_the_manifest_another_way_is_refused_at_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_PASSWORD", "s3cr3t-value-never-shown")
+    values = write(tmp_path, "who: s3cr3t-value-never-shown\n", "vars.yaml")
+    error = error_of(write(tmp_path, HEAD + "users:\n  - name: a\n    display_name: '{{ who }}'\n"),
+                     var_files=[values])
+    assert error.line == 6 and "value of the environment variable DB_PASSWORD" in error.message
+    assert "s3cr3t" not in str(error)
