@@ -261,22 +261,29 @@ def subject(m: AccessMap, resource: str) -> tuple[str, str]:
     first = rest.split("/", 1)[0]
     if kind in (Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.ATTACHMENT, "ram.access_key"):
         user = m.user(first)
-        return (_owner(user.managed, user.owner, m) if user else m.manifest_name), first
+        return (owner_of(user.managed, user.owner, m) if user else m.manifest_name), first
     if kind == Kind.API_KEY:
         key = next((k for k in m.api_keys if k.resource == resource), None)
         if key is not None:
-            return _owner(key.managed, key.owner, m), key.issued_to or ""
+            return owner_of(key.managed, key.owner, m), key.issued_to or ""
     if kind == Kind.MEMBER:
         return m.manifest_name, rest.split("/", 1)[-1]
-    for entry in (*m.workspaces, *m.endpoints):
-        if entry.resource == resource:
-            return _owner(entry.managed, entry.owner, m), ""
+    for w in m.workspaces:
+        if w.resource == resource:
+            return owner_of(w.managed, w.owner, m), ""
+    for e in m.endpoints:
+        if e.resource == resource:
+            return owner_of(e.managed, e.owner, m), ""
     return m.manifest_name, ""
 
 
-def _owner(managed: bool, owner: str, m: AccessMap) -> str:
-    """A marker without a manifest name belongs to every manifest: to the audited one here."""
-    return (owner or m.manifest_name) if managed else ""
+UNNAMED = "provision"  # the owner of a managed resource when no manifest name is known at all
+
+
+def owner_of(managed: bool, owner: str, m: AccessMap) -> str:
+    """The manifest that manages a resource, "" when none does. A marker without a manifest name
+    belongs to every manifest: to the audited one here."""
+    return (owner or m.manifest_name or UNNAMED) if managed else ""
 
 
 def top_risks(findings: Iterable[Finding], limit: int = TOP_RISKS) -> tuple[Risk, ...]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
-from provision.audit.findings import CHECKS_BY_ID
+from provision.audit.findings import CHECKS_BY_ID, owner_of
 from provision.audit.model import AccessMap, AuditReport, Finding, UserEntry
 
 NOT_MANAGED = "not managed"  # the manifest label of resources no manifest manages
@@ -97,23 +98,32 @@ class ManifestGroup:
     findings: int
 
 
-def _owner(managed: bool, owner: str, m: AccessMap) -> str:
-    return manifest_label((owner or m.manifest_name) if managed else "")
+class Owned(Protocol):
+    @property
+    def managed(self) -> bool: ...
+
+    @property
+    def owner(self) -> str: ...
+
+
+def owner_label(entry: Owned, m: AccessMap) -> str:
+    """The manifest that manages an access-map entry, or ``not managed``."""
+    return manifest_label(owner_of(entry.managed, entry.owner, m))
 
 
 def by_manifest(report: AuditReport) -> list[ManifestGroup]:
     """Resources grouped by the manifest that manages them: the audited one first, unmanaged last."""
     m = report.access_map
-    labels = {_owner(u.managed, u.owner, m) for u in m.users} | \
-        {_owner(w.managed, w.owner, m) for w in m.workspaces} | \
-        {_owner(k.managed, k.owner, m) for k in m.api_keys} | {_owner(e.managed, e.owner, m) for e in m.endpoints}
-    order = sorted(labels, key=lambda name: (name != manifest_label(m.manifest_name), name == NOT_MANAGED, name))
+    entries: list[Owned] = [*m.users, *m.workspaces, *m.api_keys, *m.endpoints]
+    audited = manifest_label(m.manifest_name)
+    labels = {owner_label(e, m) for e in entries}
+    order = sorted(labels, key=lambda name: (name != audited, name == NOT_MANAGED, name))
     return [ManifestGroup(
         label,
-        tuple(u.name for u in m.users if _owner(u.managed, u.owner, m) == label),
-        tuple(w.name for w in m.workspaces if _owner(w.managed, w.owner, m) == label),
-        tuple(k.resource for k in m.api_keys if _owner(k.managed, k.owner, m) == label),
-        tuple(e.resource for e in m.endpoints if _owner(e.managed, e.owner, m) == label),
+        tuple(u.name for u in m.users if owner_label(u, m) == label),
+        tuple(w.name for w in m.workspaces if owner_label(w, m) == label),
+        tuple(k.resource for k in m.api_keys if owner_label(k, m) == label),
+        tuple(e.resource for e in m.endpoints if owner_label(e, m) == label),
         sum(1 for f in report.findings if manifest_label(f.manifest) == label)) for label in order]
 
 
@@ -141,7 +151,7 @@ def by_user(report: AuditReport) -> list[Reach]:
             via = tuple(f"{ms.workspace} ({ms.role}, {ms.source})" for ms in u.memberships)
         models = sorted({model for w in m.workspaces if w.name in reached for model in w.granted_models})
         keys = tuple(k.resource for k in m.api_keys if k.issued_to == u.name)
-        rows.append(Reach(u, _owner(u.managed, u.owner, m), via, tuple(models), keys,
+        rows.append(Reach(u, owner_label(u, m), via, tuple(models), keys,
                           sum(1 for f in report.findings if f.user == u.name)))
     return rows
 
@@ -241,8 +251,8 @@ def picture(m: AccessMap) -> Picture:
     keys = []
     for k in m.api_keys:
         sub = ("disabled" if k.disabled else "enabled") + (f", to {k.issued_to}" if k.issued_to else "")
-        node = add(2, f"key:{k.resource}", "api_key", k.key_name or f"#{k.api_key_id}", sub, anchor(k.resource),
-                   "bad" if not k.disabled and not k.ip_allow_list else "")
+        node = add(2, f"key:{k.resource}", "api_key", k.key_name or f"#{k.api_key_id}", sub,
+                   anchor(k.resource), "bad" if not k.disabled and not k.ip_allow_list else "")
         keys.append((k, node))
         if k.workspace in spaces:
             edges.append(Edge(spaces[k.workspace], node, "API key", "key"))

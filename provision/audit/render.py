@@ -16,7 +16,16 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from provision.audit.document import SCHEMA, to_json
 from provision.audit.findings import CHECKS
-from provision.audit.layout import anchor, by_manifest, by_user, drift_anchor, finding_groups, manifest_label, picture
+from provision.audit.layout import (
+    anchor,
+    by_manifest,
+    by_user,
+    drift_anchor,
+    finding_groups,
+    manifest_label,
+    owner_label,
+    picture,
+)
 from provision.audit.model import AuditReport, Severity
 
 __all__ = ["CSV_COLUMNS", "SCHEMA", "Format", "render", "to_csv"]
@@ -66,6 +75,7 @@ def _environment() -> Environment:
     env.filters["anchor"] = anchor
     env.filters["drift_anchor"] = drift_anchor
     env.filters["manifest_label"] = manifest_label
+    env.filters["owner_label"] = owner_label
     env.filters["yesno"] = lambda value: "yes" if value else "no"
     env.filters["join_or"] = lambda items, empty="—": ", ".join(str(i) for i in items) if items else empty
     return env

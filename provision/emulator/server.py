@@ -20,6 +20,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from provision.emulator import auth, signing
+from provision.emulator.alibaba import SERVICES
+from provision.emulator.alibaba.privatelink import endpoint_by_domain
 from provision.emulator.control import ControlApi
 from provision.emulator.faults import Faults
 from provision.emulator.httpio import (
@@ -32,8 +34,6 @@ from provision.emulator.httpio import (
     is_ip_literal,
     parse_request,
 )
-from provision.emulator.alibaba import SERVICES
-from provision.emulator.alibaba.privatelink import endpoint_by_domain
 from provision.emulator.stats import LogEntry, RequestLog
 from provision.emulator.wire import Caller, CloudError, Ctx, DataRoute, Request, Route, Service
 from provision.emulator.world import World, write_json_atomic

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     chromium_path() is None, reason="no chromium installed (apt-get install chromium; .ci/run does)")]
 
-VISIBLE_FINDINGS = "Array.from(document.querySelectorAll('#findings-table tr.finding')).filter(r => !r.hidden).length"
+VISIBLE_FINDINGS = ("Array.from(document.querySelectorAll('#findings-table tr.finding'))"
+                    ".filter(r => !r.hidden).length")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,8 @@ def test_the_report_filters_expands_pictures_and_fits_a_phone(cli: Cli, browser:
         page.goto(report.as_uri())
 
         # collapsed: one row per check (a group row, or its only finding)
-        rows_shown = page.evaluate("document.querySelectorAll('#findings-table tr.group:not([hidden])').length")
+        rows_shown = page.evaluate(
+            "document.querySelectorAll('#findings-table tr.group:not([hidden])').length")
         assert shown(page) + rows_shown == len(groups) and shown(page) < len(findings)
         page.select_option("#f-check", "BAILIAN-002")  # 4 keys older than 90 days: one collapsed group
         group = page.locator("#findings-table tr.group[data-group='BAILIAN-002']")

@@ -300,7 +300,8 @@ def fix_of(access_map: AccessMap, check_id: str) -> str:
 
 
 def test_001_fix_does_not_ask_to_declare_what_is_already_required() -> None:
-    required = with_user(console=ConsoleAccess(mfa_bound=False, mfa_required=True, password_reset_required=False))
+    required = with_user(console=ConsoleAccess(mfa_bound=False, mfa_required=True,
+                                               password_reset_required=False))
     assert "declare" not in fix_of(required, "BAILIAN-001").replace("nothing needs declaring", "")
     assert "bind a virtual MFA device" in fix_of(required, "BAILIAN-001")
     not_required = with_user(console=ConsoleAccess(False, False, False))

@@ -154,8 +154,9 @@ def test_html_is_one_self_contained_file() -> None:
 
 def test_html_puts_the_summary_first_then_findings_then_the_access_map_tables() -> None:
     text, parsed = page()
-    order = ["summary", "top-risks", "findings", "access-map", "picture", "by-manifest", "by-user", "users",
-             "access-keys", "workspaces", "api-keys", "endpoints", "drift", "checks", "console-steps", "notes"]
+    order = ["summary", "top-risks", "findings", "access-map", "picture", "by-manifest", "by-user",
+             "users", "access-keys", "workspaces", "api-keys", "endpoints", "drift", "checks",
+             "console-steps", "notes"]
     assert [i for i in parsed.ids if i in order] == order
     # findings, by manifest, by user, users, keys, workspaces, API keys, endpoints, checks
     assert parsed.tags.count("table") == 9
