@@ -158,7 +158,7 @@ def by_user(report: AuditReport) -> list[Reach]:
 
 # --- the picture ---------------------------------------------------------------------------------------
 
-NODE_W, NODE_H, GAP, TOP, COLUMN = 210, 40, 12, 34, 270
+NODE_W, NODE_H, GAP, TOP, COLUMN = 210, 40, 12, 34, 320  # the gap between columns fits an edge label
 COLUMNS = ("RAM users", "Workspaces", "Models and API keys", "PrivateLink endpoints")
 
 
@@ -209,6 +209,9 @@ class Picture:
     edges: tuple[Edge, ...]
     width: int
     height: int
+
+    node_width = NODE_W
+    node_height = NODE_H
 
     @property
     def headings(self) -> list[tuple[int, str]]:
