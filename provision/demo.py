@@ -6,7 +6,8 @@ Starts the emulator on a free port, points PROVISION_ENDPOINT and the root Acces
 and secrets in a throwaway ``OUT/demo`` (recreated each run), then runs the commands a user would:
 plan, apply, the membership checklist, the console step (played by the emulator's console stand-in),
 confirm, a plan that must show no changes, verify, and the audit report (``OUT/audit.html`` and
-``.json``). Exits non-zero as soon as a step does not end as expected. Prints paths, never secrets.
+``.json``; screenshots of the HTML at 1400 and 390 px when chromium is installed). Exits non-zero as
+soon as a step does not end as expected. Prints paths, never secrets.
 
 Every command renders the manifest with ``--var expires=<now + 90 days>`` on the tool's clock
 (``PROVISION_NOW`` when set, the only PROVISION_ variable the demo keeps), so the users it delivers are
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import click
 
+from provision.audit.browser import screenshots
 from provision.cli.app import app
 from provision.clock import NOW_ENV, iso, now
 from provision.desired.resources import MemberSpec
@@ -207,6 +209,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_ERROR
     print(f"\ndemo finished in {time.monotonic() - started:.1f}s: every step ended as expected")
     print(f"audit report: {paths.audit_html} (and {paths.audit_json})")
+    try:  # best-effort: the demo has done its job without them
+        shots = screenshots(paths.audit_html, paths.out)
+        print("screenshots (1400 px, 390 px): " + ", ".join(map(str, shots)))
+    except Exception as exc:  # no chromium, or no playwright
+        print(f"screenshots skipped: {exc}")
     print("secrets env files (mode 0600; load one with `set -a; . FILE; set +a`, never print them):")
     for env_file in sorted(paths.secrets.glob("*.env")):
         print(f"  {env_file}")

@@ -18,6 +18,7 @@ from provision.audit.model import (
     ApiKeyEntry,
     AuditReport,
     ConsoleAccess,
+    ConsoleStep,
     DriftEntry,
     EndpointEntry,
     FieldDiff,
@@ -28,6 +29,7 @@ from provision.audit.model import (
     ZoneEntry,
 )
 from provision.audit.privilege import BAILIAN_FULL, HeldPolicy, privilege_of
+from provision.cli.views import manual_steps
 from provision.desired.resources import ApiKeySpec, MemberSpec, Spec
 from provision.engine.flow import Context, PlanResult, Prepared, make_plan
 from provision.manifest import Manifest
@@ -42,6 +44,7 @@ from provision.providers.alibaba.inventory import (
     read_users,
     read_workspaces,
 )
+from provision.providers.alibaba.markers import KeyMarker, comments_owner
 from provision.providers.alibaba.modelstudio_keys import parse_description
 
 NOTES = (
@@ -80,9 +83,11 @@ def collect(prepared: Prepared, context: Context, now: datetime) -> AccessMap:
     managed_ids = set(context.state.workspace_ids().values())
     applied = context.state.applied()
     issued_to = _issued_to(manifest, applied)
+    steps = manual_steps(result.plan, prepared.source.command_args())
     return AccessMap(
         as_of=iso(now), account_id=identity.account_id, caller=identity.arn,
-        manifest=str(prepared.source.manifest), site=manifest.cloud.site, region=manifest.cloud.region,
+        manifest=str(prepared.source.manifest), manifest_name=manifest.name, site=manifest.cloud.site,
+        region=manifest.cloud.region,
         users=tuple(user_entry(u, manifest, prepared.desired.expired, _memberships(result, u.name), now)
                     for u in sorted(user_facts, key=lambda u: u.name)),
         workspaces=tuple(workspace_entry(w, manifest, managed_ids)
@@ -91,6 +96,7 @@ def collect(prepared: Prepared, context: Context, now: datetime) -> AccessMap:
                        for w in sorted(workspace_facts, key=lambda w: w.name) for k in w.api_keys),
         endpoints=tuple(endpoint_entry(e) for e in sorted(endpoint_facts, key=lambda e: (e.region, e.name))),
         drift=tuple(drift_entries(result, prepared.desired.expired, applied, issued_to)),
+        console_steps=tuple(ConsoleStep(s.what, s.where, s.confirm) for s in steps),
         notes=NOTES)
 
 
@@ -129,8 +135,11 @@ def user_entry(facts: UserFacts, manifest: Manifest, expired: frozenset[str],
     policies = [HeldPolicy(PolicyRef(p.name, p.policy_type, f"group:{p.group}" if p.group else "direct"),
                            p.document) for p in facts.policies]
     justified = [(a.policy, a.reason) for a in declared.allow_privileged] if declared else []
+    attaches = ([f"System:{p}" for p in declared.policies.system]
+                + [f"Custom:{p}" for p in declared.policies.custom]) if declared else []
     if declared is not None and declared.super_admin is not None:
         justified.append((BAILIAN_FULL, declared.super_admin.reason))
+        attaches.append(f"System:{BAILIAN_FULL}")
     console = None
     if facts.login is not None:
         console = ConsoleAccess(mfa_bound=facts.mfa_serial is not None,
@@ -138,7 +147,8 @@ def user_entry(facts: UserFacts, manifest: Manifest, expired: frozenset[str],
                                 password_reset_required=facts.login.password_reset_required)
     return UserEntry(
         name=facts.name, display_name=facts.display_name, email=facts.email, created=facts.create_date,
-        managed=facts.managed, declared=declared.state if declared else "",
+        managed=facts.managed, owner=comments_owner(facts.comments) or "",
+        declared=declared.state if declared else "", declared_policies=tuple(dict.fromkeys(attaches)),
         expires_at=iso(declared.expires_at) if declared and declared.expires_at else None,
         expired=facts.name in expired, console=console,
         access_keys=tuple(AccessKeyEntry(k.access_key_id, k.status, k.create_date,
@@ -157,6 +167,7 @@ def _memberships(result: PlanResult, user: str) -> tuple[Membership, ...]:
 def workspace_entry(facts: WorkspaceFacts, manifest: Manifest, managed_ids: set[str]) -> WorkspaceEntry:
     return WorkspaceEntry(name=facts.name, workspace_id=facts.workspace_id,
                           created=_millis(facts.gmt_create_ms), managed=facts.workspace_id in managed_ids,
+                          owner=manifest.name if facts.workspace_id in managed_ids else "",
                           declared=any(w.name == facts.name for w in manifest.workspaces),
                           all_models=facts.all_models, granted_models=facts.granted)
 
@@ -178,15 +189,20 @@ def api_key_entry(facts: ApiKeyFacts, workspace: str,
                        key_name=name, description=facts.description, created_by=facts.created_by,
                        created=_millis(facts.gmt_create_ms), disabled=facts.disabled,
                        all_models=facts.allow_all_models, allowed_models=facts.models,
-                       ip_allow_list=facts.ip_allow_list,
+                       ip_allow_list=facts.ip_allow_list, owner=_key_owner(facts.description),
                        issued_to=facts.issued_to or (issued_to.get((workspace, name)) if name else None))
+
+
+def _key_owner(description: str) -> str:
+    marker = KeyMarker.parse(description)
+    return marker.manifest if marker else ""
 
 
 def endpoint_entry(facts: EndpointFacts) -> EndpointEntry:
     return EndpointEntry(name=facts.name, endpoint_id=facts.endpoint_id, region=facts.region,
                          vpc_id=facts.vpc_id, service_name=facts.service_name, status=facts.status,
                          connection_status=facts.connection_status, domain=facts.domain,
-                         managed=facts.managed,
+                         managed=facts.managed, owner=facts.owner,
                          zones=tuple(ZoneEntry(z.zone_id, z.vswitch_id, z.status) for z in facts.zones))
 
 

@@ -109,7 +109,9 @@ class UserEntry:
     email: str = ""
     created: str = ""
     managed: bool = False  # carries the tool's marker
+    owner: str = ""  # the manifest whose marker it carries ("" when not managed)
     declared: str = ""  # "present" / "absent" when the manifest names the user, else ""
+    declared_policies: tuple[str, ...] = ()  # the policies the manifest attaches ("System:Name")
     expires_at: str | None = None  # from the manifest
     expired: bool = False  # expires_at has passed
     console: ConsoleAccess | None = None
@@ -145,6 +147,7 @@ class ApiKeyEntry:
     allowed_models: tuple[str, ...] = ()
     ip_allow_list: tuple[str, ...] = ()  # empty = reachable from any address
     issued_to: str | None = None  # the RAM user the manifest delivers it to
+    owner: str = ""  # the manifest whose marker its description carries ("" when not managed)
 
     @property
     def managed(self) -> bool:
@@ -161,6 +164,7 @@ class WorkspaceEntry:
     workspace_id: str = ""
     created: str = ""
     managed: bool = False  # created or adopted by the tool (state file)
+    owner: str = ""  # the manifest whose state file records it ("" when not managed)
     declared: bool = False
     all_models: bool = False  # every model granted (one-click authorization)
     granted_models: tuple[str, ...] = ()
@@ -190,6 +194,7 @@ class EndpointEntry:
     connection_status: str = ""
     domain: str = ""
     managed: bool = False
+    owner: str = ""  # the manifest its tags name ("" when not managed)
     zones: tuple[ZoneEntry, ...] = ()
 
     @property
@@ -215,13 +220,23 @@ class DriftEntry:
 
 
 @dataclass(frozen=True)
+class ConsoleStep:
+    """A membership step still to be done in the console (no API), as the plan's checklist words it."""
+
+    what: str
+    where: str
+    confirm: str  # the ``provision membership confirm`` command that records it done
+
+
+@dataclass(frozen=True)
 class AccessMap:
     """Everything the audit read, as of one moment."""
 
     as_of: str
     account_id: str = ""
     caller: str = ""  # ARN of the identity that read the account
-    manifest: str = ""
+    manifest: str = ""  # the manifest file audited against
+    manifest_name: str = ""  # its ``name:``, as ownership markers write it
     site: str = ""
     region: str = ""
     users: tuple[UserEntry, ...] = ()
@@ -229,6 +244,7 @@ class AccessMap:
     api_keys: tuple[ApiKeyEntry, ...] = ()
     endpoints: tuple[EndpointEntry, ...] = ()
     drift: tuple[DriftEntry, ...] = ()
+    console_steps: tuple[ConsoleStep, ...] = ()  # membership steps pending in the console
     notes: tuple[str, ...] = ()  # what the map cannot know, and how memberships were established
 
     def user(self, name: str) -> UserEntry | None:
@@ -245,12 +261,27 @@ class Finding:
     resource: str
     evidence: str
     fix: str
+    manifest: str = ""  # the manifest that manages the resource ("" when none does)
+    user: str = ""  # the RAM user the finding is about (the key's holder for an API key), if any
+
+
+@dataclass(frozen=True)
+class Risk:
+    """One line of the summary's top risks: the findings of one check, counted (``3 console users
+    without MFA``)."""
+
+    check_id: str
+    severity: Severity
+    count: int
+    text: str
 
 
 @dataclass(frozen=True)
 class Summary:
     by_severity: dict[str, int]
     findings: int
+    drift: int  # differences from the manifest (BAILIAN-009 findings)
+    console_steps_pending: int  # membership steps the console still has to do
     users: int
     managed_users: int
     active_access_keys: int
@@ -265,12 +296,14 @@ class AuditReport:
 
     access_map: AccessMap
     findings: tuple[Finding, ...] = field(default=())
+    top_risks: tuple[Risk, ...] = field(default=())  # the few check groups that matter most
 
     def summary(self) -> Summary:
         """Counts by severity (every severity present, zeros included) and of what was read."""
         m = self.access_map
         counts = {s.value: sum(1 for f in self.findings if f.severity is s) for s in Severity}
-        return Summary(by_severity=counts, findings=len(self.findings), users=len(m.users),
+        return Summary(by_severity=counts, findings=len(self.findings), drift=len(m.drift),
+                       console_steps_pending=len(m.console_steps), users=len(m.users),
                        managed_users=sum(1 for u in m.users if u.managed),
                        active_access_keys=sum(len(u.active_keys) for u in m.users),
                        workspaces=len(m.workspaces), api_keys=len(m.api_keys), endpoints=len(m.endpoints))

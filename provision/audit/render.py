@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from dataclasses import asdict
 from enum import StrEnum
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from provision.audit.document import SCHEMA, to_json
 from provision.audit.findings import CHECKS
-from provision.audit.model import AuditReport, Severity, UserEntry
+from provision.audit.layout import (
+    anchor,
+    by_manifest,
+    by_user,
+    drift_anchor,
+    finding_groups,
+    manifest_label,
+    owner_label,
+    picture,
+)
+from provision.audit.model import AuditReport, Severity
 
-SCHEMA = "provision.audit/1"
-CSV_COLUMNS = ("check_id", "severity", "title", "resource", "evidence", "fix")
+__all__ = ["CSV_COLUMNS", "SCHEMA", "Format", "render", "to_csv"]
+CSV_COLUMNS = ("check_id", "severity", "title", "manifest", "user", "resource", "evidence", "fix")
 # A cell starting with one of these is a formula to a spreadsheet: names and descriptions come from
 # the account, so they are quoted rather than trusted.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -37,43 +46,10 @@ def render(report: AuditReport, fmt: Format | str) -> str:
     """The report in one format."""
     fmt = Format(fmt)
     if fmt is Format.JSON:
-        return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+        return to_json(report)
     if fmt is Format.CSV:
         return to_csv(report)
     return _environment().get_template(f"report.{fmt.value}.j2").render(**_context(report))
-
-
-def to_dict(report: AuditReport) -> dict[str, Any]:
-    """The JSON document: metadata, summary, the checks run, findings (worst first), the access map."""
-    m = report.access_map
-    return {
-        "schema": SCHEMA,
-        "as_of": m.as_of,
-        "account_id": m.account_id,
-        "caller": m.caller,
-        "manifest": m.manifest,
-        "site": m.site,
-        "region": m.region,
-        "summary": asdict(report.summary()),
-        "checks": [{"check_id": c.check_id, "title": c.title, "severity": c.severity.value} for c in CHECKS],
-        "findings": [{**asdict(f), "severity": f.severity.value} for f in report.findings],
-        "access_map": {
-            "users": [_user_dict(u) for u in m.users],
-            "workspaces": [asdict(w) for w in m.workspaces],
-            "api_keys": [{**asdict(k), "managed": k.managed, "resource": k.resource} for k in m.api_keys],
-            "endpoints": [asdict(e) for e in m.endpoints],
-            "drift": [asdict(d) for d in m.drift],
-        },
-        "notes": list(m.notes),
-    }
-
-
-def _user_dict(user: UserEntry) -> dict[str, Any]:
-    data = asdict(user)
-    data["privilege"] = {**asdict(user.privilege), "label": user.privilege.label}
-    data["justified"] = [{"policy": p, "reason": r} for p, r in user.justified]
-    data["resource"] = user.resource
-    return data
 
 
 def to_csv(report: AuditReport) -> str:
@@ -96,6 +72,10 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
     env.filters["md"] = _md_cell
+    env.filters["anchor"] = anchor
+    env.filters["drift_anchor"] = drift_anchor
+    env.filters["manifest_label"] = manifest_label
+    env.filters["owner_label"] = owner_label
     env.filters["yesno"] = lambda value: "yes" if value else "no"
     env.filters["join_or"] = lambda items, empty="—": ", ".join(str(i) for i in items) if items else empty
     return env
@@ -116,4 +96,11 @@ def _context(report: AuditReport) -> dict[str, Any]:
         "checks": CHECKS,
         "failed_checks": sorted({f.check_id for f in report.findings}),
         "key_rows": [(u, k) for u in report.access_map.users for k in u.access_keys],
+        "top_risks": report.top_risks,
+        "groups": finding_groups(report),
+        "by_manifest": by_manifest(report),
+        "by_user": by_user(report),
+        "picture": picture(report.access_map),
+        "filter_manifests": sorted({manifest_label(f.manifest) for f in report.findings}),
+        "filter_users": sorted({f.user for f in report.findings if f.user}),
     }

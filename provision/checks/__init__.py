@@ -1,1 +1,1 @@
-"""After apply: verify (smoke calls, membership probe) and revoke (strip access, prove the old credentials dead)."""
+"""After apply: verify (smoke calls, membership probe) and revoke (strip access, prove it)."""

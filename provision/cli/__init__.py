@@ -1,1 +1,1 @@
-"""The command line: parse arguments, call the flow, choose the output and the exit code. app.py holds the commands."""
+"""The command line: parse arguments, call the flow, choose output and exit code (app.py)."""

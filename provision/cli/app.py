@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from provision.audit.collect import run_audit
+from provision.audit.document import json_schema as audit_json_schema
 from provision.audit.render import Format as AuditFormat
 from provision.audit.render import render as render_audit
 from provision.checks.revoke import read_revoke, render_record, run_revoke, step_line
@@ -354,6 +355,13 @@ def revoke(
 # --- audit --------------------------------------------------------------------------------------------
 
 
+def _print_audit_schema(value: bool) -> None:
+    """``--schema``: print the JSON report's schema and stop (no manifest, no cloud call)."""
+    if value:
+        typer.echo(audit_json_schema(), nl=False)
+        raise typer.Exit()
+
+
 @app.command()
 @friendly
 def audit(
@@ -370,6 +378,9 @@ def audit(
     var_file: VarFileOpt = None,
     state_dir: StateDirOpt = None,
     secrets_dir: SecretsDirOpt = None,
+    schema: Annotated[bool, typer.Option(
+        "--schema", is_eager=True, expose_value=False, callback=_print_audit_schema,
+        help="print the JSON Schema of the json report (docs/audit.schema.json) and exit")] = False,
 ) -> None:
     """Report who can reach what in Model Studio, with risks and drift flagged. Changes nothing.
 

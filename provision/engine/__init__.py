@@ -1,1 +1,1 @@
-"""The engine: one command's flow (flow.py), live reads (live.py), apply (apply.py), the state file and the secrets sink."""
+"""The engine: a command's flow (flow.py), live reads (live.py) and apply (apply.py)."""

@@ -1,1 +1,1 @@
-"""The plan: diff desired against live (diff.py, compare.py), delete cascades, console steps, views, the saved plan file. Pure."""
+"""The plan: diff desired against live, delete cascades, console steps, the saved plan. Pure."""

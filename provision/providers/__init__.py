@@ -1,1 +1,1 @@
-"""Providers: the only code that talks to a cloud, one package per cloud (alibaba/), one module per service."""
+"""Providers: the only code that talks to a cloud; one package per cloud (alibaba/)."""

@@ -1,1 +1,1 @@
-"""The state dir: state.json (what the tool created, confirmed, last applied) and the secrets sink. Written only under the lock."""
+"""The state dir: state.json (what the tool created, confirmed, applied) and the secrets sink."""

@@ -144,6 +144,8 @@ def test_audit_of_a_seeded_account_reports_exactly_the_known_findings(cli: Cli) 
         ("BAILIAN-011", "modelstudio.api_key/agent-delivery/main"),
         ("BAILIAN-011", f"modelstudio.api_key/agent-delivery/#{seeded.hand_key_id}"),
     }
+    super_admin = next(f for f in document["findings"] if f["check_id"] == "BAILIAN-005")
+    assert "attached directly, by hand (the user is not managed by provision)" in super_admin["evidence"]
     drift = next(f for f in document["findings"] if f["check_id"] == "BAILIAN-009")
     assert "display_name" in drift["evidence"] and "'Changed by hand'" in drift["evidence"]
     assert [f["severity"] for f in document["findings"]][:3] == ["high"] * 3  # worst first
@@ -217,6 +219,11 @@ def test_audit_to_stdout_prints_the_report_and_a_one_line_summary(cli: Cli) -> N
     document = json.loads(result.stdout)
     assert document["schema"] == "provision.audit/1"
     assert f"audit: {len(document['findings'])} finding(s)" in result.stderr
+    # keys created minutes ago are new, not "unused"; the lead's MFA is already required
+    assert not [f for f in document["findings"] if f["check_id"] == "BAILIAN-003"]
+    mfa, = [f for f in document["findings"] if f["check_id"] == "BAILIAN-001"]
+    assert (mfa["manifest"], mfa["user"]) == ("acme-agent-delivery", "acme-lead")
+    assert "declare" not in mfa["fix"].replace("nothing needs declaring", "")
 
 
 def test_audit_refuses_an_unreadable_as_of_time(offline_cli: Cli) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from provision.audit.browser import chromium_path
 from provision.state.secrets import SecretSink
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +57,11 @@ def test_demo_runs_every_step_and_shows_no_secret(checkout: Path) -> None:
     report = json.loads((checkout / "out" / "audit.json").read_text())
     assert report["summary"]["managed_users"] == 2
     assert (checkout / "out" / "audit.html").read_text().lstrip().lower().startswith("<!doctype html")
+    shots = [checkout / "out" / f"audit-{width}.png" for width in (1400, 390)]
+    if chromium_path() is not None:  # best-effort: without chromium the demo says it skipped them
+        assert all(p.read_bytes().startswith(b"\x89PNG") for p in shots)
+    else:
+        assert "screenshots skipped" in out
     secrets = SecretSink(secrets_dir).all_values()
     assert len(secrets) >= 5
     shown = proc.stdout + proc.stderr + (checkout / "out" / "audit.html").read_text() + json.dumps(report)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from provision.audit.collect import days_since, drift_entries
-from provision.audit.findings import CHECKS, CHECKS_BY_ID, run_checks
+from provision.audit.findings import CHECKS, CHECKS_BY_ID, audit_report, run_checks
 from provision.audit.model import (
     AccessKeyEntry,
     AccessMap,
@@ -93,8 +93,11 @@ def test_002_active_key_older_than_90_days() -> None:
 
 
 def test_003_key_never_used_or_not_for_90_days() -> None:
-    never = fired(with_user(access_keys=(key(used=None),)), "BAILIAN-003")
+    never = fired(with_user(access_keys=(key(age=91, used=None),)), "BAILIAN-003")
     assert [r for r, _ in never] == ["ram.access_key/alice/LTAI1"] and "never used" in never[0][1]
+    # a key created less than the threshold ago is new, not unused
+    assert fired(with_user(access_keys=(key(age=90, used=None),)), "BAILIAN-003") == []
+    assert fired(with_user(access_keys=(key(age=0, used=None),)), "BAILIAN-003") == []
     stale = fired(with_user(access_keys=(key(used=91),)), "BAILIAN-003")
     assert stale == [("ram.access_key/alice/LTAI1", "active, last used 2026-05-01T00:00:00Z (91 days ago)")]
     assert fired(with_user(access_keys=(key(used=90),)), "BAILIAN-003") == []
@@ -293,3 +296,47 @@ def test_drift_keeps_field_differences_and_hand_made_access_but_not_expired_left
     again = list(drift_entries(PlanResult(plan, []), frozenset({"bob"}), applied, {("ws", "main"): "bob"}))
     assert again[-1] == DriftEntry(login.key,
                                    "applied by provision earlier, now missing from the account", drift=True)
+
+
+# --- wording fitted to the case ------------------------------------------------------------------
+
+
+def fix_of(access_map: AccessMap, check_id: str) -> str:
+    found, = [f for f in run_checks(access_map) if f.check_id == check_id]
+    return found.fix
+
+
+def test_001_fix_does_not_ask_to_declare_what_is_already_required() -> None:
+    required = with_user(console=ConsoleAccess(mfa_bound=False, mfa_required=True,
+                                               password_reset_required=False))
+    assert "declare" not in fix_of(required, "BAILIAN-001").replace("nothing needs declaring", "")
+    assert "bind a virtual MFA device" in fix_of(required, "BAILIAN-001")
+    not_required = with_user(console=ConsoleAccess(False, False, False))
+    assert "declare console_login.mfa_required: true for alice" in fix_of(not_required, "BAILIAN-001")
+    unmanaged = with_user(console=ConsoleAccess(False, False, False), managed=False, declared="")
+    assert "declare" not in fix_of(unmanaged, "BAILIAN-001")
+
+
+def test_005_evidence_says_who_manages_the_attachment() -> None:
+    full = PolicyRef("AliyunBailianFullAccess", "System")
+    declared = with_user(policies=(full,), owner="acme", declared_policies=(full.ref,))
+    assert "attached directly by provision: manifest acme declares it" in fired(declared, "BAILIAN-005")[0][1]
+    by_hand = with_user(policies=(full,), owner="acme")
+    assert "by hand: the user is managed by manifest acme, which does not declare it" in \
+        fired(by_hand, "BAILIAN-005")[0][1]
+    unmanaged = with_user(policies=(full,), managed=False)
+    assert "by hand (the user is not managed by provision)" in fired(unmanaged, "BAILIAN-005")[0][1]
+
+
+def test_findings_carry_their_manifest_and_user_and_group_into_top_risks() -> None:
+    two_users = replace(CLEAN, manifest_name="acme", users=(
+        replace(CLEAN_USER, console=ConsoleAccess(False, False, False), owner="acme"),
+        replace(CLEAN_USER, name="bob", managed=False, console=ConsoleAccess(False, False, False))),
+        api_keys=(replace(CLEAN_KEY, ip_allow_list=(), owner="acme"),))
+    report = audit_report(two_users)
+    mfa = [(f.manifest, f.user) for f in report.findings if f.check_id == "BAILIAN-001"]
+    assert mfa == [("acme", "alice"), ("", "bob")]
+    key_finding = next(f for f in report.findings if f.check_id == "BAILIAN-011")
+    assert (key_finding.manifest, key_finding.user) == ("acme", "alice")  # the key's holder
+    top = report.top_risks[0]
+    assert (top.check_id, top.count, top.text) == ("BAILIAN-001", 2, "2 console users without MFA")

@@ -99,11 +99,12 @@ def page() -> tuple[str, Page]:
 
 def test_json_has_stable_top_level_and_finding_keys() -> None:
     document = json.loads(render(REPORT, "json"))
-    assert list(document) == ["schema", "as_of", "account_id", "caller", "manifest", "site", "region",
-                              "summary", "checks", "findings", "access_map", "notes"]
+    assert list(document) == ["schema", "as_of", "account_id", "caller", "manifest", "manifest_name", "site",
+                              "region", "summary", "top_risks", "checks", "findings", "access_map", "notes"]
     assert document["schema"] == "provision.audit/1"
-    assert list(document["access_map"]) == ["users", "workspaces", "api_keys", "endpoints", "drift"]
-    assert all(list(f) == ["check_id", "title", "severity", "resource", "evidence", "fix"]
+    assert list(document["access_map"]) == ["users", "workspaces", "api_keys", "endpoints", "drift",
+                                            "console_steps"]
+    assert all(list(f) == ["check_id", "title", "severity", "resource", "evidence", "fix", "manifest", "user"]
                for f in document["findings"])
     assert [c["check_id"] for c in document["checks"]] == [c.check_id for c in CHECKS]
 
@@ -127,8 +128,9 @@ def test_json_carries_the_findings_summary_and_derived_fields() -> None:
 def test_csv_has_a_header_and_one_row_per_finding() -> None:
     rows = list(csv.reader(io.StringIO(render(REPORT, "csv"))))
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert [(r[0], r[1], r[3]) for r in rows[1:]] == [(f.check_id, f.severity.value, f.resource)
+    assert [(r[0], r[1], r[5]) for r in rows[1:]] == [(f.check_id, f.severity.value, f.resource)
                                                       for f in REPORT.findings]
+    assert {r[4] for r in rows[1:]} == {"alice", "'=mallory", ""}  # the user, quoted like any cell
     assert render(audit_report(AccessMap(as_of=MAP.as_of)), "csv") == ",".join(CSV_COLUMNS) + "\n"
 
 
@@ -144,18 +146,20 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted() -> None:
 
 def test_html_is_one_self_contained_file() -> None:
     text, parsed = page()
-    assert parsed.refs == [] and "link" not in parsed.tags
+    assert parsed.refs and all(r.startswith("#") for r in parsed.refs)  # links inside the page only
+    assert "link" not in parsed.tags
     assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
     assert "<style>" in text and parsed.scripts and "sortable" in "".join(parsed.scripts)
 
 
 def test_html_puts_the_summary_first_then_findings_then_the_access_map_tables() -> None:
     text, parsed = page()
-    sections = [i for i in parsed.ids if i in ("summary", "findings", "access-map", "users", "access-keys",
-                                               "workspaces", "api-keys", "endpoints", "drift", "checks")]
-    assert sections == ["summary", "findings", "access-map", "users", "access-keys", "workspaces", "api-keys",
-                        "endpoints", "drift", "checks"]
-    assert parsed.tags.count("table") == 7  # findings, users, keys, workspaces, API keys, endpoints, checks
+    order = ["summary", "top-risks", "findings", "access-map", "picture", "by-manifest", "by-user",
+             "users", "access-keys", "workspaces", "api-keys", "endpoints", "drift", "checks",
+             "console-steps", "notes"]
+    assert [i for i in parsed.ids if i in order] == order
+    # findings, by manifest, by user, users, keys, workspaces, API keys, endpoints, checks
+    assert parsed.tags.count("table") == 9
     for finding in REPORT.findings:
         assert finding.check_id in text
     assert "The account matches the manifest." in text
@@ -165,22 +169,23 @@ def test_html_escapes_names_and_descriptions_from_the_account() -> None:
     text, parsed = page()
     assert "<script>alert" not in text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text
-    assert len(parsed.scripts) == 1  # only the sorting script
+    assert len(parsed.scripts) == 1  # only the report's own script (sorting, filters)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless chromium not installed")
 def test_html_tables_sort_when_a_column_header_is_clicked(tmp_path: Path) -> None:
-    click = ('<script>var t = document.getElementById("findings-table"); t.querySelectorAll("th")[3].click();'
+    click = ('<script>var t = document.getElementById("checks-table"); t.querySelectorAll("th")[2].click();'
              'document.title = Array.prototype.map.call(t.tBodies[0].rows, function (r) {'
-             ' return r.cells[3].textContent; }).join(",");</script></body>')
+             ' return r.cells[0].textContent; }).join(",");</script></body>')
     path = tmp_path / "report.html"
     path.write_text(render(REPORT, "html").replace("</body>", click))
     dom = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                           path.as_uri()], capture_output=True, text=True, timeout=60).stdout
     title = re.search(r"<title>(.*)</title>", dom)
     assert title is not None
-    resources = title.group(1).split(",")
-    assert resources == sorted(f.resource for f in REPORT.findings) != [f.resource for f in REPORT.findings]
+    ids = title.group(1).split(",")
+    by_severity = [c.check_id for c in sorted(CHECKS, key=lambda c: c.severity.rank)]
+    assert ids == by_severity != [c.check_id for c in CHECKS]
 
 
 def test_html_says_so_when_there_is_nothing_to_report() -> None:

@@ -23,7 +23,7 @@ from provision.providers.alibaba.calls import marker_pager, token_pager
 from provision.providers.alibaba.markers import KeyMarker
 from provision.providers.alibaba.modelstudio import every_model_granted, find_workspaces, granted_models
 from provision.providers.alibaba.modelstudio_keys import key_auth, list_api_keys
-from provision.providers.alibaba.privatelink import tagged
+from provision.providers.alibaba.privatelink import endpoint_owner, tagged
 
 _WORKERS = 8
 
@@ -130,6 +130,7 @@ class EndpointFacts:
     domain: str
     managed: bool
     zones: tuple[ZoneFacts, ...]
+    owner: str = ""  # the manifest its ownership tags name ("" when untagged or unnamed)
 
 
 # --- identity -----------------------------------------------------------------------------------------
@@ -303,6 +304,6 @@ def _endpoint(clients: Clients, region: str, item: Any) -> EndpointFacts:
         endpoint_id=str(item.endpoint_id), name=str(item.endpoint_name or ""), region=region,
         vpc_id=str(item.vpc_id or ""), service_name=str(item.service_name or item.service_id or ""),
         status=str(item.endpoint_status or ""), connection_status=str(item.connection_status or ""),
-        domain=str(item.endpoint_domain or ""), managed=tagged(item),
+        domain=str(item.endpoint_domain or ""), managed=tagged(item), owner=endpoint_owner(item) or "",
         zones=tuple(sorted((ZoneFacts(str(z.zone_id), str(z.v_switch_id), str(z.zone_status or ""))
                             for z in zones), key=lambda z: z.zone_id)))
