@@ -1,7 +1,7 @@
 """The emulator's HTTP server: every service on one host:port, dispatched through an explicit route table.
 
-Per request: parse → control API (``/_emulator/*``) → fault injection → for signed calls
-(``x-acs-action``, or ``Action`` with a v1 ``Signature``): signature and nonce, caller, route on
+Per request: parse → control API (``/_emulator/*``) → for signed calls (``x-acs-action``, or
+``Action`` with a v1 ``Signature``): signature and nonce, fault injection, caller, route on
 (version, action) [+ path for ROA], RAM authorization, handler under ``world.lock``; otherwise the
 Bearer data plane (``DataRoute``), reached directly or through a PrivateLink endpoint domain in ``Host``.
 """
@@ -20,6 +20,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from provision.emulator import auth, gateway
+from provision.emulator.alibaba import SERVICES
+from provision.emulator.alibaba.privatelink import endpoint_by_domain
 from provision.emulator.control import ControlApi
 from provision.emulator.faults import Faults
 from provision.emulator.httpio import (
@@ -32,8 +34,6 @@ from provision.emulator.httpio import (
     is_ip_literal,
     parse_request,
 )
-from provision.emulator.alibaba import SERVICES
-from provision.emulator.alibaba.privatelink import endpoint_by_domain
 from provision.emulator.nonces import NonceLedger
 from provision.emulator.stats import LogEntry, RequestLog
 from provision.emulator.wire import Caller, CloudError, Ctx, DataRoute, Request, Route, Service
@@ -297,8 +297,8 @@ class EmulatorServer:
 
     def _api(self, world: World, request: Request, raw_path: str) -> HttpResponse:
         try:
-            self._inject(request.action or "", data_plane=False)
             key = gateway.authenticate(request, world, self.nonces)
+            self._inject(request.action or "", data_plane=False)  # after: a failed call used its nonce up
             request.caller = Caller(key.account_id, key.access_key_id, key.user_name)
             service, route, request.path_params = self.routes.find_api(request, raw_path)
             with world.lock:

@@ -48,7 +48,8 @@ class V1Client:
         canonical = "&".join(f"{_enc(k)}={_enc(v)}" for k, v in sorted(all_params.items()))
         to_sign = f"POST&{_enc('/')}&{_enc(canonical)}"
         key = f"{secret or self.secret}&".encode()
-        all_params["Signature"] = base64.b64encode(hmac.new(key, to_sign.encode(), hashlib.sha1).digest()).decode()
+        digest = hmac.new(key, to_sign.encode(), hashlib.sha1).digest()
+        all_params["Signature"] = base64.b64encode(digest).decode()
         return all_params
 
     def post(self, params: dict[str, str], *, form: bool = False,
@@ -78,7 +79,8 @@ def test_users_are_created_read_and_paged_with_markers(v1: V1Client) -> None:
     marker: str | None = None
     pages = 0
     while True:
-        status, page = v1.call("ListUsers", params={"MaxItems": "2", **({"Marker": marker} if marker else {})})
+        paging = {"MaxItems": "2", **({"Marker": marker} if marker else {})}
+        status, page = v1.call("ListUsers", params=paging)
         assert status == 200
         pages += 1
         names += [user["UserName"] for user in page["Users"]["User"]]
