@@ -11,8 +11,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "provision"
 SDKS = ("alibabacloud_", "darabonba", "Tea", "openai", "dashscope")
 OUTPUT = ("rich", "typer", "click")
 PURE = ("provision.manifest", "provision.desired", "provision.plan")
-# The data flow, one folder per stage (docs/architecture.md): a stage imports the stages before it, never after.
-LAYERS = ("provision.manifest", "provision.desired", "provision.plan", "provision.state", "provision.providers",
+# The flow, one folder per stage (docs/architecture.md): a stage imports earlier stages, never later ones.
+LAYERS = ("provision.manifest", "provision.desired", "provision.plan", "provision.state",
+          "provision.providers",
           "provision.engine", "provision.checks", "provision.audit", "provision.cli")
 
 

@@ -74,6 +74,9 @@ def parse_request(method: str, raw_target: str, headers: Mapping[str, str], body
         query=dict(parse_qsl(split.query, keep_blank_values=True)), form=form, headers=lower,
         body=body, json_body=json_body, action=lower.get("x-acs-action"),
         version=lower.get("x-acs-version"), host=lower.get("host", ""), client_ip=client_ip)
+    if request.action is None and request.path == "/":  # RPC signed the older way: no x-acs-* headers
+        request.action = request.get("Action")
+        request.version = request.version or request.get("Version")
     region_in_host = _REGION_IN_HOST.match(host_name(request.host))
     request.region = (request.get("RegionId") or (region_in_host.group(1) if region_in_host else "")
                       or default_region)

@@ -1,9 +1,9 @@
 """The emulator's HTTP server: every service on one host:port, dispatched through an explicit route table.
 
-Per request: parse → control API (``/_emulator/*``) → fault injection → for signed calls
-(``x-acs-action``): signature, caller, route on (version, action) [+ path for ROA], RAM
-authorization, handler under ``world.lock``; otherwise the Bearer data plane (``DataRoute``),
-reached directly or through a PrivateLink endpoint domain in ``Host``.
+Per request: parse → control API (``/_emulator/*``) → for signed calls (``x-acs-action``, or
+``Action`` with a v1 ``Signature``): signature and nonce, fault injection, caller, route on
+(version, action) [+ path for ROA], RAM authorization, handler under ``world.lock``; otherwise the
+Bearer data plane (``DataRoute``), reached directly or through a PrivateLink endpoint domain in ``Host``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from provision.emulator import auth, signing
+from provision.emulator import auth, gateway
 from provision.emulator.alibaba import SERVICES
 from provision.emulator.alibaba.privatelink import endpoint_by_domain
 from provision.emulator.control import ControlApi
@@ -34,6 +34,7 @@ from provision.emulator.httpio import (
     is_ip_literal,
     parse_request,
 )
+from provision.emulator.nonces import NonceLedger
 from provision.emulator.stats import LogEntry, RequestLog
 from provision.emulator.wire import Caller, CloudError, Ctx, DataRoute, Request, Route, Service
 from provision.emulator.world import World, write_json_atomic
@@ -190,6 +191,7 @@ class EmulatorServer:
             self.world = World.load(json.loads(state_file.read_text(encoding="utf-8")))
         self.faults = Faults(world.ids.seed)
         self.log = RequestLog()
+        self.nonces = NonceLedger()
         self.control = ControlApi(self)
         self._httpd = _HttpServer((host, port), self)
         self.host, self.port = str(self._httpd.server_address[0]), int(self._httpd.server_address[1])
@@ -261,6 +263,7 @@ class EmulatorServer:
         self.world = World.load(self._initial)
         self.faults.clear()
         self.log.clear()
+        self.nonces.clear()
         self.mark_dirty()
 
     # -- dispatch -----------------------------------------------------------------------------------
@@ -273,8 +276,8 @@ class EmulatorServer:
         if request.path.startswith("/_emulator/"):
             return self.control.handle(request)
         raw_path = urlsplit(raw_target).path or "/"
-        if request.action:
-            label = request.action
+        if gateway.is_signed_call(request):
+            label = request.action or "(no Action)"
             response = self._api(world, request, raw_path)
         else:
             found = self.routes.find_data(request.method, raw_path)
@@ -294,8 +297,8 @@ class EmulatorServer:
 
     def _api(self, world: World, request: Request, raw_path: str) -> HttpResponse:
         try:
-            self._inject(request.action or "", data_plane=False)
-            key = signing.verify(request, world)
+            key = gateway.authenticate(request, world, self.nonces)
+            self._inject(request.action or "", data_plane=False)  # after: a failed call used its nonce up
             request.caller = Caller(key.account_id, key.access_key_id, key.user_name)
             service, route, request.path_params = self.routes.find_api(request, raw_path)
             with world.lock:

@@ -14,24 +14,26 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from provision.emulator.wire import CloudError, Request
+from provision.emulator.wire import CloudError, Request, missing_parameter
 from provision.emulator.world import KeyRecord, World
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 MAX_SKEW_S = 900  # the gateway accepts x-acs-date within 15 minutes of its own clock
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+NONCE_HEADER = "x-acs-signature-nonce"
 # DATE_FORMAT as a regex: strptime costs more than the rest of the date check, on every signed call
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})Z$")
 
 
-def _encode(value: str) -> str:
-    return quote(value, safe="~")  # RFC 3986: space → %20, * → %2A
+def percent_encode(value: str) -> str:
+    """RFC 3986 (both signatures): space → %20, * → %2A, ~ kept."""
+    return quote(value, safe="~")
 
 
 def canonical_query(query_string: str) -> str:
     """Sorted ``k=v`` pairs, RFC 3986 encoded, from a query string in any wire encoding."""
     pairs = parse_qsl(query_string, keep_blank_values=True)
-    return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(pairs))
+    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(pairs))
 
 
 def compute_signature(secret: str, method: str, raw_target: str, headers: Mapping[str, str],
@@ -60,30 +62,32 @@ def authorization_header(access_key_id: str, secret: str, method: str, raw_targe
     return f"{ALGORITHM} Credential={access_key_id},SignedHeaders={';'.join(names)},Signature={signature}"
 
 
-def _gateway_error(code: str, message: str, status: int = 400) -> CloudError:
+def gateway_error(code: str, message: str, status: int = 400) -> CloudError:
+    """A gateway error (signature, key, timestamp, nonce)."""
     return CloudError(code, message, status, "RPC")  # gateway errors are PascalCase, even on ROA APIs
 
 
 def _parse_authorization(value: str) -> tuple[str, list[str], str]:
     algorithm, _, rest = value.partition(" ")
     if not value:
-        raise _gateway_error("IncompleteSignature", "The request is not signed: the Authorization "
-                             "header is missing.")
+        raise gateway_error("IncompleteSignature", "The request is not signed: the Authorization "
+                            "header is missing.")
     if algorithm != ALGORITHM:
-        raise _gateway_error("IncompleteSignature", f"Unsupported signature algorithm {algorithm!r}; "
-                             f"the emulator accepts {ALGORITHM} only.")
+        raise gateway_error("IncompleteSignature", f"Unsupported signature algorithm {algorithm!r}; "
+                            f"the emulator accepts {ALGORITHM}, or the RPC HMAC-SHA1 signature "
+                            "(Signature, SignatureMethod, ... parameters).")
     try:
         fields = dict(part.strip().split("=", 1) for part in rest.split(","))
         return fields["Credential"], fields["SignedHeaders"].split(";"), fields["Signature"]
     except (KeyError, ValueError):
-        raise _gateway_error("IncompleteSignature", "The request signature does not conform to "
-                             "Aliyun standards: malformed Authorization header.") from None
+        raise gateway_error("IncompleteSignature", "The request signature does not conform to "
+                            "Aliyun standards: malformed Authorization header.") from None
 
 
-def _check_date(value: str | None, now: datetime) -> None:
+def check_timestamp(value: str | None, now: datetime, name: str = "x-acs-date") -> None:
+    """``value`` (``DATE_FORMAT``, UTC) is within 15 minutes of ``now``; ``name`` is where it was sent."""
     if value is None:
-        raise _gateway_error("MissingParameter", "The input parameter x-acs-date that is mandatory "
-                             "for processing this request is not supplied.")
+        raise missing_parameter(name)
     parts = _DATE.match(value)
     try:
         if parts is None:
@@ -91,10 +95,10 @@ def _check_date(value: str | None, now: datetime) -> None:
         year, month, day, hour, minute, second = (int(p) for p in parts.groups())
         signed_at = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
-        raise _gateway_error("InvalidTimeStamp.Format",
-                             "Specified time stamp or date value is not well formatted.") from None
+        raise gateway_error("InvalidTimeStamp.Format",
+                            "Specified time stamp or date value is not well formatted.") from None
     if abs((now - signed_at).total_seconds()) > MAX_SKEW_S:
-        raise _gateway_error("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+        raise gateway_error("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
 
 
 def verify(request: Request, world: World, now: datetime | None = None) -> KeyRecord:
@@ -106,20 +110,24 @@ def verify(request: Request, world: World, now: datetime | None = None) -> KeyRe
     access_key_id, signed, signature = _parse_authorization(request.headers.get("authorization", ""))
     key = world.lookup_key(access_key_id)
     if key is None:
-        raise _gateway_error("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
-    if "host" not in signed or "x-acs-date" not in signed or any(n not in request.headers for n in signed):
-        raise _gateway_error("IncompleteSignature", "The request signature does not conform to Aliyun "
-                             "standards: host and x-acs-date must be signed, and every signed header sent.")
+        raise gateway_error("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+    if (any(n not in signed for n in ("host", "x-acs-date")) or any(n not in request.headers for n in signed)
+            or (NONCE_HEADER in request.headers and NONCE_HEADER not in signed)):
+        raise gateway_error("IncompleteSignature", "The request signature does not conform to Aliyun "
+                            "standards: host, x-acs-date and x-acs-signature-nonce must be signed, and "
+                            "every signed header sent.")
     payload_hash = hashlib.sha256(request.body).hexdigest()
     if request.headers.get("x-acs-content-sha256") != payload_hash:
-        raise _gateway_error("SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match "
-                             "the SHA-256 of the request body.")
-    _check_date(request.headers.get("x-acs-date"), now or datetime.now(UTC))
+        raise gateway_error("SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match "
+                            "the SHA-256 of the request body.")
+    check_timestamp(request.headers.get("x-acs-date"), now or datetime.now(UTC))
+    if NONCE_HEADER not in request.headers:
+        raise missing_parameter(NONCE_HEADER)
     expected = compute_signature(key.secret, request.method, request.raw_target, request.headers,
                                  signed, payload_hash)
     if not hmac.compare_digest(expected, signature):
-        raise _gateway_error("SignatureDoesNotMatch",
-                             "Specified signature is not matched with our calculation.")
+        raise gateway_error("SignatureDoesNotMatch",
+                            "Specified signature is not matched with our calculation.")
     if not key.active:
-        raise _gateway_error("InvalidAccessKeyId.Inactive", "Specified access key is disabled.", 403)
+        raise gateway_error("InvalidAccessKeyId.Inactive", "Specified access key is disabled.", 403)
     return key

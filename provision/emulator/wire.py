@@ -81,8 +81,7 @@ class Request:
     def require(self, name: str, style: Style = "RPC") -> str:
         value = self.get(name)
         if value is None or value == "":
-            raise CloudError("MissingParameter", f"The input parameter {name} that is mandatory "
-                             "for processing this request is not supplied.", 400, style)
+            raise missing_parameter(name, style)
         return value
 
     def get_bool(self, name: str, default: bool | None = None) -> bool | None:
@@ -135,6 +134,12 @@ class CloudError(Exception):
         self.status = status
         self.style = style
         self.retry_after_ms = retry_after_ms
+
+
+def missing_parameter(name: str, style: Style = "RPC") -> CloudError:
+    """400 ``MissingParameter`` naming the parameter (or signature header) that was not sent."""
+    return CloudError("MissingParameter", f"The input parameter {name} that is mandatory for processing "
+                      "this request is not supplied.", 400, style)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ SDK's typed responses read; an endpoint's zones, security groups and tags are in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,7 +79,15 @@ def endpoint_by_domain(world: World, host: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _endpoint_body(ep: EndpointRecord, t: Timing, with_tags: bool = False) -> Body:
+# fields GetVpcEndpointAttribute has and the SDK models of the other answers do not
+_NOT_IN_LIST = ("ZonePrivateIpAddressCount", "Payer")
+_NOT_IN_CREATE = (*_NOT_IN_LIST, "EndpointType", "RegionId", "ProtectedEnabled", "ResourceGroupId",
+                  "ResourceOwner")
+
+
+def _endpoint_body(ep: EndpointRecord, t: Timing, view: Literal["get", "list", "create"] = "get") -> Body:
+    """An endpoint as ``GetVpcEndpointAttribute`` answers it; ``list`` and ``create`` keep the fields their
+    SDK models know (``list`` adds the tags)."""
     body: Body = {
         "EndpointId": ep.endpoint_id, "EndpointName": ep.endpoint_name,
         "EndpointDescription": ep.endpoint_description, "EndpointType": ep.endpoint_type,
@@ -91,9 +99,10 @@ def _endpoint_body(ep: EndpointRecord, t: Timing, with_tags: bool = False) -> Bo
         "ResourceGroupId": ep.resource_group_id, "ResourceOwner": False, "Payer": "Endpoint",
         "Bandwidth": 1024, "AddressIpVersion": "IPv4", "ZoneAffinityEnabled": False,
     }
-    if with_tags:
+    if view == "list":
         body["Tags"] = [{"Key": k, "Value": v} for k, v in ep.tags.items()]
-    return body
+    dropped = {"get": (), "list": _NOT_IN_LIST, "create": _NOT_IN_CREATE}[view]
+    return {k: v for k, v in body.items() if k not in dropped}
 
 
 # -- product --------------------------------------------------------------------------------------------
@@ -136,7 +145,7 @@ def _create_endpoint(ctx: Ctx, req: Request) -> Body:
     region, region_id, t = rules.scope(ctx, req)
     previous = rules.replayed(region, "CreateVpcEndpoint", req)
     if previous is not None and any(ep.endpoint_id == previous for ep in region.endpoints):
-        return rules.ok(_endpoint_body(rules.find_endpoint(region, previous), t))
+        return rules.ok(_endpoint_body(rules.find_endpoint(region, previous), t, "create"))
     if not ctx.world.state(ctx.account_id, PrivateLinkState).product_open:
         raise pl_error("NeedOpenProduct")
     vpc_id = req.require("VpcId")
@@ -167,7 +176,7 @@ def _create_endpoint(ctx: Ctx, req: Request) -> Body:
     ep.zones = [rules.new_zone(ctx.world, vsw, t) for vsw in vswitches]
     region.endpoints.append(ep)
     rules.remember(region, "CreateVpcEndpoint", req, ep.endpoint_id)
-    return rules.ok(_endpoint_body(ep, t))
+    return rules.ok(_endpoint_body(ep, t, "create"))
 
 
 def _get_endpoint(ctx: Ctx, req: Request) -> Body:
@@ -197,7 +206,7 @@ def _list_endpoints(ctx: Ctx, req: Request) -> Body:
              if all(_ENDPOINT_FILTERS[k](ep, t) == v for k, v in wanted.items())
              and rules.tags_match(ep, tag_filter)]
     page = rules.page_of(req, found)
-    return rules.ok({"Endpoints": [_endpoint_body(ep, t, with_tags=True) for ep in page.items],
+    return rules.ok({"Endpoints": [_endpoint_body(ep, t, "list") for ep in page.items],
                      "NextToken": page.next_token, "MaxResults": page.size, "TotalCount": page.total})
 
 

@@ -34,10 +34,12 @@ def user_id(world: World, account_id: str, user_name: str) -> str | None:
 
 
 # -- wire shapes ------------------------------------------------------------------------------------
-def _user_json(u: User) -> Body:
-    return {"UserId": u.user_id, "UserName": u.user_name, "DisplayName": u.display_name,
+def _user_json(u: User, updated: bool = True) -> Body:
+    """A user as RAM answers it; CreateUser's answer has no ``UpdateDate`` (its SDK model has none)."""
+    body = {"UserId": u.user_id, "UserName": u.user_name, "DisplayName": u.display_name,
             "Comments": u.comments, "Email": u.email, "MobilePhone": u.mobile_phone,
-            "CreateDate": u.create_date, "UpdateDate": u.update_date}
+            "CreateDate": u.create_date}
+    return {**body, "UpdateDate": u.update_date} if updated else body
 
 
 def _fields(req: Request, prefix: str = "") -> rules.UserFields:
@@ -45,16 +47,18 @@ def _fields(req: Request, prefix: str = "") -> rules.UserFields:
                             req.get(f"{prefix}Email"), req.get(f"{prefix}MobilePhone"))
 
 
-def _group_json(g: Group) -> Body:
-    return {"GroupId": g.group_id, "GroupName": g.group_name, "Comments": g.comments,
-            "CreateDate": g.create_date, "UpdateDate": g.update_date}
+def _group_json(g: Group, updated: bool = True) -> Body:
+    """A group as RAM answers it; CreateGroup's answer has no ``UpdateDate`` (its SDK model has none)."""
+    body = {"GroupId": g.group_id, "GroupName": g.group_name, "Comments": g.comments,
+            "CreateDate": g.create_date}
+    return {**body, "UpdateDate": g.update_date} if updated else body
 
 
 # -- users ------------------------------------------------------------------------------------------
 def create_user(ctx: Ctx, req: Request) -> Body:
     """CreateUser; not idempotent: a taken name is ``EntityAlreadyExists.User`` (409)."""
     user = rules.create_user(ctx, req.require("UserName"), _fields(req))
-    return ok(User=_user_json(user))
+    return ok(User=_user_json(user, updated=False))
 
 
 def get_user(ctx: Ctx, req: Request) -> Body:
@@ -101,11 +105,10 @@ def get_login_profile(ctx: Ctx, req: Request) -> Body:
 
 
 def update_login_profile(ctx: Ctx, req: Request) -> Body:
-    """UpdateLoginProfile: only the given fields change."""
-    name = req.require("UserName")
-    rules.update_login_profile(ctx, name, req.get("Password"), req.get_bool("PasswordResetRequired"),
-                               req.get_bool("MFABindRequired"))
-    return _profile_body(name, ctx)
+    """UpdateLoginProfile: only the given fields change; the answer is the RequestId alone."""
+    rules.update_login_profile(ctx, req.require("UserName"), req.get("Password"),
+                               req.get_bool("PasswordResetRequired"), req.get_bool("MFABindRequired"))
+    return ok()
 
 
 def delete_login_profile(ctx: Ctx, req: Request) -> Body:
@@ -160,7 +163,8 @@ def get_access_key_last_used(ctx: Ctx, req: Request) -> Body:
 # -- groups -----------------------------------------------------------------------------------------
 def create_group(ctx: Ctx, req: Request) -> Body:
     """CreateGroup; 409 ``EntityAlreadyExists.Group``."""
-    return ok(Group=_group_json(rules.create_group(ctx, req.require("GroupName"), req.get("Comments"))))
+    group = rules.create_group(ctx, req.require("GroupName"), req.get("Comments"))
+    return ok(Group=_group_json(group, updated=False))
 
 
 def get_group(ctx: Ctx, req: Request) -> Body:

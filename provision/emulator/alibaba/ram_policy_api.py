@@ -55,11 +55,17 @@ def _tags(req: Request) -> list[tuple[str, str]]:
     return [(k, v or "") for k, v in _tag_filter(req)]
 
 
-def _policy_json(v: pol.PolicyView, ctx: Ctx) -> Body:
-    return {"PolicyName": v.policy_name, "PolicyType": v.policy_type, "Description": v.description,
-            "DefaultVersion": v.default_version, "CreateDate": v.create_date, "UpdateDate": v.update_date,
-            "AttachmentCount": len(pol.entities_for_policy(ctx, v.policy_type, v.policy_name)),
-            "Tags": {"Tag": [{"TagKey": k, "TagValue": val} for k, val in v.tags.items()]}}
+def _policy_json(v: pol.PolicyView, ctx: Ctx | None = None, tags: bool = False) -> Body:
+    """A policy as RAM answers it: ``AttachmentCount`` with ``ctx`` (not in UpdatePolicyDescription),
+    ``Tags`` only where the SDK model has them (ListPolicies)."""
+    body: Body = {"PolicyName": v.policy_name, "PolicyType": v.policy_type, "Description": v.description,
+                  "DefaultVersion": v.default_version, "CreateDate": v.create_date,
+                  "UpdateDate": v.update_date}
+    if ctx is not None:
+        body["AttachmentCount"] = len(pol.entities_for_policy(ctx, v.policy_type, v.policy_name))
+    if tags:
+        body["Tags"] = {"Tag": [{"TagKey": k, "TagValue": val} for k, val in v.tags.items()]}
+    return body
 
 
 def _version_json(v: pol.VersionView) -> Body:
@@ -110,7 +116,7 @@ def list_policies(ctx: Ctx, req: Request) -> Body:
     ptype = pol.check_policy_type(req.get("PolicyType")) if req.get("PolicyType") else None
     wanted = _tag_filter(req)
     found = [v for v in pol.all_policies(ctx, ptype) if pol.tags_match(v.tags, wanted)]
-    return paged_body(req, found, "Policies", "Policy", lambda v: _policy_json(v, ctx))
+    return paged_body(req, found, "Policies", "Policy", lambda v: _policy_json(v, ctx, tags=True))
 
 
 def create_policy_version(ctx: Ctx, req: Request) -> Body:
@@ -148,7 +154,7 @@ def update_policy_description(ctx: Ctx, req: Request) -> Body:
     """UpdatePolicyDescription of a custom policy."""
     name = req.require("PolicyName")
     pol.update_description(ctx, name, req.get("NewDescription") or "")
-    return ok(Policy=_policy_json(pol.get_policy(ctx, "Custom", name), ctx))
+    return ok(Policy=_policy_json(pol.get_policy(ctx, "Custom", name)))
 
 
 def list_entities_for_policy(ctx: Ctx, req: Request) -> Body:
