@@ -9,6 +9,7 @@ import dashscope
 import pytest
 from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_modelstudio20260210.client import Client
+from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 
 from provision.emulator.testing import EmulatorHandle
@@ -18,6 +19,24 @@ from provision.emulator.testing import EmulatorHandle
 def ram(emulator: EmulatorHandle) -> RamClient:
     """A RAM client of the per-test emulator, signed by the default account's root key."""
     return RamClient(emulator.sdk_config())
+
+
+@dataclass(frozen=True)
+class RamUser:
+    name: str
+    key_id: str
+    secret: str
+
+
+def ram_user(emulator: Any, name: str, *policies: str) -> RamUser:
+    """A RAM user with an AccessKey and system policies, made through the RAM SDK as an admin would."""
+    ram = RamClient(emulator.sdk_config())
+    ram.create_user(ram_models.CreateUserRequest(user_name=name))
+    key = ram.create_access_key(ram_models.CreateAccessKeyRequest(user_name=name)).body.access_key
+    for policy in policies:
+        ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(
+            policy_type="System", policy_name=policy, user_name=name))
+    return RamUser(name, key.access_key_id, key.access_key_secret)
 
 
 # -- DashScope: a workspace granted qwen-plus and a key of it ----------------------------------------------

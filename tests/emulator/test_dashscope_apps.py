@@ -18,7 +18,7 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from dashscope import Application, Generation
 
 from provision.emulator.alibaba.modelstudio_state import ms_state
-from tests.emulator.conftest import APP_ID, Setup, new_key
+from tests.emulator.conftest import APP_ID, Setup, new_key, ram_user
 
 KB, DOC, MEMORY = "kb0delivery01", "file_delivery_manual_01", "4c1e9a7b2d3f4e5a8b6c7d0e1f2a3b4c"
 
@@ -166,24 +166,16 @@ def test_a_ram_users_key_needs_sfm_create_session_which_the_read_only_data_polic
         setup: Setup) -> None:
     """bailian-sub-workspace-model-calls: NoPermission on sfm:CreateSession is fixed by
     AliyunBailianDataFullAccess; AliyunBailianDataReadOnlyAccess is not enough."""
+    builder = ram_user(setup.emulator, "builder", "AliyunBailianControlFullAccess",
+                       "AliyunBailianDataReadOnlyAccess")
     ram = RamClient(setup.emulator.sdk_config())
-    ram.create_user(ram_models.CreateUserRequest(user_name="builder"))
-    created = ram.create_access_key(ram_models.CreateAccessKeyRequest(user_name="builder")).body.access_key
-
-    def attach(policy: str) -> None:
-        ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(
-            policy_type="System", policy_name=policy, user_name="builder"))
-
-    attach("AliyunBailianControlFullAccess")
     allow = {"Effect": "Allow", "Action": "modelstudio:*", "Resource": "*"}
-    document = {"Version": "1", "Statement": [allow]}
-    ram.create_policy(ram_models.CreatePolicyRequest(policy_name="ModelStudioKeys",
-                                                     policy_document=json.dumps(document)))
+    ram.create_policy(ram_models.CreatePolicyRequest(
+        policy_name="ModelStudioKeys", policy_document=json.dumps({"Version": "1", "Statement": [allow]})))
     ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(
         policy_type="Custom", policy_name="ModelStudioKeys", user_name="builder"))
-    attach("AliyunBailianDataReadOnlyAccess")
     setup.emulator.add_member(setup.workspace, "builder", "admin")
-    as_user = ModelStudioClient(setup.emulator.sdk_config(created.access_key_id, created.access_key_secret))
+    as_user = ModelStudioClient(setup.emulator.sdk_config(builder.key_id, builder.secret))
     own_key = new_key(as_user, setup.workspace).api_key_value
 
     refused = Generation.call(model="qwen-plus", prompt="ping", api_key=own_key)
@@ -191,6 +183,7 @@ def test_a_ram_users_key_needs_sfm_create_session_which_the_read_only_data_polic
     for answer in (refused, app_refused):
         assert (answer.status_code, answer.code) == (403, "NoPermission")
         assert "Action: sfm:CreateSession" in answer.message
-    attach("AliyunBailianDataFullAccess")
+    ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(
+        policy_type="System", policy_name="AliyunBailianDataFullAccess", user_name="builder"))
     assert Generation.call(model="qwen-plus", prompt="ping", api_key=own_key).status_code == 200
     assert call(setup, prompt="ping").status_code == 200  # the root's key never needed it
