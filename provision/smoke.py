@@ -97,8 +97,21 @@ def _native(response: Any, key: str, text: Callable[[Any], str]) -> Reply:
     return Reply(200, text=text(response.output), request_id=str(response.request_id or ""))
 
 
+_MULTIMODAL = re.compile(r"(^|[-.])(vl|audio)([-.]|$)|^qvq")
+
+
+def multimodal(model: str) -> bool:
+    """Whether a model takes the multimodal endpoint: Qwen-VL and Qwen-Audio models (by their ids:
+    qwen-vl-plus, qwen2.5-vl-72b-instruct, qwen-audio-turbo, qvq-max), as bailian-sub-workspace-model-calls
+    says: "使用通义千问VL或通义千问Audio模型: …/multimodal-generation/generation"."""
+    return _MULTIMODAL.search(model) is not None
+
+
 def generation(target: DashScopeTarget, key: str, model: str) -> Reply:
-    """POST /api/v1/services/aigc/text-generation/generation with ``dashscope.Generation``."""
+    """The native call: POST /api/v1/services/aigc/text-generation/generation with ``dashscope.Generation``,
+    or, for a VL or Audio model, …/multimodal-generation/generation with ``MultiModalConversation``."""
+    if multimodal(model):
+        return _multimodal_generation(target, key, model)
     from dashscope import Generation
 
     try:
@@ -109,6 +122,24 @@ def generation(target: DashScopeTarget, key: str, model: str) -> Reply:
     except requests.RequestException as err:
         return _unreachable(err, key)
     return _native(response, key, lambda out: str(out.choices[0].message.content) if out.choices else "")
+
+
+def _multimodal_generation(target: DashScopeTarget, key: str, model: str) -> Reply:
+    from dashscope import MultiModalConversation
+
+    try:
+        response = MultiModalConversation.call(
+            model=model, messages=[{"role": "user", "content": [{"text": PROMPT}]}], max_tokens=_MAX_TOKENS,
+            api_key=key, base_address=target.native_base_url, headers=target.headers(),
+            request_timeout=_TIMEOUT_S)
+    except requests.RequestException as err:
+        return _unreachable(err, key)
+
+    def text(out: Any) -> str:
+        parts = out.choices[0].message.content if out.choices else []
+        return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
+
+    return _native(response, key, text)
 
 
 @dataclass(frozen=True)

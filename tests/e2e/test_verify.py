@@ -484,3 +484,23 @@ def test_apply_that_fails_skips_verify(cli: Cli) -> None:
     assert result.exit_code == 1
     assert "verify skipped: the apply did not succeed" in result.stderr
     assert "verify:" not in result.stdout
+
+
+def test_a_vl_model_is_verified_on_the_multimodal_endpoint(cli: Cli) -> None:
+    """bailian-sub-workspace-model-calls: Qwen-VL (and Audio) models take
+    /api/v1/services/aigc/multimodal-generation/generation natively."""
+    vl = variant(cli, "example.yaml", ("qwen-turbo", "qwen-vl-plus"),
+                 ("      model: qwen-plus", "      model: qwen-vl-plus"))
+    apply(cli, vl)
+    add_members(cli)
+    cli.cloud.clear_stats()
+
+    code, rows = verify(cli, vl)
+
+    assert code == 0, [rows[i]["diagnosis"] for i in failed(rows)]
+    generation = rows["verify.checks[0].generation@dashscope-bj"]
+    assert generation["target"].startswith("qwen-vl-plus with")
+    assert generation["diagnosis"] == "answered 'pong'"
+    calls = cli.cloud.stats()["actions"]
+    assert calls["POST /api/v1/services/aigc/multimodal-generation/generation"] == 2  # the site, the endpoint
+    assert "POST /api/v1/services/aigc/text-generation/generation" in calls  # the denied model, qwen-max

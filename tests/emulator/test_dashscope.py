@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 from alibabacloud_modelstudio20260210 import models as ms
-from dashscope import Application, Generation
+from dashscope import Application, Generation, MultiModalConversation
 from dashscope.api_entities.dashscope_response import GenerationResponse
 
 from provision.emulator.alibaba import modelstudio
@@ -188,3 +188,22 @@ def test_bad_request_bodies_are_400(setup: Setup) -> None:
     assert (response.status_code, response.json()["code"]) == (400, "InvalidParameter")
     with pytest.raises(openai.BadRequestError):
         oai(setup).chat.completions.create(model="qwen-plus", messages=[])
+
+
+# -- multimodal (bailian-sub-workspace-model-calls: VL and Audio models take multimodal-generation) ----------
+def test_a_vl_model_answers_on_the_multimodal_endpoint_and_each_endpoint_refuses_the_other_kind(
+        setup: Setup) -> None:
+    setup.client.update_model_permissions(ms.UpdateModelPermissionsRequest(
+        workspace_id=setup.workspace, access_all_entities="KEEP",
+        models=[ms.UpdateModelPermissionsRequestModels(model="qwen-vl-plus", inference=True)]))
+    content = [{"role": "user", "content": [{"image": "https://example.com/a.png"}, {"text": "ping"}]}]
+    answer = MultiModalConversation.call(model="qwen-vl-plus", messages=content, api_key=setup.key)
+    assert answer.status_code == 200 and answer.output.choices[0].message.content == [{"text": "pong"}]
+    assert answer.usage.input_tokens == 9
+
+    text_model = MultiModalConversation.call(model="qwen-plus", messages=content, api_key=setup.key)
+    vl_on_text = Generation.call(model="qwen-vl-plus", prompt="ping", api_key=setup.key)
+    for refused in (text_model, vl_on_text):
+        assert (refused.status_code, refused.code, refused.message) == \
+            (400, "InvalidParameter", "url error, please check url!")
+    assert ask(setup, model="qwen-vl-plus") == "pong"  # OpenAI-compatible mode serves both kinds

@@ -1,5 +1,5 @@
-"""The DashScope data plane (Bearer API keys): OpenAI-compatible chat and native generation; agent apps
-are in ``dashscope_apps.py`` on the same checks.
+"""The DashScope data plane (Bearer API keys): OpenAI-compatible chat, native text generation and
+multimodal generation (VL models); agent apps are in ``dashscope_apps.py`` on the same checks.
 
 Replies are canned and deterministic ("ping" → "pong", anything else is echoed) with token counts
 of about four characters per token. Each request is checked in the order the cloud documents:
@@ -19,7 +19,7 @@ from typing import Any
 
 from provision.emulator import auth  # a module: auth imports this package while it loads
 from provision.emulator.alibaba.modelstudio_rules import find_api_key, model_granted
-from provision.emulator.alibaba.modelstudio_state import ApiKey, Workspace, model_known, ms_state
+from provision.emulator.alibaba.modelstudio_state import ApiKey, Workspace, catalog_model, ms_state
 from provision.emulator.alibaba.ram import effective_policy_documents
 from provision.emulator.httpio import host_name
 from provision.emulator.wire import Body, DataResponse, DataRoute, Request, Service
@@ -29,6 +29,7 @@ _SITE_BY_HOST = {"dashscope.aliyuncs.com": "cn", "dashscope-intl.aliyuncs.com": 
                  "dashscope-finance.aliyuncs.com": "finance"}
 _MAAS_SUFFIX = ".maas.aliyuncs.com"
 PROMPT_OVERHEAD_TOKENS = 8  # the chat template around the messages
+VISION = "VU"  # the catalog capability of the models the multimodal endpoint serves
 
 
 class DataError(Exception):
@@ -134,12 +135,21 @@ def authenticate(world: World, request: Request) -> KeyContext:
     return KeyContext(account_id, key, ws)
 
 
-def check_model(world: World, ctx: KeyContext, model: Any) -> str:
-    """The model id if it exists and this key may call it."""
+def wrong_endpoint() -> DataError:
+    """A model called on the other native endpoint: VL (and Audio) models take multimodal-generation, text
+    models text-generation (bailian-sub-workspace-model-calls) [UNVERIFIED: the cloud's wording]."""
+    return bad_request("url error, please check url!")
+
+
+def check_model(world: World, ctx: KeyContext, model: Any, multimodal: bool | None = None) -> str:
+    """The model id if it exists, suits the endpoint (``multimodal``: None = any) and this key may call it."""
     if not isinstance(model, str) or not model:
         raise bad_request("Model not specified.")
-    if not model_known(world, model):
+    found = catalog_model(world, model)
+    if found is None:
         raise model_not_exist(model)
+    if multimodal is not None and multimodal != (VISION in found.capabilities):
+        raise wrong_endpoint()
     if not (model_granted(world, ctx.account_id, ctx.workspace.workspace_id, model)
             and ctx.key.auth.allows_model(model)):
         raise DataError(403, "Model.AccessDenied", "Model access denied.")
@@ -237,7 +247,7 @@ def generation(world: World, request: Request) -> DataResponse:
     try:
         ctx = authenticate(world, request)
         body = json_body(request)
-        check_model(world, ctx, body.get("model"))
+        check_model(world, ctx, body.get("model"), multimodal=False)
         source = body.get("input")
         if not isinstance(source, dict) or not (source.get("messages") or source.get("prompt")):
             raise bad_request("Required parameter(s) missing or invalid, please check the request "
@@ -271,6 +281,28 @@ def generation(world: World, request: Request) -> DataResponse:
     return DataResponse(200, stream=[dumps(e) for e in events], sse="dashscope")
 
 
+def multimodal_generation(world: World, request: Request) -> DataResponse:
+    """POST /api/v1/services/aigc/multimodal-generation/generation: VL models, ``input.messages`` whose
+    contents are lists of ``{"text"}``/``{"image"}`` parts; the answer's content is such a list."""
+    try:
+        ctx = authenticate(world, request)
+        body = json_body(request)
+        check_model(world, ctx, body.get("model"), multimodal=True)
+        source = body.get("input")
+        if not isinstance(source, dict) or not source.get("messages"):
+            raise bad_request("Required parameter(s) missing or invalid, please check the request "
+                              "parameters: input.messages.")
+        result = complete(messages_of(source["messages"]))
+    except DataError as error:
+        return error.response(openai_style=False)
+    return DataResponse(200, {
+        "output": {"choices": [{"finish_reason": result.finish_reason, "message": {
+            "role": "assistant", "content": [{"text": result.text}]}}]},
+        "usage": {"input_tokens": result.prompt_tokens, "output_tokens": result.completion_tokens,
+                  "total_tokens": result.total_tokens, "image_tokens": 0},
+        "request_id": str(uuid.uuid4())})
+
+
 def dumps(value: Body) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -280,5 +312,6 @@ SERVICE = Service(
     data_routes=(
         DataRoute("POST", "/compatible-mode/v1/chat/completions", chat_completions),
         DataRoute("POST", "/api/v1/services/aigc/text-generation/generation", generation),
+        DataRoute("POST", "/api/v1/services/aigc/multimodal-generation/generation", multimodal_generation),
     ),
 )
