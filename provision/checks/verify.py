@@ -2,8 +2,8 @@
 
 Per manifest check: a chat completion (``openai``) and a native generation (``dashscope``) with the
 workspace's API key on the manifest's site, the refusal of ``denied_model`` (grants are proven, not
-assumed), the agent app, and the same calls through each PrivateLink endpoint's live domain. Per delivered
-AccessKey: STS GetCallerIdentity must name its RAM user. Per declared member: the membership probe.
+assumed), the agent app's conversation (``verify_apps.py``), and the same calls through each
+PrivateLink endpoint's live domain. Per delivered AccessKey: STS GetCallerIdentity must name its RAM user.
 Results are typed; a failure carries a diagnosis naming the manifest entry (file:line) and what to do.
 No result holds a secret: credentials show as ids and fingerprints.
 """
@@ -24,7 +24,8 @@ from rich.table import Table
 from rich.text import Text
 
 from provision.checks.revoke_proofs import access_key_proof, api_key_proof, captured
-from provision.checks.smoke import Reply, app_completion, chat, generation, host_of, via_endpoint
+from provision.checks.smoke import Reply, chat, generation, host_of, via_endpoint
+from provision.checks.verify_apps import APP_KINDS, Step, conversation
 from provision.checks.verify_checks import (
     MODEL_DENIED,
     Call,
@@ -46,7 +47,7 @@ class CheckResult:
     """One verified fact: passed, or failed with a diagnosis a user can act on. Never holds a secret."""
 
     id: str  # unique, stable: verify.checks[0].chat@dashscope-bj, access-key/alice/LTAI…, member/ws/alice
-    check: str  # chat, generation, denied-chat, denied-generation, app, endpoint, api-key, access-key, member
+    check: str  # chat, generation, denied-*, app (and app-*), endpoint, api-key, access-key, member
     target: str  # what was called, with what, where
     entry: str  # the manifest entry it comes from: verify.checks[0] (manifests/example.yaml:62)
     passed: bool
@@ -55,6 +56,7 @@ class CheckResult:
     code: str = ""  # the cloud's error code
     credential: str = ""  # which credential: its id and a fingerprint of the secret
     duration_ms: int = 0
+    request_id: str = ""  # the cloud's id of the failed (or answered) request, when it gives one
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,6 @@ class _Verifier:
         if check.denied_model and endpoint is None:  # grants are the workspace's: proven once, on the site
             planned += [("denied-chat", chat, check.denied_model),
                         ("denied-generation", generation, check.denied_model)]
-        if check.app_id:
-            planned.append(("app", app_completion, check.app_id))
         credential = f"api key {key_id} ({fingerprint(value)})"
         results = []
         for kind, send, subject in planned:
@@ -174,23 +174,31 @@ class _Verifier:
             start = time.perf_counter()
             reply = send(target, value, subject)
             results.append(self._judge(call, reply, entry, credential, _ms(start)))
+        if check.app_id:  # the agent app's conversation (verify_apps.py)
+            for step in conversation(target, value, check):
+                call = Call(index, check, step.kind, check.app_id, key_id, target, endpoint)
+                results.append(self._judge(call, step.reply, entry, credential, step.duration_ms, step))
         return results
 
-    def _judge(self, call: Call, reply: Reply, entry: str, credential: str, duration_ms: int) -> CheckResult:
+    def _judge(self, call: Call, reply: Reply, entry: str, credential: str, duration_ms: int,
+               step: Step | None = None) -> CheckResult:
         if call.denied:
             passed = reply.status == 403 and reply.code in MODEL_DENIED
             diagnosis = (f"refused with 403 {reply.code}, as expected" if passed else
                          self.explain.answered_denied(call) if reply.ok else self.explain.reply(call, reply))
+        elif step is not None:  # an agent-app step, judged by the conversation
+            passed = step.passed
+            diagnosis = step.seen if passed or reply.ok else self.explain.app_failure(call, reply)
         else:
             passed = reply.ok
             diagnosis = f"answered {reply.text!r}" if passed else self.explain.reply(call, reply)
-        what = f"app {call.subject}" if call.kind == "app" else call.subject
+        what = f"app {call.subject}" if call.kind in APP_KINDS else call.subject
         via = f"@{call.endpoint}" if call.endpoint else ""
         return CheckResult(
             id=f"verify.checks[{call.index}].{call.kind}{via}", check=call.kind,
             target=f"{what} with {call.check.workspace}/{call.check.api_key} on {host_of(call.target)}",
             entry=entry, passed=passed, diagnosis=diagnosis, status=reply.status, code=reply.code,
-            credential=credential, duration_ms=duration_ms)
+            credential=credential, duration_ms=duration_ms, request_id=reply.request_id)
 
     def _endpoint(self, index: int, name: str, entry: str) -> tuple[CheckResult, DashScopeTarget | None]:
         """The endpoint's live state (it must be Active/Connected) and, when usable, the target through it."""

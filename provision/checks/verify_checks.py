@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from provision.checks.smoke import Reply, host_of
+from provision.checks.verify_apps import APP_KINDS, PARAMS
 from provision.desired.resources import (
     ALL_MODELS,
     ApiKeySpec,
@@ -38,7 +39,22 @@ APPLY = "`provision apply`"
 # 403 codes meaning "model not granted / not allowed": native, and the OpenAI-compatible spelling some
 # documentation pages give [UNVERIFIED: the OpenAI-mode code varies between pages, reference §9].
 MODEL_DENIED = frozenset({"Model.AccessDenied", "access_denied"})
-_DATA_POLICIES = ("AliyunBailianDataReadOnlyAccess", "AliyunBailianDataFullAccess", SUPER_ADMIN_POLICY)
+# A call opens a session as the key's owner; AliyunBailianDataReadOnlyAccess does not allow it
+# (bailian-sub-workspace-model-calls, error table: "AliyunBailianDataReadOnlyAccess 不可以").
+SESSION_ACTION = "sfm:CreateSession"
+DATA_FULL_ACCESS = "AliyunBailianDataFullAccess"
+APP_NOT_PUBLISHED = "App.NotPublished"  # [UNVERIFIED: the emulator's code; the document names none]
+
+
+def model_missing(reply: Reply) -> bool:
+    """A wrong model name: 404 ``model_not_found`` (OpenAI-compatible) or 400 ``InvalidParameter``
+    "Model not exist." (native), as bailian-sub-workspace-model-calls' error table gives them."""
+    native = reply.status == 400 and reply.code == "InvalidParameter"
+    return reply.code in ("model_not_found", "ModelNotFound") or (
+        native and "model not exist" in reply.message.lower())
+
+
+_DATA_POLICIES = ("AliyunBailianDataReadOnlyAccess", DATA_FULL_ACCESS, SUPER_ADMIN_POLICY)
 # The DashScope host of each site (reference §9); a Model Studio region belongs to one site.
 SITE_HOSTS: dict[str, str] = {"public": "dashscope.aliyuncs.com", "finance": "dashscope-finance.aliyuncs.com",
                               "international": "dashscope-intl.aliyuncs.com"}
@@ -181,21 +197,51 @@ class Explain:
             return (f"endpoint {call.endpoint} ({at('endpoints', self.entries.endpoint(call.endpoint))}) "
                     f"answered {reply.code}: {reply.message} `provision plan` shows its state; {APPLY} "
                     "recreates a missing endpoint")
+        app = call.kind in APP_KINDS
         if reply.status == 401:
             return self._invalid_key(call, w, k)
+        if reply.code == "NoPermission" and SESSION_ACTION in reply.message:
+            return self._no_session_permission(call, w, k)
         if reply.code in MODEL_DENIED:
             return self._model_denied(call, w, k)
-        if reply.code == "Workspace.AccessDenied" and call.kind == "app":
+        if reply.code == "Workspace.AccessDenied" and app:
             return (f"agent app {call.subject} belongs to another workspace than {call.check.workspace}: "
                     f"name an app of that workspace in {at('verify', 'checks', call.index, 'app_id')}")
+        if reply.code == APP_NOT_PUBLISHED and app:
+            return (f"agent app {call.subject} ({at('verify', 'checks', call.index, 'app_id')}) is not "
+                    "published: publish it in the Model Studio console (Applications), then re-run verify")
         if reply.code == "AccessDenied":
             return (f"this machine's address is outside the key's IP allow list: add it to "
                     f"{at('workspaces', w, 'api_keys', k, 'ip_allow_list')} and run {APPLY}")
-        if reply.status == 404:
+        if reply.status == 404 or model_missing(reply):
             return self._not_found(call, reply, w)
+        if reply.status == 400 and call.kind == "app-params":
+            named = next((p for p in PARAMS if p in reply.message), None)
+            where = (at("verify", "checks", call.index, named) if named
+                     else at("verify", "checks", call.index))
+            return (f"agent app {call.subject} refused the declared parameters ({reply.code}: "
+                    f"{reply.message}): fix {where} to what the published app defines")
         if reply.status == 429:
             return f"throttled ({reply.code}): the rate limit or free quota of {call.subject} is used up"
         return f"HTTP {reply.status} {reply.code}: {reply.message}"
+
+    def app_failure(self, call: Call, reply: Reply) -> str:
+        """Why an agent-app call failed, with what the cloud said (code, message, request id)."""
+        said = "; ".join(part for part in (f"{reply.code}: {reply.message}" if reply.code else reply.message,
+                                           f"request_id {reply.request_id}" if reply.request_id else "")
+                         if part)
+        return f"{self.reply(call, reply)} [{said}]" if said else self.reply(call, reply)
+
+    def _no_session_permission(self, call: Call, w: int, k: int) -> str:
+        """NoPermission on sfm:CreateSession: the key's owner lacks AliyunBailianDataFullAccess."""
+        ws, key = call.check.workspace, call.check.api_key
+        holder = self.manifest.workspaces[w].api_keys[k].issued_to
+        declared = (f"; if {holder} created it, add {DATA_FULL_ACCESS} to "
+                    f"{self.entries.at('users', self.entries.user(holder), 'policies', 'system')} and run "
+                    f"{APPLY}" if holder else "")
+        return (f"the RAM user who owns API key {ws}/{key} may not open a session (NoPermission on "
+                f"{SESSION_ACTION}): attach {DATA_FULL_ACCESS} to the identity that created the key "
+                f"(AliyunBailianDataReadOnlyAccess is not enough){declared}")
 
     def answered_denied(self, call: Call) -> str:
         """Why a model the check expects to be refused answered."""
@@ -287,7 +333,7 @@ class Explain:
 
     def _not_found(self, call: Call, reply: Reply, w: int) -> str:
         at = self.entries.at
-        if call.kind == "app":
+        if call.kind in APP_KINDS:
             return (f"agent app {call.subject} does not exist in the account ({reply.code}): fix "
                     f"{at('verify', 'checks', call.index, 'app_id')}")
         if call.denied:

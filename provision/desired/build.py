@@ -83,6 +83,9 @@ def manifest_path(manifest: Manifest, problem: SpecProblem) -> FieldPath | None:
         zone = _index([z.vswitch_id for z in endpoint.zones], problem.value)
         if problem.field == "zones" and zone is not None:
             return ("endpoints", at, "zones", zone, "vswitch_id")
+        group = _index(list(endpoint.security_group_ids), problem.value)
+        if problem.field == "security_group_ids" and group is not None:
+            return ("endpoints", at, "security_group_ids", group)
         return ("endpoints", at, problem.field)
     workspace, _, child = name.partition("/")
     ws = _index([w.name for w in manifest.workspaces], workspace)

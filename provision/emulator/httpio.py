@@ -31,6 +31,7 @@ class HttpResponse:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     code: str = ""
+    chunks: tuple[bytes, ...] | None = None  # a stream: each written and flushed on its own (chunked)
 
 
 def new_request_id() -> str:
@@ -135,7 +136,16 @@ def data_success(response: DataResponse) -> HttpResponse:
     code = _data_code(response.body) if response.status >= 400 else ""
     if response.stream is None:
         return json_response(response.status, response.body or {}, request_id, response.headers, code)
-    events = "".join(f"data: {payload}\n\n" for payload in response.stream).encode()
+    events = tuple(sse_event(payload, n, response.sse).encode() for n, payload in
+                   enumerate(response.stream, start=1))
     headers = {"Content-Type": "text/event-stream;charset=utf-8", "Cache-Control": "no-cache",
                "x-acs-request-id": request_id, **response.headers}
-    return HttpResponse(response.status, events, headers, code)
+    return HttpResponse(response.status, b"".join(events), headers, code, chunks=events)
+
+
+def sse_event(payload: str, number: int, style: str) -> str:
+    """One Server-Sent Event: OpenAI-compatible ``data: …``, or DashScope's native event with its id, the
+    ``result`` event type and the ``:HTTP_STATUS/200`` comment line before the data."""
+    if style == "dashscope":
+        return f"id:{number}\nevent:result\n:HTTP_STATUS/200\ndata:{payload}\n\n"
+    return f"data: {payload}\n\n"

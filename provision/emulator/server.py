@@ -162,14 +162,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _send(self, response: HttpResponse) -> None:
-        """Status line, headers and body in one write (two writes would be two TCP segments)."""
+        """Status line, headers and body in one write (two writes would be two TCP segments); a stream
+        goes out event by event instead (chunked, each chunk flushed), as the cloud writes it."""
         reason = self.responses.get(response.status, ("",))[0]
+        streamed = response.chunks is not None and self.command != "HEAD"
+        length = "Transfer-Encoding: chunked" if streamed else f"Content-Length: {len(response.body)}"
         lines = [f"{self.protocol_version} {response.status} {reason}", f"Server: {self.version_string()}",
                  f"Date: {self.date_time_string()}",
-                 *(f"{name}: {value}" for name, value in response.headers.items()),
-                 f"Content-Length: {len(response.body)}", "", ""]
+                 *(f"{name}: {value}" for name, value in response.headers.items()), length, "", ""]
         head = "\r\n".join(lines).encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+        if not streamed:
+            self.wfile.write(head if self.command == "HEAD" else head + response.body)
+            return
+        self.wfile.write(head)
+        for chunk in response.chunks or ():
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
@@ -344,7 +353,9 @@ class EmulatorServer:
         except Exception:
             log.exception("data handler %s failed", label)
             return data_error(500, "InternalError", "The request processing has failed.", openai_style)
-        return data_success(response)  # the data plane changes nothing: no save
+        if response.changed:  # an agent-app session; model calls change nothing
+            self.mark_dirty()
+        return data_success(response)
 
     def _is_direct_host(self, host: str) -> bool:
         return (host in self._own_hosts or is_ip_literal(host) or host in PUBLIC_DATA_HOSTS

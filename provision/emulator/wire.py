@@ -207,6 +207,10 @@ class DataResponse:
     body: Body | None = None
     stream: list[str] | None = None  # SSE ``data:`` payloads, already JSON-encoded; ``[DONE]`` last
     headers: Mapping[str, str] = field(default_factory=dict)
+    # "openai": ``data: …`` events; "dashscope": native events with ``id:``, ``event:result`` and
+    # ``:HTTP_STATUS/200`` lines before ``data:`` (as the DashScope SSE protocol sends them)
+    sse: Literal["openai", "dashscope"] = "openai"
+    changed: bool = False  # the call changed the world (an agent-app session): save it
 
 
 DataHandler = Callable[["World", Request], DataResponse]

@@ -297,6 +297,30 @@ class Endpoint(_Model):
 # --- verify ------------------------------------------------------------------------------------------
 
 
+ParamValue = str | int | float | bool
+
+
+class BizParams(_Model):
+    """``biz_params`` of an agent-app call (dashscope-application-call): the values of the variables the
+    app's prompt references, and business parameters of its plugin tools. The tools' user tokens
+    (``user_defined_tokens``) carry secrets and are never written in a manifest."""
+
+    user_prompt_params: dict[str, ParamValue] = Field(
+        default_factory=dict, description="prompt variable → value (variables defined in the app's prompt)")
+    user_defined_params: dict[str, dict[str, ParamValue]] = Field(
+        default_factory=dict, description="plugin tool id → its business parameters")
+
+
+class RagOptions(_Model):
+    """``rag_options`` of an agent-app call: which knowledge bases (and documents of them) to search."""
+
+    pipeline_ids: list[str] = Field(default_factory=list, description="knowledge base (index) ids")
+    file_ids: list[str] = Field(default_factory=list,
+                                description="document ids; their knowledge bases must be in pipeline_ids")
+    tags: list[str] = Field(default_factory=list, description="document tags to narrow the search")
+    metadata_filter: dict[str, str] = Field(default_factory=dict, description="document metadata to match")
+
+
 class VerifyCheck(_Model):
     """A smoke check run by `provision verify` with a declared workspace API key."""
 
@@ -305,7 +329,10 @@ class VerifyCheck(_Model):
     model: ModelId = Field(description="a granted model the key must be able to call")
     denied_model: ModelId | None = Field(None, description="a model the key must be refused")
     app_id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$",
-                               description="an agent app of the workspace to call")
+                               description="an agent app of the workspace: its conversation is verified")
+    biz_params: BizParams | None = Field(None, description="custom parameters the app call passes")
+    rag_options: RagOptions | None = Field(None, description="knowledge-base retrieval the app call asks for")
+    memory_id: str | None = Field(None, min_length=1, description="a long-term memory of the app to use")
     via_endpoints: list[str] = Field(default_factory=list, description="endpoints to repeat the call through")
 
 

@@ -155,6 +155,7 @@ def _verify(m: Manifest) -> Iterator[Problem]:
             yield Problem((*base, "workspace"), message)
             continue
         yield from _check_key(check, workspaces[check.workspace], base)
+        yield from _app_params(check, base)
         for j, name in enumerate(check.via_endpoints):
             message = _declared(endpoints, name, "endpoint", "endpoints")
             if message:
@@ -181,3 +182,12 @@ def _check_key(check: VerifyCheck, w: Workspace, base: FieldPath) -> Iterator[Pr
         yield Problem((*base, "denied_model"),
                       f"model {check.denied_model} is callable with key {key.name}: it cannot prove a denial")
 
+
+def _app_params(check: VerifyCheck, base: FieldPath) -> Iterator[Problem]:
+    """Agent-app parameters need an app to pass them to; documents need their knowledge bases."""
+    for name in ("biz_params", "rag_options", "memory_id"):
+        if getattr(check, name) is not None and check.app_id is None:
+            yield Problem((*base, name), f"{name} is passed to an agent app: declare app_id too")
+    if check.rag_options is not None and check.rag_options.file_ids and not check.rag_options.pipeline_ids:
+        yield Problem((*base, "rag_options", "file_ids"),
+                      "file_ids are searched only with the pipeline_ids of their knowledge bases: add them")

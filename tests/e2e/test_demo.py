@@ -45,7 +45,7 @@ def test_demo_runs_every_step_and_shows_no_secret(checkout: Path) -> None:
     out = proc.stdout
     steps = ["$ provision plan -m", "$ provision apply -m", "$ provision membership checklist",
              "CONSOLE STEP (done by a human", "$ provision membership confirm", "No changes.",
-             "$ provision verify -m", "verify: 13 passed, 0 failed", "$ provision audit -m"]
+             "$ provision verify -m", "verify: 21 passed, 0 failed", "$ provision audit -m"]
     positions = [out.index(step) for step in steps]
     assert positions == sorted(positions), "the steps ran out of order"
     assert not stale.exists()
@@ -69,17 +69,18 @@ def test_demo_runs_every_step_and_shows_no_secret(checkout: Path) -> None:
 
 
 def test_demo_stops_at_the_first_failing_step_and_exits_non_zero(checkout: Path) -> None:
-    # a security group the account does not have: plan cannot check it (no ECS SDK), apply fails
+    # a security group the account does not have: plan checks it (ECS) and stops before any change
     manifest = checkout / "manifests" / "example.yaml"
     manifest.write_text(manifest.read_text().replace("sg-2zedemo0000000001", "sg-2zenotthere0000001"))
 
     proc = run_demo(checkout)
 
     assert proc.returncode == 1
-    failed = re.compile(r"demo FAILED: step 2: `provision apply -m manifests/example.yaml "
-                        r"--var expires=\S+ --auto-approve` exited 1")
+    failed = re.compile(r"demo FAILED: step 1: `provision plan -m manifests/example.yaml "
+                        r"--var expires=\S+` exited 1")
     assert failed.search(proc.stderr), proc.stderr
-    assert "failed to create privatelink.endpoint/dashscope-bj" in proc.stderr
+    assert "security group sg-2zenotthere0000001 does not exist in region cn-beijing" in proc.stderr
+    assert "$ provision apply" not in proc.stdout
     assert "$ provision membership checklist" not in proc.stdout
 
 
@@ -90,7 +91,7 @@ def test_demo_users_expire_90_days_after_the_tools_clock_so_they_are_never_alrea
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "--var expires=2031-08-30T00:00:00Z" in proc.stdout
-    assert "verify: 13 passed, 0 failed" in proc.stdout
+    assert "verify: 21 passed, 0 failed" in proc.stdout
     report = json.loads((checkout / "out" / "audit.json").read_text())
     assert report["as_of"] == "2031-06-01T00:00:00Z"
     users = {u["name"]: u for u in report["access_map"]["users"]}

@@ -346,6 +346,31 @@ def test_operator_policy_is_enforced_a_missing_statement_stops_apply(emulator: E
     assert "privatelink:" in proc.stdout + proc.stderr and "NoPermission" in proc.stdout + proc.stderr
 
 
+def test_keys_an_operator_without_sfm_create_session_creates_are_refused_and_diagnosed(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bailian-sub-workspace-model-calls: NoPermission on sfm:CreateSession; the fix is
+    AliyunBailianDataFullAccess (AliyunBailianDataReadOnlyAccess is not enough)."""
+    document = json.loads(OPERATOR_POLICY.read_text())
+    document["Statement"] = [s for s in document["Statement"] if s["Action"] != "sfm:CreateSession"]
+    key_id, secret = make_operator(cli.cloud, json.dumps(document))
+    for name, value in (("ALIBABA_CLOUD_ACCESS_KEY_ID", key_id), ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)):
+        monkeypatch.setenv(name, value)
+        cli.env[name] = value
+    manifest = cli.manifests / "example.yaml"
+    assert cli("apply", "-m", manifest, "--auto-approve").exit_code == 0
+
+    rows = {row["id"]: row for row in cli("verify", "-m", manifest, "--json").json()}
+
+    chat, app = rows["verify.checks[0].chat"], rows["verify.checks[0].app"]
+    assert (chat["passed"], chat["status"], chat["code"]) == (False, 403, "NoPermission")
+    assert chat["diagnosis"].startswith(
+        "the RAM user who owns API key agent-delivery/main may not open a session (NoPermission on "
+        "sfm:CreateSession): attach AliyunBailianDataFullAccess to the identity that created the key "
+        "(AliyunBailianDataReadOnlyAccess is not enough)")
+    assert (app["code"], app["passed"]) == ("NoPermission", False) and app["request_id"]
+    assert f"request_id {app['request_id']}]" in app["diagnosis"]
+
+
 def test_operator_policy_covers_verify_audit_and_revoke(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     key_id, secret = make_operator(cli.cloud, OPERATOR_POLICY.read_text())
     for name, value in (("ALIBABA_CLOUD_ACCESS_KEY_ID", key_id), ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)):

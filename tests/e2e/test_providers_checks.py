@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 
 VPC, OTHER_VPC = "vpc-2zedemo0000000001", "vpc-2zeother000000001"
 GOOD_ZONES = [("cn-beijing-a", "vsw-2zedemo00000000a1"), ("cn-beijing-h", "vsw-2zedemo00000000h1")]
+HTTPS_ONLY_SG, NARROW_SG = "sg-2zedemohttps0001", "sg-2zedemonarrow001"
 OTHER_ZONES = [("cn-beijing-a", "vsw-2zeother0000000a1"), ("cn-beijing-h", "vsw-2zeother0000000h1")]
 
 MODELS = """version: 1
@@ -65,7 +66,11 @@ def emulator_seed() -> Seed:
     vpc = {"regions": {"cn-beijing": {
         "vpcs": [{"vpc_id": OTHER_VPC, "cidr_block": "10.0.0.0/8", "vpc_name": "other"}],
         "vswitches": vswitches,
-        "security_groups": [{"security_group_id": "sg-2zeother000000001", "vpc_id": OTHER_VPC}]}}}
+        "security_groups": [{"security_group_id": "sg-2zeother000000001", "vpc_id": OTHER_VPC},
+                            {"security_group_id": HTTPS_ONLY_SG, "vpc_id": VPC,
+                             "inbound_tcp_ports": [443]},
+                            {"security_group_id": NARROW_SG, "vpc_id": VPC,
+                             "source_cidr": "172.16.1.0/24"}]}}}
     account = seed.accounts[0].model_copy(update={"vpc": vpc})
     return seed.model_copy(update={"clock_start": now(), "accounts": [account, *seed.accounts[1:]]})
 
@@ -124,6 +129,25 @@ def test_plan_stops_on_a_vswitch_or_vpc_the_account_does_not_have(cli: Cli) -> N
     assert (f"{bad_vpc}:6: privatelink.endpoint/dashscope-bj: VPC vpc-doesnotexist01 does not exist in "
             "region cn-beijing (endpoints[0].vpc_id)") in output(planned)
     assert changes_made(cli) == []
+
+
+def test_plan_stops_on_a_security_group_that_does_not_open_80_and_443_to_the_vpc(cli: Cli) -> None:
+    """bailian-privatelink-endpoint: the endpoint's security group must allow inbound TCP 80 and 443."""
+    cases = {HTTPS_ONLY_SG: f"security group {HTTPS_ONLY_SG} does not allow inbound TCP 80 from the VPC's "
+                            "range 172.16.0.0/12",
+             NARROW_SG: f"security group {NARROW_SG} does not allow inbound TCP 80 and 443 from the VPC's "
+                        "range 172.16.0.0/12",
+             "sg-2zeother000000001": f"security group sg-2zeother000000001 is in VPC {OTHER_VPC}, not in the "
+                                     f"endpoint's VPC {VPC}",
+             "sg-2zenowhere000001": "security group sg-2zenowhere000001 does not exist in region cn-beijing"}
+    for group, message in cases.items():
+        manifest = endpoint_manifest(cli, sg=group)
+        planned = cli("plan", "-m", manifest)
+        assert planned.exit_code == 1
+        assert (f"{manifest}:10: privatelink.endpoint/dashscope-bj: {message}") in output(planned)
+        assert "(endpoints[0].security_group_ids[0])" in output(planned)
+    assert cli("plan", "-m", endpoint_manifest(cli)).exit_code == 0  # the seeded group opens both ports
+    assert "DescribeSecurityGroupAttribute" in cli.cloud.stats()["actions"] and changes_made(cli) == []
 
 
 def test_a_revocation_only_plan_is_not_held_up_by_a_bad_id(cli: Cli) -> None:

@@ -149,7 +149,7 @@ def test_onboarding_then_revoke_runbooks_run_as_written(runbook_cli: Cli) -> Non
     outputs = run_runbook(cli, "onboarding.md")
 
     assert "apply: 15 done, 0 failed, 0 skipped, 2 manual" in outputs[1]
-    assert "verify: 13 passed, 0 failed" in "".join(outputs)
+    assert "verify: 21 passed, 0 failed" in "".join(outputs)
     assert (cli.home / "onboarding-audit.html").exists()
     delivered = cli.secrets()
     assert len(delivered) >= 5

@@ -22,6 +22,7 @@ from alibabacloud_modelstudio20260210.models import (
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_ram20150501.models import DeleteAccessKeyRequest, DetachPolicyFromUserRequest
 
+from provision.emulator.alibaba.modelstudio_state import ms_state
 from provision.emulator.seed import Seed
 from provision.state.secrets import SecretSink
 
@@ -31,14 +32,17 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 WORKSPACE, KEY_OWNER, LEAD = "agent-delivery", "acme-delivery", "acme-lead"
+APP_ROWS = ("app", "app-session", "app-messages", "app-stream", "app-params")  # the agent app's conversation
 EXAMPLE_IDS = {
     "verify.checks[0].chat", "verify.checks[0].generation", "verify.checks[0].denied-chat",
-    "verify.checks[0].denied-generation", "verify.checks[0].app", "verify.checks[0].endpoint@dashscope-bj",
+    "verify.checks[0].denied-generation", "verify.checks[0].endpoint@dashscope-bj",
     "verify.checks[0].chat@dashscope-bj", "verify.checks[0].generation@dashscope-bj",
-    "verify.checks[0].app@dashscope-bj", f"member/{WORKSPACE}/{KEY_OWNER}", f"member/{WORKSPACE}/{LEAD}",
+    *(f"verify.checks[0].{kind}{via}" for kind in APP_ROWS for via in ("", "@dashscope-bj")),
+    f"member/{WORKSPACE}/{KEY_OWNER}", f"member/{WORKSPACE}/{LEAD}",
 }
 FIELDS = {"id", "check", "target", "entry", "passed", "diagnosis", "status", "code", "credential",
-          "duration_ms"}
+          "duration_ms", "request_id"}
+APP_ID, FIN_APP_ID = "8f3a1c2e5b7d4a6f9e0c1b2a3d4e5f60", "2b4d6f8a0c1e3a5b7d9f1e3c5a7b9d0f"
 CHAT = "POST /compatible-mode/v1/chat/completions"
 
 
@@ -127,9 +131,22 @@ def test_every_check_passes_on_the_example_once_members_are_added(cli: Cli) -> N
     calls = cli.cloud.stats()["actions"]
     assert (calls[CHAT], calls["GetCallerIdentity"], calls["ListPublishedAgent"]) == (3, 2, 2)
 
+    first, session = rows["verify.checks[0].app"], rows["verify.checks[0].app-session"]
+    assert re.fullmatch(r"answered 'pong' in session [0-9a-f]{32}", first["diagnosis"])
+    session_id = first["diagnosis"].rsplit(" ", 1)[1]
+    assert session["diagnosis"] == (f"continued session {session_id}: answered 'You said before: ping'")
+    assert rows["verify.checks[0].app-messages"]["diagnosis"] == \
+        "messages took precedence over session_id: answered 'You said before: ping twice'"
+    assert rows["verify.checks[0].app-stream@dashscope-bj"]["diagnosis"] == \
+        "4 chunks, together 'pong: who are you?'"
+    assert rows["verify.checks[0].app-params"]["diagnosis"] == \
+        "accepted biz_params, rag_options, memory_id: answered 'pong'"
+    assert first["request_id"] and first["target"] == f"app {APP_ID} with agent-delivery/main on " \
+        "dashscope.aliyuncs.com"
+
     table = cli.subprocess("verify", "-m", manifest)  # the real entry point, table output
     assert table.exit_code == 0, table.stdout + table.stderr
-    assert "verify: 13 passed, 0 failed" in table.stdout
+    assert "verify: 21 passed, 0 failed" in table.stdout
     assert "verify.checks[0].app@dashscope-bj" in table.stdout
 
 
@@ -149,7 +166,7 @@ class TestFinance:
         code, rows = verify(cli, manifest)
 
         assert code == 0, [rows[i]["diagnosis"] for i in failed(rows)]
-        assert len(rows) == 13
+        assert len(rows) == 19  # no app parameters declared: no app-params rows
         assert rows["verify.checks[0].chat"]["target"].endswith("on dashscope-finance.aliyuncs.com")
         assert ".cn-shanghai-finance-1.privatelink.aliyuncs.com" in \
             rows["verify.checks[0].app@dashscope-fin"]["target"]
@@ -236,11 +253,63 @@ def test_wrong_model_name_is_diagnosed_as_not_found(cli: Cli) -> None:
     assert code == 1
     assert failed(rows) == {"verify.checks[0].chat", "verify.checks[0].generation",
                             "verify.checks[0].chat@dashscope-bj", "verify.checks[0].generation@dashscope-bj"}
-    generation = rows["verify.checks[0].generation"]
-    assert (generation["status"], generation["code"]) == (404, "ModelNotFound")
-    assert generation["diagnosis"].startswith(
-        f"model qwen-plux does not exist on the public site (ModelNotFound): fix the model name in "
-        f"verify.checks[0].model ({typo}:{line_of(typo, 'model: qwen-plux')})")
+    # bailian-sub-workspace-model-calls: 400 InvalidParameter "Model not exist." natively, 404
+    # model_not_found on the OpenAI-compatible API; both are a wrong model name
+    generation, chat = rows["verify.checks[0].generation"], rows["verify.checks[0].chat"]
+    assert (generation["status"], generation["code"]) == (400, "InvalidParameter")
+    assert (chat["status"], chat["code"]) == (404, "model_not_found")
+    for row in (generation, chat):
+        assert row["diagnosis"].startswith(
+            f"model qwen-plux does not exist on the public site ({row['code']}): fix the model name in "
+            f"verify.checks[0].model ({typo}:{line_of(typo, 'model: qwen-plux')})")
+
+
+def test_an_app_of_another_workspace_or_unpublished_is_named_with_what_the_cloud_said(cli: Cli) -> None:
+    manifest = cli.manifests / "example.yaml"
+    apply(cli, manifest)
+    add_members(cli)
+    other = variant(cli, "example.yaml", (APP_ID, FIN_APP_ID))
+
+    code, rows = verify(cli, other)
+
+    assert code == 1 and failed(rows) == {"verify.checks[0].app", "verify.checks[0].app@dashscope-bj"}
+    app = rows["verify.checks[0].app"]
+    entry = f"verify.checks[0].app_id ({other}:{line_of(other, 'app_id:')})"
+    assert (app["status"], app["code"]) == (403, "Workspace.AccessDenied") and app["request_id"]
+    assert app["diagnosis"] == (f"agent app {FIN_APP_ID} belongs to another workspace than agent-delivery: "
+                                f"name an app of that workspace in {entry} [Workspace.AccessDenied: "
+                                f"Workspace access denied.; request_id {app['request_id']}]")
+
+    world = cli.cloud.world
+    with world.lock:
+        for seeded in ms_state(world, cli.cloud.account_id).apps:
+            seeded.published = False
+    rows = verify(cli, manifest)[1]
+    app = rows["verify.checks[0].app@dashscope-bj"]
+    assert (app["status"], app["code"]) == (400, "App.NotPublished")
+    assert app["diagnosis"].startswith(
+        f"agent app {APP_ID} (verify.checks[0].app_id ({manifest}:{line_of(manifest, 'app_id:')})) is not "
+        "published: publish it in the Model Studio console")
+
+
+def test_a_parameter_the_app_does_not_define_is_diagnosed_at_its_manifest_line(cli: Cli) -> None:
+    manifest = cli.manifests / "example.yaml"
+    apply(cli, manifest)
+    add_members(cli)
+    wrong = variant(cli, "example.yaml", ("city: Beijing", "country: CN"))
+
+    code, rows = verify(cli, wrong)
+
+    assert code == 1
+    assert failed(rows) == {"verify.checks[0].app-params", "verify.checks[0].app-params@dashscope-bj"}
+    params = rows["verify.checks[0].app-params"]
+    assert (params["status"], params["code"]) == (400, "InvalidParameter")
+    entry = f"verify.checks[0].biz_params ({wrong}:{line_of(wrong, 'biz_params:')})"
+    assert params["diagnosis"].startswith(
+        f"agent app {APP_ID} refused the declared parameters (InvalidParameter: biz_params.user_prompt_params"
+        f".country: the app's prompt has no variable 'country'.): fix {entry} to what the published app "
+        "defines [")
+    assert rows["verify.checks[0].app-session"]["passed"]  # the conversation itself still works
 
 
 def test_deleted_endpoint_is_named_and_its_calls_are_not_made(cli: Cli) -> None:
@@ -404,7 +473,7 @@ def test_apply_with_verify_checks_right_after_applying(cli: Cli) -> None:
     second = cli("apply", "-m", manifest, "--auto-approve", "--verify")
     assert second.exit_code == 0, second.stdout + second.stderr
     assert "nothing to do: the account matches the manifest" in second.stdout
-    assert "verify: 13 passed, 0 failed" in second.stdout
+    assert "verify: 21 passed, 0 failed" in second.stdout
 
 
 def test_apply_that_fails_skips_verify(cli: Cli) -> None:
@@ -415,3 +484,23 @@ def test_apply_that_fails_skips_verify(cli: Cli) -> None:
     assert result.exit_code == 1
     assert "verify skipped: the apply did not succeed" in result.stderr
     assert "verify:" not in result.stdout
+
+
+def test_a_vl_model_is_verified_on_the_multimodal_endpoint(cli: Cli) -> None:
+    """bailian-sub-workspace-model-calls: Qwen-VL (and Audio) models take
+    /api/v1/services/aigc/multimodal-generation/generation natively."""
+    vl = variant(cli, "example.yaml", ("qwen-turbo", "qwen-vl-plus"),
+                 ("      model: qwen-plus", "      model: qwen-vl-plus"))
+    apply(cli, vl)
+    add_members(cli)
+    cli.cloud.clear_stats()
+
+    code, rows = verify(cli, vl)
+
+    assert code == 0, [rows[i]["diagnosis"] for i in failed(rows)]
+    generation = rows["verify.checks[0].generation@dashscope-bj"]
+    assert generation["target"].startswith("qwen-vl-plus with")
+    assert generation["diagnosis"] == "answered 'pong'"
+    calls = cli.cloud.stats()["actions"]
+    assert calls["POST /api/v1/services/aigc/multimodal-generation/generation"] == 2  # the site, the endpoint
+    assert "POST /api/v1/services/aigc/text-generation/generation" in calls  # the denied model, qwen-max

@@ -3,63 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import dashscope
 import httpx
 import openai
 import pytest
 from alibabacloud_modelstudio20260210 import models as ms
-from alibabacloud_modelstudio20260210.client import Client
-from dashscope import Application, Generation
+from dashscope import Application, Generation, MultiModalConversation
 from dashscope.api_entities.dashscope_response import GenerationResponse
 
 from provision.emulator.alibaba import modelstudio
+from tests.emulator.conftest import APP_ID, FIN_APP_ID, Setup, new_key, new_workspace
 
 PING = [{"role": "user", "content": "ping"}]
-APP_ID = "8f3a1c2e5b7d4a6f9e0c1b2a3d4e5f60"  # seeded app of workspace "agent-delivery"
-FIN_APP_ID = "2b4d6f8a0c1e3a5b7d9f1e3c5a7b9d0f"  # seeded app of workspace "agent-delivery-fin"
-
-
-@dataclass(frozen=True)
-class Setup:
-    emulator: Any
-    client: Client
-    workspace: str
-    key: str
-    key_id: str
-
-
-def new_key(client: Client, workspace: str, **auth: Any) -> Any:
-    request = ms.CreateApiKeyRequest(workspace_id=workspace)
-    if auth:
-        request.auth = ms.CreateApiKeyRequestAuth(
-            type="Custom", access_ips=auth.get("ips"),
-            model_access_scope=ms.CreateApiKeyRequestAuthModelAccessScope(
-                allow_all_models=not auth.get("models"), accessible_models=auth.get("models")))
-    return client.create_api_key(request).body.api_key
-
-
-def new_workspace(client: Client, name: str, *models: str) -> str:
-    workspace = str(client.create_workspace(ms.CreateWorkspaceRequest(workspace_name=name)).body
-                    .workspace.workspace_id)
-    if models:
-        client.update_model_permissions(ms.UpdateModelPermissionsRequest(
-            workspace_id=workspace, access_all_entities="KEEP",
-            models=[ms.UpdateModelPermissionsRequestModels(model=m, inference=True) for m in models]))
-    return workspace
-
-
-@pytest.fixture
-def setup(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Setup:
-    monkeypatch.setattr(dashscope, "base_http_api_url", emulator.url + "/api/v1")
-    client = Client(emulator.sdk_config())
-    workspace = new_workspace(client, "agent-delivery", "qwen-plus")
-    key = new_key(client, workspace)
-    return Setup(emulator, client, workspace, key.api_key_value, str(key.api_key_id))
-
-
 def oai(setup: Setup, key: str | None = None, host: str | None = None) -> openai.OpenAI:
     headers = {"Host": host} if host else None
     return openai.OpenAI(api_key=key or setup.key, base_url=setup.emulator.url + "/compatible-mode/v1",
@@ -133,9 +89,11 @@ def test_app_completion_in_the_keys_workspace(setup: Setup) -> None:
 @pytest.mark.parametrize(("model", "openai_error", "openai_code", "native"), [
     ("qwen-max", openai.PermissionDeniedError, "Model.AccessDenied",
      (403, "Model.AccessDenied", "Model access denied.")),
+    # bailian-sub-workspace-model-calls, error table: a wrong model name is 400 InvalidParameter "Model not
+    # exist." on the native API, 404 model_not_found on the OpenAI-compatible one
     ("qwen-nope", openai.NotFoundError, "model_not_found",
-     (404, "ModelNotFound", "Model not found (qwen-nope)!")),
-], ids=["not-granted-to-the-workspace-is-403", "unknown-is-404"])
+     (400, "InvalidParameter", "Model not exist.")),
+], ids=["not-granted-to-the-workspace-is-403", "unknown-is-404-openai-400-native"])
 def test_a_refused_model_answers_both_sdks_with_their_own_codes(
         setup: Setup, model: str, openai_error: type[openai.APIStatusError], openai_code: str,
         native: tuple[int, str, str]) -> None:
@@ -230,3 +188,22 @@ def test_bad_request_bodies_are_400(setup: Setup) -> None:
     assert (response.status_code, response.json()["code"]) == (400, "InvalidParameter")
     with pytest.raises(openai.BadRequestError):
         oai(setup).chat.completions.create(model="qwen-plus", messages=[])
+
+
+# -- multimodal (bailian-sub-workspace-model-calls: VL and Audio models take multimodal-generation) ----------
+def test_a_vl_model_answers_on_the_multimodal_endpoint_and_each_endpoint_refuses_the_other_kind(
+        setup: Setup) -> None:
+    setup.client.update_model_permissions(ms.UpdateModelPermissionsRequest(
+        workspace_id=setup.workspace, access_all_entities="KEEP",
+        models=[ms.UpdateModelPermissionsRequestModels(model="qwen-vl-plus", inference=True)]))
+    content = [{"role": "user", "content": [{"image": "https://example.com/a.png"}, {"text": "ping"}]}]
+    answer = MultiModalConversation.call(model="qwen-vl-plus", messages=content, api_key=setup.key)
+    assert answer.status_code == 200 and answer.output.choices[0].message.content == [{"text": "pong"}]
+    assert answer.usage.input_tokens == 9
+
+    text_model = MultiModalConversation.call(model="qwen-plus", messages=content, api_key=setup.key)
+    vl_on_text = Generation.call(model="qwen-vl-plus", prompt="ping", api_key=setup.key)
+    for refused in (text_model, vl_on_text):
+        assert (refused.status_code, refused.code, refused.message) == \
+            (400, "InvalidParameter", "url error, please check url!")
+    assert ask(setup, model="qwen-vl-plus") == "pong"  # OpenAI-compatible mode serves both kinds

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import openai
@@ -11,33 +10,12 @@ from alibabacloud_bailian20231229 import models as bl
 from alibabacloud_bailian20231229.client import Client as BailianClient
 from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
-from alibabacloud_ram20150501 import models as ram_models
-from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from sdk_errors import sdk_error
 
 from provision.emulator.alibaba import modelstudio
 from provision.emulator.alibaba.ram import user_id
-
-APP_ID = "8f3a1c2e5b7d4a6f9e0c1b2a3d4e5f60"  # seeded app of workspace "agent-delivery"
-
-
-@dataclass(frozen=True)
-class RamUser:
-    name: str
-    key_id: str
-    secret: str
-
-
-def ram_user(emulator: Any, name: str, *policies: str) -> RamUser:
-    """A RAM user with an AccessKey and system policies, made through the RAM SDK as an admin would."""
-    ram = RamClient(emulator.sdk_config())
-    ram.create_user(ram_models.CreateUserRequest(user_name=name))
-    key = ram.create_access_key(ram_models.CreateAccessKeyRequest(user_name=name)).body.access_key
-    for policy in policies:
-        ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(
-            policy_type="System", policy_name=policy, user_name=name))
-    return RamUser(name, key.access_key_id, key.access_key_secret)
+from tests.emulator.conftest import APP_ID, RamUser, ram_user
 
 
 @pytest.fixture

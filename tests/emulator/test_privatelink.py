@@ -83,7 +83,7 @@ def test_create_is_creating_then_active_and_connected_with_connected_zones(clien
     created = client.create_vpc_endpoint(create_request()).body
     assert (created.endpoint_status, created.service_id) == ("Creating", "epsrv-2zedashscope00001")
     assert created.endpoint_domain == \
-        f"{created.endpoint_id}.epsrv-2zedashscope00001.cn-beijing.privatelink.aliyuncs.com"
+        f"{created.endpoint_id}.dashscope.cn-beijing.privatelink.aliyuncs.com"  # the public form (vendor doc)
     assert zones_of(client, created.endpoint_id) == {"cn-beijing-a": "Creating", "cn-beijing-h": "Creating"}
 
     emulator.advance_clock(DELAY / 2)

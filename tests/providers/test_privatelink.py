@@ -44,7 +44,7 @@ def emulator() -> Iterator[EmulatorHandle]:
     """The default seed plus a second security group and vSwitch (zone h) in the Beijing VPC, and a
     second Beijing VPC with its own vSwitches (zones a and h) and security group."""
     seed = default_seed(use_env=False)
-    extra = {"security_group_id": SG2, "vpc_id": VPC, "name": "extra", "inbound_tcp_ports": [443]}
+    extra = {"security_group_id": SG2, "vpc_id": VPC, "name": "extra", "inbound_tcp_ports": [80, 443]}
     other_sg = {"security_group_id": OTHER_SG, "vpc_id": OTHER_VPC, "name": "other"}
     vpc = {"regions": {"cn-beijing": {
         "vpcs": [{"vpc_id": OTHER_VPC, "cidr_block": "10.0.0.0/8", "vpc_name": "other"}],

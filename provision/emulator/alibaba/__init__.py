@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from provision.emulator.alibaba import bailian, dashscope, modelstudio, privatelink, ram, sts, vpc
+from provision.emulator.alibaba import (
+    bailian,
+    dashscope,
+    dashscope_apps,
+    ecs,
+    modelstudio,
+    privatelink,
+    ram,
+    sts,
+    vpc,
+)
 from provision.emulator.wire import Service
 
 SERVICES: tuple[Service, ...] = (
@@ -12,5 +22,7 @@ SERVICES: tuple[Service, ...] = (
     bailian.SERVICE,
     privatelink.SERVICE,
     vpc.SERVICE,
+    ecs.SERVICE,
     dashscope.SERVICE,
+    dashscope_apps.SERVICE,
 )

@@ -1,9 +1,12 @@
-"""The DashScope data plane (Bearer API keys): OpenAI-compatible chat, native generation, agent apps.
+"""The DashScope data plane (Bearer API keys): OpenAI-compatible chat, native text generation and
+multimodal generation (VL models); agent apps are in ``dashscope_apps.py`` on the same checks.
 
 Replies are canned and deterministic ("ping" → "pong", anything else is echoed) with token counts
 of about four characters per token. Each request is checked in the order the cloud documents:
-key (401), site of the Host (401), IP whitelist (403), model known (404), model granted to the key's
-workspace and inside the key's model scope (403). Errors use the body of the route's style.
+key (401), site of the Host (401), IP whitelist (403), the key owner's ``sfm:CreateSession`` (403
+``NoPermission``), model known (native 400 ``InvalidParameter`` "Model not exist.", OpenAI-compatible 404
+``model_not_found``), model granted to the key's workspace and inside the key's model scope (403).
+Errors use the body of the route's style; native streams are DashScope SSE events.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from provision.emulator.alibaba.modelstudio_rules import app_workspace, find_api_key, find_app, model_granted
-from provision.emulator.alibaba.modelstudio_state import ApiKey, Workspace, model_known, ms_state
+from provision.emulator import auth  # a module: auth imports this package while it loads
+from provision.emulator.alibaba.modelstudio_rules import find_api_key, model_granted
+from provision.emulator.alibaba.modelstudio_state import ApiKey, Workspace, catalog_model, ms_state
+from provision.emulator.alibaba.ram import effective_policy_documents
 from provision.emulator.httpio import host_name
 from provision.emulator.wire import Body, DataResponse, DataRoute, Request, Service
 from provision.emulator.world import World
@@ -24,26 +29,29 @@ _SITE_BY_HOST = {"dashscope.aliyuncs.com": "cn", "dashscope-intl.aliyuncs.com": 
                  "dashscope-finance.aliyuncs.com": "finance"}
 _MAAS_SUFFIX = ".maas.aliyuncs.com"
 PROMPT_OVERHEAD_TOKENS = 8  # the chat template around the messages
+VISION = "VU"  # the catalog capability of the models the multimodal endpoint serves
 
 
 class DataError(Exception):
     """A data-plane refusal with its native code and its OpenAI-compatible code."""
 
     def __init__(self, status: int, code: str, message: str, openai_code: str | None = None,
-                 openai_message: str | None = None) -> None:
+                 openai_message: str | None = None, openai_status: int | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.status, self.code, self.message = status, code, message
         self.openai_code = openai_code or code
         self.openai_message = openai_message or message
+        self.openai_status = openai_status or status
 
     def response(self, openai_style: bool) -> DataResponse:
         request_id = str(uuid.uuid4())
         if not openai_style:
             return DataResponse(self.status, {"code": self.code, "message": self.message,
                                               "request_id": request_id})
-        kind = "invalid_request_error" if self.status in (400, 401, 404) else self.openai_code
+        status = self.openai_status
+        kind = "invalid_request_error" if status in (400, 401, 404) else self.openai_code
         error = {"message": self.openai_message, "type": kind, "param": None, "code": self.openai_code}
-        return DataResponse(self.status, {"error": error, "request_id": request_id})
+        return DataResponse(status, {"error": error, "request_id": request_id})
 
 
 def invalid_key() -> DataError:
@@ -57,6 +65,24 @@ def bad_request(message: str) -> DataError:
 
 def workspace_denied() -> DataError:
     return DataError(403, "Workspace.AccessDenied", "Workspace access denied.")
+
+
+def model_not_exist(model: str) -> DataError:
+    """A wrong model name (bailian-sub-workspace-model-calls, error table): 400 ``InvalidParameter``
+    "Model not exist." on the native API, 404 ``model_not_found`` on the OpenAI-compatible one."""
+    return DataError(400, "InvalidParameter", "Model not exist.", "model_not_found",
+                     f"The model `{model}` does not exist or you do not have access to it.",
+                     openai_status=404)
+
+
+SESSION_ACTION = "sfm:CreateSession"
+
+
+def no_session_permission(account_id: str) -> DataError:
+    """The key's owner (a RAM user) may not create sessions: AliyunBailianDataFullAccess is needed,
+    AliyunBailianDataReadOnlyAccess is not enough (bailian-sub-workspace-model-calls, error table)."""
+    return DataError(403, "NoPermission", "You are not authorized to do this operation. Action: "
+                     f"{SESSION_ACTION};Resource: acs:sfm::{account_id}:* (1-1).")
 
 
 # -- checks -------------------------------------------------------------------------------------------
@@ -102,16 +128,28 @@ def authenticate(world: World, request: Request) -> KeyContext:
     named = request.headers.get("x-dashscope-workspace")
     if named and named != ws.workspace_id:
         raise workspace_denied()
+    # A call opens a session as the key's owner: a RAM user's key needs sfm:CreateSession (root keys pass)
+    if key.creator_user is not None and auth.evaluate(
+            effective_policy_documents(world, account_id, key.creator_user), SESSION_ACTION) != "Allow":
+        raise no_session_permission(account_id)
     return KeyContext(account_id, key, ws)
 
 
-def check_model(world: World, ctx: KeyContext, model: Any) -> str:
-    """The model id if it exists and this key may call it."""
+def wrong_endpoint() -> DataError:
+    """A model called on the other native endpoint: VL (and Audio) models take multimodal-generation, text
+    models text-generation (bailian-sub-workspace-model-calls) [UNVERIFIED: the cloud's wording]."""
+    return bad_request("url error, please check url!")
+
+
+def check_model(world: World, ctx: KeyContext, model: Any, multimodal: bool | None = None) -> str:
+    """The model id if it exists, suits the endpoint (``multimodal``: None = any) and this key may call it."""
     if not isinstance(model, str) or not model:
         raise bad_request("Model not specified.")
-    if not model_known(world, model):
-        raise DataError(404, "ModelNotFound", f"Model not found ({model})!", "model_not_found",
-                        f"The model `{model}` does not exist or you do not have access to it.")
+    found = catalog_model(world, model)
+    if found is None:
+        raise model_not_exist(model)
+    if multimodal is not None and multimodal != (VISION in found.capabilities):
+        raise wrong_endpoint()
     if not (model_granted(world, ctx.account_id, ctx.workspace.workspace_id, model)
             and ctx.key.auth.allows_model(model)):
         raise DataError(403, "Model.AccessDenied", "Model access denied.")
@@ -131,16 +169,16 @@ def reply_for(prompt: str) -> str:
     return f"Echo: {text[:200]}"
 
 
-def _text(content: Any) -> str:
+def text_of(content: Any) -> str:
     if isinstance(content, list):  # multimodal parts: [{"type": "text", "text": ...}, {"image": ...}]
         return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and "text" in p)
     return "" if content is None else str(content)
 
 
-def _messages(value: Any) -> list[str]:
+def messages_of(value: Any) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(m, dict) for m in value):
         raise bad_request("messages must be a non-empty list of {role, content} objects.")
-    return [_text(m.get("content")) for m in value]
+    return [text_of(m.get("content")) for m in value]
 
 
 @dataclass(frozen=True)
@@ -164,11 +202,11 @@ def complete(contents: list[str], max_tokens: Any = None) -> Completion:
     return Completion(text, prompt, count_tokens(text), finish)
 
 
-def _pieces(text: str) -> list[str]:
+def pieces(text: str) -> list[str]:
     return re.findall(r"\S+\s*", text) or [text]
 
 
-def _json_body(request: Request) -> dict[str, Any]:
+def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(request.json_body, dict):
         raise bad_request("The request body must be a JSON object.")
     return request.json_body
@@ -179,9 +217,9 @@ def chat_completions(world: World, request: Request) -> DataResponse:
     """POST /compatible-mode/v1/chat/completions (OpenAI format; ``stream`` → SSE ending in [DONE])."""
     try:
         ctx = authenticate(world, request)
-        body = _json_body(request)
+        body = json_body(request)
         model = check_model(world, ctx, body.get("model"))
-        result = complete(_messages(body.get("messages")), body.get("max_tokens"))
+        result = complete(messages_of(body.get("messages")), body.get("max_tokens"))
     except DataError as error:
         return error.response(openai_style=True)
     head: Body = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(world.clock.timestamp()), "model": model,
@@ -194,29 +232,29 @@ def chat_completions(world: World, request: Request) -> DataResponse:
              "finish_reason": result.finish_reason, "logprobs": None}]})
     chunk = {**head, "object": "chat.completion.chunk"}
     deltas: list[tuple[Body, str | None]] = [({"role": "assistant", "content": ""}, None)]
-    deltas += [({"content": piece}, None) for piece in _pieces(result.text)]
+    deltas += [({"content": piece}, None) for piece in pieces(result.text)]
     deltas.append(({}, result.finish_reason))
     events = [{**chunk, "choices": [{"index": 0, "delta": d, "finish_reason": f, "logprobs": None}]}
               for d, f in deltas]
     options = body.get("stream_options")
     if isinstance(options, dict) and options.get("include_usage"):
         events.append({**chunk, "choices": [], "usage": usage})
-    return DataResponse(200, stream=[_dumps(e) for e in events] + ["[DONE]"])
+    return DataResponse(200, stream=[dumps(e) for e in events] + ["[DONE]"])
 
 
 def generation(world: World, request: Request) -> DataResponse:
     """POST /api/v1/services/aigc/text-generation/generation (native; result_format message|text)."""
     try:
         ctx = authenticate(world, request)
-        body = _json_body(request)
-        check_model(world, ctx, body.get("model"))
+        body = json_body(request)
+        check_model(world, ctx, body.get("model"), multimodal=False)
         source = body.get("input")
         if not isinstance(source, dict) or not (source.get("messages") or source.get("prompt")):
             raise bad_request("Required parameter(s) missing or invalid, please check the request "
                               "parameters: input.messages or input.prompt.")
         raw_params = body.get("parameters")
         params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
-        contents = _messages(source["messages"]) if source.get("messages") else [_text(source["prompt"])]
+        contents = messages_of(source["messages"]) if source.get("messages") else [text_of(source["prompt"])]
         result = complete(contents, params.get("max_tokens"))
     except DataError as error:
         return error.response(openai_style=False)
@@ -234,41 +272,38 @@ def generation(world: World, request: Request) -> DataResponse:
     if request.headers.get("x-dashscope-sse", "").lower() != "enable":
         return DataResponse(200, event(result.text, result.finish_reason, result.completion_tokens))
     incremental, sent, events = bool(params.get("incremental_output")), "", []
-    pieces = _pieces(result.text)
-    for i, piece in enumerate(pieces):
+    parts = pieces(result.text)
+    for i, piece in enumerate(parts):
         sent += piece
-        last = i == len(pieces) - 1
+        last = i == len(parts) - 1
         events.append(event(piece if incremental else sent, result.finish_reason if last else "null",
                             count_tokens(sent)))
-    return DataResponse(200, stream=[_dumps(e) for e in events])
+    return DataResponse(200, stream=[dumps(e) for e in events], sse="dashscope")
 
 
-def app_completion(world: World, request: Request) -> DataResponse:
-    """POST /api/v1/apps/{app_id}/completion: the app must live in the key's workspace."""
+def multimodal_generation(world: World, request: Request) -> DataResponse:
+    """POST /api/v1/services/aigc/multimodal-generation/generation: VL models, ``input.messages`` whose
+    contents are lists of ``{"text"}``/``{"image"}`` parts; the answer's content is such a list."""
     try:
         ctx = authenticate(world, request)
-        app = find_app(world, ctx.account_id, request.path_params["app_id"])
-        if app is None:
-            raise DataError(404, "NotFound", f"App not found ({request.path_params['app_id']})!")
-        home = app_workspace(world, ctx.account_id, app)
-        if home is None or home.workspace_id != ctx.workspace.workspace_id:
-            raise workspace_denied()
-        source = _json_body(request).get("input")
-        if not isinstance(source, dict) or not (source.get("prompt") or source.get("messages")):
-            raise bad_request("Required parameter(s) missing or invalid: input.prompt.")
-        contents = _messages(source["messages"]) if source.get("messages") else [_text(source["prompt"])]
-        result = complete(contents)
+        body = json_body(request)
+        check_model(world, ctx, body.get("model"), multimodal=True)
+        source = body.get("input")
+        if not isinstance(source, dict) or not source.get("messages"):
+            raise bad_request("Required parameter(s) missing or invalid, please check the request "
+                              "parameters: input.messages.")
+        result = complete(messages_of(source["messages"]))
     except DataError as error:
         return error.response(openai_style=False)
-    session_id = str(source.get("session_id") or uuid.uuid4().hex)
     return DataResponse(200, {
-        "output": {"text": result.text, "finish_reason": result.finish_reason, "session_id": session_id},
-        "usage": {"models": [{"model_id": app.model, "input_tokens": result.prompt_tokens,
-                              "output_tokens": result.completion_tokens}]},
+        "output": {"choices": [{"finish_reason": result.finish_reason, "message": {
+            "role": "assistant", "content": [{"text": result.text}]}}]},
+        "usage": {"input_tokens": result.prompt_tokens, "output_tokens": result.completion_tokens,
+                  "total_tokens": result.total_tokens, "image_tokens": 0},
         "request_id": str(uuid.uuid4())})
 
 
-def _dumps(value: Body) -> str:
+def dumps(value: Body) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -277,6 +312,6 @@ SERVICE = Service(
     data_routes=(
         DataRoute("POST", "/compatible-mode/v1/chat/completions", chat_completions),
         DataRoute("POST", "/api/v1/services/aigc/text-generation/generation", generation),
-        DataRoute("POST", "/api/v1/apps/{app_id}/completion", app_completion),
+        DataRoute("POST", "/api/v1/services/aigc/multimodal-generation/generation", multimodal_generation),
     ),
 )

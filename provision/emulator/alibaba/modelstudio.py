@@ -320,11 +320,14 @@ def seed(world: World, account_id: str, section: dict[str, Any]) -> None:
             set_member(world, account_id, ws.workspace_id, user, role)
 
 
+_DELIVERY_APP: dict[str, Any] = {  # what the example manifests' verify checks pass to it
+    "prompt_variables": ["city"], "knowledge": {"kb0delivery01": ["file_delivery_manual_01"]},
+    "memory_ids": ["4c1e9a7b2d3f4e5a8b6c7d0e1f2a3b4c"]}
 DEFAULT_SEED: dict[str, Any] = {"apps": [
     {"app_id": "8f3a1c2e5b7d4a6f9e0c1b2a3d4e5f60", "name": "delivery-assistant",
-     "workspace_name": "agent-delivery"},
+     "workspace_name": "agent-delivery", **_DELIVERY_APP},
     {"app_id": "2b4d6f8a0c1e3a5b7d9f1e3c5a7b9d0f", "name": "delivery-assistant-fin",
-     "workspace_name": "agent-delivery-fin"},
+     "workspace_name": "agent-delivery-fin", **_DELIVERY_APP},
 ]}
 
 

@@ -283,5 +283,7 @@ def app_workspace(world: World, account_id: str, app: App) -> Workspace | None:
 
 
 def workspace_apps(world: World, account_id: str, workspace_id: str) -> list[App]:
+    """The workspace's published apps (an unpublished draft is not listed)."""
     return [a for a in ms_state(world, account_id).apps
-            if (ws := app_workspace(world, account_id, a)) is not None and ws.workspace_id == workspace_id]
+            if a.published and (ws := app_workspace(world, account_id, a)) is not None
+            and ws.workspace_id == workspace_id]

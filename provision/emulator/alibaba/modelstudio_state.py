@@ -111,7 +111,11 @@ class ApiKey(BaseModel):
 
 
 class App(BaseModel):
-    """A published agent application; it belongs to the workspace whose name matches, at call time."""
+    """An agent application (dashscope-application-call.txt); it belongs to the workspace whose name
+    matches, at call time. What the console configures is data here: whether it is published, the
+    variables its prompt references (``biz_params.user_prompt_params``), its plugin tools
+    (``user_defined_params``), the knowledge bases of its workspace with their documents (``rag_options``:
+    pipeline id → file ids) and its long-term memories (``memory_id``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -120,6 +124,11 @@ class App(BaseModel):
     workspace_name: str
     model: str = "qwen-plus"
     description: str = ""
+    published: bool = True
+    prompt_variables: list[str] = Field(default_factory=list)
+    tools: list[str] = Field(default_factory=list)
+    knowledge: dict[str, list[str]] = Field(default_factory=dict)
+    memory_ids: list[str] = Field(default_factory=list)
 
 
 @register_state

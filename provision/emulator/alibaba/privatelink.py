@@ -42,7 +42,7 @@ class PrivateLinkSeed(BaseModel):
 _DASHSCOPE = "com.aliyuncs.dashscope"
 DEFAULT_SEED: dict[str, Any] = {"services": {
     "cn-beijing": [{"service_id": "epsrv-2zedashscope00001", "service_name": _DASHSCOPE,
-                    "zones": ["cn-beijing-a", "cn-beijing-h", "cn-beijing-i"]}],
+                    "domain_label": "dashscope", "zones": ["cn-beijing-a", "cn-beijing-h", "cn-beijing-i"]}],
     "cn-shanghai-finance-1": [{"service_id": "epsrv-fin0dashscope00001", "service_name": _DASHSCOPE,
                                "zones": ["cn-shanghai-finance-1f", "cn-shanghai-finance-1g"]}],
 }}
@@ -168,7 +168,8 @@ def _create_endpoint(ctx: Ctx, req: Request) -> Body:
     ep = EndpointRecord(
         endpoint_id=ctx.next_id("ep"), endpoint_name=name or "", endpoint_description=description or "",
         endpoint_type=endpoint_type, region_id=region_id, vpc_id=vpc_id, service_id=service.service_id,
-        service_name=service.service_name, auto_accept=service.auto_accept_enabled, tags=tags,
+        service_name=service.service_name, domain_label=service.domain_label,
+        auto_accept=service.auto_accept_enabled, tags=tags,
         resource_group_id=req.get("ResourceGroupId") or "", protected=bool(req.get_bool("ProtectedEnabled")),
         creator=rules.principal_of(req.caller), create_time=ctx.now_iso(), created_at=t.now,
         security_groups=[SecurityGroupLink(security_group_id=g, attached_at=t.now) for g in sg_ids],

@@ -67,6 +67,10 @@ class ServiceRecord(_Record):
     auto_accept_enabled: bool = True
     payer: str = "Endpoint"
     min_zones: int = 2  # the DashScope guide asks for vSwitches in ≥2 zones; the emulator enforces it
+    # The label an endpoint's domain carries after its id: an Alibaba Cloud service chosen by name names
+    # itself (public DashScope: ep-….dashscope.cn-beijing.privatelink.aliyuncs.com); empty = the service id
+    # (finance DashScope, chosen by id: ep-….epsrv-….cn-shanghai-finance-1.privatelink.aliyuncs.com).
+    domain_label: str = ""
 
 
 class ZoneRecord(_Record):
@@ -93,6 +97,7 @@ class EndpointRecord(_Record):
     vpc_id: str
     service_id: str
     service_name: str
+    domain_label: str = ""  # the service's, at creation (see ServiceRecord.domain_label)
     auto_accept: bool = True
     zones: list[ZoneRecord] = Field(default_factory=list)
     security_groups: list[SecurityGroupLink] = Field(default_factory=list)
@@ -190,11 +195,13 @@ def settle(region: RegionState, t: Timing) -> None:
 
 # -- domains --------------------------------------------------------------------------------------------
 def endpoint_domain(ep: EndpointRecord) -> str:
-    return f"{ep.endpoint_id}.{ep.service_id}.{ep.region_id}.privatelink.aliyuncs.com"
+    """The default service domain (bailian-privatelink-endpoint: public and finance forms)."""
+    return f"{ep.endpoint_id}.{ep.domain_label or ep.service_id}.{ep.region_id}.privatelink.aliyuncs.com"
 
 
 def zone_domain(ep: EndpointRecord, zone: ZoneRecord) -> str:
-    return f"{ep.endpoint_id}-{ep.region_id}.{ep.service_id}.{zone.zone_id}.privatelink.aliyuncs.com"
+    label = ep.domain_label or ep.service_id
+    return f"{ep.endpoint_id}-{ep.region_id}.{label}.{zone.zone_id}.privatelink.aliyuncs.com"
 
 
 def service_domain(service: ServiceRecord, region_id: str) -> str:

@@ -69,8 +69,10 @@ SYSTEM_POLICIES: tuple[SystemPolicy, ...] = (
                  "v1", (_allow("bailiandata:*", "sfm:*"), _allow(*_RAM_LIST))),
     SystemPolicy("AliyunBailianDataReadOnlyAccess",
                  "Provides read-only access to Model Studio (Bailian) data APIs.",
-                 "v2", (_allow(*_read_only("bailiandata", "sfm"), "sfm:CreateSession",
-                               "sfm:AbortGenerateAnswer"),)),
+                 # bailian-sub-workspace-model-calls: NoPermission on sfm:CreateSession is fixed by
+                 # AliyunBailianDataFullAccess, "AliyunBailianDataReadOnlyAccess 不可以" (the vendor document
+                 # wins over the reference, which listed sfm:CreateSession here)
+                 "v2", (_allow(*_read_only("bailiandata", "sfm"), "sfm:AbortGenerateAnswer"),)),
     SystemPolicy("AliyunPrivateLinkFullAccess", "Provides full access to PrivateLink.",
                  "v1", (_allow("privatelink:*"), _allow("vpc:Describe*", "ecs:DescribeSecurityGroups"))),
     SystemPolicy("AliyunPrivateLinkReadOnlyAccess", "Provides read-only access to PrivateLink.",
@@ -78,6 +80,8 @@ SYSTEM_POLICIES: tuple[SystemPolicy, ...] = (
                         _allow("vpc:Describe*", "ecs:DescribeSecurityGroups"))),
     SystemPolicy("AliyunVPCFullAccess", "Provides full access to Virtual Private Cloud (VPC).",
                  "v1", (_allow("vpc:*"),)),
+    SystemPolicy("AliyunECSReadOnlyAccess", "Provides read-only access to Elastic Compute Service (ECS).",
+                 "v1", (_allow("ecs:Describe*", "ecs:List*"),)),
     SystemPolicy("AliyunVPCReadOnlyAccess", "Provides read-only access to Virtual Private Cloud (VPC).",
                  "v1", (_allow("vpc:Describe*", "vpc:Get*", "vpc:List*"),)),
 )

@@ -1,7 +1,8 @@
 """VPC 2016-04-28 (RPC): VPCs, vSwitches and zones per account and region, plus the ECS security groups.
 
-There is no ECS SDK in the project, so security groups are seeded only and live here; PrivateLink uses
-the lookups below (``vpc_info``, ``vswitch_info``, ``security_group_info``) for its own validation.
+Security groups are seeded only and live here, with the networks they belong to; ``ecs.py`` serves them
+through the ECS API, and PrivateLink uses the lookups below (``vpc_info``, ``vswitch_info``,
+``security_group_info``) for its own validation.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class SecurityGroupRecord(_Record):
     vpc_id: str
     name: str = ""
     inbound_tcp_ports: list[int] = Field(default_factory=lambda: [80, 443])
+    source_cidr: str = ""  # where the inbound rules admit traffic from; empty = the VPC's CIDR block
 
 
 class VpcRegion(_Record):

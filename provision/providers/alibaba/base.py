@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from alibabacloud_bailian20231229.client import Client as BailianClient
 from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.models import Config as CredentialConfig
+from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
 from alibabacloud_privatelink20200415.client import Client as PrivateLinkClient
 from alibabacloud_ram20150501.client import Client as RamClient
@@ -39,7 +40,7 @@ T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741  (an item type)
 
 Site = Literal["public", "finance"]
-PRODUCTS = ("ram", "sts", "modelstudio", "bailian", "privatelink", "vpc")
+PRODUCTS = ("ram", "sts", "modelstudio", "bailian", "privatelink", "vpc", "ecs")
 DEFAULT_REGION: dict[str, str] = {"public": "cn-beijing", "finance": "cn-shanghai-finance-1"}
 
 # Host templates per site (reference table). Finance: RAM and VPC are central; the Model Studio and
@@ -53,6 +54,7 @@ _HOSTS: dict[str, dict[str, str]] = {
         "bailian": "bailian.{region}.aliyuncs.com",
         "privatelink": "privatelink.{region}.aliyuncs.com",
         "vpc": "vpc.{region}.aliyuncs.com",
+        "ecs": "ecs.{region}.aliyuncs.com",
     },
     "finance": {
         "ram": "ram.aliyuncs.com",
@@ -61,6 +63,7 @@ _HOSTS: dict[str, dict[str, str]] = {
         "bailian": "bailian.{region}.aliyuncs.com",
         "privatelink": "privatelink.{region}.aliyuncs.com",
         "vpc": "vpc.aliyuncs.com",
+        "ecs": "ecs.{region}.aliyuncs.com",
     },
 }
 _DASHSCOPE_HOST: dict[str, str] = {"public": "dashscope.aliyuncs.com",
@@ -199,6 +202,9 @@ class Clients:
 
     def vpc(self, region: str) -> VpcClient:
         return self._client("vpc", region, VpcClient)
+
+    def ecs(self, region: str) -> EcsClient:
+        return self._client("ecs", region, EcsClient)
 
     # -- calls -------------------------------------------------------------------------------------
     def call(self, resource: str, action: str, fn: Callable[[], T]) -> T:

@@ -121,8 +121,10 @@ _PRODUCTS: dict[str, tuple[str, str]] = {
     "bailian": ("sfm", "AliyunBailianDataReadOnlyAccess"),
     "privatelink": ("privatelink", "AliyunPrivateLinkFullAccess"),
     "vpc": ("vpc", "AliyunVPCReadOnlyAccess"),
+    "ecs": ("ecs", "AliyunECSReadOnlyAccess"),
 }
 _ACTION_PRODUCT: dict[str, str] = {"DescribeVSwitches": "vpc", "DescribeVpcs": "vpc",
+                                   "DescribeSecurityGroupAttribute": "ecs",
                                    "ListPublishedAgent": "bailian", "GetCallerIdentity": "sts"}
 
 

@@ -182,7 +182,7 @@ class PrivateLinkProvider:
 
     def validate(self, desired: Desired) -> list[SpecProblem]:
         """What the account says is wrong with the declared endpoints, before any change: the VPC and each
-        vSwitch (:func:`network_problems`; security groups are not checked: no ECS SDK), and a managed
+        vSwitch and security group (:func:`network_problems`), and a managed
         endpoint of the declared name in another VPC (ListVpcEndpoints per region): a VPC cannot change."""
         self.manifest = desired.manifest
         specs = [s for s in desired.present if isinstance(s, EndpointSpec)]

@@ -1,7 +1,6 @@
 """VPC (2016-04-28) lookups for the endpoints: does the VPC exist, is each vSwitch in it and in its zone.
 
-Read-only. Security groups belong to ECS, whose SDK the tool does not use: they are not checked here
-(a wrong one fails at CreateVpcEndpoint / AttachSecurityGroupToVpcEndpoint with ``SecurityGroupNotFound``).
+Read-only. The security groups (ECS) are checked by ``providers/ecs.py`` against the VPC's range read here.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from provision.desired.resources import EndpointSpec, SpecProblem
 from provision.errors import ProvisionError
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import page_number_pager
+from provision.providers.alibaba.ecs import security_group_problems
 
 _PAGE = 50  # the largest PageSize DescribeVSwitches and DescribeVpcs accept
 
@@ -30,19 +30,21 @@ def describe_vswitches(clients: Clients, key: str, region: str, *, vpc_id: str |
         page, lambda body: body.v_switches.v_switch if body.v_switches else None, _PAGE))
 
 
-def vpc_exists(clients: Clients, key: str, region: str, vpc_id: str) -> bool:
-    """DescribeVpcs(VpcId): whether the account has that VPC in that region."""
+def describe_vpc(clients: Clients, key: str, region: str, vpc_id: str) -> Any | None:
+    """DescribeVpcs(VpcId): the account's VPC in that region (id, CidrBlock), or None."""
     request = vpc.DescribeVpcsRequest(region_id=region, vpc_id=vpc_id, page_size=_PAGE)
     body = clients.call(key, "DescribeVpcs", lambda: clients.vpc(region).describe_vpcs(request)).body
     found = body.vpcs.vpc if body.vpcs else None
-    return any(v.vpc_id == vpc_id for v in found or ())
+    return next((v for v in found or () if v.vpc_id == vpc_id), None)
 
 
 def network_problems(clients: Clients, spec: EndpointSpec) -> list[SpecProblem]:
-    """DescribeVpcs, DescribeVSwitches: the endpoint's VPC exists in its region, and each declared vSwitch
-    is in that VPC and in its declared zone (a missing one is looked up region-wide to say where it is)."""
+    """DescribeVpcs, DescribeVSwitches, DescribeSecurityGroupAttribute: the endpoint's VPC exists in its
+    region, each declared vSwitch is in that VPC and in its declared zone (a missing one is looked up
+    region-wide to say where it is), and each security group is in the VPC and opens TCP 80 and 443 to it."""
     key = spec.key
-    if not vpc_exists(clients, key, spec.region, spec.vpc_id):
+    found_vpc = describe_vpc(clients, key, spec.region, spec.vpc_id)
+    if found_vpc is None:
         return [SpecProblem(key, "vpc_id", spec.vpc_id,
                             f"VPC {spec.vpc_id} does not exist in region {spec.region}")]
     in_vpc = {v.v_switch_id: v for v in describe_vswitches(clients, key, spec.region, vpc_id=spec.vpc_id)}
@@ -59,7 +61,7 @@ def network_problems(clients: Clients, spec: EndpointSpec) -> list[SpecProblem]:
             problems.append(SpecProblem(key, "zones", zone.vswitch_id,
                                         f"vSwitch {zone.vswitch_id} is in zone {found.zone_id}, not "
                                         f"{zone.zone_id} as declared"))
-    return problems
+    return problems + security_group_problems(clients, spec, str(found_vpc.cidr_block or ""))
 
 
 def check_network(clients: Clients, spec: EndpointSpec) -> None:
