@@ -45,9 +45,9 @@ def serve(
     site). For a finance-cloud manifest: `provision emulator serve --region cn-shanghai-finance-1`.
     """
     # Imported here so `provision --help` does not load every emulated service.
+    from provision.emulator.catalog import SERVICES
     from provision.emulator.seed import build_world, default_seed, load_seed
     from provision.emulator.server import EmulatorServer
-    from provision.emulator.alibaba import SERVICES
 
     chosen = load_seed(seed) if seed else default_seed()
     if region:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from provision.emulator.alibaba.modelstudio import remove_member, set_member
 from provision.emulator.faults import FaultRule
 from provision.emulator.httpio import HttpResponse, json_response, new_request_id
-from provision.emulator.alibaba.modelstudio import remove_member, set_member
 from provision.emulator.wire import Body, CloudError, Request
 
 if TYPE_CHECKING:

@@ -20,6 +20,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from provision.emulator import auth, signing
+from provision.emulator.alibaba.privatelink import endpoint_by_domain
+from provision.emulator.catalog import SERVICES
 from provision.emulator.control import ControlApi
 from provision.emulator.faults import Faults
 from provision.emulator.httpio import (
@@ -32,8 +34,8 @@ from provision.emulator.httpio import (
     is_ip_literal,
     parse_request,
 )
-from provision.emulator.alibaba import SERVICES
-from provision.emulator.alibaba.privatelink import endpoint_by_domain
+from provision.emulator.huawei import ROUTES as HUAWEI_ROUTES
+from provision.emulator.huawei.gateway import HuaweiGateway
 from provision.emulator.stats import LogEntry, RequestLog
 from provision.emulator.wire import Caller, CloudError, Ctx, DataRoute, Request, Route, Service
 from provision.emulator.world import World, write_json_atomic
@@ -191,6 +193,7 @@ class EmulatorServer:
         self.faults = Faults(world.ids.seed)
         self.log = RequestLog()
         self.control = ControlApi(self)
+        self.huawei = HuaweiGateway(self, HUAWEI_ROUTES)
         self._httpd = _HttpServer((host, port), self)
         self.host, self.port = str(self._httpd.server_address[0]), int(self._httpd.server_address[1])
         self._own_hosts = {"localhost", socket.gethostname().lower(), host.lower()}
@@ -273,6 +276,11 @@ class EmulatorServer:
         if request.path.startswith("/_emulator/"):
             return self.control.handle(request)
         raw_path = urlsplit(raw_target).path or "/"
+        if self.huawei.claims(request, raw_path):  # Huawei Cloud: told apart by path and signature
+            label, response, caller = self.huawei.handle(request, raw_path)
+            self.log.record(LogEntry(world.clock.iso(), label, response.status, response.code, caller,
+                                     round((time.monotonic() - started) * 1000, 3)))
+            return response
         if request.action:
             label = request.action
             response = self._api(world, request, raw_path)

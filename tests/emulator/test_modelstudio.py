@@ -9,10 +9,10 @@ from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_modelstudio20260210.client import Client
 from sdk_errors import sdk_error
 
-from provision.emulator.httpio import parse_request
 from provision.emulator.alibaba import modelstudio
 from provision.emulator.alibaba.modelstudio_catalog import DEFAULT_CATALOG, CatalogModel
 from provision.emulator.alibaba.modelstudio_state import ms_state
+from provision.emulator.httpio import parse_request
 from provision.emulator.wire import Ctx
 
 CATALOG_SIZE = len(DEFAULT_CATALOG)

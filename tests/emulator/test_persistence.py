@@ -13,6 +13,7 @@ from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.models import Config
 
+from provision.emulator.alibaba import SERVICES
 from provision.emulator.seed import (
     DEFAULT_ROOT_KEY_ID,
     DEFAULT_ROOT_SECRET,
@@ -22,7 +23,6 @@ from provision.emulator.seed import (
     default_seed,
 )
 from provision.emulator.server import EmulatorServer
-from provision.emulator.alibaba import SERVICES
 from provision.emulator.testing import running_emulator
 
 

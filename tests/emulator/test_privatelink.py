@@ -10,9 +10,9 @@ from alibabacloud_privatelink20200415 import models as pl
 from alibabacloud_privatelink20200415.client import Client
 from sdk_errors import error_of
 
-from provision.emulator.paging import Page
 from provision.emulator.alibaba import privatelink, privatelink_rules, vpc
 from provision.emulator.alibaba.privatelink_rules import EndpointRecord, Timing, ZoneRecord
+from provision.emulator.paging import Page
 from provision.emulator.world import World
 
 DELAY = 2.0  # long enough that no transition happens on its own during a test; tests advance the clock

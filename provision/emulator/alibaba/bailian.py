@@ -11,11 +11,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from provision.emulator.paging import NumberPaging
 from provision.emulator.alibaba import ram
 from provision.emulator.alibaba.modelstudio_rules import member_role, workspace_apps
 from provision.emulator.alibaba.modelstudio_state import Workspace, ms_state, workspace_not_found
 from provision.emulator.alibaba.ram_policies import system_policy
+from provision.emulator.paging import NumberPaging
 from provision.emulator.wire import Body, CloudError, Ctx, Request, Service, roa_route
 from provision.emulator.world import World
 

@@ -14,9 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from provision.emulator.httpio import host_name
 from provision.emulator.alibaba.modelstudio_rules import app_workspace, find_api_key, find_app, model_granted
 from provision.emulator.alibaba.modelstudio_state import ApiKey, Workspace, model_known, ms_state
+from provision.emulator.httpio import host_name
 from provision.emulator.wire import Body, DataResponse, DataRoute, Request, Service
 from provision.emulator.world import World
 

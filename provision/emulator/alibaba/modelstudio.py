@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from provision.emulator.paging import DECIMAL, TokenPaging
 from provision.emulator.alibaba.modelstudio_catalog import CatalogModel
 from provision.emulator.alibaba.modelstudio_rules import (
     GrantChange,
@@ -50,6 +49,7 @@ from provision.emulator.alibaba.modelstudio_state import (
     ms_error,
     ms_state,
 )
+from provision.emulator.paging import DECIMAL, TokenPaging
 from provision.emulator.wire import Body, Ctx, Handler, Request, Route, Service, roa_route
 from provision.emulator.world import World
 

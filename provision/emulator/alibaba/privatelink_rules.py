@@ -16,8 +16,8 @@ from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from provision.emulator.paging import PREFIXED, Page, TokenPaging
 from provision.emulator.alibaba import vpc
+from provision.emulator.paging import PREFIXED, Page, TokenPaging
 from provision.emulator.wire import Body, Caller, CloudError, Ctx, Request
 from provision.emulator.world import StateModel, World, register_state
 
