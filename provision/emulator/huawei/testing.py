@@ -74,24 +74,55 @@ class HuaweiClients:
         return VpcepClient.new_builder().with_credentials(self._basic()).with_endpoint(self.url).build()
 
     def organizations(self) -> Any:
-        return OrganizationsClient.new_builder().with_credentials(self._global()).with_endpoint(self.url).build()
+        return (
+            OrganizationsClient.new_builder().with_credentials(self._global()).with_endpoint(self.url).build()
+        )
 
     def pangu(self) -> Any:
-        return PanguLargeModelsClient.new_builder().with_credentials(self._basic()).with_endpoint(self.url).build()
+        return (
+            PanguLargeModelsClient.new_builder()
+            .with_credentials(self._basic())
+            .with_endpoint(self.url)
+            .build()
+        )
 
-    def signed(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None, host: str | None = None) -> httpx.Response:
+    def signed(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        host: str | None = None,
+    ) -> httpx.Response:
         """An HTTP call signed by ``huaweicloudsdkcore``'s own Signer, as a BasicCredentials client
         signs it (``X-Project-Id``); ``host`` replaces the Host header (a VPC endpoint domain)."""
         data = json.dumps(body).encode() if body is not None else b""
-        header_params = {"Content-Type": "application/json", "X-Project-Id": self.project_id, **(headers or {})}
+        header_params = {
+            "Content-Type": "application/json",
+            "X-Project-Id": self.project_id,
+            **(headers or {}),
+        }
         if host:
             header_params["Host"] = host
-        request = SdkRequest(method=method, schema="http", host=urlsplit(self.url).netloc, resource_path=path,
-                             query_params=sorted((query or {}).items()), header_params=header_params, body=data)
+        request = SdkRequest(
+            method=method,
+            schema="http",
+            host=urlsplit(self.url).netloc,
+            resource_path=path,
+            query_params=sorted((query or {}).items()),
+            header_params=header_params,
+            body=data,
+        )
         Signer(self._basic()).sign(request)
-        return httpx.request(method, self.url + request.uri, headers=request.header_params, content=data,
-                             timeout=10, trust_env=False)
+        return httpx.request(
+            method,
+            self.url + request.uri,
+            headers=request.header_params,
+            content=data,
+            timeout=10,
+            trust_env=False,
+        )
 
 
 def root_defaults(account_id: str) -> dict[str, str]:

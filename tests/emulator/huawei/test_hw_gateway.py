@@ -29,12 +29,18 @@ from provision.emulator.testing import EmulatorHandle
 from tests.emulator.huawei.conftest import new_user, sdk_error
 
 
-def _signed_parts(hw: HuaweiClients, path: str, headers: dict[str, str] | None = None,
-                  sk: str | None = None) -> tuple[str, dict[str, str]]:
-    request = SdkRequest(method="GET", schema="http", host=urlsplit(hw.url).netloc, resource_path=path,
-                         query_params=[], header_params={"Content-Type": "application/json",
-                                                         "X-Project-Id": hw.project_id, **(headers or {})},
-                         body=b"")
+def _signed_parts(
+    hw: HuaweiClients, path: str, headers: dict[str, str] | None = None, sk: str | None = None
+) -> tuple[str, dict[str, str]]:
+    request = SdkRequest(
+        method="GET",
+        schema="http",
+        host=urlsplit(hw.url).netloc,
+        resource_path=path,
+        query_params=[],
+        header_params={"Content-Type": "application/json", "X-Project-Id": hw.project_id, **(headers or {})},
+        body=b"",
+    )
     Signer(BasicCredentials(hw.ak, sk or hw.sk, hw.project_id)).sign(request)
     return hw.url + request.uri, dict(request.header_params)
 
@@ -46,23 +52,26 @@ def test_the_root_key_signs_sdk_calls_and_sts_names_the_root(hw: HuaweiClients) 
 
 
 def test_a_wrong_secret_is_401_apig_0301_with_the_request_id_header(hw: HuaweiClients) -> None:
-    error = sdk_error(lambda: hw.as_key(hw.ak, "not-the-secret").sts().get_caller_identity(
-        GetCallerIdentityRequest()))
+    error = sdk_error(
+        lambda: hw.as_key(hw.ak, "not-the-secret").sts().get_caller_identity(GetCallerIdentityRequest())
+    )
     assert (error.status_code, error.error_code) == (401, "APIG.0301")
     assert "verify aksk signature fail" in error.error_msg
     assert len(error.request_id) == 32
 
 
 def test_a_header_changed_after_signing_fails_and_an_unsigned_identity_header_is_refused(
-        hw: HuaweiClients) -> None:
+    hw: HuaweiClients,
+) -> None:
     url, headers = _signed_parts(hw, "/v5/caller-identity")
     assert httpx.get(url, headers=headers, trust_env=False).status_code == 200
     tampered = {**headers, "X-Project-Id": "c0000000000000000000000000000002"}
     answer = httpx.get(url, headers=tampered, trust_env=False)
     assert answer.status_code == 401 and answer.json()["error_code"] == "APIG.0301"
     assert answer.headers["X-Request-Id"] == answer.json()["request_id"]
-    smuggled = httpx.get(url, headers={**headers, "X-Domain-Id": "d0000000000000000000000000000002"},
-                         trust_env=False)
+    smuggled = httpx.get(
+        url, headers={**headers, "X-Domain-Id": "d0000000000000000000000000000002"}, trust_env=False
+    )
     assert smuggled.status_code == 401 and "must be signed" in smuggled.json()["error_msg"]
 
 
@@ -79,7 +88,9 @@ def test_a_stale_x_sdk_date_is_refused(hw: HuaweiClients) -> None:
 def test_unsigned_and_unknown_key_calls_are_401(hw: HuaweiClients) -> None:
     bare = httpx.get(hw.url + "/v5/caller-identity", trust_env=False)
     assert bare.status_code == 401 and bare.json()["error_code"] == "APIG.0301"
-    error = sdk_error(lambda: hw.as_key("HWUNKNOWNKEY00000000", "x").iam().list_users_v5(ListUsersV5Request()))
+    error = sdk_error(
+        lambda: hw.as_key("HWUNKNOWNKEY00000000", "x").iam().list_users_v5(ListUsersV5Request())
+    )
     assert error.status_code == 401 and "does not exist" in error.error_msg
 
 
@@ -87,8 +98,11 @@ def test_an_inactive_or_deleted_user_key_stops_authenticating(hw: HuaweiClients)
     user_id, alice = new_user(hw)
     assert alice.sts().get_caller_identity(GetCallerIdentityRequest()).principal_id == user_id
     iam = hw.iam()
-    iam.update_access_key_v5(UpdateAccessKeyV5Request(user_id=user_id, access_key_id=alice.ak,
-                                                      body=UpdateAccessKeyReqBody(status="inactive")))
+    iam.update_access_key_v5(
+        UpdateAccessKeyV5Request(
+            user_id=user_id, access_key_id=alice.ak, body=UpdateAccessKeyReqBody(status="inactive")
+        )
+    )
     assert sdk_error(lambda: alice.sts().get_caller_identity(GetCallerIdentityRequest())).status_code == 401
     iam.delete_access_key_v5(DeleteAccessKeyV5Request(user_id=user_id, access_key_id=alice.ak))
     error = sdk_error(lambda: alice.sts().get_caller_identity(GetCallerIdentityRequest()))
@@ -103,16 +117,26 @@ def test_a_user_without_policies_is_denied_with_pap5_0001(hw: HuaweiClients) -> 
 
 
 def _token(url: str, user: str, password: str, domain: str = "provision-demo") -> httpx.Response:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "password": password, "domain": {"name": domain}}}},
-        "scope": {"project": {"name": "cn-southwest-2"}}}}
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": user, "password": password, "domain": {"name": domain}}},
+            },
+            "scope": {"project": {"name": "cn-southwest-2"}},
+        }
+    }
     return httpx.post(url + "/v3/auth/tokens", json=body, trust_env=False)
 
 
 def test_password_tokens_authenticate_until_the_user_loses_its_login(hw: HuaweiClients) -> None:
     user_id, _ = new_user(hw)
-    hw.iam().create_login_profile_v5(CreateLoginProfileV5Request(user_id=user_id, body=CreateLoginProfileReqBody(
-        password="Delivery-pass-2026", password_reset_required=False)))
+    hw.iam().create_login_profile_v5(
+        CreateLoginProfileV5Request(
+            user_id=user_id,
+            body=CreateLoginProfileReqBody(password="Delivery-pass-2026", password_reset_required=False),
+        )
+    )
     assert _token(hw.url, "alice", "wrong-pass-2026").status_code == 401
     answer = _token(hw.url, "alice", "Delivery-pass-2026")
     assert answer.status_code == 201
@@ -134,8 +158,12 @@ def test_the_root_user_gets_a_token_with_the_documented_password(hw: HuaweiClien
 def test_with_region_finds_the_project_id_through_the_iam_lookup(hw: HuaweiClients) -> None:
     credentials = BasicCredentials(hw.ak, hw.sk)
     credentials.iam_endpoint = hw.url
-    client = ModelArtsClient.new_builder().with_credentials(credentials) \
-        .with_region(Region("cn-southwest-2", hw.url)).build()
+    client = (
+        ModelArtsClient.new_builder()
+        .with_credentials(credentials)
+        .with_region(Region("cn-southwest-2", hw.url))
+        .build()
+    )
     workspaces = client.list_workspace(ListWorkspaceRequest())
     assert [w.name for w in workspaces.workspaces] == ["default"]
     domains = hw.signed("GET", "/v3/auth/domains").json()["domains"]
@@ -148,11 +176,13 @@ def test_a_project_of_another_account_is_refused(emulator: EmulatorHandle, hw: H
     assert answer.status_code == 400 and "not a project" in answer.json()["error_msg"]
 
 
-def test_unknown_huawei_paths_are_404_and_alibaba_calls_still_route(emulator: EmulatorHandle,
-                                                                    hw: HuaweiClients) -> None:
+def test_unknown_huawei_paths_are_404_and_alibaba_calls_still_route(
+    emulator: EmulatorHandle, hw: HuaweiClients
+) -> None:
     answer = hw.signed("GET", "/v5/no-such-api")
     assert answer.status_code == 404 and answer.json()["error_code"] == "APIG.0101"
     from alibabacloud_sts20150401.client import Client as AliSts
+
     assert AliSts(emulator.sdk_config()).get_caller_identity().body.account_id == emulator.account_id
 
 
