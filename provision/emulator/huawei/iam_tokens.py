@@ -9,7 +9,7 @@ from typing import Any
 
 from provision.emulator.huawei.iam_users import password_hash
 from provision.emulator.huawei.routing import HwCtx, HwRoute, Reply
-from provision.emulator.huawei.state import HuaweiState, Token, hw_state
+from provision.emulator.huawei.state import HuaweiState, Token, hex_id, hw_state
 from provision.emulator.wire import Body, CloudError
 
 TOKEN_LIFETIME_S = 24 * 3600
@@ -117,7 +117,7 @@ def create_token(ctx: HwCtx) -> Reply:
     region = _field(body, "auth", "scope", "project", "name") or "cn-southwest-2"
     if region not in state.projects:
         raise CloudError("IAM.0011", f"The scope project {region} does not exist.", 400)
-    token = "MIIemu" + ctx.world.ids.secret("hw-token", 64)
+    token = "MIIemu" + hex_id(ctx.world, "hw-token", 64)
     issued = datetime.fromtimestamp(ctx.now_ts(), UTC)
     expires = issued + timedelta(seconds=TOKEN_LIFETIME_S)
     state.tokens[hashlib.sha256(token.encode()).hexdigest()] = Token(

@@ -166,7 +166,7 @@ def create_access_key(ctx: HwCtx) -> Reply:
     access_key_id = "HW" + hex_id(ctx.world, "hw-ak", 18).upper()
     key = HwAccessKey(
         access_key_id=access_key_id,
-        secret=ctx.world.ids.secret("hw-sk", 40),
+        secret=hex_id(ctx.world, "hw-sk", 40),
         user_id=user.user_id,
         created_at=ctx.now_iso(),
     )

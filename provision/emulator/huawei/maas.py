@@ -104,7 +104,7 @@ def create_key(ctx: HwCtx) -> Body:
             f"The account already has {MAX_KEYS} API keys, the most allowed: delete one first.",
             400,
         )
-    secret = ctx.world.ids.secret("hw-maas-key", 48)
+    secret = "sk-" + hex_id(ctx.world, "hw-maas-key", 48)
     key = MaasKey(
         id=hex_id(ctx.world, "hw-maas"),
         label=label,
