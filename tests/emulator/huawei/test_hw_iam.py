@@ -38,8 +38,8 @@ from huaweicloudsdkiam.v5 import (
     ShowLoginProfileV5Request,
     ShowUserV5Request,
     Tag,
-    Tags,
     TagResourceV5Request,
+    Tags,
 )
 
 from provision.emulator.huawei.policy import SYSTEM_BY_NAME
