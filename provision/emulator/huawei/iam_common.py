@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from provision.emulator.huawei.errors import IAM
 from provision.emulator.huawei.routing import HwCtx
 from provision.emulator.huawei.state import HuaweiState, HwGroup, HwUser
 from provision.emulator.paging import MARKER, Page, TokenPaging
@@ -25,20 +26,7 @@ USER_NAME = re.compile(r"^[A-Za-z_.\- ][A-Za-z0-9_.\- ]{0,63}$")
 BAD_DESCRIPTION = re.compile(r"[@#%&<>\\$^*]")
 
 
-def invalid(message: str) -> CloudError:
-    return CloudError("PAP5.0002", message, 400)
-
-
-def not_found(kind: str, name: str) -> CloudError:
-    return CloudError("PAP5.0004", f"The {kind} {name} does not exist.", 404)
-
-
-def conflict(message: str) -> CloudError:
-    return CloudError("PAP5.0009", message, 409)
-
-
-def quota(message: str) -> CloudError:
-    return CloudError("PAP5.0012", message, 409)
+invalid, not_found, conflict, quota = IAM.invalid, IAM.not_found, IAM.conflict, IAM.quota
 
 
 def delete_conflict(message: str) -> CloudError:

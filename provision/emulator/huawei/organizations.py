@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from provision.emulator.huawei.errors import ORGANIZATIONS
 from provision.emulator.huawei.policy import parse_document
 from provision.emulator.huawei.routing import HwCtx, HwRoute, Reply
 from provision.emulator.huawei.state import HuaweiState, Organization, Scp, hex_id
@@ -36,16 +37,7 @@ FULL_ACCESS = json.dumps(
 )
 
 
-def bad(message: str) -> CloudError:
-    return CloudError("Organizations.1001", message, 400)
-
-
-def not_found(kind: str, name: str) -> CloudError:
-    return CloudError("Organizations.1004", f"The {kind} {name} does not exist.", 404)
-
-
-def conflict(message: str) -> CloudError:
-    return CloudError("Organizations.1009", message, 409)
+bad, not_found, conflict = ORGANIZATIONS.invalid, ORGANIZATIONS.not_found, ORGANIZATIONS.conflict
 
 
 def organization(ctx: HwCtx) -> Organization:
@@ -174,7 +166,7 @@ def create_policy(ctx: HwCtx) -> Reply:
     if any(s.name == name and s.type == policy_type for s in ctx.state.scps.values()):
         raise conflict(f"A policy named {name} already exists.")
     if len(ctx.state.scps) >= MAX_POLICIES:
-        raise CloudError("Organizations.1012", f"The organization already has {MAX_POLICIES} policies.", 400)
+        raise ORGANIZATIONS.quota(f"The organization already has {MAX_POLICIES} policies.")
     scp = Scp(
         policy_id="p-" + hex_id(ctx.world, "hw-scp"),
         name=name,
@@ -253,9 +245,7 @@ def attach_policy(ctx: HwCtx) -> Reply:
         sum(1 for s in ctx.state.scps.values() if entity_id in s.attached and s.type == scp.type)
         >= MAX_PER_ENTITY
     ):
-        raise CloudError(
-            "Organizations.1012", f"The entity {entity_id} already has {MAX_PER_ENTITY} policies.", 400
-        )
+        raise ORGANIZATIONS.quota(f"The entity {entity_id} already has {MAX_PER_ENTITY} policies.")
     scp.attached.append(entity_id)
     return Reply(200, None)
 

@@ -14,8 +14,6 @@ from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkiam.v5 import (
-    CreateLoginProfileReqBody,
-    CreateLoginProfileV5Request,
     DeleteAccessKeyV5Request,
     ListUsersV5Request,
     UpdateAccessKeyReqBody,
@@ -26,7 +24,7 @@ from huaweicloudsdksts.v1 import GetCallerIdentityRequest
 
 from provision.emulator.huawei.testing import HuaweiClients
 from provision.emulator.testing import EmulatorHandle
-from tests.emulator.huawei.conftest import new_user, sdk_error
+from tests.emulator.huawei.conftest import new_user, password_token, sdk_error, with_login
 
 
 def _signed_parts(
@@ -116,29 +114,11 @@ def test_a_user_without_policies_is_denied_with_pap5_0001(hw: HuaweiClients) -> 
     assert "iam:users:listUsersV5" in error.error_msg
 
 
-def _token(url: str, user: str, password: str, domain: str = "provision-demo") -> httpx.Response:
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": user, "password": password, "domain": {"name": domain}}},
-            },
-            "scope": {"project": {"name": "cn-southwest-2"}},
-        }
-    }
-    return httpx.post(url + "/v3/auth/tokens", json=body, trust_env=False)
-
-
 def test_password_tokens_authenticate_until_the_user_loses_its_login(hw: HuaweiClients) -> None:
     user_id, _ = new_user(hw)
-    hw.iam().create_login_profile_v5(
-        CreateLoginProfileV5Request(
-            user_id=user_id,
-            body=CreateLoginProfileReqBody(password="Delivery-pass-2026", password_reset_required=False),
-        )
-    )
-    assert _token(hw.url, "alice", "wrong-pass-2026").status_code == 401
-    answer = _token(hw.url, "alice", "Delivery-pass-2026")
+    with_login(hw, user_id)
+    assert password_token(hw.url, "alice", "wrong-pass-2026").status_code == 401
+    answer = password_token(hw.url, "alice", "Delivery-pass-2026")
     assert answer.status_code == 201
     token = answer.headers["X-Subject-Token"]
     assert answer.json()["token"]["user"]["id"] == user_id
@@ -151,7 +131,7 @@ def test_password_tokens_authenticate_until_the_user_loses_its_login(hw: HuaweiC
 
 
 def test_the_root_user_gets_a_token_with_the_documented_password(hw: HuaweiClients) -> None:
-    answer = _token(hw.url, "provision-demo", "Emulator-root-01-pass1")
+    answer = password_token(hw.url, "provision-demo", "Emulator-root-01-pass1")
     assert answer.status_code == 201 and answer.json()["token"]["user"]["id"] == hw.domain_id
 
 

@@ -9,14 +9,13 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from huaweicloudsdkiam.v5 import CreateLoginProfileReqBody, CreateLoginProfileV5Request
 from huaweicloudsdkmodelarts.v1 import CreateWorkspaceReq, CreateWorkspaceReqGrants, CreateWorkspaceRequest
 from huaweicloudsdkpangulargemodels.v1 import ChatCompletionReq, ExecuteChatCompletionRequest, Message
 
 from provision.emulator.huawei.policy import SYSTEM_BY_NAME
 from provision.emulator.huawei.testing import HuaweiClients
 from provision.emulator.testing import EmulatorHandle, running_emulator
-from tests.emulator.huawei.conftest import new_user, sdk_error
+from tests.emulator.huawei.conftest import PASSWORD, new_user, password_token, sdk_error, with_login
 
 DEPLOYMENT = "5d1e7a3c-0000-4000-8000-0000000d0001"
 AGENT = "6a2f8b4d-0000-4000-8000-0000000a0001"
@@ -104,31 +103,9 @@ def test_v1_stream_is_the_manuals_dialect_verbatim(hw: HuaweiClients) -> None:
 
 def test_an_iam_token_calls_v1_and_the_agent_run_stream(hw: HuaweiClients) -> None:
     user_id, _ = _pangu_user(hw)
-    hw.iam().create_login_profile_v5(
-        CreateLoginProfileV5Request(
-            user_id=user_id,
-            body=CreateLoginProfileReqBody(password="Delivery-pass-2026", password_reset_required=False),
-        )
-    )
+    with_login(hw, user_id)
     _workspace(hw, ["alice"])
-    token = httpx.post(
-        hw.url + "/v3/auth/tokens",
-        trust_env=False,
-        json={
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": "alice",
-                            "password": "Delivery-pass-2026",
-                            "domain": {"name": "provision-demo"},
-                        }
-                    },
-                }
-            }
-        },
-    ).headers["X-Subject-Token"]
+    token = password_token(hw.url, "alice", PASSWORD).headers["X-Subject-Token"]
     headers = {"X-Auth-Token": token}
     v1 = httpx.post(
         f"{hw.url}/v1/{hw.project_id}/deployments/{DEPLOYMENT}/chat/completions",
