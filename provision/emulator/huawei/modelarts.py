@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from provision.emulator.huawei.authz import authorize
 from provision.emulator.huawei.routing import HwCaller, HwCtx, HwRoute
 from provision.emulator.huawei.state import Grant, HuaweiState, Workspace, hex_id
 from provision.emulator.wire import Body, CloudError
@@ -222,6 +223,38 @@ def delete_workspace(ctx: HwCtx) -> Body:
     return {"workspace_id": ws.id}
 
 
+def validate_authorization(ctx: HwCtx) -> Body:
+    """Whether the caller may do each action in the workspace: its identity policies (and the SCPs) must
+    allow it, and the workspace must admit it (``auth_type`` and grants). A probe for membership."""
+    workspace_id = ctx.params["workspace_id"]
+    ws = None if workspace_id == DEFAULT_ID else _workspace_of(ctx)
+    requests = ctx.body().get("requests")
+    if not isinstance(requests, list) or not requests:
+        raise bad("requests must be a non-empty list of {action_id, action}.")
+    results = []
+    for item in requests:
+        action = item.get("action") if isinstance(item, dict) else None
+        if not isinstance(action, str) or not action:
+            raise bad("each request needs an action.")
+        cause: list[str] = []
+        try:
+            authorize(ctx, action)
+        except CloudError as denied:
+            cause.append(denied.message)
+        if ws is not None and not can_access(ctx.state, ws, ctx.caller):
+            cause.append(f"{ctx.caller.user_name} is not granted on the {ws.auth_type} workspace {ws.name}.")
+        results.append(
+            {
+                "action": action,
+                "action_id": item.get("action_id"),
+                "resource": item.get("resource"),
+                "verdict": "deny" if cause else "allow",
+                "cause": cause,
+            }
+        )
+    return {"results": results}
+
+
 def list_workspace_users(ctx: HwCtx) -> Body:
     return {"users": [{"userName": u.user_name} for u in ctx.state.users.values()]}
 
@@ -235,4 +268,5 @@ ROUTES: tuple[HwRoute, ...] = (
     HwRoute(
         "DeleteWorkspace", "DELETE", P + "/{workspace_id}", delete_workspace, "modelarts:workspace:delete"
     ),
+    HwRoute("ValidateAuthorization", "POST", P + "/{workspace_id}/auth", validate_authorization, None),
 )

@@ -157,3 +157,41 @@ def test_thirty_keys_per_account_and_paging(hw: HuaweiClients) -> None:
     assert (page["total"], page["count"]) == (30, 5)
     assert hw.signed("DELETE", f"/v1/{hw.project_id}/maas/api-auth/api-keys/{ids[0]}").status_code == 200
     assert hw.signed("POST", _keys(hw), {"label": "k30", "allow_all": True}).status_code == 200
+
+
+def test_validate_authorization_probes_policies_and_grants(hw: HuaweiClients) -> None:
+    from huaweicloudsdkmodelarts.v1 import (
+        AuthRequests,
+        ValidateAuthorizationRequest,
+        ValidateAuthorizationRequestBody,
+    )
+
+    user_id, alice = new_user(hw)
+    hw.signed(
+        "POST",
+        "/v5/policies/" + _system_id("ModelArtsWorkspaceReadOnlyPolicy") + "/attach-user",
+        {"user_id": user_id},
+    )
+    workspace_id = _create(hw, "probe-ws")
+
+    def verdicts(client: HuaweiClients) -> list[str]:
+        body = ValidateAuthorizationRequestBody(
+            requests=[
+                AuthRequests(action_id="1", action="modelarts:workspace:get"),
+                AuthRequests(action_id="2", action="modelarts:workspace:delete"),
+            ]
+        )
+        answer = client.modelarts().validate_authorization(
+            ValidateAuthorizationRequest(workspace_id=workspace_id, body=body)
+        )
+        return [r.verdict for r in answer.results]
+
+    assert verdicts(hw) == ["allow", "allow"]
+    assert verdicts(alice) == ["deny", "deny"]  # not granted on the INTERNAL workspace
+    hw.modelarts().update_workspace(
+        UpdateWorkspaceRequest(
+            workspace_id=workspace_id,
+            body=UpdateWorkspaceReq(grants=[ViewWorkspaceResponseGrants(user_id=user_id)]),
+        )
+    )
+    assert verdicts(alice) == ["allow", "deny"]  # the read-only policy does not allow delete
