@@ -50,8 +50,12 @@ def parse_document(text: str, code_prefix: str = "PAP5") -> dict[str, Any]:
             raise malformed("Effect must be Allow or Deny")
         if ("Action" in statement) == ("NotAction" in statement):
             raise malformed("a statement needs exactly one of Action and NotAction")
-        if not isinstance(statement.get("Condition", {}), dict):
-            raise malformed("Condition must be an object")
+        condition = statement.get("Condition", {})
+        if not isinstance(condition, dict) or not all(isinstance(v, dict) for v in condition.values()):
+            raise malformed("Condition must be an object of operator → {key: values}")
+        for field in ("Action", "NotAction", "Resource", "NotResource"):
+            if field in statement and not all(isinstance(v, str) for v in _as_list(statement[field])):
+                raise malformed(f"{field} must be a string or a list of strings")
     return document
 
 

@@ -259,3 +259,19 @@ def test_groups_pass_their_policies_to_members(hw: HuaweiClients) -> None:
         )
     )
     assert again.status_code == 404
+
+
+def test_documents_with_a_malformed_condition_or_action_are_refused(hw: HuaweiClients) -> None:
+    for statement in (
+        {"Effect": "Allow", "Action": ["*"], "Condition": {"StringEquals": ["x"]}},
+        {"Effect": "Allow", "Action": [1]},
+        {"Effect": "Maybe", "Action": ["*"]},
+        {"Effect": "Allow", "Action": ["*"], "NotAction": ["x"]},
+    ):
+        document = json.dumps({"Version": "5.0", "Statement": [statement]})
+        error = sdk_error(
+            lambda document=document: hw.iam().create_policy_v5(
+                CreatePolicyV5Request(body=CreatePolicyReqBody(policy_name="bad", policy_document=document))
+            )
+        )
+        assert (error.status_code, error.error_code) == (400, "PAP5.0011"), statement
