@@ -12,13 +12,14 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    help="The local Alibaba Cloud emulator (RAM, STS, Model Studio, PrivateLink, VPC, DashScope).",
+    help="The local cloud emulator: Alibaba Cloud (RAM, STS, Model Studio, PrivateLink, VPC, DashScope) and "
+         "Huawei Cloud (IAM, STS, ModelArts, MaaS, VPCEP, Organizations, Pangu) on one port.",
     no_args_is_help=True)
 
 
 @app.callback()
 def _group() -> None:
-    """The local Alibaba Cloud emulator (keeps `serve` a subcommand even while it is the only one)."""
+    """The local cloud emulator (keeps `serve` a subcommand even while it is the only one)."""
 
 
 @app.command()
@@ -38,6 +39,9 @@ def serve(
     Example: `provision emulator serve --port 8930 --state .emulator/state.json`. The first line printed
     is "listening on http://HOST:PORT".
 
+    Huawei SDK clients take `.with_endpoint("http://127.0.0.1:8930")`; the Huawei root key is
+    HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK when both are set (docs/emulator.md, Huawei Cloud).
+
     Then point provision at it with `export PROVISION_ENDPOINT=http://127.0.0.1:8930` (every SDK client
     and model call goes there), or an SDK with Config(endpoint="127.0.0.1:8930", protocol="http").
 
@@ -45,7 +49,7 @@ def serve(
     site). For a finance-cloud manifest: `provision emulator serve --region cn-shanghai-finance-1`.
     """
     # Imported here so `provision --help` does not load every emulated service.
-    from provision.emulator.alibaba import SERVICES
+    from provision.emulator.catalog import SERVICES
     from provision.emulator.seed import build_world, default_seed, load_seed
     from provision.emulator.server import EmulatorServer
 

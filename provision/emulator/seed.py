@@ -70,15 +70,20 @@ class Seed(BaseModel):
 def default_seed(use_env: bool = True) -> Seed:
     """The built-in seed: the demo account and a second account for cross-account isolation tests.
 
-    With ``use_env`` the demo root key comes from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET when both are set.
+    With ``use_env`` the demo root key comes from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET when both are set,
+    and its Huawei root key from HUAWEICLOUD_SDK_AK/_SK (the Huawei SDK's own variables) when both are set.
     """
     env_id = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID") if use_env else None
     env_secret = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET") if use_env else None
     key_id, secret = (env_id, env_secret) if env_id and env_secret else (DEFAULT_ROOT_KEY_ID,
                                                                          DEFAULT_ROOT_SECRET)
+    hw_ak = os.environ.get("HUAWEICLOUD_SDK_AK") if use_env else None
+    hw_sk = os.environ.get("HUAWEICLOUD_SDK_SK") if use_env else None
+    huawei = ({"huawei": {"root_access_key_id": hw_ak, "root_secret_access_key": hw_sk}}
+              if hw_ak and hw_sk else {})
     return Seed(accounts=[
         SeedAccount(account_id=DEFAULT_ACCOUNT_ID, alias="provision-demo",
-                    root_access_key_id=key_id, root_access_key_secret=secret),
+                    root_access_key_id=key_id, root_access_key_secret=secret, **huawei),
         SeedAccount(account_id=OTHER_ACCOUNT_ID, alias="provision-other",
                     root_access_key_id=OTHER_ROOT_KEY_ID, root_access_key_secret=OTHER_ROOT_SECRET),
     ])

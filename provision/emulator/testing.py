@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from alibabacloud_tea_openapi.models import Config
 
-from provision.emulator.alibaba import SERVICES
+from provision.emulator.catalog import SERVICES
 from provision.emulator.seed import Seed, build_world, default_seed, load_seed
 from provision.emulator.server import EmulatorServer
 from provision.emulator.wire import Service
