@@ -29,10 +29,10 @@ from provision.audit.model import (
     ZoneEntry,
 )
 from provision.audit.privilege import BAILIAN_FULL, HeldPolicy, privilege_of
-from provision.cli.views import manual_steps
 from provision.desired.resources import ApiKeySpec, MemberSpec, Spec
 from provision.engine.flow import Context, PlanResult, Prepared, make_plan
 from provision.manifest import Manifest
+from provision.plan.checklist import manual_steps
 from provision.plan.diff import Action, member_proof
 from provision.providers.alibaba.inventory import (
     ApiKeyFacts,

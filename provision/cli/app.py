@@ -41,7 +41,7 @@ from provision.cli.common import (
     write_out,
 )
 from provision.cli.membership import membership_app
-from provision.cli.views import checklist_lines, manual_steps, render_markdown, render_text
+from provision.cli.views import checklist_lines, render_markdown, render_text
 from provision.clock import now, parse_time
 from provision.emulator.cli import app as emulator_app
 from provision.engine.apply import ApplySummary, Outcome
@@ -57,7 +57,7 @@ from provision.engine.flow import (
 )
 from provision.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ProvisionError
 from provision.manifest import manifest_json_schema
-from provision.plan.checklist import ManualStep
+from provision.plan.checklist import ManualStep, manual_steps
 from provision.plan.diff import ROTATE_FLAG
 
 app = typer.Typer(

@@ -17,11 +17,12 @@ from provision.cli.common import (
     friendly,
     load,
 )
-from provision.cli.views import checklist_lines, manual_steps
+from provision.cli.views import checklist_lines
 from provision.clock import now
 from provision.desired.resources import MemberSpec
 from provision.engine.flow import make_plan
 from provision.errors import ProvisionError
+from provision.plan.checklist import manual_steps
 from provision.providers.alibaba.membership import confirm_member, membership_of, overruled_confirmations
 
 membership_app = typer.Typer(help="Workspace membership: console-only steps, their checklist, confirmations.",

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from provision.desired.resources import Kind, MemberSpec, WorkspaceSpec, Zone
-from provision.plan.checklist import ManualStep, manual_step
+from provision.desired.resources import Zone
+from provision.plan.checklist import ManualStep, manual_steps
 from provision.plan.diff import Action, Change, Plan
 
 NO_CHANGES = "No changes. The account matches the manifest."
@@ -112,21 +110,6 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def manual_steps(plan: Plan, manifest_args: str | None = None,
-                 notes: Mapping[str, str] | None = None) -> list[ManualStep]:
-    """The console checklist: one step per manual change, with the workspace id when the plan knows it;
-    the confirm commands name the manifest as ``manifest_args`` (default: the plan's manifest path);
-    ``notes`` (change key → note) says why a step stays listed though it was confirmed."""
-    steps = []
-    for change in plan.manual:
-        member = change.spec
-        assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
-        workspace_id = _workspace_id(plan, member.workspace)
-        step = manual_step(change, workspace_id, manifest_args or plan.manifest)
-        steps.append(replace(step, note=(notes or {}).get(change.key, "")))
-    return steps
-
-
 def checklist_lines(steps: list[ManualStep]) -> list[str]:
     """Console steps as a checkbox list: ``  [ ] what``, then where to click, any note, the command to run."""
     return [f"  [ ] {step.what}\n      {step.where}\n" + (f"      note: {step.note}\n" if step.note else "")
@@ -166,15 +149,6 @@ def _notes(plan: Plan) -> list[Line]:
         lines += [("", ""), ("Unmanaged look-alikes (not touched; declare adopt: true to manage)", "bold")]
         lines += [(f"  ? {key}", "") for key in plan.unmanaged]
     return lines
-
-
-def _workspace_id(plan: Plan, workspace: str) -> str | None:
-    """The live workspace's id when the plan knows it."""
-    key = f"{Kind.WORKSPACE}/{workspace}"
-    for change in plan.changes:
-        if change.key == key and change.live is not None and isinstance(change.live.spec, WorkspaceSpec):
-            return change.live.spec.workspace_id or change.live.cloud_id or None
-    return None
 
 
 def _value(value: Any) -> str:

@@ -8,10 +8,11 @@ steps made here. Pure: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
-from provision.desired.resources import MemberSpec
-from provision.plan.diff import Change
+from provision.desired.resources import Kind, MemberSpec, WorkspaceSpec
+from provision.plan.diff import Change, Plan
 
 CONSOLE_PATH = "Model Studio console → 权限管理/Permission management → Accounts"
 MANIFEST_PLACEHOLDER = "MANIFEST"
@@ -54,3 +55,27 @@ def manual_step(change: Change, workspace_id: str | None = None,
     return ManualStep(f"Change the role of RAM user {member.user} in {workspace} from {before} to {role}",
                       f"{CONSOLE_PATH} → {member.user} → Permissions → {member.workspace} → role {role}",
                       f"{confirm} --role {role}")
+
+
+def manual_steps(plan: Plan, manifest_args: str | None = None,
+                 notes: Mapping[str, str] | None = None) -> list[ManualStep]:
+    """The console checklist: one step per manual change, with the workspace id when the plan knows it;
+    the confirm commands name the manifest as ``manifest_args`` (default: the plan's manifest path);
+    ``notes`` (change key → note) says why a step stays listed though it was confirmed."""
+    steps = []
+    for change in plan.manual:
+        member = change.spec
+        assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
+        workspace_id = _workspace_id(plan, member.workspace)
+        step = manual_step(change, workspace_id, manifest_args or plan.manifest)
+        steps.append(replace(step, note=(notes or {}).get(change.key, "")))
+    return steps
+
+
+def _workspace_id(plan: Plan, workspace: str) -> str | None:
+    """The live workspace's id when the plan knows it."""
+    key = f"{Kind.WORKSPACE}/{workspace}"
+    for change in plan.changes:
+        if change.key == key and change.live is not None and isinstance(change.live.spec, WorkspaceSpec):
+            return change.live.spec.workspace_id or change.live.cloud_id or None
+    return None

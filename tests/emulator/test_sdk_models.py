@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from alibabacloud_bailian20231229 import models as bl
 from alibabacloud_bailian20231229.client import Client as BailianClient
+from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
 from alibabacloud_privatelink20200415 import models as pl
@@ -40,6 +42,7 @@ SDK_MODELS = {  # API version → the official SDK's models module
     "2023-12-29": "alibabacloud_bailian20231229.models",
     "2020-04-15": "alibabacloud_privatelink20200415.models",
     "2016-04-28": "alibabacloud_vpc20160428.models",
+    "2014-05-26": "alibabacloud_ecs20140526.models",
 }
 Recorded = dict[tuple[str, str], list[Body]]
 
@@ -251,7 +254,15 @@ def recorded() -> Iterator[Recorded]:
         _ram(RamClient(emu.sdk_config()))
         _model_studio(ModelStudioClient(emu.sdk_config()), emu)
         _privatelink(PrivateLinkClient(emu.sdk_config()), VpcClient(emu.sdk_config()))
+        _ecs(EcsClient(emu.sdk_config()))
         yield answers
+
+
+def _ecs(e: EcsClient) -> None:
+    e.describe_security_groups(ecs_models.DescribeSecurityGroupsRequest(region_id="cn-beijing",
+                                                                       vpc_id="vpc-2zedemo0000000001"))
+    e.describe_security_group_attribute(ecs_models.DescribeSecurityGroupAttributeRequest(
+        region_id="cn-beijing", security_group_id="sg-2zedemo0000000002"))
 
 
 def test_every_action_is_exercised(recorded: Recorded) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from provision.cli.views import NO_CHANGES, checklist_lines, manual_steps, render_markdown, render_text
+from provision.cli.views import NO_CHANGES, checklist_lines, render_markdown, render_text
 from provision.desired.resources import (
     ApiKeySpec,
     AttachmentSpec,
@@ -18,6 +18,7 @@ from provision.desired.resources import (
     WorkspaceSpec,
     Zone,
 )
+from provision.plan.checklist import manual_steps
 from provision.plan.diff import Plan, diff
 
 WS = WorkspaceSpec("ws-delivery")
