@@ -8,6 +8,7 @@ failures (ProvisionError) print one actionable message, never a traceback.
 from __future__ import annotations
 
 import json
+from importlib.metadata import version as package_version  # noqa: E402
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from provision.audit.render import render as render_audit
 from provision.checks.revoke import read_revoke, render_record, run_revoke, step_line
 from provision.checks.verify import render_table, run_verify
 from provision.cli.common import (
+    HELP_NAMES,
     AllowDestroyOpt,
     JsonOpt,
     ManifestOpt,
@@ -71,7 +73,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode="markdown",
+    context_settings={"help_option_names": HELP_NAMES},
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"provision {package_version('provision')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Show the version and exit.")) -> None:
+    pass
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(membership_app, name="membership")
 
@@ -333,7 +348,8 @@ def revoke(
     context = cloud_context(prepared, state_dir, secrets_dir)
     context.check_writable()  # the record and the sink must take what revoke writes
     to_revoke = read_revoke(prepared, context, user, delete_user=delete_user, now=started)
-    out = stderr() if as_json else Console(highlight=False, soft_wrap=True, no_color=not use_color())
+    out = stderr() if as_json else Console(highlight=False, soft_wrap=True, no_color=not use_color(),
+                                           emoji=False)
     out.print(f"revoke {user} ({to_revoke.why}):", markup=False)
     for number, step in enumerate(to_revoke.steps(), 1):
         out.print(f"  {number}. {step}", markup=False)

@@ -78,6 +78,9 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
 _NOISY_LOGGERS = ("credentials",)
 
 
+HELP_NAMES = ["-h", "--help"]  # every command's help flags
+
+
 class ProvisionGroup(TyperGroup):
     """The root command: a usage error exits 1 (2 means "changes" to `plan --detailed-exitcode`), flags
     show no type label in help, and the SDKs' credential chain does not log to the terminal."""
@@ -89,6 +92,8 @@ class ProvisionGroup(TyperGroup):
         for logger in _NOISY_LOGGERS:
             logging.getLogger(logger).disabled = True
         _blank_flag_metavars(self)
+        if not (sys.argv[1:] if args is None else list(args)):
+            args = ["--help"]  # bare `provision`: the help, and success
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False,
                                   windows_expand_args=windows_expand_args, **extra)
@@ -120,7 +125,7 @@ class ProvisionGroup(TyperGroup):
 def _blank_flag_metavars(command: Any) -> None:
     """Typer labels every flag ``<bool>`` in help (``--help`` too); a flag takes no value, so none.
     ``command`` is a typer command or group (typer's own vendored click types)."""
-    help_option = command.get_help_option(typer.Context(command))
+    help_option = command.get_help_option(typer.Context(command, help_option_names=HELP_NAMES))
     for option in [*command.params, help_option]:
         if isinstance(option, TyperOption) and option.is_flag and option.metavar is None:
             option.metavar = ""
@@ -157,7 +162,7 @@ def use_color() -> bool:
 def stderr() -> Console:
     """The console for progress and notes (stdout stays for the result)."""
     # soft_wrap: a progress line is one line even when it is longer than the terminal
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def load(manifest: Path, var: list[str] | None, var_file: list[Path] | None) -> Prepared:

@@ -170,7 +170,8 @@ def _render(lines: list[Line], color: bool) -> str:
         return "\n".join(text for text, _ in lines) + "\n"
     buffer = io.StringIO()
     console = Console(
-        file=buffer, force_terminal=True, color_system="standard", width=200, soft_wrap=True, highlight=False
+        file=buffer, force_terminal=True, color_system="standard", width=200, soft_wrap=True, highlight=False,
+        emoji=False,
     )
     for text, style in lines:
         console.print(Text(text, style=style or ""))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ from provision.providers.alibaba import (
     build_providers,
     check_desired,
 )
+from provision.state.lock import command_line, lock_state_dir
 from provision.state.secrets import SecretSink, ensure_writable_dir
 from provision.state.statefile import StateFile
 
@@ -121,9 +123,13 @@ class Context:
 
     def check_writable(self) -> None:
         """Before a command that changes the cloud: the state dir and the secrets sink take a file, else
-        a ProvisionError naming the directory (a secret the cloud shows once must have a place to go)."""
+        a ProvisionError naming the directory (a secret the cloud shows once must have a place to go);
+        then the state dir's lock, so a second writer fails at once instead of corrupting it."""
         ensure_writable_dir(self.state.path.parent, "the state directory",
                             f"--state-dir (or {STATE_DIR_ENV})")
+        note = lock_state_dir(self.state.path.parent, command_line())
+        if note:
+            print(note, file=sys.stderr)
         self.sink.check_writable()
 
 

@@ -23,6 +23,7 @@ from provision.cli.app import app
 from provision.clock import now
 from provision.emulator.seed import Seed, default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
+from provision.state.lock import release_all
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
@@ -151,3 +152,10 @@ def cli(emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def offline_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """The CLI with no cloud at all (the endpoint refuses connections): for failures before any call."""
     return Cli(None, tmp_path, _wire(monkeypatch, tmp_path, "http://127.0.0.1:9", "LTAI5tNoCloud", "none"))
+
+
+@pytest.fixture(autouse=True)
+def _give_back_state_locks() -> Iterator[None]:
+    """In-process CLI runs keep their state dir's lock until the process ends: give it back per test."""
+    yield
+    release_all()
