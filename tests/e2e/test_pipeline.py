@@ -195,7 +195,9 @@ def test_merge_applies_the_reviewed_plan_and_hands_the_new_secrets_over_keeping_
     assert not (apply.temp / "provision-secrets").exists()
     assert not [s for s in secrets if s in apply.output() + json.dumps(runner.gh_calls())]
     assert (runner.workspace / ".provision" / "state.json").exists()
-    assert sorted(p.name for p in (runner.workspace / ".provision").iterdir()) == ["state.json"]
+    # the state dir keeps only state.json and the writers' lock file (which names no secret; the workflow
+    # commits state.json alone)
+    assert sorted(p.name for p in (runner.workspace / ".provision").iterdir()) == [".lock", "state.json"]
 
 
 def test_nightly_never_rotates_reports_missing_secrets_as_warnings_and_opens_an_issue_on_drift(
