@@ -95,6 +95,14 @@ def _ak_entry(access_key_id: str) -> str:
     return "ACCESS_KEY_" + re.sub(r"[^A-Za-z0-9]", "_", access_key_id)
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class SecretSink:
     """Writes secrets to per-account env files. Thread-safe; each write is an atomic replace."""
 
@@ -117,6 +125,16 @@ class SecretSink:
         """Create the sink (0700) and prove a secret can be stored there, before any cloud call."""
         ensure_writable_dir(self.directory, "the secrets sink", "--secrets-dir (or PROVISION_SECRETS_DIR)",
                             mode=0o700)
+        self.remove_leftovers()
+
+    def remove_leftovers(self) -> int:
+        """Delete the temp files a killed write left behind (they may hold secrets); never names them.
+        Callers hold the state dir's lock, so no other writer is mid-write. Returns how many went."""
+        removed = 0
+        for leftover in self.directory.glob(".tmp-*"):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def write(self, account: str, updates: dict[str, str | None]) -> None:
         """Set (or, with None, remove) entries of one account's file, atomically, mode 0600."""
@@ -139,6 +157,7 @@ class SecretSink:
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, path)
+                _fsync_dir(self.directory)  # the rename itself survives a crash
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise

@@ -160,6 +160,12 @@ class StateFile:
             return
         try:
             data = json.loads(self.path.read_text())
+            version = data.get("version", _VERSION)
+            if version != _VERSION:
+                raise ProvisionError(f"{self.path}: state file version {version!r}, but this provision "
+                                     f"reads version {_VERSION}; a newer provision wrote it: upgrade "
+                                     "provision (never edit or delete the file: it records what this tool "
+                                     "created)")
             self._workspaces = {str(k): str(v) for k, v in data.get("workspace_ids", {}).items()}
             confirmations = data.get("confirmations", {})
             self._confirmations = {str(k): Confirmation(**v) for k, v in confirmations.items()}

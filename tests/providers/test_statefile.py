@@ -86,3 +86,11 @@ def test_pending_removals_survive_a_reload_keep_their_first_date_and_clear(tmp_p
     assert StateFile(path).clear_removal("ws-delivery", "alice")
     assert not StateFile(path).clear_removal("ws-delivery", "alice")
     assert StateFile(path).pending_removal("ws-delivery", "alice") is None
+
+
+def test_a_state_file_of_an_unknown_version_is_refused_not_read_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 99, "workspace_ids": {"agent-delivery": "ws-1"}}))
+    with pytest.raises(ProvisionError, match=r"state file version 99, but this provision reads version 1"):
+        StateFile(path)
+    assert json.loads(path.read_text())["workspace_ids"] == {"agent-delivery": "ws-1"}  # left as it was

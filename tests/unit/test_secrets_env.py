@@ -123,3 +123,13 @@ def test_the_check_creates_the_sink_0700_and_leaves_no_probe(tmp_path: Path) -> 
     sink.check_writable()
     assert stat.S_IMODE(sink.directory.stat().st_mode) == 0o700
     assert os.listdir(sink.directory) == []
+
+
+def test_temp_files_a_killed_write_left_are_removed_before_the_next_write(tmp_path: Path) -> None:
+    sink = SecretSink(tmp_path / "secrets")
+    sink.write("alice", {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cret"})
+    leftover = sink.directory / ".tmp-abc123"  # what a SIGKILL between write and rename leaves
+    leftover.write_text("ALIBABA_CLOUD_ACCESS_KEY_SECRET=s3cret\n")
+    sink.check_writable()
+    assert sorted(p.name for p in sink.directory.iterdir()) == ["alice.env"]
+    assert sink.read("alice") == {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cret"}
