@@ -1,14 +1,14 @@
 """Commands only: parse arguments, call the flow, choose the output and the exit code.
 
-Each command's body lives in its own module (flow, apply, verify, revoke, audit); this file wires
-them to typer (the `membership` commands in cli_membership, shared options in cli_common). Expected
+Each command's body lives in its own module (engine/, checks/, audit/); this file wires them to
+typer (the `membership` commands in cli/membership.py, shared options in cli/common.py). Expected
 failures (ProvisionError) print one actionable message, never a traceback.
 """
 
 from __future__ import annotations
 
 import json
-from importlib.metadata import version as package_version  # noqa: E402
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 

@@ -166,7 +166,7 @@ def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False,
          applied: Mapping[str, Spec] | None = None, manifest: str = "", rotate_missing: bool = False) -> Plan:
     """The Plan that takes the live resources to the desired ones, each change with its reason; managed
     keys whose secret the sink lacks are rotated only with ``rotate_missing``, else reported."""
-    from provision.plan.io import live_fingerprint  # planio imports this module
+    from provision.plan.io import live_fingerprint  # plan/io.py imports this module
 
     ctx = _context(desired, live, applied, allow_destroy, rotate_missing)
     changes: list[Change] = []
