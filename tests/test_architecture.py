@@ -131,3 +131,39 @@ def test_no_flat_module_is_left_beside_the_stages() -> None:
     """Only the shared leaves (errors, clock) and the demo sit directly in provision/."""
     flat = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
     assert flat == ["clock.py", "demo.py", "errors.py"]
+
+
+# The core asks the provider registry (providers/registry.py) for the cloud's parts; it never branches on it.
+CORE = ("provision.engine", "provision.checks", "provision.audit", "provision.cli")
+CLOUD_NAMES = ("alibabacloud", "huaweicloud")
+
+
+def cloud_branches(source: str) -> list[str]:
+    """Comparisons with a cloud's name or with a ``cloud``/``provider`` value, and the names themselves."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and node.value in CLOUD_NAMES:
+            found.append(f"line {node.lineno}: names the cloud {node.value!r}")
+        elif isinstance(node, ast.Compare) and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops):
+            sides = [node.left, *node.comparators]
+            named = [s for s in sides if (isinstance(s, ast.Attribute) and s.attr in ("cloud", "provider"))
+                     or (isinstance(s, ast.Name) and s.id in ("cloud", "provider"))]
+            if named:
+                found.append(f"line {node.lineno}: compares the cloud ({ast.unparse(node)})")
+    return found
+
+
+def test_the_core_never_branches_on_the_cloud() -> None:
+    known = modules()
+    offenders = sorted(f"{mod} {what}" for mod, path in known.items()
+                       if mod.startswith(CORE) and not mod.startswith(("provision.checks.huawei",))
+                       for what in cloud_branches(path.read_text()))
+    assert offenders == []
+
+
+def test_the_cloud_branch_guard_sees_a_branch() -> None:
+    """Guards the guard: each form of branching on the cloud is caught."""
+    assert cloud_branches('if context.cloud == "x":\n    pass\n')
+    assert cloud_branches('if provider != other:\n    pass\n')
+    assert cloud_branches('NAME = "huaweicloud"\n')
+    assert not cloud_branches('entry_point(context.cloud, "verify")\n')

@@ -15,12 +15,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from provision.audit.collect import run_audit
 from provision.audit.document import json_schema as audit_json_schema
 from provision.audit.render import Format as AuditFormat
 from provision.audit.render import render as render_audit
-from provision.checks.revoke import read_revoke, render_record, run_revoke, step_line
-from provision.checks.verify import render_table, run_verify
+from provision.checks.verify import render_table
+from provision.cli.clouds import revoker, run_audit, run_verify
 from provision.cli.common import (
     HELP_NAMES,
     AllowDestroyOpt,
@@ -347,7 +346,8 @@ def revoke(
     prepared = load(manifest, var, var_file)
     context = cloud_context(prepared, state_dir, secrets_dir)
     context.check_writable()  # the record and the sink must take what revoke writes
-    to_revoke = read_revoke(prepared, context, user, delete_user=delete_user, now=started)
+    cloud = revoker(context)
+    to_revoke = cloud.read_revoke(prepared, context, user, delete_user=delete_user, now=started)
     out = stderr() if as_json else Console(highlight=False, soft_wrap=True, no_color=not use_color(),
                                            emoji=False)
     out.print(f"revoke {user} ({to_revoke.why}):", markup=False)
@@ -358,12 +358,12 @@ def revoke(
             "revoke needs confirmation but stdin is not a terminal: nothing was changed; re-run with "
             f"--auto-approve to revoke {user} without asking", "revoke cancelled: nothing was changed")
     err = stderr()
-    record = run_revoke(to_revoke, prepared, context, started=started,
-                        on_step=lambda step: err.print(step_line(step), markup=False))
+    record = cloud.run_revoke(to_revoke, prepared, context, started=started,
+                              on_step=lambda step: err.print(cloud.step_line(step), markup=False))
     if as_json:
         typer.echo(json.dumps({**record.to_dict(), "record": str(record.path)}, indent=2))
     else:
-        typer.echo(render_record(record))
+        typer.echo(cloud.render_record(record))
     if not record.ok:
         raise typer.Exit(EXIT_ERROR)
 

@@ -9,9 +9,11 @@ vSwitch elsewhere) back to its manifest entry and line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from provision.clock import iso
+from provision.desired.huawei import Specs, huawei_specs
 from provision.desired.resources import (
     ALL_MODELS,
     AccessKeysSpec,
@@ -31,36 +33,46 @@ from provision.desired.resources import (
     Zone,
 )
 from provision.manifest.marks import FieldPath, dotted
-from provision.manifest.model import SUPER_ADMIN_POLICY, Endpoint, Manifest, Policy, User, Workspace
+from provision.manifest.model import (
+    ALIBABA,
+    HUAWEI,
+    SUPER_ADMIN_POLICY,
+    Endpoint,
+    Manifest,
+    Policy,
+    User,
+    Workspace,
+)
 
 
 def desired_from_manifest(manifest: Manifest, now: datetime) -> Desired:
-    """The specs the manifest asks for at ``now`` (expiry is decided against it)."""
+    """The specs the manifest asks for at ``now`` (expiry is decided against it), by the manifest's cloud."""
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     expired = frozenset(u.name for u in manifest.users
                         if u.state == "present" and u.expires_at is not None and u.expires_at <= now)
-    present: list[Spec] = []
-    absent: list[Spec] = []
-    adopt: set[str] = set()
+    specs = _BUILDERS[manifest.cloud.provider](manifest, expired)
+    return Desired(present=tuple(specs.present), absent=tuple(specs.absent), adopt=frozenset(specs.adopt),
+                   expired=expired, manifest=manifest.name)
 
-    def add(top: Spec, state: str, children: list[Spec], adopted: bool) -> None:
-        (present if state == "present" else absent).append(top)
-        if state == "present":
-            present.extend(children)
-        if adopted:
-            adopt.add(top.key)
 
+def _alibaba_specs(manifest: Manifest, expired: frozenset[str]) -> Specs:
+    specs = Specs()
     for policy in manifest.policies:
-        add(_policy(policy), policy.state, [], policy.adopt)
+        specs.add(_policy(policy), policy.state, [], policy.adopt)
     for user in manifest.users:
-        add(_user(user), user.state, _user_access(user, user.name in expired), user.adopt)
+        specs.add(_user(user), user.state, _user_access(user, user.name in expired), user.adopt)
     for ws in manifest.workspaces:
-        add(WorkspaceSpec(workspace=ws.name, protect=ws.protect), ws.state, _workspace_children(ws, expired),
-            ws.adopt)
+        specs.add(WorkspaceSpec(workspace=ws.name, protect=ws.protect), ws.state,
+                  _workspace_children(ws, expired), ws.adopt)
     for endpoint in manifest.endpoints:
-        add(_endpoint(endpoint, manifest.cloud.region), endpoint.state, [], endpoint.adopt)
-    return Desired(present=tuple(present), absent=tuple(absent), adopt=frozenset(adopt), expired=expired,
-                   manifest=manifest.name)
+        specs.add(_endpoint(endpoint, manifest.cloud.region), endpoint.state, [], endpoint.adopt)
+    return specs
+
+
+_BUILDERS: dict[str, Callable[[Manifest, frozenset[str]], Specs]] = {
+    ALIBABA: _alibaba_specs,
+    HUAWEI: huawei_specs,
+}
 
 
 def problem_line(manifest: Manifest, problem: SpecProblem) -> str:

@@ -27,6 +27,18 @@ class Kind(StrEnum):
     API_KEY = "modelstudio.api_key"
     MEMBER = "modelstudio.member"
     ENDPOINT = "privatelink.endpoint"
+    # Huawei Cloud (specs in desired/huawei.py)
+    IAM_USER = "iam.user"
+    IAM_LOGIN_PROFILE = "iam.login_profile"
+    IAM_ACCESS_KEYS = "iam.access_keys"
+    IAM_POLICY = "iam.policy"
+    IAM_ATTACHMENT = "iam.attachment"
+    IAM_GROUP_MEMBER = "iam.group_member"
+    MA_WORKSPACE = "modelarts.workspace"
+    MA_GRANT = "modelarts.grant"
+    MAAS_API_KEY = "maas.api_key"
+    VPCEP_ENDPOINT = "vpcep.endpoint"
+    SCP = "organizations.policy"
 
 
 @dataclass(frozen=True)
@@ -293,6 +305,8 @@ SPEC_TYPES: dict[Kind, type[Spec]] = {
 KIND_ORDER: tuple[Kind, ...] = (
     Kind.POLICY, Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.ATTACHMENT,
     Kind.WORKSPACE, Kind.GRANT, Kind.API_KEY, Kind.MEMBER, Kind.ENDPOINT,
+    Kind.IAM_POLICY, Kind.IAM_USER, Kind.IAM_LOGIN_PROFILE, Kind.IAM_ACCESS_KEYS, Kind.IAM_ATTACHMENT,
+    Kind.IAM_GROUP_MEMBER, Kind.MA_WORKSPACE, Kind.MA_GRANT, Kind.MAAS_API_KEY, Kind.VPCEP_ENDPOINT, Kind.SCP,
 )
 
 
@@ -345,3 +359,7 @@ class SpecProblem:
     field: str
     value: str
     message: str
+
+
+# The Huawei Cloud kinds register their specs in SPEC_TYPES (a saved plan names them by kind).
+from provision.desired import huawei as _huawei  # noqa: E402,F401

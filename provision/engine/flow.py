@@ -28,14 +28,7 @@ from provision.errors import ProvisionError, StalePlanError
 from provision.manifest import LintFinding, Manifest, lint, load_manifest, report_lines
 from provision.plan.diff import Plan, diff
 from provision.plan.io import plan_from_dict, plan_to_dict
-from provision.providers.alibaba import (
-    Clients,
-    CloudTarget,
-    PollPolicy,
-    Provider,
-    build_providers,
-    check_desired,
-)
+from provision.providers.registry import Provider, check_desired, runtime
 from provision.state.lock import command_line, lock_state_dir
 from provision.state.secrets import SecretSink, ensure_writable_dir
 from provision.state.statefile import StateFile
@@ -99,13 +92,17 @@ class Prepared:
 
 @dataclass
 class Context:
-    """Everything that talks to (or remembers) the cloud: target, clients, sink, state file, providers."""
+    """Everything that talks to (or remembers) the cloud: target, clients, sink, state file, providers.
 
-    target: CloudTarget
-    clients: Clients
+    ``cloud`` is the manifest's ``cloud.provider``; ``target`` and ``clients`` are that cloud's own types,
+    built by its entry in the provider registry (``providers/registry.py``): the core never names a cloud."""
+
+    target: Any
+    clients: Any
     sink: SecretSink
     state: StateFile
     providers: dict[Kind, Provider]
+    cloud: str
 
     @classmethod
     def build(cls, manifest: Manifest, *, state_dir: Path | None = None,
@@ -113,13 +110,10 @@ class Context:
         """A context for the manifest's cloud; dirs default to env, then ``.provision`` (+ ``secrets``)."""
         state_root = Path(state_dir or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
         secrets = Path(secrets_dir or os.environ.get(SECRETS_DIR_ENV) or state_root / "secrets")
-        overrides = {name: host for name, host in manifest.cloud.endpoints.model_dump().items()
-                     if host and name != "dashscope"}
-        target = CloudTarget.from_env(manifest.cloud.site, manifest.cloud.region, overrides)
-        clients = Clients(target, poll=_poll_policy())
         sink = SecretSink(secrets)
         state = StateFile(state_root / "state.json")
-        return cls(target, clients, sink, state, build_providers(clients, sink, state))
+        cloud = runtime(manifest, sink, state, _poll_interval())
+        return cls(cloud.target, cloud.clients, sink, state, cloud.providers, cloud.cloud)
 
     def check_writable(self) -> None:
         """Before a command that changes the cloud: the state dir and the secrets sink take a file, else
@@ -133,17 +127,18 @@ class Context:
         self.sink.check_writable()
 
 
-def _poll_policy() -> PollPolicy:
+def _poll_interval() -> float | None:
+    """``PROVISION_POLL_INTERVAL_S`` in seconds, None when unset (the cloud's default)."""
     raw = os.environ.get(POLL_INTERVAL_ENV, "").strip()
     if not raw:
-        return PollPolicy()
+        return None
     try:
         interval = float(raw)
     except ValueError:
         raise ProvisionError(f"{POLL_INTERVAL_ENV}={raw!r} is not a number of seconds") from None
     if interval <= 0:
         raise ProvisionError(f"{POLL_INTERVAL_ENV} must be positive, got {raw}")
-    return PollPolicy(interval_s=interval)
+    return interval
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from provision.desired.resources import Desired, Kind, Live
-from provision.providers.alibaba import Provider
+from provision.providers.registry import Provider
 
 
 def read_live(providers: Mapping[Kind, Provider], desired: Desired, max_workers: int = 4) -> list[Live]:

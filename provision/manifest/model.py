@@ -25,6 +25,11 @@ from pydantic import (
 from provision.manifest.marks import FieldPath, Origin, SourceMap
 
 SUPER_ADMIN_POLICY = "AliyunBailianFullAccess"
+# cloud.provider values; the default keeps every existing manifest an Alibaba Cloud one
+CloudProvider = Literal["alibabacloud", "huaweicloud"]
+ALIBABA: CloudProvider = "alibabacloud"
+HUAWEI: CloudProvider = "huaweicloud"
+PROVIDERS: tuple[CloudProvider, ...] = (ALIBABA, HUAWEI)
 State = Literal["present", "absent"]
 
 
@@ -114,9 +119,13 @@ class CloudEndpoints(_Model):
 class Cloud(_Model):
     """Where the account lives. Credentials never go here: they come from the credential chain."""
 
+    provider: CloudProvider = Field(
+        ALIBABA, description="the cloud: alibabacloud (Model Studio, default) or huaweicloud (ModelArts "
+                             "Studio / Pangu)")
     site: Literal["public", "finance"] = Field("public", description="public or finance cloud")
     region: str = Field(pattern=r"^[a-z]{2}-[a-z0-9-]+$",
-                        description="region of Model Studio and endpoints: cn-beijing, cn-shanghai-finance-1")
+                        description="region of the AI platform and endpoints: cn-beijing, "
+                                    "cn-shanghai-finance-1 (Alibaba), cn-southwest-2 (Huawei)")
     endpoints: CloudEndpoints = Field(default_factory=lambda: CloudEndpoints.model_validate({}),
                                       description="optional endpoint overrides")
 
@@ -141,8 +150,9 @@ class Statement(_Model):
     @classmethod
     def _action_names(cls, value: Actions | None) -> Actions | None:
         for action in [value] if isinstance(value, str) else value or []:
-            if action != "*" and (action.count(":") != 1 or not all(action.split(":"))):
-                raise ValueError(f"action {action!r} is not '<service>:<Action>' or '*'")
+            if action != "*" and (action.count(":") not in (1, 2) or not all(action.split(":"))):
+                raise ValueError(f"action {action!r} is not '<service>:<Action>' (Huawei: "
+                                 "'<service>:<resource>:<action>') or '*'")
         return value
 
     def actions(self) -> list[str]:
@@ -154,8 +164,8 @@ class PolicyDocument(_Model):
     """A RAM policy document, written as YAML with RAM's key names."""
 
     model_config = ConfigDict(populate_by_name=True)
-    version: Annotated[Literal["1"], BeforeValidator(_version_as_string)] = Field(
-        alias="Version", description='policy language version, always "1"')
+    version: Annotated[Literal["1", "5.0"], BeforeValidator(_version_as_string)] = Field(
+        alias="Version", description='policy language version: "1" (Alibaba), "5.0" (Huawei IAM v5, SCP)')
     statement: list[Statement] = Field(alias="Statement", min_length=1, description="the statements")
 
     def canonical_json(self) -> str:
@@ -215,6 +225,8 @@ class User(_Model):
     access_keys: Annotated[int, BeforeValidator(_at_most_two_keys)] = Field(
         0, ge=0, le=2, description="number of active AccessKeys wanted (0-2); secrets go to the secrets sink")
     policies: UserPolicies = Field(default_factory=UserPolicies, description="attached RAM policies")
+    groups: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, description="Huawei IAM user groups the user joins (existing groups)")
     allow_privileged: list[PrivilegedAllow] = Field(
         default_factory=list, description="reviewed exceptions to the privileged-policy lint")
     super_admin: SuperAdmin | None = Field(
@@ -240,6 +252,8 @@ class ApiKey(_Model):
                                           description="models the key may call; empty = all")
     ip_allow_list: list[IpOrCidr] = Field(
         default_factory=list, description="source IPs/CIDRs allowed; empty = any")
+    ip_whitelist: list[IpOrCidr] = Field(
+        default_factory=list, description="Huawei MaaS key: source IPv4 addresses/CIDRs allowed; empty = any")
     disabled: bool = Field(False, description="keep the key but disable it")
 
 
@@ -274,24 +288,48 @@ class EndpointZone(_Model):
     vswitch_id: str = Field(pattern=r"^vsw-[a-z0-9]+$", description="vSwitch in that zone and the VPC")
 
 
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
 class Endpoint(_Model):
-    """A PrivateLink interface endpoint to DashScope, tagged managed-by=provision."""
+    """A private endpoint, tagged managed-by=provision: an Alibaba PrivateLink interface endpoint to
+    DashScope (zones, security groups), or a Huawei VPC endpoint to a MaaS endpoint service (subnet)."""
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,127}$",
                       description="endpoint name (2-128, starts with a letter)")
     region: str | None = Field(None, pattern=r"^[a-z]{2}-[a-z0-9-]+$",
                                description="region (default cloud.region)")
-    vpc_id: str = Field(pattern=r"^vpc-[a-z0-9]+$", description="the VPC the endpoint lives in")
+    vpc_id: str = Field(pattern=rf"^(vpc-[a-z0-9]+|{UUID})$",
+                        description="the VPC the endpoint lives in: vpc-... (Alibaba), a UUID (Huawei)")
     zones: Annotated[list[EndpointZone], BeforeValidator(_at_least_two_zones)] = Field(
-        min_length=2, description="at least 2 zones, each with a vSwitch")
+        default_factory=list, description="Alibaba: at least 2 zones, each with a vSwitch")
     security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[a-z0-9]+$")]] = Field(
-        min_length=1, max_length=10, description="security groups (allow inbound TCP 80/443)")
+        default_factory=list, max_length=10, description="Alibaba: security groups (inbound TCP 80/443)")
+    subnet_id: str | None = Field(None, pattern=rf"^{UUID}$",
+                                  description="Huawei: the subnet of the endpoint")
+    enable_dns: bool = Field(True, description="Huawei: create the private DNS name of the endpoint")
     service_name: str | None = Field(None, description="service name (public cloud): com.aliyuncs.dashscope")
-    service_id: str | None = Field(None, pattern=r"^epsrv-[a-z0-9]+$",
-                                   description="endpoint service id (finance cloud): epsrv-...")
+    service_id: str | None = Field(None, pattern=rf"^(epsrv-[a-z0-9]+|{UUID})$",
+                                   description="endpoint service id: epsrv-... (Alibaba finance cloud), the "
+                                               "MaaS endpoint service's UUID (Huawei)")
     state: State = _STATE
     protect: bool = _PROTECT
     adopt: bool = _ADOPT
+
+
+# --- guardrails (Huawei) ------------------------------------------------------------------------------
+
+
+class Guardrail(_Model):
+    """A service control policy (Huawei Organizations SCP) attached to the delivery account: it bounds what
+    any caller of the account may do. ``${endpoint:NAME}`` in the document is the id of the declared
+    endpoint NAME (e.g. with ``g:SourceVpce``: calls only through the delivery VPC endpoint)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="SCP name (1-64)")
+    description: str = Field("", max_length=512, description="SCP description")
+    document: PolicyDocument | None = Field(None, description="the SCP document (Version 5.0)")
+    state: State = _STATE
+    protect: bool = _PROTECT
 
 
 # --- verify ------------------------------------------------------------------------------------------
@@ -333,6 +371,13 @@ class VerifyCheck(_Model):
     biz_params: BizParams | None = Field(None, description="custom parameters the app call passes")
     rag_options: RagOptions | None = Field(None, description="knowledge-base retrieval the app call asks for")
     memory_id: str | None = Field(None, min_length=1, description="a long-term memory of the app to use")
+    user: UserName | None = Field(None,
+                                  description="Huawei: the declared user whose AK/SK signs the Pangu V1 "
+                                                    "and agent-run calls")
+    deployment_id: str | None = Field(None, pattern=rf"^{UUID}$",
+                                      description="Huawei: a Pangu V1 deployment the user must call")
+    agent_id: str | None = Field(None, pattern=rf"^{UUID}$",
+                                 description="Huawei: an agent whose conversation is verified (agent-run)")
     via_endpoints: list[str] = Field(default_factory=list, description="endpoints to repeat the call through")
 
 
@@ -346,7 +391,8 @@ class Verify(_Model):
 
 
 class Manifest(_Model):
-    """Access-as-code for Alibaba Cloud Model Studio: users, policies, workspaces, endpoints, checks."""
+    """Access-as-code for AI model platforms (Alibaba Cloud Model Studio, Huawei Cloud ModelArts Studio):
+    users, policies, workspaces, endpoints, guardrails, checks."""
 
     model_config = ConfigDict(title="provision manifest")
     version: Literal[1] = Field(description="manifest format version: 1")
@@ -356,7 +402,10 @@ class Manifest(_Model):
     policies: list[Policy] = Field(default_factory=list, description="custom RAM policies")
     users: list[User] = Field(default_factory=list, description="RAM users")
     workspaces: list[Workspace] = Field(default_factory=list, description="Model Studio workspaces")
-    endpoints: list[Endpoint] = Field(default_factory=list, description="PrivateLink endpoints to DashScope")
+    endpoints: list[Endpoint] = Field(default_factory=list,
+                                      description="private endpoints (PrivateLink, VPCEP)")
+    guardrails: list[Guardrail] = Field(default_factory=list,
+                                        description="Huawei: SCPs attached to the account")
     verify: Verify = Field(default_factory=Verify, description="smoke checks for provision verify")
 
     _source: SourceMap | None = PrivateAttr(default=None)

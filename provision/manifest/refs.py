@@ -5,16 +5,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator, Mapping
 
+from provision.manifest.clouds import check_cloud
 from provision.manifest.marks import FieldPath, Problem
-from provision.manifest.model import ApiKey, Endpoint, Manifest, VerifyCheck, Workspace
+from provision.manifest.model import ALIBABA, ApiKey, Endpoint, Manifest, VerifyCheck, Workspace
 
 DASHSCOPE_SERVICE = "com.aliyuncs.dashscope"
 
 
 def check_references(manifest: Manifest) -> list[Problem]:
     """Every cross-reference and uniqueness problem of a structurally valid manifest."""
-    return [*_duplicates(manifest), *_cloud(manifest), *_policies(manifest), *_users(manifest),
-            *_workspaces(manifest), *_endpoints(manifest), *_verify(manifest)]
+    return [*check_cloud(manifest), *_duplicates(manifest), *_cloud(manifest), *_policies(manifest),
+            *_users(manifest), *_workspaces(manifest), *_endpoints(manifest), *_verify(manifest)]
 
 
 def _unique(values: Iterable[str], base: FieldPath, what: str,
@@ -154,7 +155,7 @@ def _verify(m: Manifest) -> Iterator[Problem]:
         if message:
             yield Problem((*base, "workspace"), message)
             continue
-        yield from _check_key(check, workspaces[check.workspace], base)
+        yield from _check_key(check, workspaces[check.workspace], base, m.cloud.provider == ALIBABA)
         yield from _app_params(check, base)
         for j, name in enumerate(check.via_endpoints):
             message = _declared(endpoints, name, "endpoint", "endpoints")
@@ -168,11 +169,14 @@ def _callable(w: Workspace, key: ApiKey, model: str) -> bool:
     return granted and (not key.allowed_models or model in key.allowed_models)
 
 
-def _check_key(check: VerifyCheck, w: Workspace, base: FieldPath) -> Iterator[Problem]:
+def _check_key(check: VerifyCheck, w: Workspace, base: FieldPath, grants: bool) -> Iterator[Problem]:
+    """The key is declared; with per-workspace model grants (Alibaba), the model is granted to it."""
     keys = {k.name: k for k in w.api_keys}
     key = keys.get(check.api_key)
     if key is None:
         yield Problem((*base, "api_key"), f"API key {check.api_key!r} is not declared in workspace {w.name}")
+        return
+    if not grants:
         return
     if not _callable(w, key, check.model):
         yield Problem((*base, "model"),

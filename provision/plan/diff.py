@@ -32,9 +32,10 @@ PROOF_PROBE = "probe"  # a probe call with the member's own AccessKey succeeded
 PROOF_CONFIRMATION = "confirmation"  # an operator confirmed it (`membership confirm --role`)
 PROOF_PENDING = "pending removal"  # its console removal was asked for and is not confirmed yet
 
-TOP_LEVEL: frozenset[Kind] = frozenset({Kind.USER, Kind.POLICY, Kind.WORKSPACE, Kind.ENDPOINT})
+TOP_LEVEL: frozenset[Kind] = frozenset({Kind.USER, Kind.POLICY, Kind.WORKSPACE, Kind.ENDPOINT, Kind.IAM_USER,
+                                        Kind.IAM_POLICY, Kind.MA_WORKSPACE, Kind.VPCEP_ENDPOINT, Kind.SCP})
 # Kinds that carry the tool's marker themselves; the others are managed when their parent is.
-OWN_MARKER: frozenset[Kind] = TOP_LEVEL | {Kind.API_KEY}
+OWN_MARKER: frozenset[Kind] = TOP_LEVEL | {Kind.API_KEY, Kind.MAAS_API_KEY}
 
 DRIFT_ADDED = "drift: added outside provision"  # a child the tool never made, under a managed parent
 DRIFT_DELETED = "drift: deleted outside provision"  # a resource the tool made that is gone
