@@ -32,14 +32,16 @@ from provision.audit.browser import screenshots
 from provision.cli.app import app
 from provision.clock import NOW_ENV, iso, now
 from provision.desired.resources import MemberSpec
+from provision.emulator.huawei.seed import defaults as huawei_root
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
 from provision.engine.flow import prepare
-from provision.errors import EXIT_ERROR, EXIT_OK, ProvisionError
+from provision.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ProvisionError
 from provision.state.statefile import StateFile
 
 # Variables that could point the demo at a real account or another endpoint: the demo removes them all.
-_CLOUD_ENV = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_")
+_CLOUD_ENV = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_", "HUAWEICLOUD_")
+HUAWEI_MANIFEST = Path("manifests/huawei.yaml")
 ENGAGEMENT = timedelta(days=90)  # how long the demo's users stay delivered (their expires_at)
 
 
@@ -164,6 +166,35 @@ class Demo:
         return members
 
 
+class HuaweiDemo(Demo):
+    """The same routine on Huawei Cloud (ModelArts Studio / Pangu), then the revoke with its proofs."""
+
+    def run(self) -> None:
+        state = ("--state-dir", str(self.paths.state))
+        m = (str(self.paths.manifest), *self.paths.variables)
+        accepted = (str(self.paths.manifest), "--var", f"expires={iso(now() - timedelta(days=1))}")
+        print("\n━━ Huawei Cloud: the same routine for ModelArts Studio / Pangu (manifests/huawei.yaml)")
+        self.say("plan",
+                 "IAM v5 user, AK/SK, console login, policies, an INTERNAL workspace with its grant, a "
+                         "MaaS API key, a VPC endpoint, a guardrail (SCP): --detailed-exitcode exits 2.")
+        self.provision("plan", "-m", *m, *state, "--detailed-exitcode", expect=EXIT_CHANGES)
+        self.say("apply", "Workspace members are INTERNAL grants here, applied by API: no console step.")
+        self.provision("apply", "-m", *m, *state, "--auto-approve")
+        self.say("plan again", "The account now matches the manifest: --detailed-exitcode must exit 0.")
+        self.provision("plan", "-m", *m, *state, "--detailed-exitcode")
+        self.say("verify", "STS names the user for its AK/SK; Pangu V1 signed with it, V2 with the API key "
+                           "(openai client), an agent-run conversation; each again through the VPC endpoint.")
+        self.provision("verify", "-m", *m, *state)
+        self.say("revoke", "After acceptance the manifest says the user has expired: take its access back "
+                           "and prove it with the old credentials.")
+        self.provision("revoke", "-m", *accepted, *state, "--user", "acme-delivery", "--auto-approve")
+        self.say("audit", "Who can reach what on the Huawei account after the revoke.")
+        self.provision("audit", "-m", *accepted, *state, "--format", "html", "--out",
+                       str(self.paths.audit_html))
+        self.provision("audit", "-m", *accepted, *state, "--format", "json", "--out",
+                       str(self.paths.audit_json))
+
+
 def isolate_environment(emulator: EmulatorHandle, paths: Paths) -> None:
     """Point this process at the emulator only: no real credential, profile or metadata service leaks in."""
     for name in list(os.environ):
@@ -174,6 +205,8 @@ def isolate_environment(emulator: EmulatorHandle, paths: Paths) -> None:
         "ALIBABA_CLOUD_ACCESS_KEY_ID": emulator.root_key_id,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": emulator.root_secret,
         "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+        "HUAWEICLOUD_SDK_AK": huawei_root(emulator.account_id)["root_access_key_id"],
+        "HUAWEICLOUD_SDK_SK": huawei_root(emulator.account_id)["root_secret_access_key"],
         "PROVISION_STATE_DIR": str(paths.state),
         "PROVISION_POLL_INTERVAL_S": "0.05",
     })
@@ -202,8 +235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{emulator.root_key_id}, not a real credential)")
         print(f"state: {paths.state}   secrets sink: {paths.secrets}")
         print(f"clock: {iso(today)}; the users' expires_at: {paths.expires} ({ENGAGEMENT.days} days later)")
+        huawei = Paths(HUAWEI_MANIFEST, options.out / "huawei", paths.expires)
         try:
             Demo(paths, emulator, run_cli).run()
+            if options.manifest == Path("manifests/example.yaml"):  # the default run: both clouds
+                fresh_dir(huawei.home)
+                HuaweiDemo(huawei, emulator, run_cli).run()
         except DemoFailed as failure:
             print(f"\ndemo FAILED: {failure}", file=sys.stderr)
             return EXIT_ERROR
@@ -214,8 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("screenshots (1400 px, 390 px): " + ", ".join(map(str, shots)))
     except Exception as exc:  # no chromium, or no playwright
         print(f"screenshots skipped: {exc}")
+    print(f"Huawei Cloud audit report: {huawei.audit_html} (and {huawei.audit_json})")
     print("secrets env files (mode 0600; load one with `set -a; . FILE; set +a`, never print them):")
-    for env_file in sorted(paths.secrets.glob("*.env")):
+    for env_file in sorted([*paths.secrets.glob("*.env"), *huawei.secrets.glob("*.env")]):
         print(f"  {env_file}")
     return EXIT_OK
 

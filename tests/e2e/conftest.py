@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from provision.cli.app import app
 from provision.clock import now
+from provision.emulator.huawei.seed import defaults as root_defaults
 from provision.emulator.seed import Seed, default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
 from provision.state.lock import release_all
@@ -108,11 +109,13 @@ class Cli:
 
 
 def _wire(monkeypatch: pytest.MonkeyPatch, home: Path, endpoint: str, key_id: str,
-          secret: str) -> dict[str, str]:
+          secret: str, huawei: tuple[str, str] = ("HWNOCLOUD", "none")) -> dict[str, str]:
     env = {
         "PROVISION_ENDPOINT": endpoint,
         "ALIBABA_CLOUD_ACCESS_KEY_ID": key_id,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
+        "HUAWEICLOUD_SDK_AK": huawei[0],  # the SDK's own variables: the Huawei root key of the account
+        "HUAWEICLOUD_SDK_SK": huawei[1],
         "PROVISION_STATE_DIR": str(home / "state"),
         "PROVISION_POLL_INTERVAL_S": "0.05",
         "NO_COLOR": "1",
@@ -141,8 +144,10 @@ def emulator(emulator_seed: Seed) -> Iterator[EmulatorHandle]:
 def cli(emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     """The CLI against a fresh emulator, as its root account. Whatever a test does, no secret value the
     sink holds may appear in any output the CLI printed during it."""
+    huawei = root_defaults(emulator.account_id)
     runner = Cli(emulator, tmp_path, _wire(monkeypatch, tmp_path, emulator.url, emulator.root_key_id,
-                                           emulator.root_secret))
+                                           emulator.root_secret, (huawei["root_access_key_id"],
+                                                                  huawei["root_secret_access_key"])))
     yield runner
     printed = "\n".join(runner.outputs)
     assert [s for s in runner.secrets() if s in printed] == [], "a secret from the sink was printed"

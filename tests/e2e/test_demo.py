@@ -67,6 +67,17 @@ def test_demo_runs_every_step_and_shows_no_secret(checkout: Path) -> None:
     shown = proc.stdout + proc.stderr + (checkout / "out" / "audit.html").read_text() + json.dumps(report)
     assert not [s for s in secrets if s in shown]
 
+    # then the same routine on Huawei Cloud, ending with the revoke and its proofs
+    huawei = ["Huawei Cloud: the same routine", "$ provision apply -m manifests/huawei.yaml",
+              "verify: 7 passed, 0 failed", "$ provision revoke -m manifests/huawei.yaml",
+              "acme-delivery's access is gone", "Huawei Cloud audit report"]
+    positions = [out.index(step) for step in huawei]
+    assert positions == sorted(positions) and positions[0] > out.index("verify: 21 passed"), out
+    hw_report = json.loads((checkout / "out" / "huawei" / "audit.json").read_text())
+    assert hw_report["region"] == "cn-southwest-2"
+    hw_secrets = SecretSink(checkout / "out" / "huawei" / "demo" / "state" / "secrets").all_values()
+    assert not [s for s in hw_secrets if s in proc.stdout + proc.stderr]
+
 
 def test_demo_stops_at_the_first_failing_step_and_exits_non_zero(checkout: Path) -> None:
     # a security group the account does not have: plan checks it (ECS) and stops before any change

@@ -1,0 +1,286 @@
+"""`provision revoke` on Huawei Cloud: take one IAM user's access back, prove it, keep a record.
+
+The same contract as Alibaba's (``checks/revoke.py``, whose manifest check, record and rendering it
+shares): the manifest must already take the access away; the old credentials are captured from the sink
+first, used once more to prove they are dead, then dropped. In order: deactivate then delete the AK/SKs,
+delete the login profile, detach the identity policies, leave the groups (``IamProvider.strip``), remove
+the user from every workspace's INTERNAL grants, delete the MaaS API keys issued to it, and with
+``--delete-user`` delete the user. IAM tokens issued before the revoke may stay valid up to 30 minutes:
+the proofs say so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import httpx
+
+from provision.checks.revoke import RevokeRecord, check_manifest, render_record, step_line, write_record
+from provision.checks.revoke_proofs import Credential, Proof
+from provision.clock import iso, now
+from provision.desired.huawei import (
+    IamAccessKeysSpec,
+    IamAttachmentSpec,
+    IamGroupMemberSpec,
+    IamLoginProfileSpec,
+    IamUserSpec,
+    MaasApiKeySpec,
+    ModelArtsGrantSpec,
+)
+from provision.desired.resources import Kind, Live
+from provision.engine.flow import Context, Prepared
+from provision.errors import ProvisionError
+from provision.plan.diff import Action, Change
+from provision.providers.alibaba.ram_credentials import Step
+from provision.providers.huawei.base import tag_owner
+from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
+from provision.providers.huawei.iam import IamProvider
+from provision.providers.huawei.read import (
+    ApiKey,
+    User,
+    Workspace,
+    list_users,
+    read_api_keys,
+    read_caller,
+    read_user,
+    read_workspaces,
+)
+from provision.providers.huawei.workspaces import WorkspaceProvider, granted, keys_issued_to
+from provision.state.secrets import SecretSink
+
+__all__ = ["HuaweiRevokePlan", "read_revoke", "render_record", "run_revoke", "step_line"]
+
+TOKENS = "IAM tokens issued before the revoke may stay valid up to 30 minutes (Huawei IAM)"
+OnStep = Callable[[Step], None]
+
+
+@dataclass(frozen=True)
+class HuaweiRevokePlan:
+    """What revoke found for one IAM user and the credentials it proves with."""
+
+    user: str
+    why: str
+    found: User | None  # None: the user does not exist (any more)
+    api_keys: tuple[tuple[ApiKey, str, str], ...]  # (key, workspace, key name) issued to the user
+    workspaces: tuple[Workspace, ...]  # whose INTERNAL grants list the user
+    credentials: tuple[Credential, ...]  # captured from the sink: never printed
+    delete_user: bool
+
+    def steps(self) -> list[str]:
+        """The steps revoke will take, in order, as found now."""
+        u = self.found
+        keys = u.access_keys if u else ()
+        lines = [f"deactivate, then delete access key {k.access_key_id}" for k in keys] or \
+            ["access keys: none"]
+        lines.append("delete console login profile" if u and u.login_profile else "login profile: none")
+        direct = [p for p in u.policies if p.via == "direct"] if u else []
+        lines += [f"detach policy {p.policy_type}:{p.name}" for p in direct] or ["policies: none attached"]
+        lines += [f"remove from group {g.name}" for g in (u.groups if u else ())] or ["groups: none"]
+        lines += [f"remove from the grants of workspace {w.name}" for w in self.workspaces] or \
+            ["workspace grants: none"]
+        lines += [f"delete API key {ws}/{name} ({k.key_id})" for k, ws, name in self.api_keys] or \
+            ["API keys issued to it: none"]
+        if self.delete_user:
+            lines.append("delete the IAM user" if u else "IAM user: already deleted")
+        held = len([c for c in self.credentials if c.kind != "console-password"])
+        lines.append(f"prove the access is gone ({held} old credential(s) from the secrets sink), then drop "
+                     "the dead secrets from the sink")
+        return lines
+
+
+def _clients(context: Context) -> HuaweiClients:
+    clients = context.clients
+    if not isinstance(clients, HuaweiClients):
+        raise ProvisionError("Huawei revoke needs a Huawei Cloud context (cloud.provider: huaweicloud)")
+    return clients
+
+
+def _providers(context: Context) -> tuple[IamProvider, WorkspaceProvider]:
+    iam, workspaces = context.providers[Kind.IAM_USER], context.providers[Kind.MA_WORKSPACE]
+    assert isinstance(iam, IamProvider) and isinstance(workspaces, WorkspaceProvider)
+    return iam, workspaces
+
+
+def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user: bool,
+                now: datetime) -> HuaweiRevokePlan:
+    """Check the manifest, read what gives ``user`` access, and capture its credentials. Changes nothing."""
+    why = check_manifest(prepared, user, now)
+    declared = next(u for u in prepared.manifest.users if u.name == user)
+    if delete_user and declared.protect:
+        raise ProvisionError(f"{user} is declared protect: true: drop --delete-user (its access is still "
+                             "revoked) or remove protect from the manifest")
+    clients = _clients(context)
+    summary = next((s for s in list_users(clients) if s.name == user), None)
+    found = read_user(clients, summary.user_id) if summary else None
+    if found is not None and not tag_owner(found.tags).ours(prepared.desired.manifest):
+        raise ProvisionError(f"{Kind.IAM_USER}/{user} exists but is not managed by provision (no "
+                             "managed-by=provision tag): not touched; declare adopt: true and apply to "
+                             "manage it")
+    keys = tuple(keys_issued_to(read_api_keys(clients), user))
+    workspaces = tuple(granted(read_workspaces(clients), user))
+    return HuaweiRevokePlan(user, why, found, keys, workspaces, _captured(context.sink, user, keys),
+                            delete_user)
+
+
+def _captured(sink: SecretSink, user: str, keys: tuple[tuple[ApiKey, str, str], ...]) -> tuple[Credential,
+                                                                                               ...]:
+    found = [Credential("access-key", key_id, secret) for key_id,
+             secret in sorted(sink.access_keys(user).items())]
+    password = sink.password(user)
+    if password:
+        found.append(Credential("console-password", "", password))
+    for _, workspace, name in keys:
+        held = sink.api_key(user, workspace, name)
+        if held is not None:
+            found.append(Credential("api-key", held[0], held[1], workspace, name))
+    return tuple(found)
+
+
+def run_revoke(plan: HuaweiRevokePlan, prepared: Prepared, context: Context, *, started: datetime,
+               on_step: OnStep | None = None) -> RevokeRecord:
+    """Take the access away, prove it with the captured credentials, drop the dead ones, write the record."""
+    clients = _clients(context)
+    iam, workspaces = _providers(context)
+    steps: list[Step] = []
+    if plan.found is not None:
+        steps += [Step(s.step, s.result) for s in iam.strip(plan.user, plan.found.user_id)]
+    for ws in plan.workspaces:
+        grant = Live(ModelArtsGrantSpec(workspace=ws.name, user=plan.user), True)
+        steps.append(_step(f"remove from the grants of workspace {ws.name}",
+                           partial(workspaces.execute,
+                                   Change(grant.key, Action.DELETE, "revoke", live=grant))))
+    for key, ws_name, name in plan.api_keys:
+        spec = MaasApiKeySpec(workspace=ws_name, key_name=name, issued_to=plan.user, api_key_id=key.key_id)
+        live = Live(spec, True, key.key_id)
+        steps.append(_step(f"delete API key {ws_name}/{name} ({key.key_id})",
+                           partial(workspaces.execute, Change(live.key, Action.DELETE, "revoke", live=live))))
+    if plan.delete_user and plan.found is not None:
+        user_live = Live(IamUserSpec(user=plan.user), True, plan.found.user_id)
+        steps.append(_step(f"delete the IAM user {plan.user}", lambda: iam.execute(
+            Change(user_live.key, Action.DELETE, "revoke", live=user_live))))
+    for step in steps:
+        if on_step is not None:
+            on_step(step)
+    _forget_applied(context, plan)
+    proofs = prove(clients, plan, steps)
+    record = RevokeRecord(
+        user=plan.user, manifest=str(prepared.source.manifest), why=plan.why,
+        operator=os.environ.get("USER") or "unknown", caller=_caller(clients), started_at=iso(started),
+        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps), checklist=(),
+        credentials=tuple(_drop_if_dead(context.sink, plan.user, c, proofs) for c in plan.credentials),
+        proofs=tuple(proofs))
+    return write_record(record, context.state.path.parent / "records")
+
+
+def _step(what: str, run: Callable[[], str]) -> Step:
+    try:
+        result = run()
+    except HuaweiCallError as err:
+        return Step(what, f"failed: {err.code}")
+    return Step(what, "already gone" if "already gone" in result else "done")
+
+
+def _forget_applied(context: Context, plan: HuaweiRevokePlan) -> None:
+    """What revoke took away is no longer the tool's to restore: not drift for the planner or the audit."""
+    revoked = {f"{Kind.MAAS_API_KEY}/{ws}/{name}" for _, ws, name in plan.api_keys}
+    for key, spec in context.state.applied().items():
+        user_access = isinstance(spec, IamLoginProfileSpec | IamAccessKeysSpec | IamAttachmentSpec
+                                 | IamGroupMemberSpec | ModelArtsGrantSpec)
+        if (user_access and getattr(spec, "user", None) == plan.user) or key in revoked or (
+                plan.delete_user and key == f"{Kind.IAM_USER}/{plan.user}"):
+            context.state.forget_applied(key)
+
+
+def _caller(clients: HuaweiClients) -> str:
+    try:
+        return read_caller(clients).principal_urn
+    except HuaweiCallError:
+        return ""
+
+
+# --- proofs ---------------------------------------------------------------------------------------------
+
+
+def prove(clients: HuaweiClients, plan: HuaweiRevokePlan, steps: list[Step]) -> list[Proof]:
+    """Every revoke step ran; each old AK/SK fails STS; each old API key gets 401 on Pangu V2; nothing that
+    gives access is left on the user; no workspace grants it."""
+    failed = [s for s in steps if s.result.startswith("failed")]
+    proofs = [Proof("steps", "every revoke step succeeded", not failed,
+                    f"{len(failed)} failed: {', '.join(s.step for s in failed)}" if failed else
+                    f"{len(steps)} step(s) done or already gone")]
+    for credential in plan.credentials:
+        if credential.kind == "access-key":
+            proofs.append(_access_key_proof(clients, credential))
+        elif credential.kind == "api-key":
+            proofs.append(_api_key_proof(clients, credential))
+    proofs.append(_left_proof(clients, plan))
+    still = [w.name for w in granted(read_workspaces(clients), plan.user)]
+    proofs.append(Proof("workspaces", "no workspace grants the user", not still,
+                        f"still granted by {', '.join(still)}" if still else
+                        "no workspace lists it in its grants"))
+    return proofs
+
+
+def _access_key_proof(clients: HuaweiClients, credential: Credential) -> Proof:
+    claim = "the old AK/SK no longer authenticates (STS get_caller_identity)"
+    try:
+        identity = read_caller(clients.for_key(credential.id, credential.secret))
+    except HuaweiCallError as err:
+        refused = err.status in (401, 403)
+        return Proof(f"access-key/{credential.id}", claim, refused, f"{err.status} {err.code}: {TOKENS}",
+                     err.status, err.code, credential.label)
+    return Proof(f"access-key/{credential.id}", claim, False, f"still signs as {identity.principal_urn}", 200,
+                 "", credential.label)
+
+
+def _api_key_proof(clients: HuaweiClients, credential: Credential) -> Proof:
+    claim = "the old API key is refused on Pangu V2 (401)"
+    url = clients.target.url("pangu") + "/api/v2/chat/completions"
+    body = {"model": "pangu-nlp-n1-32k", "messages": [{"role": "user", "content": "ping"}]}
+    try:
+        answer = httpx.post(url, json=body, headers={"Authorization": f"Bearer {credential.secret}"},
+                            timeout=30, trust_env=False)
+    except httpx.HTTPError as err:
+        return Proof(f"api-key/{credential.workspace}/{credential.key_name}", claim, False,
+                     f"no answer ({type(err).__name__})", None, "", credential.label)
+    code = ""
+    try:
+        code = str(answer.json().get("error_code") or "")
+    except ValueError:
+        pass
+    return Proof(f"api-key/{credential.workspace}/{credential.key_name}", claim, answer.status_code == 401,
+                 f"{answer.status_code} {code}".strip(), answer.status_code, code, credential.label)
+
+
+def _left_proof(clients: HuaweiClients, plan: HuaweiRevokePlan) -> Proof:
+    claim = "no access key, console login, policy or group is left on the user"
+    summary = next((s for s in list_users(clients) if s.name == plan.user), None)
+    if summary is None:
+        return Proof("user", claim, True, f"the IAM user does not exist; {TOKENS}")
+    user = read_user(clients, summary.user_id)
+    left = [f"access key {k.access_key_id}" for k in user.access_keys]
+    left += ["console login profile"] if user.login_profile else []
+    left += [f"policy {p.name}" for p in user.policies if p.via == "direct"]
+    left += [f"group {g.name}" for g in user.groups]
+    return Proof("user", claim, not left, f"left: {', '.join(left)}" if left else f"nothing left; {TOKENS}")
+
+
+def _drop_if_dead(sink: SecretSink, user: str, credential: Credential, proofs: list[Proof]) -> dict[str, Any]:
+    """Drop a credential proven dead (a password goes with its login profile) and say so in the record."""
+    proof_id = {"access-key": f"access-key/{credential.id}",
+                "api-key": f"api-key/{credential.workspace}/{credential.key_name}"}.get(credential.kind,
+                                                                                        "user")
+    dead = any(p.id == proof_id and p.holds for p in proofs)
+    if dead:
+        if credential.kind == "access-key":
+            sink.forget_access_key(user, credential.id)
+        elif credential.kind == "api-key":
+            sink.forget_api_key(user, credential.workspace, credential.key_name)
+        else:
+            sink.forget_password(user)
+    return {**credential.to_dict(), "dropped_from_sink": dead}

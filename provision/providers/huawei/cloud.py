@@ -1,0 +1,48 @@
+"""Huawei Cloud's entry in the provider registry (``providers/registry.py``): its runtime and commands.
+
+Credentials are the SDK's own ``HUAWEICLOUD_SDK_AK`` / ``HUAWEICLOUD_SDK_SK``; ``PROVISION_ENDPOINT`` sends
+every client to the emulator (``clients.py``).
+"""
+
+from __future__ import annotations
+
+from provision.desired.resources import Kind
+from provision.manifest import Manifest
+from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
+from provision.providers.huawei.iam import IamProvider
+from provision.providers.huawei.network import ScpProvider, VpcepProvider
+from provision.providers.huawei.workspaces import WorkspaceProvider
+from provision.providers.registry import CloudEntry, Provider, Runtime
+from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
+
+
+def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, manifest: str,
+                    poll_interval_s: float | None = None) -> dict[Kind, Provider]:
+    """Every Huawei provider, keyed by each kind it handles."""
+    iam = IamProvider(clients, sink, manifest)
+    providers: list[Provider] = [
+        iam,
+        WorkspaceProvider(clients, sink, state, iam, manifest),
+        VpcepProvider(clients, manifest, **({"interval_s": poll_interval_s} if poll_interval_s else {})),
+        ScpProvider(clients, manifest),
+    ]
+    return {kind: provider for provider in providers for kind in provider.kinds}
+
+
+def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None) -> Runtime:
+    """The target (region, ``PROVISION_ENDPOINT``), the SDK clients and the providers of a Huawei manifest."""
+    target = HuaweiTarget.from_env(manifest.cloud.region)
+    clients = HuaweiClients(target, HuaweiCredentials.from_env())
+    return Runtime("huaweicloud", target, clients,
+                   build_providers(clients, sink, state, manifest.name, poll_interval_s))
+
+
+CLOUD = CloudEntry(
+    provider="huaweicloud",
+    build=build,
+    verify="provision.checks.huawei_verify:run_verify",
+    revoke="provision.checks.huawei_revoke",
+    audit="provision.audit.huawei_audit:run_audit",
+    label="Huawei Cloud",
+)

@@ -1,0 +1,440 @@
+"""IAM v5: users (tagged ``managed-by=provision``), console login profiles, AK/SKs, custom identity policies,
+attachments and group memberships. Reads go through ``read.py`` (the one reader of Huawei facts).
+
+A user's secrets (AK/SK secrets, the initial console password) go to the secrets sink the moment the
+cloud shows them; nothing returned or logged holds one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+
+from huaweicloudsdkiam.v5 import (
+    AddUserToGroupReqBody,
+    AddUserToGroupV5Request,
+    AttachUserPolicyReqBody,
+    AttachUserPolicyV5Request,
+    CreateAccessKeyV5Request,
+    CreateLoginProfileReqBody,
+    CreateLoginProfileV5Request,
+    CreatePolicyReqBody,
+    CreatePolicyV5Request,
+    CreatePolicyVersionReqBody,
+    CreatePolicyVersionV5Request,
+    CreateUserReqBody,
+    CreateUserV5Request,
+    DeleteAccessKeyV5Request,
+    DeleteLoginProfileV5Request,
+    DeletePolicyV5Request,
+    DeletePolicyVersionV5Request,
+    DeleteUserV5Request,
+    DetachUserPolicyReqBody,
+    DetachUserPolicyV5Request,
+    ListEntitiesForPolicyV5Request,
+    ListGroupsV5Request,
+    ListPoliciesV5Request,
+    ListPolicyVersionsV5Request,
+    RemoveUserFromGroupReqBody,
+    RemoveUserFromGroupV5Request,
+    Tag,
+    TagResourceV5Request,
+    Tags,
+    UpdateAccessKeyReqBody,
+    UpdateAccessKeyV5Request,
+    UpdateLoginProfileReqBody,
+    UpdateLoginProfileV5Request,
+    UpdatePolicyReqBody,
+    UpdatePolicyV5Request,
+    UpdateUserReqBody,
+    UpdateUserV5Request,
+)
+
+from provision.desired.huawei import (
+    IamAccessKeysSpec,
+    IamAttachmentSpec,
+    IamGroupMemberSpec,
+    IamLoginProfileSpec,
+    IamPolicySpec,
+    IamUserSpec,
+)
+from provision.desired.resources import Desired, Kind, Live
+from provision.errors import ProvisionError
+from provision.plan.diff import Action, Change
+from provision.providers.huawei.base import create, marked, owner_tags, password, removed, tag_owner, unmarked
+from provision.providers.huawei.clients import HuaweiClients
+from provision.providers.huawei.read import (
+    CustomPolicy,
+    User,
+    list_users,
+    read_custom_policies,
+    read_user,
+)
+from provision.state.secrets import SecretSink
+
+_VERSIONS = 5  # identity policy versions kept by IAM v5: the oldest non-default goes before a new one
+
+
+def canonical(document: str) -> str:
+    """A policy document as the manifest's canonical JSON (sorted keys, no spaces)."""
+    try:
+        return json.dumps(json.loads(document), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return document
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of taking a user's access away, and its result ("done", "already gone", or the error)."""
+
+    step: str
+    result: str
+    error: Exception | None = None
+
+
+class IamProvider:
+    """Users and everything hanging on them, and custom identity policies."""
+
+    kinds: tuple[Kind, ...] = (Kind.IAM_USER, Kind.IAM_LOGIN_PROFILE, Kind.IAM_ACCESS_KEYS, Kind.IAM_POLICY,
+                               Kind.IAM_ATTACHMENT,
+             Kind.IAM_GROUP_MEMBER)
+
+    def __init__(self, clients: HuaweiClients, sink: SecretSink, manifest: str) -> None:
+        self.clients = clients
+        self.sink = sink
+        self.manifest = manifest
+        self._user_ids: dict[str, str] = {}
+        self._policy_ids: dict[tuple[str, str], str] = {}  # (policy_type, name) → id
+        self._lock = threading.Lock()
+
+    # -- read ------------------------------------------------------------------------------------------------
+    def read(self, desired: Desired) -> list[Live]:
+        """The declared users (present or absent) with their access, and the declared or managed policies."""
+        names = {s.user for s in (*desired.present, *desired.absent) if isinstance(s, IamUserSpec)}
+        lives: list[Live] = []
+        for user in self.users(names):
+            lives.extend(self.user_lives(user, desired.manifest))
+        policies = {s.policy for s in (*desired.present, *desired.absent) if isinstance(s, IamPolicySpec)}
+        for policy in read_custom_policies(self.clients):
+            description, owner = unmarked(policy.description)
+            if policy.name in policies or owner.ours(desired.manifest):
+                lives.append(Live(IamPolicySpec(policy=policy.name, document=canonical(policy.document),
+                                                description=description), owner.ours(desired.manifest),
+                                  policy.policy_id))
+        return lives
+
+    def users(self, names: set[str]) -> list[User]:
+        """The named users that exist, read in full."""
+        summaries = [s for s in list_users(self.clients) if s.name in names]
+        with self._lock:
+            self._user_ids.update({s.name: s.user_id for s in summaries})
+        return [read_user(self.clients, s.user_id) for s in summaries]
+
+    def user_lives(self, user: User, manifest: str) -> Iterator[Live]:
+        """A user and its login profile, key count, direct attachments and groups, as live specs."""
+        owner = tag_owner(user.tags)
+        managed = owner.ours(manifest)
+        name = user.name
+        yield Live(IamUserSpec(user=name, display_name=user.description or None), managed, user.user_id,
+                   details=(("groups", ",".join(g.name for g in user.groups)),))
+        if user.login_profile is not None:
+            yield Live(IamLoginProfileSpec(user=name,
+                                           password_reset_required=user.login_profile.password_reset_required),
+                       managed)
+        active = tuple(k.access_key_id for k in user.access_keys if k.status == "active")
+        held = self.sink.access_keys(name)
+        if managed:
+            self.sink.keep_access_keys(name, active)
+        missing = tuple(k for k in active if k not in held) if managed else ()
+        yield Live(IamAccessKeysSpec(user=name, count=len(active), key_ids=active, missing_secret=missing),
+                   managed)
+        for policy in user.policies:
+            if policy.via == "direct":
+                kind = "Custom" if policy.policy_type == "custom" else "System"
+                yield Live(IamAttachmentSpec(user=name, policy=policy.name, policy_type=kind), managed,
+                           policy.policy_id)
+        for group in user.groups:
+            yield Live(IamGroupMemberSpec(user=name, group=group.name), managed, group.group_id)
+
+    # -- execute -----------------------------------------------------------------------------------------
+    def execute(self, change: Change) -> str:
+        spec = change.spec
+        if isinstance(spec, IamUserSpec):
+            return self._user(change, spec)
+        if isinstance(spec, IamLoginProfileSpec):
+            return self._login(change, spec)
+        if isinstance(spec, IamAccessKeysSpec):
+            return self._keys(change, spec)
+        if isinstance(spec, IamPolicySpec):
+            return self._policy(change, spec)
+        if isinstance(spec, IamAttachmentSpec):
+            return self._attachment(change, spec)
+        if isinstance(spec, IamGroupMemberSpec):
+            return self._group(change, spec)
+        raise ProvisionError(f"{change.key}: not an IAM resource")
+
+    def user_id(self, name: str) -> str:
+        with self._lock:
+            known = self._user_ids.get(name)
+        if known is not None:
+            return known
+        found = {s.name: s.user_id for s in list_users(self.clients)}
+        with self._lock:
+            self._user_ids.update(found)
+        if name not in found:
+            raise ProvisionError(f"{Kind.IAM_USER}/{name}: no such IAM user (deleted outside provision?): "
+                                 "re-run plan")
+        return found[name]
+
+    def _user(self, change: Change, spec: IamUserSpec) -> str:
+        iam = self.clients.iam
+        if change.action is Action.CREATE:
+            body = CreateUserReqBody(name=spec.user, description=spec.display_name or "", enabled=True)
+
+            def find() -> str | None:
+                return next((s.user_id for s in list_users(self.clients) if s.name == spec.user), None)
+
+            user_id = create(self.clients, change.key, "CreateUserV5",
+                             lambda: str(iam().create_user_v5(CreateUserV5Request(body=body)).user.user_id),
+                             find)
+            with self._lock:
+                self._user_ids[spec.user] = user_id
+            self._tag(change.key, user_id)
+            return f"created IAM user {spec.user} ({user_id})"
+        user_id = self.user_id(spec.user)
+        if change.action is Action.UPDATE:
+            if any(f.field == "display_name" for f in change.fields):
+                body = UpdateUserReqBody(new_description=spec.display_name or "")
+                self.clients.call(change.key, "UpdateUserV5",
+                                  lambda: iam().update_user_v5(UpdateUserV5Request(user_id=user_id,
+                                                                                   body=body)))
+            if change.live is not None and not change.live.managed:
+                self._tag(change.key, user_id)
+                return f"adopted IAM user {spec.user}"
+            return f"updated IAM user {spec.user}"
+        steps = self.strip(spec.user, user_id)
+        failed = [s for s in steps if s.error is not None]
+        if failed:
+            raise failed[0].error  # type: ignore[misc]
+        self.clients.call(change.key, "DeleteUserV5",
+                          lambda: iam().delete_user_v5(DeleteUserV5Request(user_id=user_id)))
+        self.sink.keep_access_keys(spec.user, ())
+        self.sink.forget_password(spec.user)
+        return f"deleted IAM user {spec.user} ({len(steps)} step(s) before)"
+
+    def _tag(self, key: str, user_id: str) -> None:
+        tags = Tags(tags=[Tag(tag_key=k, tag_value=v) for k, v in owner_tags(self.manifest)])
+        self.clients.call(key, "TagResourceV5", lambda: self.clients.iam().tag_resource_v5(
+            TagResourceV5Request(resource_type="user", resource_id=user_id, body=tags)))
+
+    def strip(self, name: str, user_id: str) -> list[Step]:
+        """Take every access of a user away, in the safe order: deactivate then delete its AK/SKs, delete
+        its login profile, detach its policies, leave its groups. Each step tolerates "already gone"; a
+        failed step is reported, and the next ones still run."""
+        user = read_user(self.clients, user_id)
+        iam = self.clients.iam
+        key = f"{Kind.IAM_USER}/{name}"
+        steps: list[Step] = []
+
+        def run(what: str, action: str, call: Callable[[], object]) -> None:
+            try:
+                steps.append(Step(what, removed(self.clients, key, action, call)))
+            except Exception as err:  # noqa: BLE001  (reported in the step; the next steps still run)
+                steps.append(Step(what, f"failed: {getattr(err, 'code', type(err).__name__)}", err))
+
+        for k in user.access_keys:
+            kid = k.access_key_id
+            run(f"deactivate access key {kid}", "UpdateAccessKeyV5", partial(self._deactivate, user_id, kid))
+            run(f"delete access key {kid}", "DeleteAccessKeyV5", partial(self._delete_key, user_id, kid))
+        if user.login_profile is not None:
+            run("delete login profile", "DeleteLoginProfileV5",
+                lambda: iam().delete_login_profile_v5(DeleteLoginProfileV5Request(user_id=user_id)))
+        for policy in user.policies:
+            if policy.via == "direct":
+                run(f"detach policy {policy.policy_type}:{policy.name}", "DetachUserPolicyV5",
+                    partial(self._detach, policy.policy_id, user_id))
+        for group in user.groups:
+            run(f"remove from group {group.name}", "RemoveUserFromGroupV5",
+                partial(self._leave, group.group_id, user_id))
+        return steps
+
+    def _deactivate(self, user_id: str, access_key_id: str) -> object:
+        body = UpdateAccessKeyReqBody(status="inactive")
+        return self.clients.iam().update_access_key_v5(
+            UpdateAccessKeyV5Request(user_id=user_id, access_key_id=access_key_id, body=body))
+
+    def _delete_key(self, user_id: str, access_key_id: str) -> object:
+        return self.clients.iam().delete_access_key_v5(
+            DeleteAccessKeyV5Request(user_id=user_id, access_key_id=access_key_id))
+
+    def _detach(self, policy_id: str, user_id: str) -> object:
+        body = DetachUserPolicyReqBody(user_id=user_id)
+        return self.clients.iam().detach_user_policy_v5(DetachUserPolicyV5Request(policy_id=policy_id,
+                                                                                  body=body))
+
+    def _leave(self, group_id: str, user_id: str) -> object:
+        body = RemoveUserFromGroupReqBody(user_id=user_id)
+        return self.clients.iam().remove_user_from_group_v5(
+            RemoveUserFromGroupV5Request(group_id=group_id, body=body))
+
+    def _login(self, change: Change, spec: IamLoginProfileSpec) -> str:
+        user_id = self.user_id(spec.user)
+        iam = self.clients.iam
+        if change.action is Action.CREATE:
+            secret = password()
+            body = CreateLoginProfileReqBody(password=secret,
+                                             password_reset_required=bool(spec.password_reset_required))
+            self.clients.call(change.key, "CreateLoginProfileV5", lambda: iam().create_login_profile_v5(
+                CreateLoginProfileV5Request(user_id=user_id, body=body)))
+            print_ = self.sink.store_password(spec.user, secret)
+            return f"created console login of {spec.user} (password {print_} in the secrets sink)"
+        if change.action is Action.UPDATE:
+            body_u = UpdateLoginProfileReqBody(password_reset_required=bool(spec.password_reset_required))
+            self.clients.call(change.key, "UpdateLoginProfileV5", lambda: iam().update_login_profile_v5(
+                UpdateLoginProfileV5Request(user_id=user_id, body=body_u)))
+            return f"updated console login of {spec.user}"
+        result = removed(self.clients, change.key, "DeleteLoginProfileV5",
+                         lambda: iam().delete_login_profile_v5(DeleteLoginProfileV5Request(user_id=user_id)))
+        self.sink.forget_password(spec.user)
+        return f"deleted console login of {spec.user} ({result})"
+
+    def _keys(self, change: Change, spec: IamAccessKeysSpec) -> str:
+        user_id = self.user_id(spec.user)
+        iam = self.clients.iam
+        live = change.live.spec if change.live is not None else None
+        active = list(live.key_ids) if isinstance(live, IamAccessKeysSpec) else []
+        wanted = 0 if change.action is Action.DELETE else (spec.count or 0)
+        lost = set(live.missing_secret) if isinstance(live, IamAccessKeysSpec) and change.rotate else set()
+        # keys whose secret is lost go first when rotating or when fewer are wanted
+        order = sorted(active, key=lambda k: (k not in lost, k not in self.sink.access_keys(spec.user)))
+        keep = [k for k in order if k not in lost][-wanted:] if wanted else []
+        done: list[str] = []
+        for kid in [k for k in active if k not in keep]:
+            removed(self.clients, change.key, "UpdateAccessKeyV5", partial(self._deactivate, user_id, kid))
+            removed(self.clients, change.key, "DeleteAccessKeyV5", partial(self._delete_key, user_id, kid))
+            done.append(f"deleted {kid}")
+        for _ in range(wanted - len(keep)):
+            made = self.clients.call(change.key, "CreateAccessKeyV5", lambda: iam().create_access_key_v5(
+                CreateAccessKeyV5Request(user_id=user_id)).access_key)
+            fingerprint = self.sink.store_access_key(spec.user, str(made.access_key_id),
+                                                     str(made.secret_access_key))
+            keep.append(str(made.access_key_id))
+            done.append(f"created {made.access_key_id} (secret {fingerprint} in the secrets sink)")
+        self.sink.keep_access_keys(spec.user, keep)
+        return f"access keys of {spec.user}: " + (", ".join(done) or "unchanged")
+
+    def policy_id(self, name: str, policy_type: str) -> str:
+        """The id of a system or custom identity policy, by name."""
+        kind = policy_type.lower()
+        with self._lock:
+            known = self._policy_ids.get((kind, name))
+        if known is not None:
+            return known
+        found = self.clients.marker_pages(
+            f"{Kind.IAM_POLICY}/{name}", "ListPoliciesV5",
+            lambda m: self.clients.iam().list_policies_v5(ListPoliciesV5Request(policy_type=kind, limit=200,
+                                                                                marker=m)),
+            lambda r: r.policies)
+        with self._lock:
+            self._policy_ids.update({(kind, str(p.policy_name)): str(p.policy_id) for p in found})
+            known = self._policy_ids.get((kind, name))
+        if known is None:
+            raise ProvisionError(f"{Kind.IAM_POLICY}/{name}: no {kind} identity policy of that name in the "
+                                 "account: check the manifest's policies (system names are the cloud's)")
+        return known
+
+    def _policy(self, change: Change, spec: IamPolicySpec) -> str:
+        iam = self.clients.iam
+        if change.action is Action.CREATE:
+            body = CreatePolicyReqBody(policy_name=spec.policy, policy_document=spec.document or "",
+                                       description=marked(spec.description, self.manifest))
+
+            def find() -> str | None:
+                existing = self._custom(spec.policy)
+                return existing.policy_id if existing else None
+
+            policy_id = create(self.clients, change.key, "CreatePolicyV5", lambda: str(
+                iam().create_policy_v5(CreatePolicyV5Request(body=body)).policy.policy_id), find)
+            with self._lock:
+                self._policy_ids[("custom", spec.policy)] = policy_id
+            return f"created identity policy {spec.policy} ({policy_id})"
+        policy_id = change.live.cloud_id if change.live is not None and change.live.cloud_id else \
+            self.policy_id(spec.policy, "custom")
+        if change.action is Action.UPDATE:
+            changed = {f.field for f in change.fields}
+            adopt = change.live is not None and not change.live.managed
+            if "description" in changed or adopt:
+                body_d = UpdatePolicyReqBody(description=marked(spec.description, self.manifest))
+                self.clients.call(change.key, "UpdatePolicyV5", lambda: iam().update_policy_v5(
+                    UpdatePolicyV5Request(policy_id=policy_id, body=body_d)))
+            if "document" in changed:
+                self._new_version(change.key, policy_id, spec.document or "")
+            return f"updated identity policy {spec.policy}"
+        for entity in self.clients.marker_pages(
+                change.key, "ListEntitiesForPolicyV5",
+                lambda m: iam().list_entities_for_policy_v5(ListEntitiesForPolicyV5Request(
+                    policy_id=policy_id, entity_type="user", marker=m)),
+                lambda r: r.policy_users):
+            removed(self.clients, change.key, "DetachUserPolicyV5",
+                    partial(self._detach, policy_id, str(entity.user_id)))
+        removed(self.clients, change.key, "DeletePolicyV5",
+                lambda: iam().delete_policy_v5(DeletePolicyV5Request(policy_id=policy_id)))
+        return f"deleted identity policy {spec.policy}"
+
+    def _custom(self, name: str) -> CustomPolicy | None:
+        return next((p for p in read_custom_policies(self.clients) if p.name == name), None)
+
+    def _new_version(self, key: str, policy_id: str, document: str) -> None:
+        """A new default version; the oldest non-default one goes first when IAM's 5 are used."""
+        iam = self.clients.iam
+        versions = self.clients.call(key, "ListPolicyVersionsV5", lambda: iam().list_policy_versions_v5(
+            ListPolicyVersionsV5Request(policy_id=policy_id))).versions or []
+        old = sorted((v for v in versions if not v.is_default), key=lambda v: str(v.created_at))
+        if len(versions) >= _VERSIONS and old:
+            vid = str(old[0].version_id)
+            removed(self.clients, key, "DeletePolicyVersionV5", lambda: iam().delete_policy_version_v5(
+                DeletePolicyVersionV5Request(policy_id=policy_id, version_id=vid)))
+        body = CreatePolicyVersionReqBody(policy_document=document, set_as_default=True)
+        self.clients.call(key, "CreatePolicyVersionV5", lambda: iam().create_policy_version_v5(
+            CreatePolicyVersionV5Request(policy_id=policy_id, body=body)))
+
+    def _attachment(self, change: Change, spec: IamAttachmentSpec) -> str:
+        user_id = self.user_id(spec.user)
+        policy_id = self.policy_id(spec.policy, spec.policy_type)
+        iam = self.clients.iam
+        if change.action is Action.DELETE:
+            result = removed(self.clients, change.key, "DetachUserPolicyV5",
+                             lambda: iam().detach_user_policy_v5(
+                DetachUserPolicyV5Request(policy_id=policy_id,
+                                          body=DetachUserPolicyReqBody(user_id=user_id))))
+            return f"detached {spec.policy_type}:{spec.policy} from {spec.user} ({result})"
+        create(self.clients, change.key, "AttachUserPolicyV5", lambda: iam().attach_user_policy_v5(
+            AttachUserPolicyV5Request(policy_id=policy_id, body=AttachUserPolicyReqBody(user_id=user_id))),
+            lambda: True)
+        return f"attached {spec.policy_type}:{spec.policy} to {spec.user}"
+
+    def _group(self, change: Change, spec: IamGroupMemberSpec) -> str:
+        user_id = self.user_id(spec.user)
+        iam = self.clients.iam
+        groups = self.clients.marker_pages(
+            change.key, "ListGroupsV5", lambda m: iam().list_groups_v5(ListGroupsV5Request(limit=200,
+                                                                                           marker=m)),
+            lambda r: r.groups)
+        group_id = next((str(g.group_id) for g in groups if g.group_name == spec.group), None)
+        if group_id is None:
+            raise ProvisionError(f"{change.key}: no user group {spec.group!r} in the account: create it in "
+                                 "the "
+                                 "IAM console, or remove it from users[].groups")
+        if change.action is Action.DELETE:
+            result = removed(self.clients, change.key, "RemoveUserFromGroupV5",
+                             lambda: iam().remove_user_from_group_v5(RemoveUserFromGroupV5Request(
+                                 group_id=group_id, body=RemoveUserFromGroupReqBody(user_id=user_id))))
+            return f"removed {spec.user} from group {spec.group} ({result})"
+        create(self.clients, change.key, "AddUserToGroupV5", lambda: iam().add_user_to_group_v5(
+            AddUserToGroupV5Request(group_id=group_id, body=AddUserToGroupReqBody(user_id=user_id))),
+            lambda: True)
+        return f"added {spec.user} to group {spec.group}"
+

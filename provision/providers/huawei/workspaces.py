@@ -1,0 +1,264 @@
+"""ModelArts workspaces (INTERNAL, marked in their description), their grants (the manifest's ``members``,
+applied by API) and MaaS API keys (REST only, marked in their description; the secret goes to the sink).
+
+Grants are one list on the workspace that ``update_workspace`` replaces whole: changes to one workspace's
+grants are serialised (a lock per workspace), so concurrent applies never lose one.
+MaaS keys cannot be changed: a changed whitelist (or owner, or a lost secret with rotation) replaces the key.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+
+from huaweicloudsdkmodelarts.v1 import (
+    CreateWorkspaceReq,
+    CreateWorkspaceRequest,
+    DeleteWorkspaceRequest,
+    UpdateWorkspaceReq,
+    UpdateWorkspaceRequest,
+    ViewWorkspaceResponseGrants,
+)
+
+from provision.desired.huawei import INTERNAL, MaasApiKeySpec, ModelArtsGrantSpec, ModelArtsWorkspaceSpec
+from provision.desired.resources import Desired, Kind, Live
+from provision.errors import ProvisionError
+from provision.plan.diff import Action, Change
+from provision.providers.alibaba.calls import Outcome
+from provision.providers.huawei.base import create, key_description, marked, removed, unmarked
+from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
+from provision.providers.huawei.iam import IamProvider
+from provision.providers.huawei.read import ApiKey, Workspace, read_api_keys, read_workspace, read_workspaces
+from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
+
+_TO = re.compile(r"^provision:([^/\s]+)/(\S+)(?: to=(\S+))? managed-by=provision$")
+_LABEL = re.compile(r"[^A-Za-z0-9_-]")
+_GONE = ("DELETING",)
+
+
+def label(workspace: str, key_name: str) -> str:
+    """The key's MaaS label: unique per account, letters, digits, ``_`` and ``-``, at most 100."""
+    return _LABEL.sub("_", f"{workspace}-{key_name}")[:100]
+
+
+def key_marker(workspace: str, key_name: str, issued_to: str | None) -> str:
+    """The key's description: the marker, with the user it is issued to when it fits in 100 characters."""
+    text = key_description(workspace, key_name).replace(" managed-by", f" to={issued_to} managed-by") \
+        if issued_to else key_description(workspace, key_name)
+    return text if len(text) <= 100 else key_description(workspace, key_name)
+
+
+def parse_marker(description: str) -> tuple[str, str, str | None] | None:
+    """(workspace, key name, issued to) of a marked key."""
+    found = _TO.match(description.strip())
+    return (found.group(1), found.group(2), found.group(3)) if found else None
+
+
+class WorkspaceProvider:
+    """Workspaces, their grants and the MaaS API keys declared under them."""
+
+    kinds: tuple[Kind, ...] = (Kind.MA_WORKSPACE, Kind.MA_GRANT, Kind.MAAS_API_KEY)
+
+    def __init__(self, clients: HuaweiClients, sink: SecretSink, state: StateFile, iam: IamProvider,
+                 manifest: str) -> None:
+        self.clients = clients
+        self.sink = sink
+        self.state = state
+        self.iam = iam
+        self.manifest = manifest
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._ids: dict[str, str] = {}
+
+    # -- read --------------------------------------------------------------------------------------------
+    def read(self, desired: Desired) -> list[Live]:
+        names = {s.workspace for s in (*desired.present, *desired.absent)
+                 if isinstance(s, ModelArtsWorkspaceSpec)}
+        lives: list[Live] = []
+        for ws in read_workspaces(self.clients):
+            if ws.status in _GONE:
+                continue
+            description, owner = unmarked(ws.description)
+            managed = owner.ours(desired.manifest)
+            if ws.name not in names and not managed:
+                continue
+            self._ids[ws.name] = ws.workspace_id
+            lives.append(Live(ModelArtsWorkspaceSpec(workspace=ws.name, workspace_id=ws.workspace_id,
+                                                     auth_type=ws.visibility), managed, ws.workspace_id,
+                              details=(("description", description),)))
+            lives.extend(Live(ModelArtsGrantSpec(workspace=ws.name, user=g.user_name, user_id=g.user_id),
+                              managed,
+                              g.user_id) for g in ws.grants)
+        lives.extend(self._keys(desired, names))
+        return lives
+
+    def _keys(self, desired: Desired, names: set[str]) -> list[Live]:
+        lives = []
+        for key in read_api_keys(self.clients):
+            marker = parse_marker(key.description)
+            if marker is None:
+                continue
+            workspace, key_name, issued_to = marker
+            if workspace not in names:
+                continue
+            held = self.sink.api_key(SecretSink.api_key_account(workspace, issued_to), workspace, key_name)
+            lives.append(Live(MaasApiKeySpec(workspace=workspace, key_name=key_name,
+                                             ip_allow_list=tuple(key.ip_whitelist), issued_to=issued_to,
+                                             api_key_id=key.key_id,
+                                             missing_secret=held is None or held[0] != key.key_id),
+                              True, key.key_id))
+        return lives
+
+    # -- execute -----------------------------------------------------------------------------------------
+    def execute(self, change: Change) -> str:
+        spec = change.spec
+        if isinstance(spec, ModelArtsWorkspaceSpec):
+            return self._workspace(change, spec)
+        if isinstance(spec, ModelArtsGrantSpec):
+            return self._grant(change, spec)
+        if isinstance(spec, MaasApiKeySpec):
+            return self._key(change, spec)
+        raise ProvisionError(f"{change.key}: not a ModelArts or MaaS resource")
+
+    def workspace_id(self, name: str) -> str:
+        known = self._ids.get(name) or self.state.workspace_id(name)
+        if known:
+            return known
+        found = next((w for w in read_workspaces(self.clients) if w.name == name and w.status not in _GONE),
+                     None)
+        if found is None:
+            raise ProvisionError(f"{Kind.MA_WORKSPACE}/{name}: no workspace of that name: re-run plan")
+        self._ids[name] = found.workspace_id
+        return found.workspace_id
+
+    def _workspace(self, change: Change, spec: ModelArtsWorkspaceSpec) -> str:
+        ma = self.clients.modelarts
+        if change.action is Action.CREATE:
+            body = CreateWorkspaceReq(name=spec.workspace, description=marked("", self.manifest),
+                                      auth_type=spec.auth_type or INTERNAL, grants=[])
+
+            def find() -> str | None:
+                return next((w.workspace_id for w in read_workspaces(self.clients)
+                             if w.name == spec.workspace and w.status not in _GONE), None)
+
+            workspace_id = create(self.clients, change.key, "CreateWorkspace",
+                                  lambda: str(ma().create_workspace(CreateWorkspaceRequest(body=body)).id),
+                                  find)
+            self._ids[spec.workspace] = workspace_id
+            self.state.record_workspace(spec.workspace, workspace_id)
+            return f"created workspace {spec.workspace} ({workspace_id}, {spec.auth_type or INTERNAL})"
+        workspace_id = self.workspace_id(spec.workspace)
+        if change.action is Action.UPDATE:
+            adopt = change.live is not None and not change.live.managed
+            description = dict(change.live.details).get("description", "") if change.live else ""
+            body_u = UpdateWorkspaceReq(auth_type=spec.auth_type or INTERNAL,
+                                        **({"description": marked(description,
+                                                                  self.manifest)} if adopt else {}))
+            with self._locks[spec.workspace]:
+                self.clients.call(change.key, "UpdateWorkspace", lambda: ma().update_workspace(
+                    UpdateWorkspaceRequest(workspace_id=workspace_id, body=body_u)))
+            if adopt:
+                self.state.record_workspace(spec.workspace, workspace_id)
+            return f"{'adopted' if adopt else 'updated'} workspace {spec.workspace}"
+        for key in read_api_keys(self.clients):
+            marker = parse_marker(key.description)
+            if marker is not None and marker[0] == spec.workspace:
+                self._delete_key(change.key, key.key_id)
+        result = removed(self.clients, change.key, "DeleteWorkspace",
+                         lambda: ma().delete_workspace(DeleteWorkspaceRequest(workspace_id=workspace_id)))
+        self.state.forget_workspace(spec.workspace)
+        return f"deleted workspace {spec.workspace} ({result})"
+
+    def _grant(self, change: Change, spec: ModelArtsGrantSpec) -> str:
+        ma = self.clients.modelarts
+        workspace_id = self.workspace_id(spec.workspace)
+        with self._locks[spec.workspace]:
+            current = read_workspace(self.clients, workspace_id)
+            if current is None:
+                raise ProvisionError(f"{change.key}: workspace {spec.workspace} is gone: re-run plan")
+            grants = [g.user_id for g in current.grants]
+            if change.action is Action.DELETE:
+                user_id = spec.user_id or next(
+                    (g.user_id for g in current.grants if g.user_name == spec.user), "")
+                if user_id not in grants:
+                    return f"{spec.user} was not granted workspace {spec.workspace} (already gone)"
+                grants.remove(user_id)
+                verb = "removed the grant of"
+            else:
+                user_id = self.iam.user_id(spec.user)
+                if user_id in grants:
+                    return f"{spec.user} already granted workspace {spec.workspace}"
+                grants.append(user_id)
+                verb = "granted"
+            body = UpdateWorkspaceReq(grants=[ViewWorkspaceResponseGrants(user_id=u) for u in grants])
+            self.clients.call(change.key, "UpdateWorkspace", lambda: ma().update_workspace(
+                UpdateWorkspaceRequest(workspace_id=workspace_id, body=body)))
+        return f"{verb} {spec.user} on workspace {spec.workspace}"
+
+    def _key(self, change: Change, spec: MaasApiKeySpec) -> str:
+        live = change.live.spec if change.live is not None else None
+        old_id = live.api_key_id if isinstance(live, MaasApiKeySpec) else None
+        account = SecretSink.api_key_account(spec.workspace, spec.issued_to)
+        if change.action is Action.DELETE:
+            result = self._delete_key(change.key, old_id or change.live.cloud_id if change.live else "")
+            self.sink.forget_api_key(account, spec.workspace, spec.key_name)
+            return f"deleted API key {spec.name} ({result})"
+        if old_id:  # an update replaces the key: MaaS keys cannot be changed
+            self._delete_key(change.key, old_id)
+            if isinstance(live, MaasApiKeySpec) and live.issued_to != spec.issued_to:
+                self.sink.forget_api_key(SecretSink.api_key_account(spec.workspace, live.issued_to),
+                                         spec.workspace, spec.key_name)
+        key_id, value = self._create_key(change.key, spec)
+        fingerprint = self.sink.store_api_key(account, spec.workspace, spec.key_name, key_id, value)
+        return f"{'replaced' if old_id else 'created'} API key {spec.name} ({key_id}, secret {fingerprint} " \
+               "in " \
+               f"the secrets sink of {account})"
+
+    def _create_key(self, key: str, spec: MaasApiKeySpec) -> tuple[str, str]:
+        """Create the key; if its label exists with our marker (a create whose answer was lost, so its secret
+        was never seen) that key is deleted and created again."""
+        whitelist = list(spec.ip_allow_list or ())
+        body = {"label": label(spec.workspace, spec.key_name),
+                "description": key_marker(spec.workspace, spec.key_name, spec.issued_to),
+                "allow_all": not whitelist, "ip_whitelist": whitelist}
+        path = f"/v2/{self.clients.project_id}/maas/api-auth/api-keys"
+
+        def call() -> tuple[str, str]:
+            answer = self.clients.request(key, "CreateMaasApiKey", "modelarts", "POST", path, body)
+            return str(answer["id"]), str(answer["api_key"])
+
+        def find() -> tuple[str, str] | None:
+            lost = next((k for k in read_api_keys(self.clients) if k.label == body["label"]
+                         and parse_marker(k.description) is not None), None)
+            if lost is None:
+                return None
+            self._delete_key(key, lost.key_id)
+            return call()
+
+        return create(self.clients, key, "CreateMaasApiKey", call, find)
+
+    def _delete_key(self, key: str, key_id: str) -> str:
+        path = f"/v1/{self.clients.project_id}/maas/api-auth/api-keys/{key_id}"
+        try:
+            self.clients.request(key, "DeleteMaasApiKey", "modelarts", "DELETE", path)
+        except HuaweiCallError as err:
+            if err.outcome is Outcome.GONE:
+                return "already gone"
+            raise
+        return "done"
+
+
+def keys_issued_to(keys: tuple[ApiKey, ...], user: str) -> list[tuple[ApiKey, str, str]]:
+    """The marked MaaS keys issued to ``user``: (key, workspace, key name)."""
+    found = []
+    for key in keys:
+        marker = parse_marker(key.description)
+        if marker is not None and marker[2] == user:
+            found.append((key, marker[0], marker[1]))
+    return found
+
+
+def granted(workspaces: tuple[Workspace, ...], user: str) -> list[Workspace]:
+    """The workspaces whose grants list ``user``."""
+    return [w for w in workspaces if any(g.user_name == user for g in w.grants)]
