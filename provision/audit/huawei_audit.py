@@ -59,7 +59,7 @@ def run_audit(prepared: Prepared, context: Context, now: datetime) -> AuditRepor
                     for u in sorted(account.users, key=lambda u: u.name)),
         workspaces=tuple(workspace_entry(w, manifest) for w in sorted(account.workspaces,
                                                                       key=lambda w: w.name)),
-        api_keys=tuple(api_key_entry(k, issued) for k in account.api_keys),
+        api_keys=tuple(api_key_entry(k, issued, manifest) for k in account.api_keys),
         endpoints=tuple(endpoint_entry(e, account) for e in account.endpoints),
         drift=tuple(drift_entries(result, prepared.desired.expired, context.state.applied(), issued)),
         notes=notes + account.notes))
@@ -98,14 +98,21 @@ def workspace_entry(ws: Workspace, manifest: Manifest) -> WorkspaceEntry:
                           declared=any(w.name == ws.name for w in manifest.workspaces), all_models=False)
 
 
-def api_key_entry(key: ApiKey, issued: dict[tuple[str, str], str]) -> ApiKeyEntry:
+def api_key_entry(key: ApiKey, issued: dict[tuple[str, str], str], manifest: Manifest) -> ApiKeyEntry:
+    """A MaaS key; a marked key declared by this manifest is its (the key's marker names no manifest)."""
     marker = parse_marker(key.description)
     workspace, name, to = marker if marker else ("", "", None)
     return ApiKeyEntry(workspace=workspace or "(account)", api_key_id=key.key_id, key_name=name,
                        description=key.description, created=key.created, all_models=True,
                        ip_allow_list=() if key.allow_all else key.ip_whitelist,
                        issued_to=to or (issued.get((workspace, name)) if name else None),
-                       owner="provision" if marker else "")
+                       owner=_key_owner(manifest, workspace, name) if marker else "")
+
+
+def _key_owner(manifest: Manifest, workspace: str, name: str) -> str:
+    declared = any(w.name == workspace and any(k.name == name for k in w.api_keys)
+                   for w in manifest.workspaces)
+    return manifest.name if declared else "provision"
 
 
 def endpoint_entry(e: VpcEndpoint, account: HuaweiAccount) -> EndpointEntry:
