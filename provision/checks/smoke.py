@@ -53,13 +53,13 @@ class Reply:
         return self.status == 200
 
 
-def _masked(text: str, key: str) -> str:
+def masked(text: str, key: str) -> str:
     """A cloud message with the API key (or anything shaped like one) replaced by a fingerprint."""
     return _API_KEY.sub("sk-***", text.replace(key, fingerprint(key))) if key else text
 
 
 def _unreachable(err: Exception, key: str) -> Reply:
-    return Reply(None, "Unreachable", _masked(str(err.__cause__ or err), key))
+    return Reply(None, "Unreachable", masked(str(err.__cause__ or err), key))
 
 
 # The model-call SDKs (openai, dashscope) are imported on first use: they cost ~0.5 s of start-up that
@@ -78,7 +78,7 @@ def chat(target: DashScopeTarget, key: str, model: str) -> Reply:
     except openai.APIStatusError as err:
         body = err.body if isinstance(err.body, dict) else {}
         return Reply(err.status_code, str(err.code or body.get("code") or ""),
-                     _masked(str(body.get("message") or err.message), key))
+                     masked(str(body.get("message") or err.message), key))
     except openai.APIConnectionError as err:
         return _unreachable(err, key)
     finally:
@@ -88,7 +88,7 @@ def chat(target: DashScopeTarget, key: str, model: str) -> Reply:
 
 def _native_failure(response: Any, key: str) -> Reply:
     return Reply(int(response.status_code), str(response.code or ""),
-                 _masked(str(response.message or ""), key), request_id=str(response.request_id or ""))
+                 masked(str(response.message or ""), key), request_id=str(response.request_id or ""))
 
 
 def _native(response: Any, key: str, text: Callable[[Any], str]) -> Reply:
