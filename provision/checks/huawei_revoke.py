@@ -18,8 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import httpx
-
+from provision.checks.huawei.proofs import prove_revoked
 from provision.checks.revoke import RevokeRecord, check_manifest, render_record, step_line, write_record
 from provision.checks.revoke_proofs import Credential, Proof
 from provision.clock import iso, now
@@ -55,7 +54,6 @@ from provision.state.secrets import SecretSink
 
 __all__ = ["HuaweiRevokePlan", "read_revoke", "render_record", "run_revoke", "step_line"]
 
-TOKENS = "IAM tokens issued before the revoke may stay valid up to 30 minutes (Huawei IAM)"
 OnStep = Callable[[Step], None]
 
 
@@ -207,74 +205,20 @@ def _caller(clients: HuaweiClients) -> str:
 
 
 def prove(clients: HuaweiClients, plan: HuaweiRevokePlan, steps: list[Step]) -> list[Proof]:
-    """Every revoke step ran; each old AK/SK fails STS; each old API key gets 401 on Pangu V2; nothing that
-    gives access is left on the user; no workspace grants it."""
+    """Every revoke step ran, then the proofs of ``checks/huawei/proofs.py``: each old credential is refused,
+    no workspace that granted the user still does, nothing is left on it, and the 30-minute token note."""
     failed = [s for s in steps if s.result.startswith("failed")]
-    proofs = [Proof("steps", "every revoke step succeeded", not failed,
-                    f"{len(failed)} failed: {', '.join(s.step for s in failed)}" if failed else
-                    f"{len(steps)} step(s) done or already gone")]
-    for credential in plan.credentials:
-        if credential.kind == "access-key":
-            proofs.append(_access_key_proof(clients, credential))
-        elif credential.kind == "api-key":
-            proofs.append(_api_key_proof(clients, credential))
-    proofs.append(_left_proof(clients, plan))
-    still = [w.name for w in granted(read_workspaces(clients), plan.user)]
-    proofs.append(Proof("workspaces", "no workspace grants the user", not still,
-                        f"still granted by {', '.join(still)}" if still else
-                        "no workspace lists it in its grants"))
-    return proofs
-
-
-def _access_key_proof(clients: HuaweiClients, credential: Credential) -> Proof:
-    claim = "the old AK/SK no longer authenticates (STS get_caller_identity)"
-    try:
-        identity = read_caller(clients.for_key(credential.id, credential.secret))
-    except HuaweiCallError as err:
-        refused = err.status in (401, 403)
-        return Proof(f"access-key/{credential.id}", claim, refused, f"{err.status} {err.code}: {TOKENS}",
-                     err.status, err.code, credential.label)
-    return Proof(f"access-key/{credential.id}", claim, False, f"still signs as {identity.principal_urn}", 200,
-                 "", credential.label)
-
-
-def _api_key_proof(clients: HuaweiClients, credential: Credential) -> Proof:
-    claim = "the old API key is refused on Pangu V2 (401)"
-    url = clients.target.url("pangu") + "/api/v2/chat/completions"
-    body = {"model": "pangu-nlp-n1-32k", "messages": [{"role": "user", "content": "ping"}]}
-    try:
-        answer = httpx.post(url, json=body, headers={"Authorization": f"Bearer {credential.secret}"},
-                            timeout=30, trust_env=False)
-    except httpx.HTTPError as err:
-        return Proof(f"api-key/{credential.workspace}/{credential.key_name}", claim, False,
-                     f"no answer ({type(err).__name__})", None, "", credential.label)
-    code = ""
-    try:
-        code = str(answer.json().get("error_code") or "")
-    except ValueError:
-        pass
-    return Proof(f"api-key/{credential.workspace}/{credential.key_name}", claim, answer.status_code == 401,
-                 f"{answer.status_code} {code}".strip(), answer.status_code, code, credential.label)
-
-
-def _left_proof(clients: HuaweiClients, plan: HuaweiRevokePlan) -> Proof:
-    claim = "no access key, console login, policy or group is left on the user"
-    summary = next((s for s in list_users(clients) if s.name == plan.user), None)
-    if summary is None:
-        return Proof("user", claim, True, f"the IAM user does not exist; {TOKENS}")
-    user = read_user(clients, summary.user_id)
-    left = [f"access key {k.access_key_id}" for k in user.access_keys]
-    left += ["console login profile"] if user.login_profile else []
-    left += [f"policy {p.name}" for p in user.policies if p.via == "direct"]
-    left += [f"group {g.name}" for g in user.groups]
-    return Proof("user", claim, not left, f"left: {', '.join(left)}" if left else f"nothing left; {TOKENS}")
+    ran = Proof("steps", "every revoke step succeeded", not failed,
+                f"{len(failed)} failed: {', '.join(s.step for s in failed)}" if failed else
+                f"{len(steps)} step(s) done or already gone")
+    return [ran, *prove_revoked(clients, plan.user, plan.credentials, [w.name for w in plan.workspaces])]
 
 
 def _drop_if_dead(sink: SecretSink, user: str, credential: Credential, proofs: list[Proof]) -> dict[str, Any]:
     """Drop a credential proven dead (a password goes with its login profile) and say so in the record."""
     proof_id = {"access-key": f"access-key/{credential.id}",
                 "api-key": f"api-key/{credential.workspace}/{credential.key_name}"}.get(credential.kind,
-                                                                                        "user")
+                                                                                        "console-password")
     dead = any(p.id == proof_id and p.holds for p in proofs)
     if dead:
         if credential.kind == "access-key":
