@@ -10,16 +10,17 @@ import pytest
 from huaweicloudsdkmodelarts.v1 import UpdateWorkspaceReq, UpdateWorkspaceRequest
 
 from provision.checks.huawei.smoke import agent_run, sse_events
-from provision.checks.huawei.verify import DeliveredKey, HuaweiVerifyCheck, KeyActivation, run_verify
+from provision.checks.huawei.verify import DeliveredKey, HuaweiVerifyCheck, run_verify
 from provision.checks.revoke_proofs import Credential
 from provision.emulator.huawei.testing import HuaweiClients as EmuClients
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
+from provision.providers.alibaba.base import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients
 from tests.huawei_checks.conftest import AGENT, AGENT_WORKSPACE, DEPLOYMENT, Delivered, deliver
 
 OTHER_DEPLOYMENT = "5d1e7a3c-0000-4000-8000-0000000d0002"  # gated by a workspace alice is not granted
-FAST = KeyActivation(attempts=40, interval_s=0.05)
+FAST = PollPolicy(interval_s=0.05, timeout_s=5.0)
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_a_new_api_key_is_retried_until_it_becomes_valid(
 ) -> None:
     d = deliver(hw)
     check = _check(d, access_key=None, endpoints=())
-    impatient = run_verify(clients, [check], activation=KeyActivation(attempts=1, interval_s=0))
+    impatient = run_verify(clients, [check], activation=PollPolicy(interval_s=0, timeout_s=0))
     [early] = impatient.results
     if not early.passed:  # the key was not valid yet: the diagnosis says so and what to do
         assert (early.status, early.code) == (401, "PANGU.0011")
