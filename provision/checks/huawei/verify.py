@@ -16,8 +16,9 @@ V1 chat completion signed with the user's AK/SK on the granted deployment; the r
 user must not reach (grants are proven, not assumed); a V2 OpenAI-compatible completion with the API key
 (``openai``), retried while the new key is not valid yet (``activation``, a :class:`PollPolicy`); an
 agent-run conversation read until ``done`` with a non-empty ``summary_response``; and each call again
-through every VPC endpoint domain. A failure's diagnosis says the cloud's code, its cause and what to do, naming the manifest entry.
-No result holds a secret: credentials show as ids and fingerprints (:attr:`Credential.label`).
+through every VPC endpoint domain. A failure's diagnosis says the cloud's code, its cause and what to do,
+naming the manifest entry. No result holds a secret: credentials show as ids and fingerprints
+(:attr:`Credential.label`).
 """
 
 from __future__ import annotations
