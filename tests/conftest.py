@@ -11,7 +11,7 @@ from provision.clock import NOW_ENV
 
 pytest_plugins = ["provision.emulator.testing"]
 
-_CLOUD_VARS = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_")
+_CLOUD_VARS = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_", "HUAWEICLOUD_")
 TEST_NOW = "2026-12-01T00:00:00Z"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from provision.audit.findings import CHECKS
+from provision.audit.findings import catalogue
 from provision.audit.model import (
     AccessKeyEntry,
     AuditReport,
@@ -148,7 +148,7 @@ def document(report: AuditReport) -> AuditDocument:
         schema_=SCHEMA, as_of=m.as_of, account_id=m.account_id, caller=m.caller, manifest=m.manifest,
         manifest_name=m.manifest_name, site=m.site, region=m.region, summary=report.summary(),
         top_risks=[RiskDoc.model_validate(asdict(r)) for r in report.top_risks],
-        checks=[CheckDoc(check_id=c.check_id, title=c.title, severity=c.severity) for c in CHECKS],
+        checks=[CheckDoc(check_id=c.check_id, title=c.title, severity=c.severity) for c in catalogue(m)],
         findings=list(report.findings),
         access_map=AccessMapDoc(
             users=[_user(u) for u in m.users], workspaces=list(m.workspaces),

@@ -6,8 +6,9 @@ Ids never change meaning and are never reused; docs/audit.md lists them. A check
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from provision.audit.model import (
     AccessMap,
@@ -25,6 +26,7 @@ from provision.desired.resources import Kind
 MAX_KEY_AGE_DAYS = 90
 MAX_UNUSED_DAYS = 90
 TOP_RISKS = 5  # check groups the summary lists at most
+M = TypeVar("M")  # what a check looks at: the AccessMap (Alibaba), or a cloud's own facts (audit/huawei.py)
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,12 @@ class Hit:
 
 
 @dataclass(frozen=True)
-class Check:
+class Check(Generic[M]):
     check_id: str
     title: str
     severity: Severity
     fix: str
-    run: Callable[[AccessMap], Iterable[Hit]]
+    run: Callable[[M], Iterable[Hit]]
     risk: tuple[str, str] = ("finding", "findings")  # what one finding is, singular and plural
 
     def count(self, n: int) -> str:
@@ -192,7 +194,7 @@ def _scope(key: ApiKeyEntry) -> str:
 
 
 _MANIFEST = "provision plan -m MANIFEST, then provision apply"
-CHECKS: tuple[Check, ...] = (
+CHECKS: tuple[Check[AccessMap], ...] = (
     Check("BAILIAN-001", "Console user without MFA", Severity.HIGH,
           "Bind a virtual MFA device to the user (RAM console → Users → MFA); declare "
           "console_login.mfa_required: true so the console enforces it, or remove an unneeded console login.",
@@ -241,15 +243,33 @@ CHECKS: tuple[Check, ...] = (
           _orphan_api_keys, ("enabled API key of a revoked or absent user",
                              "enabled API keys of revoked or absent users")),
 )
-CHECKS_BY_ID: dict[str, Check] = {c.check_id: c for c in CHECKS}
+CHECKS_BY_ID: dict[str, Check[Any]] = {c.check_id: c for c in CHECKS}
+# Each cloud's checks, by ``AccessMap.cloud``: the report lists (and counts risks with) its cloud's checks.
+CATALOGUES: dict[str, tuple[Check[Any], ...]] = {"alibaba": CHECKS}
 
 
-def run_checks(access_map: AccessMap, checks: Iterable[Check] = CHECKS) -> tuple[Finding, ...]:
+def register(cloud: str, checks: tuple[Check[Any], ...]) -> None:
+    """Add a cloud's checks (``audit/huawei.py`` registers Huawei's on import)."""
+    CATALOGUES[cloud] = checks
+    CHECKS_BY_ID.update((c.check_id, c) for c in checks)
+
+
+def catalogue(access_map: AccessMap) -> tuple[Check[Any], ...]:
+    """The checks of the map's cloud."""
+    return CATALOGUES.get(access_map.cloud, CHECKS)
+
+
+def run_checks(access_map: AccessMap, checks: Iterable[Check[AccessMap]] = CHECKS) -> tuple[Finding, ...]:
     """Every finding of every check, worst first (severity, then check id, then resource), each with
     the manifest that manages its resource and the user it is about."""
+    return findings_of(access_map, access_map, checks)
+
+
+def findings_of(facts: M, access_map: AccessMap, checks: Iterable[Check[M]]) -> tuple[Finding, ...]:
+    """Every finding of checks that look at ``facts``, attributed (manifest, user) on ``access_map``."""
     found = [Finding(c.check_id, c.title, c.severity, hit.resource, hit.evidence, hit.fix or c.fix,
                      *subject(access_map, hit.resource))
-             for c in checks for hit in c.run(access_map)]
+             for c in checks for hit in c.run(facts)]
     return tuple(sorted(found, key=lambda f: (f.severity.rank, f.check_id, f.resource)))
 
 
@@ -286,13 +306,14 @@ def owner_of(managed: bool, owner: str, m: AccessMap) -> str:
     return (owner or m.manifest_name or UNNAMED) if managed else ""
 
 
-def top_risks(findings: Iterable[Finding], limit: int = TOP_RISKS) -> tuple[Risk, ...]:
+def top_risks(findings: Iterable[Finding], limit: int = TOP_RISKS,
+              checks: Sequence[Check[Any]] = CHECKS) -> tuple[Risk, ...]:
     """The findings grouped by check, worst severity first, then the most frequent; info left out."""
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.check_id] = counts.get(f.check_id, 0) + 1
     risks = [Risk(c.check_id, c.severity, counts[c.check_id], c.count(counts[c.check_id]))
-             for c in CHECKS if c.check_id in counts and c.severity is not Severity.INFO]
+             for c in checks if c.check_id in counts and c.severity is not Severity.INFO]
     return tuple(sorted(risks, key=lambda r: (r.severity.rank, -r.count, r.check_id))[:limit])
 
 

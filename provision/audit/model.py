@@ -235,6 +235,7 @@ class AccessMap:
     as_of: str
     account_id: str = ""
     caller: str = ""  # ARN of the identity that read the account
+    cloud: str = "alibaba"  # whose checks apply: alibaba | huaweicloud
     manifest: str = ""  # the manifest file audited against
     manifest_name: str = ""  # its ``name:``, as ownership markers write it
     site: str = ""

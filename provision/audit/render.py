@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from provision.audit.document import SCHEMA, to_json
-from provision.audit.findings import CHECKS
+from provision.audit.findings import catalogue
 from provision.audit.layout import (
     anchor,
     by_manifest,
@@ -93,7 +93,7 @@ def _context(report: AuditReport) -> dict[str, Any]:
         "findings": report.findings,
         "summary": summary,
         "severities": list(Severity),
-        "checks": CHECKS,
+        "checks": catalogue(report.access_map),
         "failed_checks": sorted({f.check_id for f in report.findings}),
         "key_rows": [(u, k) for u in report.access_map.users for k in u.access_keys],
         "top_risks": report.top_risks,

@@ -9,17 +9,28 @@ from collections.abc import Iterator
 import pytest
 from huaweicloudsdkmodelarts.v1 import UpdateWorkspaceReq, UpdateWorkspaceRequest
 
-from provision.checks.huawei.smoke import agent_run, sse_events
-from provision.checks.huawei.verify import DeliveredKey, HuaweiVerifyCheck, KeyActivation, run_verify
+from provision.checks.huawei.smoke import agent_run, sse_events, v1_chat_token
+from provision.checks.huawei.verify import DeliveredKey, HuaweiVerifyCheck, _activated, run_verify
 from provision.checks.revoke_proofs import Credential
+from provision.checks.smoke import Reply
 from provision.emulator.huawei.testing import HuaweiClients as EmuClients
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
-from provision.providers.huawei.clients import HuaweiClients
-from tests.huawei_checks.conftest import AGENT, AGENT_WORKSPACE, DEPLOYMENT, Delivered, deliver
+from provision.providers.alibaba.base import PollPolicy
+from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
+from tests.emulator.huawei.conftest import password_token
+from tests.huawei_checks.conftest import (
+    AGENT,
+    AGENT_WORKSPACE,
+    DEPLOYMENT,
+    FAST_RETRY,
+    PASSWORD,
+    Delivered,
+    deliver,
+)
 
 OTHER_DEPLOYMENT = "5d1e7a3c-0000-4000-8000-0000000d0002"  # gated by a workspace alice is not granted
-FAST = KeyActivation(attempts=40, interval_s=0.05)
+FAST = PollPolicy(interval_s=0.05, timeout_s=5.0)
 
 
 @pytest.fixture
@@ -80,17 +91,38 @@ def test_a_delivery_verifies_directly_and_through_the_endpoint(
     assert d.secret not in text and d.api_key not in text and "manifests/huawei.yaml:40" in text
 
 
-def test_a_new_api_key_is_retried_until_it_becomes_valid(
-    emulator: EmulatorHandle, hw: EmuClients, clients: HuaweiClients
-) -> None:
-    d = deliver(hw)
-    check = _check(d, access_key=None, endpoints=())
-    impatient = run_verify(clients, [check], activation=KeyActivation(attempts=1, interval_s=0))
-    [early] = impatient.results
-    if not early.passed:  # the key was not valid yet: the diagnosis says so and what to do
-        assert (early.status, early.code) == (401, "PANGU.0011")
-        assert "becomes valid a few minutes after creation" in early.diagnosis
-    assert run_verify(clients, [check], activation=FAST).passed
+def test_a_new_api_key_is_refused_until_its_delay_has_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    with running_emulator(async_delay_s=60) as slow:
+        hw = EmuClients.root(slow)
+        monkeypatch.setenv("PROVISION_ENDPOINT", slow.url)
+        clients = HuaweiClients(HuaweiTarget.from_env(), HuaweiCredentials(hw.ak, hw.sk), retry=FAST_RETRY)
+        d = deliver(hw)
+        check = _check(d, access_key=None, endpoints=())
+        [early] = run_verify(clients, [check], activation=PollPolicy(interval_s=0.01, timeout_s=0.05)).results
+        assert (early.passed, early.status, early.code) == (False, 401, "PANGU.0011")
+        assert (
+            "becomes valid a few minutes after creation" in early.diagnosis
+            and "wait and re-run" in early.diagnosis
+        )
+        slow.advance_clock(61)
+        assert run_verify(clients, [check], activation=FAST).passed
+
+
+def test_activation_retries_only_the_invalid_key_answer() -> None:
+    invalid, other, ok = Reply(401, "PANGU.0011"), Reply(403, "PANGU.0011"), Reply(200, text="pong")
+    answers = iter([invalid, invalid, ok])
+    assert _activated(lambda: next(answers), PollPolicy(interval_s=0, timeout_s=5)) == ok
+    calls: list[Reply] = []
+    assert _activated(lambda: calls.append(other) or other, PollPolicy(interval_s=0, timeout_s=5)) == other
+    assert len(calls) == 1  # a refusal other than "not valid yet" is not waited for
+
+
+def test_v1_with_an_iam_token(hw: EmuClients, clients: HuaweiClients) -> None:
+    deliver(hw)
+    token = password_token(clients.target.url("iam"), "alice", PASSWORD).headers["X-Subject-Token"]
+    assert v1_chat_token(clients, token, DEPLOYMENT).text == "pong"
+    refused = v1_chat_token(clients, "not-a-token", DEPLOYMENT)
+    assert (refused.status, refused.code) == (401, "APIG.0301") and "not-a-token" not in refused.message
 
 
 def test_failures_are_diagnosed_with_cause_and_what_to_do(

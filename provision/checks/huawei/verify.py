@@ -14,10 +14,11 @@ Interface for the ``huawei`` branch (``provision verify`` on a ``cloud.provider:
 Per delivered AK/SK: STS ``get_caller_identity`` signed with it must name the IAM user. Per check: a Pangu
 V1 chat completion signed with the user's AK/SK on the granted deployment; the refusal of a deployment the
 user must not reach (grants are proven, not assumed); a V2 OpenAI-compatible completion with the API key
-(``openai``), retried while the new key is not valid yet (:class:`KeyActivation`); an agent-run conversation
-read until ``done`` with a non-empty ``summary_response``; and each call again through every VPC endpoint
-domain. A failure's diagnosis says the cloud's code, its cause and what to do, naming the manifest entry.
-No result holds a secret: credentials show as ids and fingerprints (:attr:`Credential.label`).
+(``openai``), retried while the new key is not valid yet (``activation``, a :class:`PollPolicy`); an
+agent-run conversation read until ``done`` with a non-empty ``summary_response``; and each call again
+through every VPC endpoint domain. A failure's diagnosis says the cloud's code, its cause and what to do,
+naming the manifest entry. No result holds a secret: credentials show as ids and fingerprints
+(:attr:`Credential.label`).
 """
 
 from __future__ import annotations
@@ -33,18 +34,15 @@ from provision.checks.huawei.smoke import agent_run, caller, v1_chat, v2_chat
 from provision.checks.revoke_proofs import Credential
 from provision.checks.smoke import Reply
 from provision.checks.verify import CheckResult, VerifyReport
+from provision.providers.alibaba.base import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients
 
 INVALID_KEY = "PANGU.0011"  # what Pangu answers a key it does not accept (yet): 401
 REFUSED = {"PANGU.0011", "PAP5.0001", "Organizations.SCPDenied"}  # codes of a refused grant (401/403)
 
 
-@dataclass(frozen=True)
-class KeyActivation:
-    """How long verify waits for a new MaaS API key to become valid (the cloud: "a few minutes")."""
-
-    attempts: int = 11
-    interval_s: float = 30.0
+# How long verify waits for a new MaaS API key to become valid (the cloud: "a few minutes").
+KEY_ACTIVATION = PollPolicy(interval_s=30.0, timeout_s=300.0)
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def run_verify(
     checks: Sequence[HuaweiVerifyCheck],
     keys: Sequence[DeliveredKey] = (),
     *,
-    activation: KeyActivation = KeyActivation(),
+    activation: PollPolicy = KEY_ACTIVATION,
     workers: int = 8,
 ) -> VerifyReport:
     """Every check's results, in the order given (the keys first), the calls made concurrently."""
@@ -119,7 +117,7 @@ def access_key_result(clients: HuaweiClients, key: DeliveredKey) -> CheckResult:
 
 
 def _jobs(
-    clients: HuaweiClients, check: HuaweiVerifyCheck, activation: KeyActivation
+    clients: HuaweiClients, check: HuaweiVerifyCheck, activation: PollPolicy
 ) -> list[Callable[[], CheckResult]]:
     routes: tuple[str | None, ...] = (None, *check.endpoints)
     jobs: list[Callable[[], CheckResult]] = []
@@ -151,12 +149,11 @@ def _conversation(clients: HuaweiClients, agent_id: str, via: str | None) -> Rep
     return agent_run(clients, agent_id, f"verify-{uuid.uuid4().hex[:12]}", via=via)
 
 
-def _activated(call: Callable[[], Reply], activation: KeyActivation) -> Reply:
+def _activated(call: Callable[[], Reply], activation: PollPolicy) -> Reply:
     """A call with a new API key, repeated while Pangu does not accept the key yet."""
+    deadline = time.monotonic() + activation.timeout_s
     reply = call()
-    for _ in range(activation.attempts - 1):
-        if not (reply.status == 401 and reply.code == INVALID_KEY):
-            break
+    while reply.status == 401 and reply.code == INVALID_KEY and time.monotonic() < deadline:
         time.sleep(activation.interval_s)
         reply = call()
     return reply

@@ -22,7 +22,7 @@ Every function raises :class:`~provision.providers.huawei.clients.HuaweiCallErro
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -420,10 +420,14 @@ def read_groups(clients: HuaweiClients, user_id: str) -> tuple[GroupRef, ...]:
 
 
 def read_user_policies(
-    clients: HuaweiClients, user_id: str, groups: Sequence[GroupRef] = ()
+    clients: HuaweiClients,
+    user_id: str,
+    groups: Sequence[GroupRef] = (),
+    custom_ids: Collection[str] | None = None,
 ) -> tuple[AttachedPolicy, ...]:
-    """The identity policies attached to the user, then those of its ``groups``; system or custom."""
-    custom = _custom_ids(clients)
+    """The identity policies attached to the user, then those of its ``groups``; system or custom (the ids
+    of the account's custom policies are listed unless given)."""
+    custom = set(custom_ids) if custom_ids is not None else _custom_ids(clients)
     direct = clients.marker_pages(
         f"{_user_resource(user_id)}/policies",
         "ListAttachedUserPoliciesV5",
@@ -469,7 +473,7 @@ def _list_policies(clients: HuaweiClients, policy_type: str) -> list[Any]:
     )
 
 
-def read_user(clients: HuaweiClients, user_id: str) -> User:
+def read_user(clients: HuaweiClients, user_id: str, custom_ids: Collection[str] | None = None) -> User:
     """One user and everything that gives it access: keys, console login, MFA, policies, groups, tags."""
     resource = _user_resource(user_id)
     shown = clients.call(
@@ -494,14 +498,15 @@ def read_user(clients: HuaweiClients, user_id: str) -> User:
         login_profile=read_login_profile(clients, user_id),
         mfa_devices=mfa or (),
         mfa_known=mfa is not None,
-        policies=read_user_policies(clients, user_id, groups),
+        policies=read_user_policies(clients, user_id, groups, custom_ids),
         groups=groups,
     )
 
 
 def read_users(clients: HuaweiClients) -> tuple[User, ...]:
-    """Every IAM user in full, concurrently."""
-    return tuple(_map(lambda s: read_user(clients, s.user_id), list_users(clients)))
+    """Every IAM user in full, concurrently (the custom policies listed once for all)."""
+    custom = _custom_ids(clients)
+    return tuple(_map(lambda s: read_user(clients, s.user_id, custom), list_users(clients)))
 
 
 def read_custom_policies(clients: HuaweiClients) -> tuple[CustomPolicy, ...]:
