@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 
-from provision.checks.huawei.verify import DeliveredKey, HuaweiVerifyCheck, KeyActivation
+from provision.checks.huawei.verify import KEY_ACTIVATION, DeliveredKey, HuaweiVerifyCheck
 from provision.checks.huawei.verify import run_verify as run_checks
 from provision.checks.revoke_proofs import Credential
 from provision.checks.verify import CheckResult, VerifyReport
@@ -58,7 +59,7 @@ def run_verify(prepared: Prepared, context: Context, *, workers: int = 8) -> Ver
         checks.append(found)
         missing += absent
     interval = os.environ.get(POLL_INTERVAL_ENV)  # the emulator's runs poll fast; the cloud: minutes
-    activation = KeyActivation(interval_s=float(interval)) if interval else KeyActivation()
+    activation = replace(KEY_ACTIVATION, interval_s=float(interval)) if interval else KEY_ACTIVATION
     report = run_checks(clients, checks, keys, activation=activation, workers=workers)
     return VerifyReport(tuple(missing) + report.results)
 

@@ -1,10 +1,11 @@
-"""What every Huawei provider shares: ownership markers, the one way a create is made, secrets.
+"""What every Huawei provider shares: ownership markers (the one marker vocabulary of
+``providers/alibaba/markers.py``), the one way a create is made, and initial passwords.
 
 Markers (docs/architecture.md): an IAM v5 user and a VPC endpoint carry the tags ``managed-by=provision``
 and ``provision-manifest=<manifest>``; a custom identity policy, a workspace and an SCP carry
-``(managed-by=provision manifest=<manifest>)`` at the end of their description (stripped again when read, so
-the declared description is what is compared); a MaaS API key ``provision:<ws>/<key> managed-by=provision``
-as its description (≤100 characters: no manifest name).
+``managed-by=provision manifest=<manifest>`` at the end of their description (stripped again when read, so
+the declared description is what is compared); a MaaS API key's description is its ``KeyMarker``
+(``provision:<ws>/<key> to=<user> manifest=<name> managed-by=provision``, ≤100 characters).
 
 Every create goes through :func:`create` (the choke point write-ahead intents can wrap): one call, and a
 create the cloud answers "it exists" (a retried create whose first answer was lost) is found instead.
@@ -12,24 +13,27 @@ create the cloud answers "it exists" (a retried create whose first answer was lo
 
 from __future__ import annotations
 
-import re
 import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from provision.desired.resources import MARKER
 from provision.providers.alibaba.calls import Outcome
+from provision.providers.alibaba.markers import (
+    KeyMarker,
+    comments_marker,
+    comments_owner,
+    marker_tags,
+    owns,
+    tags_owner,
+)
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 
 T = TypeVar("T")
 
-TAG_MANAGED = ("managed-by", "provision")
-TAG_MANIFEST = "provision-manifest"
 TAG_NAME = "provision-name"  # the declared name of a VPC endpoint (endpoints have no name of their own)
-_DESCRIPTION_MARK = re.compile(r"\s*\(managed-by=provision(?: manifest=([A-Za-z0-9._-]+))?\)\s*$")
-_KEY_MARK = re.compile(r"^provision:([^/\s]+)/(\S+) managed-by=provision$")
+MAAS_DESCRIPTION_MAX = 100  # MaaS API key descriptions
 
 
 @dataclass(frozen=True)
@@ -41,40 +45,35 @@ class Owner:
 
     def ours(self, manifest: str) -> bool:
         """Managed by provision and not by another manifest."""
-        return self.managed and (not self.manifest or not manifest or self.manifest == manifest)
+        return self.managed and owns(manifest, self.manifest)
 
 
 def tag_owner(tags: tuple[tuple[str, str], ...]) -> Owner:
-    found = dict(tags)
-    return Owner(found.get(TAG_MANAGED[0]) == TAG_MANAGED[1], found.get(TAG_MANIFEST, ""))
+    owner = tags_owner(tags)
+    return Owner(owner is not None, owner or "")
 
 
 def owner_tags(manifest: str) -> list[tuple[str, str]]:
-    return [TAG_MANAGED, *([(TAG_MANIFEST, manifest)] if manifest else [])]
+    return list(marker_tags(manifest))
 
 
 def marked(description: str | None, manifest: str) -> str:
-    """A description with the ownership mark at its end."""
-    mark = f"({MARKER}" + (f" manifest={manifest}" if manifest else "") + ")"
-    return f"{description} {mark}" if description else mark
+    """A description with the ownership marker at its end."""
+    return f"{description} {comments_marker(manifest)}" if description else comments_marker(manifest)
 
 
 def unmarked(description: str) -> tuple[str, Owner]:
-    """The declared description and the owner its mark names."""
-    found = _DESCRIPTION_MARK.search(description)
-    if found is None:
+    """The declared description and the owner its marker names."""
+    owner = comments_owner(description)
+    if owner is None:
         return description, Owner(False)
-    return description[:found.start()], Owner(True, found.group(1) or "")
+    return description[:description.rfind(comments_marker(owner))].rstrip(), Owner(True, owner)
 
 
-def key_description(workspace: str, key_name: str) -> str:
-    return f"provision:{workspace}/{key_name} {MARKER}"
-
-
-def key_of(description: str) -> tuple[str, str] | None:
-    """(workspace, key name) of a MaaS key whose description carries the marker."""
-    found = _KEY_MARK.match(description.strip())
-    return (found.group(1), found.group(2)) if found else None
+def key_description(workspace: str, key_name: str, issued_to: str | None, manifest: str) -> str:
+    """A MaaS key's marker: the whole KeyMarker when it fits in 100 characters, else without the manifest."""
+    text = KeyMarker(workspace, key_name, issued_to, manifest).text()
+    return text if len(text) <= MAAS_DESCRIPTION_MAX else KeyMarker(workspace, key_name, issued_to).text()
 
 
 def create(clients: HuaweiClients, key: str, action: str, call: Callable[[], T],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from provision.desired.resources import Kind
 from provision.manifest import Manifest
+from provision.providers.alibaba.base import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 from provision.providers.huawei.iam import IamProvider
 from provision.providers.huawei.network import ScpProvider, VpcepProvider
@@ -24,7 +25,8 @@ def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, 
     providers: list[Provider] = [
         iam,
         WorkspaceProvider(clients, sink, state, iam, manifest),
-        VpcepProvider(clients, manifest, **({"interval_s": poll_interval_s} if poll_interval_s else {})),
+        VpcepProvider(clients, manifest,
+                      PollPolicy(interval_s=poll_interval_s) if poll_interval_s else PollPolicy()),
         ScpProvider(clients, manifest),
     ]
     return {kind: provider for provider in providers for kind in provider.kinds}

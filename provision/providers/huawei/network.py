@@ -36,6 +36,7 @@ from provision.desired.huawei import ScpSpec, VpcepEndpointSpec, scp_content, sc
 from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
+from provision.providers.alibaba.base import PollPolicy
 from provision.providers.huawei.base import TAG_NAME, create, marked, owner_tags, removed, tag_owner, unmarked
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.read import VpcEndpoint, read_endpoints, read_scps
@@ -44,6 +45,7 @@ SCP_TYPE = "service_control_policy"
 READY = "accepted"
 FAILED = ("failed", "rejected")
 _SETTLING = ("deleting",)
+_POLL = PollPolicy(timeout_s=300.0)
 
 
 def endpoint_names(endpoints: tuple[VpcEndpoint, ...], manifest: str) -> dict[str, VpcEndpoint]:
@@ -62,12 +64,11 @@ class VpcepProvider:
 
     kinds: tuple[Kind, ...] = (Kind.VPCEP_ENDPOINT,)
 
-    def __init__(self, clients: HuaweiClients, manifest: str, interval_s: float = 2.0,
-                 timeout_s: float = 300.0) -> None:
+    def __init__(self, clients: HuaweiClients, manifest: str, poll: PollPolicy = _POLL) -> None:
         self.clients = clients
         self.manifest = manifest
-        self.interval_s = interval_s
-        self.timeout_s = timeout_s
+        self.interval_s = poll.interval_s
+        self.timeout_s = poll.timeout_s
 
     def read(self, desired: Desired) -> list[Live]:
         lives = []

@@ -26,6 +26,7 @@ from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba.calls import Outcome
+from provision.providers.alibaba.markers import KeyMarker, owns
 from provision.providers.huawei.base import create, key_description, marked, removed, unmarked
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.iam import IamProvider
@@ -33,7 +34,6 @@ from provision.providers.huawei.read import ApiKey, Workspace, read_api_keys, re
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
-_TO = re.compile(r"^provision:([^/\s]+)/(\S+)(?: to=(\S+))? managed-by=provision$")
 _LABEL = re.compile(r"[^A-Za-z0-9_-]")
 _GONE = ("DELETING",)
 
@@ -41,19 +41,6 @@ _GONE = ("DELETING",)
 def label(workspace: str, key_name: str) -> str:
     """The key's MaaS label: unique per account, letters, digits, ``_`` and ``-``, at most 100."""
     return _LABEL.sub("_", f"{workspace}-{key_name}")[:100]
-
-
-def key_marker(workspace: str, key_name: str, issued_to: str | None) -> str:
-    """The key's description: the marker, with the user it is issued to when it fits in 100 characters."""
-    text = key_description(workspace, key_name).replace(" managed-by", f" to={issued_to} managed-by") \
-        if issued_to else key_description(workspace, key_name)
-    return text if len(text) <= 100 else key_description(workspace, key_name)
-
-
-def parse_marker(description: str) -> tuple[str, str, str | None] | None:
-    """(workspace, key name, issued to) of a marked key."""
-    found = _TO.match(description.strip())
-    return (found.group(1), found.group(2), found.group(3)) if found else None
 
 
 class WorkspaceProvider:
@@ -96,12 +83,10 @@ class WorkspaceProvider:
     def _keys(self, desired: Desired, names: set[str]) -> list[Live]:
         lives = []
         for key in read_api_keys(self.clients):
-            marker = parse_marker(key.description)
-            if marker is None:
+            marker = KeyMarker.parse(key.description)
+            if marker is None or marker.workspace not in names or not owns(desired.manifest, marker.manifest):
                 continue
-            workspace, key_name, issued_to = marker
-            if workspace not in names:
-                continue
+            workspace, key_name, issued_to = marker.workspace, marker.key_name, marker.issued_to
             held = self.sink.api_key(SecretSink.api_key_account(workspace, issued_to), workspace, key_name)
             lives.append(Live(MaasApiKeySpec(workspace=workspace, key_name=key_name,
                                              ip_allow_list=tuple(key.ip_whitelist), issued_to=issued_to,
@@ -162,8 +147,9 @@ class WorkspaceProvider:
                 self.state.record_workspace(spec.workspace, workspace_id)
             return f"{'adopted' if adopt else 'updated'} workspace {spec.workspace}"
         for key in read_api_keys(self.clients):
-            marker = parse_marker(key.description)
-            if marker is not None and marker[0] == spec.workspace:
+            marker = KeyMarker.parse(key.description)
+            if marker is not None and marker.workspace == spec.workspace and owns(self.manifest,
+                                                                                  marker.manifest):
                 self._delete_key(change.key, key.key_id)
         result = removed(self.clients, change.key, "DeleteWorkspace",
                          lambda: ma().delete_workspace(DeleteWorkspaceRequest(workspace_id=workspace_id)))
@@ -220,7 +206,7 @@ class WorkspaceProvider:
         was never seen) that key is deleted and created again."""
         whitelist = list(spec.ip_allow_list or ())
         body = {"label": label(spec.workspace, spec.key_name),
-                "description": key_marker(spec.workspace, spec.key_name, spec.issued_to),
+                "description": key_description(spec.workspace, spec.key_name, spec.issued_to, self.manifest),
                 "allow_all": not whitelist, "ip_whitelist": whitelist}
         path = f"/v2/{self.clients.project_id}/maas/api-auth/api-keys"
 
@@ -230,7 +216,7 @@ class WorkspaceProvider:
 
         def find() -> tuple[str, str] | None:
             lost = next((k for k in read_api_keys(self.clients) if k.label == body["label"]
-                         and parse_marker(k.description) is not None), None)
+                         and KeyMarker.parse(k.description) is not None), None)
             if lost is None:
                 return None
             self._delete_key(key, lost.key_id)
@@ -253,9 +239,9 @@ def keys_issued_to(keys: tuple[ApiKey, ...], user: str) -> list[tuple[ApiKey, st
     """The marked MaaS keys issued to ``user``: (key, workspace, key name)."""
     found = []
     for key in keys:
-        marker = parse_marker(key.description)
-        if marker is not None and marker[2] == user:
-            found.append((key, marker[0], marker[1]))
+        marker = KeyMarker.parse(key.description)
+        if marker is not None and marker.issued_to == user:
+            found.append((key, marker.workspace, marker.key_name))
     return found
 
 
