@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 def with_key(cli: Cli, monkeypatch: pytest.MonkeyPatch, key_id: str, secret: str) -> None:
-    for name, value in {"ALIBABA_CLOUD_ACCESS_KEY_ID": key_id, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}.items():
+    pair = {"ALIBABA_CLOUD_ACCESS_KEY_ID": key_id, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
+    for name, value in pair.items():
         cli.env[name] = value
         monkeypatch.setenv(name, value)
 
