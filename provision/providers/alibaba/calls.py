@@ -249,8 +249,10 @@ def error_for(resource: str, action: str, failure: _Failure) -> CallError:
     """The user-facing error for a failure: its code, status, message and the table's hint."""
     prefix, policy = _PRODUCTS.get(_ACTION_PRODUCT.get(action) or resource.split(".", 1)[0],
                                    ("*", "the matching Aliyun*FullAccess policy"))
-    hint = emulator_hint(failure.code) or rule_for(failure.code).hint.format(permission=f"{prefix}:{action}",
-                                                                               policy=policy)
+    hint = rule_for(failure.code).hint.format(permission=f"{prefix}:{action}", policy=policy)
+    emulator = emulator_hint(failure.code)
+    if emulator:
+        hint = f"{hint}. {emulator}"
     return CallError(resource, action, failure.code, failure.status, failure.message, hint,
                      failure.request_id)
 

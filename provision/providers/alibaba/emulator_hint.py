@@ -10,23 +10,19 @@ from __future__ import annotations
 import os
 
 ENDPOINT_ENV = "PROVISION_ENDPOINT"
-# the cloud codes that mean "this endpoint does not accept what the tool signs with", and what each says
-_KEY_CODES = {
-    "InvalidAccessKeyId.NotFound": "does not know this AccessKey",
-    "SignatureDoesNotMatch": "knows this AccessKey with another secret",
-    "InvalidCredentials": "needs an AccessKey, and none is set",
-}
+# the cloud codes that mean "this endpoint does not accept the AccessKey the tool signs with"
+_KEY_CODES = frozenset({"InvalidAccessKeyId.NotFound", "SignatureDoesNotMatch"})
 
 
 def emulator_hint(code: str) -> str | None:
-    """The hint for a credential error against the emulator; None when PROVISION_ENDPOINT is unset or
-    the code is not a credential error (the cloud's own hint applies)."""
+    """What to add to the hint of a refused AccessKey when it was refused by the emulator; None when
+    PROVISION_ENDPOINT is unset or the code is not a refused key (the cloud's hint alone applies)."""
     endpoint = os.environ.get(ENDPOINT_ENV, "").strip()
     if not endpoint or code not in _KEY_CODES:
         return None
     from provision.emulator.seed import DEFAULT_ROOT_KEY_ID  # the one home of the emulator's default
 
-    return (f"{ENDPOINT_ENV} is set: this is the emulator at {endpoint}, and it {_KEY_CODES[code]}. Its "
-            f"root key is the ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET pair exported when it started, else "
+    return (f"{ENDPOINT_ENV} is set: this is the emulator at {endpoint}, whose root key is the "
+            f"ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET pair exported when it started, else "
             f"{DEFAULT_ROOT_KEY_ID} (secret in docs/emulator.md): export that pair here, or restart the "
-            f"emulator after exporting yours. Unset {ENDPOINT_ENV} to reach the real cloud")
+            f"emulator after exporting yours; unset {ENDPOINT_ENV} to reach the real cloud")
