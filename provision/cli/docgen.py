@@ -47,7 +47,7 @@ def cli_reference(root: Any) -> str:
         records = [p.get_help_record(context) for p in command.params if not getattr(p, "hidden", False)]
         if any(records):
             out += ["", "| option | what it does |", "|---|---|"]
-            out += [f"| `{names}` | {_cell(text)} |" for names, text in filter(None, records)]
+            out += [f"| `{_cell(names)}` | {_cell(text)} |" for names, text in filter(None, records)]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -74,6 +74,7 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _cell(text: str) -> str:
+    """Text for a table cell: one line, its pipes escaped (also inside a code span, as GFM tables need)."""
     return " ".join(text.split()).replace("|", "\\|")
 
 
