@@ -3,10 +3,11 @@
 PYTHON      ?= python3
 VENV        ?= .venv
 PYTEST_ARGS ?=
+PORT        ?= 8930
 BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench docs emulator clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -32,6 +33,12 @@ bench: $(STAMP)  ## benchmarks: figures only, no assertion
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/noop_plan.py
 	$(BIN)/python bench/manifest_load.py
+
+docs: $(STAMP)  ## regenerate docs/cli.md and docs/manifest-reference.md from the code
+	$(BIN)/python -m provision.cli.docgen
+
+emulator: $(STAMP)  ## the emulator on 127.0.0.1:$(PORT) until Ctrl-C (export the root key first: README)
+	$(BIN)/provision emulator serve --port $(PORT)
 
 clean:
 	rm -rf $(VENV) out  # never .provision: it may hold a real account's state and secrets

@@ -7,7 +7,8 @@ and secrets in a throwaway ``OUT/demo`` (recreated each run), then runs the comm
 plan, apply, the membership checklist, the console step (played by the emulator's console stand-in),
 confirm, a plan that must show no changes, verify, and the audit report (``OUT/audit.html`` and
 ``.json``; screenshots of the HTML at 1400 and 390 px when chromium is installed). Exits non-zero as
-soon as a step does not end as expected. Prints paths, never secrets.
+soon as a step does not end as expected. Prints paths, never secrets. Ends with the next steps: the
+commands to try by hand against an emulator that keeps running, and what the audit's findings mean.
 
 Every command renders the manifest with ``--var expires=<now + 90 days>`` on the tool's clock
 (``PROVISION_NOW`` when set, the only PROVISION_ variable the demo keeps), so the users it delivers are
@@ -17,9 +18,11 @@ never already expired, whatever the date.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +46,23 @@ from provision.state.statefile import StateFile
 _CLOUD_ENV = ("ALIBABA_CLOUD_", "ALICLOUD_", "DASHSCOPE_", "OPENAI_", "PROVISION_", "HUAWEICLOUD_")
 HUAWEI_MANIFEST = Path("manifests/huawei.yaml")
 ENGAGEMENT = timedelta(days=90)  # how long the demo's users stay delivered (their expires_at)
+
+# The commands to try by hand once the demo is over: the README's "Try it by hand" and "A 60-second tour"
+# blocks, line for line (tests/e2e/test_demo.py compares them; tests/docs runs the README's).
+NEXT_STEPS = (
+    'export PATH="$PWD/.venv/bin:$PATH"',
+    "export PROVISION_ENDPOINT=http://127.0.0.1:8930",
+    "export ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI5tEmulatorRootKey01",
+    "export ALIBABA_CLOUD_ACCESS_KEY_SECRET=emulator-root-secret-not-a-real-key",
+    "make emulator &",
+    "until curl -sf http://127.0.0.1:8930/_emulator/health >/dev/null; do sleep 1; done",
+    "provision plan -m manifests/example.yaml",
+    "provision apply -m manifests/example.yaml --auto-approve",
+    "provision membership checklist -m manifests/example.yaml",
+    "provision verify -m manifests/example.yaml",
+    "provision audit -m manifests/example.yaml --format html --out audit.html",
+    "kill %1",
+)
 
 
 class DemoFailed(Exception):
@@ -255,7 +275,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("secrets env files (mode 0600; load one with `set -a; . FILE; set +a`, never print them):")
     for env_file in sorted([*paths.secrets.glob("*.env"), *huawei.secrets.glob("*.env")]):
         print(f"  {env_file}")
+    print(next_steps(paths.audit_json))
     return EXIT_OK
+
+
+def next_steps(audit_json: Path) -> str:
+    """What to do after the demo: the commands to try by hand, and what each audit finding means."""
+    findings = json.loads(audit_json.read_text(encoding="utf-8"))["findings"]
+    lines = ["", "━━ next steps",
+             "   The demo's emulator has stopped. Try the same by hand against one that keeps running:",
+             "   the three exports make its root key, so they come before it starts (README.md, \"Try it by "
+             "hand\").", ""]
+    lines += [f"   {command}" for command in NEXT_STEPS]
+    lines += ["", "   `verify` fails the two memberships until the console step is done: on the emulator its "
+              "control API", "   plays the administrator (docs/emulator.md, \"Control API\"); then run the "
+              "`provision membership confirm`", "   commands the checklist prints.", "",
+              f"   What the audit's {len(findings)} finding(s) mean (every check: docs/audit.md):"]
+    for finding in findings:
+        check, severity, resource = finding["check_id"], finding["severity"], finding["resource"]
+        lines.append(f"   {check} ({severity}) {resource}: {finding['title']}")
+        for label in ("evidence", "fix"):
+            lines += textwrap.wrap(f"{label}: {finding[label]}", 110, initial_indent="      ",
+                                   subsequent_indent="        ", break_long_words=False,
+                                   break_on_hyphens=False)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

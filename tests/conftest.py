@@ -28,4 +28,5 @@ def _clean_cloud_env(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
     # Expiry is judged by this clock: tests must not depend on today's date (manifests expire 2027-03-31).
     monkeypatch.setenv(NOW_ENV, TEST_NOW)
+    monkeypatch.delenv("COLUMNS", raising=False)  # outputs keep their piped layout (a test may set it)
     yield

@@ -10,18 +10,12 @@ No result holds a secret: credentials show as ids and fingerprints.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from provision.checks.revoke_proofs import access_key_proof, api_key_proof, captured
 from provision.checks.smoke import Reply, chat, generation, host_of, via_endpoint
@@ -298,33 +292,3 @@ class _Verifier:
         diagnosis = (f"{probe.reason} (the probe cannot tell guest from admin)" if passed else
                      self.explain.member(spec, probe, declared_keys))
         return [result(passed=passed, diagnosis=diagnosis, code=probe.code, duration_ms=_ms(start))]
-
-
-# --- output -----------------------------------------------------------------------------------------------
-
-
-_UNBOUNDED = 100_000  # columns: wide enough that nothing folds
-
-
-def render_table(report: VerifyReport, color: bool, width: int | None = None) -> str:
-    """The results as a table (check / target / result / detail) and a summary line; colour on a TTY."""
-    # On a terminal the table fits the screen; piped or logged, each row stays on one line whatever the
-    # lengths of paths and ids (a fixed width would fold rows differently from one checkout to another).
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=color)
-    table.add_column("check", no_wrap=True)
-    table.add_column("target", overflow="fold", ratio=2)
-    table.add_column("result", no_wrap=True)
-    table.add_column("detail", overflow="fold", ratio=3)
-    for r in report.results:
-        failure = " ".join(["FAIL", *([str(r.status)] if r.status else []), *([r.code] if r.code else [])])
-        verdict = Text("pass", style="green") if r.passed else Text(failure, style="bold red")
-        # Text cells: an ARN such as acs:ram::1:user/x must not turn into markup or emoji
-        table.add_row(Text(r.id), Text(r.target), verdict, Text(r.diagnosis))
-    buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, highlight=False, emoji=False,
-                      width=width or (None if color else _UNBOUNDED))
-    if report.results:
-        console.print(table)
-    console.print(Text(report.summary(), style="green" if report.passed else "bold red"))
-    text = buffer.getvalue()
-    return text if color else "".join(line.rstrip() + "\n" for line in text.splitlines())

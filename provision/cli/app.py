@@ -18,7 +18,6 @@ from rich.console import Console
 from provision.audit.document import json_schema as audit_json_schema
 from provision.audit.render import Format as AuditFormat
 from provision.audit.render import render as render_audit
-from provision.checks.verify import render_table
 from provision.cli.clouds import revoker, run_audit, run_verify
 from provision.cli.common import (
     HELP_NAMES,
@@ -42,7 +41,7 @@ from provision.cli.common import (
     write_out,
 )
 from provision.cli.membership import membership_app
-from provision.cli.views import checklist_lines, render_markdown, render_text
+from provision.cli.views import checklist_lines, render_markdown, render_table, render_text
 from provision.clock import now, parse_time
 from provision.emulator.cli import app as emulator_app
 from provision.engine.apply import ApplySummary, Outcome

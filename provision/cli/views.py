@@ -1,18 +1,25 @@
-"""Plan views: Terraform-like text for the terminal (colour through rich) and markdown for a PR comment.
+"""Views: the plan as Terraform-like text for the terminal (colour through rich) and as markdown for a PR
+comment; the verify results as a table, or as blocks on a terminal too narrow for the table.
 
-Both render the same sections from a Plan: changes, drift, the console checklist for manual steps,
-warnings, unmanaged look-alikes, and the summary line.
+Both plan views render the same sections from a Plan: changes, drift, the console checklist for manual
+steps, warnings, unmanaged look-alikes, and the summary line.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import textwrap
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
+from provision.checks.verify import CheckResult, VerifyReport
 from provision.desired.resources import Zone
 from provision.plan.checklist import ManualStep, manual_steps
 from provision.plan.diff import Action, Change, Plan
@@ -114,6 +121,78 @@ def checklist_lines(steps: list[ManualStep]) -> list[str]:
     """Console steps as a checkbox list: ``  [ ] what``, then where to click, any note, the command to run."""
     return [f"  [ ] {step.what}\n      {step.where}\n" + (f"      note: {step.note}\n" if step.note else "")
             + f"      then run: {step.confirm}" for step in steps]
+
+
+# --- verify ---------------------------------------------------------------------------------------------
+
+_UNBOUNDED = 100_000  # columns: wide enough that nothing folds
+_INDENT = "     "  # under the verdict: the target and the detail of a result
+
+
+def terminal_width(color: bool) -> int | None:
+    """The columns the output must fit: COLUMNS when set (also piped), else the terminal's when on one,
+    else None (piped or logged: each row stays on one line)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return shutil.get_terminal_size().columns if color else None
+
+
+def render_table(report: VerifyReport, color: bool, width: int | None = None) -> str:
+    """The verify results and a summary line; colour on a TTY. ``width`` defaults to :func:`terminal_width`.
+
+    Piped or logged (no width), a table with each row on one line, whatever the lengths of paths and ids.
+    Within a width, the same table when it fits; otherwise one block per result (the verdict and the
+    check, then the target and the detail wrapped at spaces), so a host name or an id is never split."""
+    width = width or terminal_width(color)
+    table = _verify_table(report, color)
+    if width is None or max(map(len, table.splitlines()), default=0) <= width:
+        return table
+    return _verify_blocks(report, color, width)
+
+
+def _verdict(result: CheckResult) -> Text:
+    if result.passed:
+        return Text("pass", style="green")
+    return Text(" ".join(["FAIL", *([str(result.status)] if result.status else []),
+                          *([result.code] if result.code else [])]), style="bold red")
+
+
+def _verify_table(report: VerifyReport, color: bool) -> str:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("check", "target", "result", "detail"):
+        table.add_column(column, no_wrap=True)
+    for r in report.results:  # Text cells: an ARN such as acs:ram::1:user/x must not turn into markup
+        table.add_row(Text(r.id), Text(r.target), _verdict(r), Text(r.diagnosis))
+    rows = [table] if report.results else []
+    return _print([*rows, Text(report.summary(), style="green" if report.passed else "bold red")], color,
+                  _UNBOUNDED)
+
+
+def _verify_blocks(report: VerifyReport, color: bool, width: int) -> str:
+    def wrap(text: str) -> list[Text]:
+        return [Text(line) for line in textwrap.wrap(text, width, initial_indent=_INDENT,
+                                                     subsequent_indent=_INDENT, break_long_words=False,
+                                                     break_on_hyphens=False)]
+
+    out: list[Text | Table] = []
+    for r in report.results:
+        verdict = _verdict(r)
+        fits = len(verdict.plain) + 1 + len(r.id) <= width
+        out.append(Text.assemble(verdict, f" {r.id}") if fits else verdict)
+        out += ([] if fits else wrap(r.id)) + wrap(r.target) + wrap(r.diagnosis)
+    out.append(Text(report.summary(), style="green" if report.passed else "bold red"))
+    return _print(out, color, width)
+
+
+def _print(renderables: list[Text | Table], color: bool, width: int) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, highlight=False, emoji=False,
+                      width=width, soft_wrap=True)
+    for renderable in renderables:
+        console.print(renderable)
+    text = buffer.getvalue()
+    return text if color else "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 
 # --- pieces -------------------------------------------------------------------------------------------

@@ -12,11 +12,18 @@ from pathlib import Path
 import pytest
 
 from provision.audit.browser import chromium_path
+from provision.demo import NEXT_STEPS
 from provision.state.secrets import SecretSink
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demos_next_steps_are_the_readmes_commands_which_a_test_runs() -> None:
+    from tests.docs.blocks import steps, without_comment
+
+    assert tuple(without_comment(step.line) for step in steps(ROOT / "README.md", "8930")) == NEXT_STEPS
 
 
 def run_demo(cwd: Path, *args: str, now: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -64,6 +71,13 @@ def test_demo_runs_every_step_and_shows_no_secret(checkout: Path) -> None:
         assert "screenshots skipped" in out
     secrets = SecretSink(secrets_dir).all_values()
     assert len(secrets) >= 5
+    next_steps = out[out.index("━━ next steps"):]
+    listed = [line.strip() for line in next_steps.splitlines() if line.strip() in NEXT_STEPS]
+    assert listed == list(NEXT_STEPS)
+    for f in report["findings"]:  # each finding, with what it means and what to do
+        assert f"{f['check_id']} ({f['severity']}) {f['resource']}: {f['title']}" in next_steps
+    assert {f["check_id"] for f in report["findings"]} == {"BAILIAN-001", "BAILIAN-011"}
+    assert "evidence: console login enabled; no MFA device bound" in " ".join(next_steps.split())
     shown = proc.stdout + proc.stderr + (checkout / "out" / "audit.html").read_text() + json.dumps(report)
     assert not [s for s in secrets if s in shown]
 

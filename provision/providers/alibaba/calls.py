@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from provision.errors import CloudCallError
+from provision.providers.alibaba.emulator_hint import emulator_hint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -249,6 +250,9 @@ def error_for(resource: str, action: str, failure: _Failure) -> CallError:
     prefix, policy = _PRODUCTS.get(_ACTION_PRODUCT.get(action) or resource.split(".", 1)[0],
                                    ("*", "the matching Aliyun*FullAccess policy"))
     hint = rule_for(failure.code).hint.format(permission=f"{prefix}:{action}", policy=policy)
+    emulator = emulator_hint(failure.code)
+    if emulator:
+        hint = f"{hint}. {emulator}"
     return CallError(resource, action, failure.code, failure.status, failure.message, hint,
                      failure.request_id)
 
