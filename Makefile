@@ -32,6 +32,7 @@ bench: $(STAMP)  ## benchmarks: figures only, no assertion
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/noop_plan.py
 	$(BIN)/python bench/manifest_load.py
+	$(BIN)/python bench/crash_recovery.py
 
 clean:
 	rm -rf $(VENV) out  # never .provision: it may hold a real account's state and secrets
