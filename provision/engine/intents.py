@@ -84,5 +84,5 @@ def record_handoff(state_dir: Path | None = None, secrets_dir: Path | None = Non
         print(note, file=sys.stderr)
     state = StateFile(state_root / "state.json")
     held = SecretSink(secrets).held()
-    state.record_handoffs(held, {})
+    state.record_handoffs(held)
     return HandOff(state.path, tuple(sorted(held.items())))

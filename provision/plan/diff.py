@@ -175,6 +175,7 @@ class _Ctx:
     secrets: SecretFacts = field(default_factory=SecretFacts)
     top: dict[str, Change] = field(default_factory=dict)
     unrotated: dict[str, str] = field(default_factory=dict)  # key -> why its lost secret is not rotated
+    lost: dict[str, str] = field(default_factory=dict)  # key -> its secrets lost (reported as undelivered)
     unmanaged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     undelivered: list[str] = field(default_factory=list)
@@ -332,7 +333,7 @@ def _compare(ctx: _Ctx, spec: Spec, live: Live) -> Change:
         reasons.append(text)
     if lost and not rotate:  # reported: the change (if any) leaves the key in place
         ctx.unrotated[spec.key] = f"{lost}: rotate with {ROTATE_FLAG}"
-    note = ctx.unrotated.get(spec.key)
+    note = ctx.unrotated.get(spec.key) or ctx.lost.get(spec.key)
     if not reasons:
         return Change(spec.key, Action.NOOP, note or "in sync", desired=spec, live=live)
     reason = "; ".join([*reasons, note] if note else reasons)
@@ -353,6 +354,7 @@ def _classify_lost(ctx: _Ctx, spec: Spec, live: Live) -> str:
     if lost:
         ctx.undelivered.append(f"{spec.key}: {lost_secret(live.spec, spec, lost)}, and no hand-off of it "
                                f"was recorded (the secret is lost): rotate with {ROTATE_FLAG}")
+        ctx.lost[spec.key] = f"not delivered: secret lost, rotate with {ROTATE_FLAG}"
     # an orphan is reported by the intent that made it (engine/intents.py); apply replaces it
     return lost_secret(live.spec, spec, [i for i in ids if i not in lost and i not in orphans])
 

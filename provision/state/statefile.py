@@ -207,16 +207,16 @@ class StateFile:
         with self._lock:
             return dict(self._secrets)
 
-    def record_handoffs(self, held: dict[str, str], key_of: dict[str, str],
-                        at: datetime | None = None) -> list[str]:
-        """Mark the secrets in ``held`` (cloud id → fingerprint, as the sink holds them) as handed off;
-        ``key_of`` names the resource of an id the state has no record of. Returns the ids marked."""
+    def record_handoffs(self, held: dict[str, str], at: datetime | None = None) -> list[str]:
+        """Mark the secrets in ``held`` (cloud id → fingerprint, as the sink holds them) as handed off (one
+        the state has no record of, or another secret of that id, is recorded as it is now). Returns the
+        ids marked."""
         when = iso(at or now())
         with self._lock:
             for cloud_id, print_ in held.items():
                 known = self._secrets.get(cloud_id)
                 if known is None or known.fingerprint != print_:
-                    known = SecretRecord(key_of.get(cloud_id, known.key if known else ""), print_, when)
+                    known = SecretRecord(known.key if known else "", print_, when)
                 self._secrets[cloud_id] = replace(known, handed_off_at=when)
             if held:
                 self._save()

@@ -36,7 +36,7 @@ def test_handoffs_mark_stored_secrets_and_record_unknown_ones(tmp_path: Path) ->
     state.record_secret("LTAIone", "ram.access_keys/a", "sha256:11111111")
     state.record_secret("LTAItwo", "ram.access_keys/b", "sha256:22222222")
 
-    state.record_handoffs({"LTAIone": "sha256:11111111", "99": "sha256:33333333"}, {})
+    state.record_handoffs({"LTAIone": "sha256:11111111", "99": "sha256:33333333"})
 
     records = StateFile(tmp_path / "state.json").secret_records()
     assert records["LTAIone"].handed_off_at is not None and records["LTAIone"].key == "ram.access_keys/a"

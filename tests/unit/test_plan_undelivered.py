@@ -28,7 +28,8 @@ def test_a_secret_handed_off_or_of_unknown_history_is_a_warning(facts: SecretFac
 
 def test_a_secret_the_tool_stored_and_nobody_handed_off_is_not_delivered() -> None:
     reason, warnings, undelivered, delivered = plan_with(SecretFacts(stored=frozenset({"LTAI1"})))
-    assert (warnings, delivered) == ([], False)
+    assert (reason, warnings, delivered) == (
+        "not delivered: secret lost, rotate with --rotate-missing-secrets", [], False)
     assert undelivered == [f"{LOST.key}: secret of LTAI1 missing from the secrets sink, and no hand-off of "
                            "it was recorded (the secret is lost): rotate with --rotate-missing-secrets"]
 
