@@ -33,6 +33,7 @@ bench: $(STAMP)  ## benchmarks: figures only, no assertion
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/noop_plan.py
 	$(BIN)/python bench/manifest_load.py
+	$(BIN)/python bench/crash_recovery.py
 
 docs: $(STAMP)  ## regenerate docs/cli.md and docs/manifest-reference.md from the code
 	$(BIN)/python -m provision.cli.docgen

@@ -40,6 +40,7 @@ from provision.cli.common import (
     use_color,
     write_out,
 )
+from provision.cli.handoff import handoff
 from provision.cli.membership import membership_app
 from provision.cli.views import checklist_lines, render_markdown, render_table, render_text
 from provision.clock import now, parse_time
@@ -87,6 +88,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_show_versio
     pass
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(membership_app, name="membership")
+app.command(name="handoff")(handoff)
 
 
 # --- plan ---------------------------------------------------------------------------------------------
@@ -104,8 +106,8 @@ def plan(
         help="also save the plan for `provision apply PLAN.json`")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="render the plan as Markdown (PRs)")] = False,
     detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="exit 2 when there are changes (or refused deletions), 0 when none, "
-                                    "1 on error")] = False,
+        "--detailed-exitcode", help="exit 2 when there are changes, refused deletions or declared "
+                                    "resources not delivered, 0 when none, 1 on error")] = False,
     only_expired: Annotated[bool, typer.Option(
         "--only-expired", help="only the changes that revoke users past expires_at")] = False,
     allow_destroy: AllowDestroyOpt = False,
@@ -116,8 +118,9 @@ def plan(
 ) -> None:
     """Show what apply would change: read the account, diff it with the manifest. Changes nothing.
 
-    Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes or refused deletions
-    with --detailed-exitcode, 1 error. Expiry (`expires_at`) is judged as of now, or as of `PROVISION_NOW`
+    Exit codes: 0 no changes (or changes without --detailed-exitcode), 2 changes, refused deletions or
+    declared resources not delivered (blocked by an unmanaged look-alike, a lost secret) with
+    --detailed-exitcode, 1 error. Expiry (`expires_at`) is judged as of now, or as of `PROVISION_NOW`
     (ISO-8601) when set, for reproducible runs.
 
     Example: `provision plan -m manifests/example.yaml --var customer=globex --detailed-exitcode`
@@ -145,8 +148,9 @@ def plan(
                                manifest_args=prepared.source.command_args()))
     if out is not None:
         stderr().print(f"plan saved to {out}; apply it with: provision apply {out}", markup=False)
-    # a refused deletion leaves the account unlike the manifest: a drift job must notice it
-    if detailed_exitcode and (result.plan.has_changes or result.plan.summary().refused):
+    # a refused deletion, or a declared resource not delivered (blocked by a look-alike, a lost secret, an
+    # orphan of an interrupted apply), leaves the account unlike the manifest: a drift job must notice it
+    if detailed_exitcode and not result.plan.delivered:
         raise typer.Exit(EXIT_CHANGES)
 
 

@@ -25,6 +25,7 @@ from provision.plan.checklist import ManualStep, manual_steps
 from provision.plan.diff import Action, Change, Plan
 
 NO_CHANGES = "No changes. The account matches the manifest."
+UNDELIVERED = "Not delivered: {n} declared resource(s) the account does not hold as the manifest says"
 _SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REFUSED: "!", Action.NOOP: "="}
 _STYLE = {
     Action.CREATE: "green",
@@ -47,7 +48,11 @@ def render_text(plan: Plan, color: bool, verbose: bool = False, manifest_args: s
         for c in plan.changes
         if not c.drift and c.action is not Action.MANUAL and (verbose or c.action is not Action.NOOP)
     ]
-    if not _pending(plan):
+    if plan.undelivered:
+        lines.append((UNDELIVERED.format(n=len(plan.undelivered)) + ":", "bold red"))
+        lines += [(f"  ✗ {why}", "red") for why in plan.undelivered]
+        lines.append(("", ""))
+    elif not _pending(plan):
         lines.append((NO_CHANGES, "bold green"))
     for change in shown:
         lines += _change_lines(change)
@@ -74,8 +79,11 @@ def render_markdown(plan: Plan, manifest_args: str | None = None) -> str:
     """The plan as a PR comment: summary table, change table with details, and a console checklist."""
     s = plan.summary()
     out = [f"### provision plan{f' for `{plan.manifest}`' if plan.manifest else ''}", ""]
+    if plan.undelivered:
+        out += [f"**{UNDELIVERED.format(n=len(plan.undelivered))}:**", ""]
+        out += [f"- {_md(why)}" for why in plan.undelivered] + [""]
     if not _pending(plan):
-        out.append(NO_CHANGES)
+        out.append(NO_CHANGES if not plan.undelivered else "No change the tool can make on its own.")
     else:
         out += [
             "| create | update | delete | refused | manual | drift |",

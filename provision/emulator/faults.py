@@ -1,4 +1,5 @@
-"""Fault injection: latency, throttling, 5xx errors and a QPS cap, per action or for every action.
+"""Fault injection: latency, throttling, 5xx errors, a QPS cap, and "commit then fail" (a write done, its
+answer replaced by a 503 or a dropped connection), per action or for every action.
 
 Random draws come from one RNG seeded with the world seed, so a run with the same seed, rules and
 request order injects the same faults.
@@ -33,6 +34,10 @@ class FaultRule(BaseModel):
     error_code: Literal["InternalError", "ServiceUnavailable"] = "InternalError"
     qps: float | None = Field(default=None, gt=0)  # calls per second before Throttling.User
     data_plane: bool = False  # also apply to Bearer data-plane calls (the key is "METHOD /path")
+    # commit then fail: a write (not a read) is performed, then its answer is lost
+    after_commit_rate: float = Field(default=0.0, ge=0, le=1)
+    after_commit: Literal["ServiceUnavailable", "drop"] = "ServiceUnavailable"  # 503, or close the socket
+    after_commit_limit: int | None = Field(default=None, ge=1)  # at most this many answers lost by the rule
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class FaultDecision:
     error: CloudError | None = None
 
 
+DROP = "drop"  # an after-commit fault: the connection is closed without an answer
 _ERROR_STATUS = {"InternalError": 500, "ServiceUnavailable": 503}
 _ERROR_MESSAGE = {"InternalError": "The request processing has failed due to some unknown error.",
                   "ServiceUnavailable": "The request has failed due to a temporary failure of the server."}
@@ -62,6 +68,7 @@ class Faults:
         self._rules: dict[str, FaultRule] = {}
         self._windows: dict[str, deque[float]] = {}
         self._rng = random.Random(f"{seed}/faults")
+        self._lost: Counter[str] = Counter()  # answers lost after commit, per rule key
         self.injected: Counter[str] = Counter()
 
     def set(self, rule: FaultRule, action: str | None = None) -> None:
@@ -77,6 +84,7 @@ class Faults:
             self._rules.clear()
             self._windows.clear()
             self._rng = random.Random(f"{self._seed}/faults")
+            self._lost.clear()
             self.injected.clear()
 
     def rules(self) -> dict[str, FaultRule]:
@@ -98,6 +106,24 @@ class Faults:
             if error is not None:
                 self.injected[error.code] += 1
             return FaultDecision(delay_ms / 1000, error)
+
+    def after_commit(self, action: str, data_plane: bool = False) -> CloudError | str | None:
+        """After a write of ``action`` succeeded: the error to answer instead (ServiceUnavailable), or
+        :data:`DROP` to close the connection without an answer, or None to answer as usual."""
+        with self._lock:
+            key = action if action in self._rules else ALL
+            rule = self._rules.get(key)
+            if rule is None or not rule.after_commit_rate or (data_plane and not rule.data_plane):
+                return None
+            if rule.after_commit_limit is not None and self._lost[key] >= rule.after_commit_limit:
+                return None
+            if self._rng.random() >= rule.after_commit_rate:
+                return None
+            self._lost[key] += 1
+            self.injected[f"after_commit:{rule.after_commit}"] += 1
+            if rule.after_commit == DROP:
+                return DROP
+            return CloudError("ServiceUnavailable", _ERROR_MESSAGE["ServiceUnavailable"], 503, "RPC")
 
     def _draw_error(self, key: str, rule: FaultRule) -> CloudError | None:
         if rule.qps is not None:

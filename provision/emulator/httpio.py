@@ -32,6 +32,7 @@ class HttpResponse:
     headers: dict[str, str] = field(default_factory=dict)
     code: str = ""
     chunks: tuple[bytes, ...] | None = None  # a stream: each written and flushed on its own (chunked)
+    drop: bool = False  # close the connection without answering (a fault: the answer is lost)
 
 
 def new_request_id() -> str:

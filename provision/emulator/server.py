@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ from provision.emulator import auth, gateway
 from provision.emulator.alibaba.privatelink import endpoint_by_domain
 from provision.emulator.catalog import SERVICES
 from provision.emulator.control import ControlApi
-from provision.emulator.faults import Faults
+from provision.emulator.faults import DROP, Faults
 from provision.emulator.httpio import (
     HttpResponse,
     api_error,
@@ -97,6 +98,12 @@ class _HttpServer(ThreadingHTTPServer):
         self.emulator = emulator
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (killed mid-call, a dropped connection) is not the server's error."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: SDK clients reuse connections
@@ -166,6 +173,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, response: HttpResponse) -> None:
         """Status line, headers and body in one write (two writes would be two TCP segments); a stream
         goes out event by event instead (chunked, each chunk flushed), as the cloud writes it."""
+        if response.drop:  # the write is done; its answer never arrives
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         reason = self.responses.get(response.status, ("",))[0]
         streamed = response.chunks is not None and self.command != "HEAD"
         length = "Transfer-Encoding: chunked" if streamed else f"Content-Length: {len(response.body)}"
@@ -324,6 +338,11 @@ class EmulatorServer:
                 body = route.handler(Ctx(world, key.account_id), request)
             if not route.read_only:  # a read's only trace, the key's last use, is saved with the next change
                 self.mark_dirty()
+                lost = self.faults.after_commit(request.action or "")
+                if lost == DROP:
+                    return HttpResponse(503, b"", code="after_commit:drop", drop=True)
+                if isinstance(lost, CloudError):
+                    return api_error(lost, request.host)
             return api_success(body, route.style)
         except auth.AccessDenied as denied:
             return api_error(denied, request.host, {"AccessDeniedDetail": denied.detail})

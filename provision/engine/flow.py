@@ -23,12 +23,14 @@ from provision import clock
 from provision.desired.build import desired_from_manifest
 from provision.desired.resources import Desired, Kind, Live
 from provision.engine.apply import ApplySummary, OnEvent, apply_plan
+from provision.engine.intents import Reconciled, reconcile_intents, secret_facts
 from provision.engine.live import read_live
 from provision.errors import ProvisionError, StalePlanError
 from provision.manifest import LintFinding, Manifest, lint, load_manifest, report_lines
 from provision.plan.diff import Plan, diff
 from provision.plan.io import plan_from_dict, plan_to_dict
 from provision.providers.registry import Provider, check_desired, runtime
+from provision.state.intents import Settler
 from provision.state.lock import command_line, lock_state_dir
 from provision.state.secrets import SecretSink, ensure_writable_dir
 from provision.state.statefile import StateFile
@@ -103,17 +105,17 @@ class Context:
     state: StateFile
     providers: dict[Kind, Provider]
     cloud: str
+    settlers: dict[str, Settler] = field(default_factory=dict)
 
     @classmethod
     def build(cls, manifest: Manifest, *, state_dir: Path | None = None,
               secrets_dir: Path | None = None) -> Context:
         """A context for the manifest's cloud; dirs default to env, then ``.provision`` (+ ``secrets``)."""
-        state_root = Path(state_dir or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
-        secrets = Path(secrets_dir or os.environ.get(SECRETS_DIR_ENV) or state_root / "secrets")
+        state_root, secrets = state_paths(state_dir, secrets_dir)
         sink = SecretSink(secrets)
         state = StateFile(state_root / "state.json")
         cloud = runtime(manifest, sink, state, _poll_interval())
-        return cls(cloud.target, cloud.clients, sink, state, cloud.providers, cloud.cloud)
+        return cls(cloud.target, cloud.clients, sink, state, cloud.providers, cloud.cloud, cloud.settlers)
 
     def check_writable(self) -> None:
         """Before a command that changes the cloud: the state dir and the secrets sink take a file, else
@@ -125,6 +127,12 @@ class Context:
         if note:
             print(note, file=sys.stderr)
         self.sink.check_writable()
+
+
+def state_paths(state_dir: Path | None = None, secrets_dir: Path | None = None) -> tuple[Path, Path]:
+    """The state dir and the secrets sink: the options, else env, else ``.provision`` (+ ``secrets``)."""
+    state_root = Path(state_dir or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
+    return state_root, Path(secrets_dir or os.environ.get(SECRETS_DIR_ENV) or state_root / "secrets")
 
 
 def _poll_interval() -> float | None:
@@ -148,6 +156,7 @@ class PlanResult:
     plan: Plan
     live: list[Live]
     options: PlanOptions = PlanOptions()
+    reconciled: Reconciled = Reconciled()
 
 
 def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_files: Sequence[Path] = (), *,
@@ -168,15 +177,19 @@ def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_file
 
 
 def make_plan(prepared: Prepared, context: Context, *, allow_destroy: bool = False,
-              only_expired: bool = False, rotate_missing: bool = False) -> PlanResult:
-    """Check the declared ids against the account (unknown models, VPCs, vSwitches stop here), read the
-    live account and diff it with the desired resources (and what was last applied)."""
+              only_expired: bool = False, rotate_missing: bool = False, settle: bool = False) -> PlanResult:
+    """Check the declared ids against the account (unknown models, VPCs, vSwitches stop here), reconcile
+    the intents an interrupted run left open (``settle``: for real, as apply does; else only reported),
+    read the live account and diff it with the desired resources (and what was last applied)."""
     check_desired(context.providers, prepared.desired, prepared.manifest, only_expired=only_expired)
+    reconciled = reconcile_intents(context.state, context.settlers, act=settle)
     live = read_live(context.providers, prepared.desired)
     plan = diff(prepared.desired, live, allow_destroy=allow_destroy, only_expired=only_expired,
                 applied=context.state.applied(), manifest=str(prepared.source.manifest),
-                rotate_missing=rotate_missing)
-    return PlanResult(plan, live, PlanOptions(allow_destroy, only_expired, rotate_missing))
+                rotate_missing=rotate_missing, secrets=secret_facts(context.state, reconciled))
+    plan.undelivered[:0] = reconciled.undelivered
+    plan.warnings += reconciled.notes
+    return PlanResult(plan, live, PlanOptions(allow_destroy, only_expired, rotate_missing), reconciled)
 
 
 def run_apply(plan: Plan, context: Context, *, concurrency: int = 8,
@@ -229,7 +242,9 @@ def plan_to_apply(prepared: Prepared, context: Context, saved: SavedPlan | None,
     if saved is not None:
         options = saved.options
     result = make_plan(prepared, context, allow_destroy=options.allow_destroy,
-                       only_expired=options.only_expired, rotate_missing=options.rotate_missing)
+                       only_expired=options.only_expired, rotate_missing=options.rotate_missing, settle=True)
+    for note in result.reconciled.notes:
+        print(f"settled: {note}", file=sys.stderr)
     if saved is None:
         return result.plan
     check_fresh(saved, result)

@@ -28,14 +28,24 @@ def field_reason(last: Spec | None, changed: Sequence[tuple[str, Any]]) -> tuple
     return "; ".join(parts), bool(drifted)
 
 
-def lost_secret(live: Spec, desired: Spec) -> str:
-    """Which managed keys that stay have no secret in the sink ("secret of LTAI… missing from the secrets
-    sink"), or "". Extra AccessKeys are deleted lost-secret first, so those need no rotation."""
+def missing_secrets(live: Spec, desired: Spec) -> tuple[str, ...]:
+    """The cloud ids of the managed keys that stay and whose secret the sink lacks. Extra AccessKeys are
+    deleted lost-secret first, so those need no rotation."""
     if isinstance(live, AccessKeysSpec) and live.missing_secret:
         wanted = desired.count if isinstance(desired, AccessKeysSpec) else None
         extras = max(0, len(live.key_ids) - wanted) if wanted is not None else 0
-        kept = live.missing_secret[extras:]
-        return f"secret of {', '.join(kept)} missing from the secrets sink" if kept else ""
+        return live.missing_secret[extras:]
     if isinstance(live, ApiKeySpec) and live.missing_secret:
+        return (live.api_key_id or "",)
+    return ()
+
+
+def lost_secret(live: Spec, desired: Spec, ids: Sequence[str] | None = None) -> str:
+    """Which managed keys that stay (of ``ids``, default all) have no secret in the sink ("secret of LTAI…
+    missing from the secrets sink"), or ""."""
+    kept = [i for i in missing_secrets(live, desired) if ids is None or i in ids]
+    if not kept:
+        return ""
+    if isinstance(live, ApiKeySpec):
         return f"secret of API key {live.name} missing from the secrets sink"
-    return ""
+    return f"secret of {', '.join(kept)} missing from the secrets sink"

@@ -23,7 +23,7 @@ from provision.desired.resources import (
     UserSpec,
 )
 from provision.plan.cascade import delete_steps
-from provision.plan.compare import field_reason, lost_secret, norm
+from provision.plan.compare import field_reason, lost_secret, missing_secrets, norm
 
 # The keys of ``Live.details`` the planner reads (the membership provider fills them).
 DETAIL_PROVEN = "proven_by"  # how a live member is known: one of the PROOF_* values
@@ -43,6 +43,19 @@ LOOK_ALIKE = "unmanaged look-alike: not touched (declare adopt: true to manage i
 ADOPT = "adopt: take under management"
 # Rotating a delivered key breaks whoever uses it, and a fresh CI runner has an empty sink: opt-in only.
 ROTATE_FLAG = "--rotate-missing-secrets"
+BLOCKED = ("blocked by an unmanaged look-alike (same name, no provision marker): declare adopt: true on it "
+           "in the manifest to manage it, or rename one of them")
+
+
+@dataclass(frozen=True)
+class SecretFacts:
+    """What the state file knows of keys whose secret the sink lacks (cloud ids): a secret the tool stored
+    and nobody took away is lost; one handed off (``provision handoff``) is only elsewhere; a key an
+    interrupted apply created never had its secret stored (an orphan: apply replaces it)."""
+
+    stored: frozenset[str] = frozenset()
+    handed_off: frozenset[str] = frozenset()
+    orphaned: frozenset[str] = frozenset()
 
 
 class Action(StrEnum):
@@ -106,6 +119,9 @@ class Plan:
     changes: list[Change]
     warnings: list[str] = field(default_factory=list)  # policy lint, unmanaged look-alikes
     unmanaged: list[str] = field(default_factory=list)  # keys of look-alikes never touched
+    # declared resources that are not delivered and that no change of this plan delivers: "key: why, and
+    # what to do" (blocked by a look-alike, a lost secret, an orphan an interrupted apply left)
+    undelivered: list[str] = field(default_factory=list)
     manifest: str = ""
     live_fingerprint: str = ""  # hash of the live state planned against (stale-plan check)
 
@@ -117,6 +133,12 @@ class Plan:
     def has_changes(self) -> bool:
         """Changes the tool can make. Pending manual steps are reported apart, not counted here."""
         return bool(self.actionable)
+
+    @property
+    def delivered(self) -> bool:
+        """The account holds what the manifest declares: nothing to change, refuse, or report undelivered
+        (``plan --detailed-exitcode`` exits 0 only then; pending console steps are reported apart)."""
+        return not self.has_changes and not self.summary().refused and not self.undelivered
 
     @property
     def manual(self) -> list[Change]:
@@ -151,10 +173,13 @@ class _Ctx:
     applied: Mapping[str, Spec] | None
     allow_destroy: bool
     rotate_missing: bool
+    secrets: SecretFacts = field(default_factory=SecretFacts)
     top: dict[str, Change] = field(default_factory=dict)
     unrotated: dict[str, str] = field(default_factory=dict)  # key -> why its lost secret is not rotated
+    lost: dict[str, str] = field(default_factory=dict)  # key -> its secrets lost (reported as undelivered)
     unmanaged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    undelivered: list[str] = field(default_factory=list)
 
     def managed(self, live: Live) -> bool:
         return live.managed or live.key in self.desired.adopt
@@ -164,12 +189,15 @@ class _Ctx:
 
 
 def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False, only_expired: bool = False,
-         applied: Mapping[str, Spec] | None = None, manifest: str = "", rotate_missing: bool = False) -> Plan:
+         applied: Mapping[str, Spec] | None = None, manifest: str = "", rotate_missing: bool = False,
+         secrets: SecretFacts | None = None) -> Plan:
     """The Plan that takes the live resources to the desired ones, each change with its reason; managed
-    keys whose secret the sink lacks are rotated only with ``rotate_missing``, else reported."""
+    keys whose secret the sink lacks are rotated only with ``rotate_missing``, else reported (as not
+    delivered when ``secrets`` says the secret was lost or never stored)."""
     from provision.plan.io import live_fingerprint  # plan/io.py imports this module
 
     ctx = _context(desired, live, applied, allow_destroy, rotate_missing)
+    ctx.secrets = secrets or SecretFacts()
     changes: list[Change] = []
     for spec in desired.absent:
         changes.append(ctx.top.setdefault(spec.key, _absent(ctx, spec)))
@@ -187,7 +215,7 @@ def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False,
     unmanaged = sorted(set(ctx.unmanaged))
     warnings = ctx.warnings + [f"{c.key}: {ctx.unrotated[c.key]}" for c in changes if c.key in ctx.unrotated]
     return Plan(changes=sorted(changes, key=_order), warnings=warnings, unmanaged=unmanaged,
-                manifest=manifest, live_fingerprint=live_fingerprint(live))
+                undelivered=ctx.undelivered, manifest=manifest, live_fingerprint=live_fingerprint(live))
 
 
 def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec] | None,
@@ -265,6 +293,7 @@ def _present(ctx: _Ctx, spec: Spec) -> Change:
         return Change(spec.key, Action.CREATE, "not found", desired=spec)
     if spec.kind in OWN_MARKER and not ctx.managed(live):
         ctx.unmanaged.append(spec.key)
+        ctx.undelivered.append(f"{spec.key}: {BLOCKED}")
         return Change(spec.key, Action.NOOP, LOOK_ALIKE, desired=spec, live=live)
     return _compare(ctx, spec, live)
 
@@ -295,7 +324,7 @@ def _compare(ctx: _Ctx, spec: Spec, live: Live) -> Change:
                     if norm(getattr(live.spec, f)) != norm(value))
     if spec.kind in OWN_MARKER and not live.managed:  # reached only for keys in desired.adopt
         return Change(spec.key, Action.UPDATE, ADOPT, desired=spec, live=live, fields=changed)
-    lost = lost_secret(live.spec, spec)
+    lost = _classify_lost(ctx, spec, live)
     rotate = bool(lost) and ctx.rotate_missing
     reasons = [f"rotate: {lost}"] if rotate else []
     drift = False
@@ -305,12 +334,30 @@ def _compare(ctx: _Ctx, spec: Spec, live: Live) -> Change:
         reasons.append(text)
     if lost and not rotate:  # reported: the change (if any) leaves the key in place
         ctx.unrotated[spec.key] = f"{lost}: rotate with {ROTATE_FLAG}"
-    note = ctx.unrotated.get(spec.key)
+    note = ctx.unrotated.get(spec.key) or ctx.lost.get(spec.key)
     if not reasons:
         return Change(spec.key, Action.NOOP, note or "in sync", desired=spec, live=live)
     reason = "; ".join([*reasons, note] if note else reasons)
     return Change(spec.key, Action.UPDATE, reason, desired=spec, live=live, fields=changed, drift=drift,
                   rotate=rotate)
+
+
+def _classify_lost(ctx: _Ctx, spec: Spec, live: Live) -> str:
+    """The keys whose secret the sink lacks, as a reason ("" if none). Without ``rotate_missing``, a lost
+    secret (stored by the tool, never handed off) or an orphan makes the resource undelivered; a secret
+    handed off, or older than the state's records, stays a warning (said by the caller)."""
+    ids = missing_secrets(live.spec, spec)
+    if not ids or ctx.rotate_missing:
+        return lost_secret(live.spec, spec)
+    facts = ctx.secrets
+    orphans = [i for i in ids if i in facts.orphaned]
+    lost = [i for i in ids if i not in facts.orphaned and i in facts.stored and i not in facts.handed_off]
+    if lost:
+        ctx.undelivered.append(f"{spec.key}: {lost_secret(live.spec, spec, lost)}, and no hand-off of it "
+                               f"was recorded (the secret is lost): rotate with {ROTATE_FLAG}")
+        ctx.lost[spec.key] = f"not delivered: secret lost, rotate with {ROTATE_FLAG}"
+    # an orphan is reported by the intent that made it (engine/intents.py); apply replaces it
+    return lost_secret(live.spec, spec, [i for i in ids if i not in lost and i not in orphans])
 
 
 def _member(spec: MemberSpec, live: Live | None) -> Change:

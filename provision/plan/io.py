@@ -38,6 +38,7 @@ def plan_to_dict(plan: Plan) -> Json:
         "changes": [_change_to_dict(c) for c in plan.changes],
         "warnings": list(plan.warnings),
         "unmanaged": list(plan.unmanaged),
+        "undelivered": list(plan.undelivered),
         "summary": asdict(plan.summary()),
     }
 
@@ -51,6 +52,7 @@ def plan_from_dict(data: Json) -> Plan:
         changes=[_change_from_dict(c) for c in data["changes"]],
         warnings=list(data["warnings"]),
         unmanaged=list(data["unmanaged"]),
+        undelivered=list(data.get("undelivered", [])),
         manifest=data["manifest"],
         live_fingerprint=data["live_fingerprint"],
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,6 +24,7 @@ from provision.errors import ProvisionError
 from provision.manifest import Manifest
 from provision.manifest.model import PROVIDERS
 from provision.plan.diff import Change
+from provision.state.intents import Settler
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
@@ -67,6 +68,7 @@ class Runtime:
     target: Any
     clients: Any
     providers: dict[Kind, Provider]
+    settlers: dict[str, Settler] = field(default_factory=dict)  # who settles open intents, by kind value
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,8 @@ def _ak_entry(access_key_id: str) -> str:
     return "ACCESS_KEY_" + re.sub(r"[^A-Za-z0-9]", "_", access_key_id)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename (or a new file) in ``directory`` survive a crash."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -157,7 +158,7 @@ class SecretSink:
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, path)
-                _fsync_dir(self.directory)  # the rename itself survives a crash
+                fsync_dir(self.directory)  # the rename itself survives a crash
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
@@ -248,6 +249,21 @@ class SecretSink:
             updates["DASHSCOPE_API_KEY"] = None
             updates["DASHSCOPE_API_KEY_ID"] = None
         self.write(account, updates)
+
+    def held(self) -> dict[str, str]:
+        """Cloud id → fingerprint of every AccessKey and API key whose secret the sink holds (for hand-offs
+        and write-ahead records; never the secrets themselves)."""
+        if not self.directory.exists():
+            return {}
+        found: dict[str, str] = {}
+        for path in sorted(self.directory.glob("*.env")):
+            entries = self.read(path.stem)
+            for k, v in entries.items():
+                if k.startswith("ACCESS_KEY_") and v:
+                    found[k[len("ACCESS_KEY_"):]] = fingerprint(v)
+                elif k.startswith("DASHSCOPE_API_KEY_") and k.endswith("_ID") and entries.get(k[:-3]):
+                    found[v] = fingerprint(entries[k[:-3]])
+        return found
 
     def all_values(self) -> list[str]:
         """Every secret value in the sink (tests use it to prove no output leaks one)."""

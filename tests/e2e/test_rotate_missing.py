@@ -45,7 +45,8 @@ def access_key_ids(cli: Cli) -> list[str]:
 
 
 def delivered_then_sink_lost(cli: Cli) -> tuple[Path, str, str]:
-    """Apply, then lose the whole sink (a fresh CI runner has none): manifest, AccessKey id, API key id."""
+    """Apply, hand the secrets off, then lose the whole sink (a fresh CI runner has none): manifest,
+    AccessKey id, API key id."""
     manifest = cli.manifest("rotation.yaml", MANIFEST)
     applied = cli("apply", "-m", manifest, "--auto-approve")
     assert applied.exit_code == 0, applied.stdout + applied.stderr
@@ -53,6 +54,7 @@ def delivered_then_sink_lost(cli: Cli) -> tuple[Path, str, str]:
     [key_id] = sink.access_keys("courier")
     held = sink.api_key("courier", "ws-rot", "main")
     assert held is not None
+    assert cli("handoff").exit_code == 0  # as the pipeline's hand-off step records it
     shutil.rmtree(cli.secrets_dir)
     return manifest, key_id, held[0]
 

@@ -218,9 +218,11 @@ def test_rotation_runbook_replaces_leaked_keys_only_with_the_switch(runbook_cli:
 
     reported, planned, applied, final = run_runbook(cli, "rotate-keys.md")
 
-    assert (f"! ram.access_keys/acme-lead: secret of {leaked} missing from the secrets sink: rotate with "
-            "--rotate-missing-secrets") in reported
-    assert "! modelstudio.api_key/agent-delivery/main: secret of API key agent-delivery/main" in reported
+    lost = "and no hand-off of it was recorded (the secret is lost): rotate with --rotate-missing-secrets"
+    assert f"✗ ram.access_keys/acme-lead: secret of {leaked} missing from the secrets sink, {lost}" \
+        in reported
+    assert ("✗ modelstudio.api_key/agent-delivery/main: secret of API key agent-delivery/main missing from "
+            f"the secrets sink, {lost}") in reported
     assert (f"~ update ram.access_keys/acme-lead (rotate: secret of {leaked} missing from the secrets sink)"
             in planned)
     assert f"deleted {leaked}" in applied

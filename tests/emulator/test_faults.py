@@ -99,3 +99,38 @@ def test_data_plane_is_untouched_unless_the_rule_says_so() -> None:
     faults.set(FaultRule(error_rate=1.0, data_plane=True))
     error = faults.decide("POST /x", data_plane=True).error
     assert error is not None and (error.code, error.status) == ("InternalError", 500)
+
+
+def _users(emu: EmulatorHandle) -> list[str]:
+    body = RamClient(emu.sdk_config()).list_users(ram_models.ListUsersRequest()).body
+    return sorted(u.user_name for u in body.users.user or [])
+
+
+def test_commit_then_fail_performs_the_write_and_answers_503(emulator: EmulatorHandle) -> None:
+    emulator.set_faults(after_commit_rate=1.0)  # every action: reads are answered as usual
+    ram = RamClient(emulator.sdk_config())
+    with pytest.raises(ServerException) as caught:
+        ram.create_user(ram_models.CreateUserRequest(user_name="ghost"))
+    assert (caught.value.code, caught.value.status_code) == ("ServiceUnavailable", 503)
+    assert _users(emulator) == ["ghost"]  # the write was committed; only its answer was lost
+    assert emulator.control("GET", "stats")["faults_injected"] == {"after_commit:ServiceUnavailable": 1}
+
+
+def test_commit_then_drop_closes_the_connection_without_an_answer(emulator: EmulatorHandle) -> None:
+    emulator.set_faults(action="CreateUser", after_commit_rate=1.0, after_commit="drop", after_commit_limit=1)
+    ram = RamClient(emulator.sdk_config())
+    with pytest.raises(Exception) as caught:  # the SDK sees a dropped connection, not a cloud error
+        ram.create_user(ram_models.CreateUserRequest(user_name="ghost"))
+    assert not isinstance(caught.value, ClientException)
+    created = ram.create_user(ram_models.CreateUserRequest(user_name="second"))  # the limit is used up
+    assert created.body.user.user_name == "second"
+    assert _users(emulator) == ["ghost", "second"]
+
+
+def test_commit_then_fail_spares_a_failed_write(emulator: EmulatorHandle) -> None:
+    emulator.set_faults(action="DeleteUser", after_commit_rate=1.0, after_commit_limit=1)
+    ram = RamClient(emulator.sdk_config())
+    with pytest.raises(ClientException) as caught:  # nothing to delete: the cloud's own error, no fault
+        ram.delete_user(ram_models.DeleteUserRequest(user_name="nobody"))
+    assert caught.value.code.startswith("EntityNotExist")
+    assert emulator.control("GET", "stats")["faults_injected"] == {}

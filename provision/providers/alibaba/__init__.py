@@ -6,27 +6,40 @@ and executes one planned change at a time, idempotently, returning a one-line me
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from provision.desired.resources import Kind
 from provision.providers.alibaba.base import Clients, CloudTarget, DashScopeTarget, PollPolicy
 from provision.providers.alibaba.calls import CallError, Outcome, RetryPolicy
+from provision.providers.alibaba.intents import AlibabaSettler
 from provision.providers.alibaba.membership import MembershipProvider
 from provision.providers.alibaba.modelstudio import ModelStudioProvider
 from provision.providers.alibaba.privatelink import PrivateLinkProvider
 from provision.providers.alibaba.ram import RamProvider
 from provision.providers.registry import Provider, Validator, check_desired
+from provision.state.intents import Settler
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
 __all__ = ["CallError", "Clients", "CloudTarget", "DashScopeTarget", "Outcome", "PollPolicy", "Provider",
-           "RetryPolicy", "Validator", "build_providers", "check_desired"]
+           "RetryPolicy", "Validator", "build_providers", "build_settlers", "check_desired"]
 
 
 def build_providers(clients: Clients, sink: SecretSink, state: StateFile) -> dict[Kind, Provider]:
     """Every provider, keyed by each kind it handles."""
     providers: list[Provider] = [
-        RamProvider(clients, sink),
+        RamProvider(clients, sink, state),
         ModelStudioProvider(clients, sink, state),
         MembershipProvider(clients, sink, state),
-        PrivateLinkProvider(clients),
+        PrivateLinkProvider(clients, state),
     ]
     return {kind: provider for provider in providers for kind in provider.kinds}
+
+
+def build_settlers(providers: Mapping[Kind, Provider], clients: Clients, sink: SecretSink,
+                   state: StateFile) -> dict[str, Settler]:
+    """Who settles the open write-ahead intents of each kind (``state/intents.py``), by kind value."""
+    ram = providers[Kind.ACCESS_KEYS]
+    assert isinstance(ram, RamProvider)
+    settler = AlibabaSettler(clients, sink, state, ram.credentials)
+    return {kind: settler for kind in settler.kinds}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from provision.manifest import Manifest
-from provision.providers.alibaba import Clients, CloudTarget, PollPolicy, build_providers
+from provision.providers.alibaba import Clients, CloudTarget, PollPolicy, build_providers, build_settlers
 from provision.providers.registry import CloudEntry, Runtime
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
@@ -11,13 +11,15 @@ from provision.state.statefile import StateFile
 
 def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None) -> Runtime:
     """The target (site, region, endpoint overrides, ``PROVISION_ENDPOINT``), the SDK clients and the
-    providers of an Alibaba Cloud manifest."""
+    providers of an Alibaba Cloud manifest, and the settlers of its open write-ahead intents."""
     overrides = {name: host for name, host in manifest.cloud.endpoints.model_dump().items()
                  if host and name != "dashscope"}
     target = CloudTarget.from_env(manifest.cloud.site, manifest.cloud.region, overrides)
     poll = PollPolicy(interval_s=poll_interval_s) if poll_interval_s is not None else PollPolicy()
     clients = Clients(target, poll=poll)
-    return Runtime("alibabacloud", target, clients, build_providers(clients, sink, state))
+    providers = build_providers(clients, sink, state)
+    settlers = build_settlers(providers, clients, sink, state)
+    return Runtime("alibabacloud", target, clients, providers, settlers)
 
 
 CLOUD = CloudEntry(

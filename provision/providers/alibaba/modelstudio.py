@@ -29,6 +29,7 @@ from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError, once_then_find, token_pager
 from provision.providers.alibaba.markers import API_KEY_DESCRIPTION_MAX
 from provision.providers.alibaba.modelstudio_keys import ApiKeyManager
+from provision.state.intents import after_create
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
@@ -212,6 +213,7 @@ class ModelStudioProvider:
                             f"a workspace named {name!r} exists that provision did not create",
                             "declare adopt: true to take it over, or choose another name")
         request = ms.CreateWorkspaceRequest(workspace_name=name)
+        intent = self.state.open_intent(Kind.WORKSPACE, name)  # its id is known from the answer only
 
         def find() -> Any:
             found = find_workspaces(self.clients, name)
@@ -219,9 +221,11 @@ class ModelStudioProvider:
 
         created = self.clients.call(key, "CreateWorkspace",
                                     once_then_find(lambda: self.ms.create_workspace(request), find))
+        after_create(Kind.WORKSPACE)
         body = getattr(created, "body", None)  # a create response, or the list item a retry found
         ws_id = str(body.workspace.workspace_id if body is not None else created.workspace_id)
         self.state.record_workspace(name, ws_id)
+        self.state.close_intent(intent)
         return f"created {key} ({ws_id})"
 
     def _delete_workspace(self, key: str, name: str, ws_id: str) -> str:

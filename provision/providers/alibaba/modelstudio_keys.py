@@ -18,6 +18,7 @@ from provision.plan.diff import Action, Change
 from provision.providers.alibaba.base import Clients, ordered_like
 from provision.providers.alibaba.calls import CallError, once_then_find, token_pager
 from provision.providers.alibaba.markers import KeyMarker, owns
+from provision.state.intents import after_create
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
@@ -160,6 +161,7 @@ class ApiKeyManager:
             return f"{key} existed: {self._rotate(key, spec, existing)}"
         auth = _auth(spec, None, ms.CreateApiKeyRequestAuth, ms.CreateApiKeyRequestAuthModelAccessScope)
         request = ms.CreateApiKeyRequest(workspace_id=ws_id, description=self.marker(spec).text(), auth=auth)
+        intent = self.state.open_intent(Kind.API_KEY, spec.name, owner=self.manifest)
 
         def find() -> Any:  # the key an earlier attempt created: its value is lost, so reset it
             key_id = self._find_id(spec, ws_id, required=False)
@@ -167,8 +169,10 @@ class ApiKeyManager:
 
         resp = self.clients.call(key, "CreateApiKey",
                                  once_then_find(lambda: self.ms.create_api_key(request), find))
+        after_create(Kind.API_KEY)
         key_id = str(resp.body.api_key.api_key_id)
         tag = self._store(spec, key_id, resp.body.api_key.api_key_value)
+        self.state.close_intent(intent)
         if spec.disabled:
             self._set_disabled(key, key_id, True)
         return f"created {key} (value {tag} in the secrets sink)"
@@ -176,6 +180,7 @@ class ApiKeyManager:
     def _rotate(self, key: str, spec: ApiKeySpec, key_id: str) -> str:
         """ResetApiKey; the new value goes to the sink before anything else."""
         request = ms.ResetApiKeyRequest()
+        self.forget(spec)  # the old value stops working: a crash before the new one is stored shows it lost
         resp = self.clients.call(key, "ResetApiKey", lambda: self.ms.reset_api_key(key_id, request))
         return f"rotated (value {self._store(spec, key_id, resp.body.api_key.api_key_value)})"
 
@@ -195,12 +200,15 @@ class ApiKeyManager:
 
     def _store(self, spec: ApiKeySpec, key_id: str, value: str) -> str:
         account = self.sink.api_key_account(spec.workspace, spec.issued_to)
-        return self.sink.store_api_key(account, spec.workspace, spec.key_name, key_id, value)
+        tag = self.sink.store_api_key(account, spec.workspace, spec.key_name, key_id, value)
+        self.state.record_secret(key_id, spec.key, tag)
+        return tag
 
     def _delete(self, change: Change, spec: ApiKeySpec) -> str:
         key_id = change.live.cloud_id if change.live else spec.api_key_id
         if key_id:
             self.clients.call_or_none(change.key, "DeleteApiKey", lambda: self.ms.delete_api_key(key_id))
+            self.state.forget_secret(key_id)
         self.forget(spec)
         return f"deleted {change.key}"
 

@@ -33,6 +33,8 @@ from provision.providers.alibaba.base import Clients, ordered_like
 from provision.providers.alibaba.calls import CallError, Outcome, token_pager
 from provision.providers.alibaba.markers import marker_tags, owns, tags_owner
 from provision.providers.alibaba.vpc import check_network, network_problems
+from provision.state.intents import after_create
+from provision.state.statefile import StateFile
 
 _GONE_ZONE_STATES = frozenset({"Deleting", "Deleted"})
 _MIN_ZONES = 2  # DashScope endpoints need vSwitches in at least 2 zones
@@ -59,8 +61,9 @@ class PrivateLinkProvider:
 
     kinds: tuple[Kind, ...] = (Kind.ENDPOINT,)
 
-    def __init__(self, clients: Clients, workers: int = 8) -> None:
+    def __init__(self, clients: Clients, state: StateFile | None = None, workers: int = 8) -> None:
         self.clients = clients
+        self.state = state
         self.workers = workers
         self.manifest = ""  # the manifest of the last read or validate: the owner written into tags
 
@@ -175,8 +178,13 @@ class PrivateLinkProvider:
                   for z in spec.zones or ()] or None,
             zone_private_ip_address_count=1, client_token=client_token(spec),
             tag=[pl.CreateVpcEndpointRequestTag(key=k, value=v) for k, v in marker_tags(self.manifest)])
+        intent = None if self.state is None else \
+            self.state.open_intent(Kind.ENDPOINT, spec.endpoint, owner=self.manifest)
         body = self.clients.call(key, "CreateVpcEndpoint",
                                  lambda: self._pl(spec.region).create_vpc_endpoint(request)).body
+        after_create(Kind.ENDPOINT)
+        if self.state is not None and intent is not None:  # tagged at creation: nothing else to record
+            self.state.close_intent(intent)
         self._wait_ready(key, spec.region, body.endpoint_id)
         return f"created {key} ({body.endpoint_id}, {body.endpoint_domain})"
 

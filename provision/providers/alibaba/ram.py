@@ -35,6 +35,7 @@ from provision.providers.alibaba.markers import comments_marker, comments_owner,
 from provision.providers.alibaba.ram_credentials import ALREADY_GONE, DONE, Credentials, Step, run_step
 from provision.providers.alibaba.ram_policies import PolicyManager
 from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
 
 _COMMENTS_MAX = 128
 
@@ -67,12 +68,12 @@ class RamProvider:
 
     kinds: tuple[Kind, ...] = (Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.POLICY, Kind.ATTACHMENT)
 
-    def __init__(self, clients: Clients, sink: SecretSink, workers: int = 8) -> None:
+    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, workers: int = 8) -> None:
         self.clients = clients
         self.sink = sink
         self.workers = workers
         self.policies = PolicyManager(clients, workers)
-        self.credentials = Credentials(clients, sink)
+        self.credentials = Credentials(clients, sink, state)
         self.manifest = ""  # the manifest of the last read: the owner written into markers
 
     def ours(self, comments: str | None) -> bool:

@@ -19,8 +19,10 @@ from alibabacloud_ram20150501 import models as ram
 from provision.desired.resources import AccessKeysSpec, Kind, LoginProfileSpec
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import CallError, Outcome
+from provision.providers.alibaba.calls import CallError, Outcome, once_then_find
+from provision.state.intents import after_create
 from provision.state.secrets import SecretSink
+from provision.state.statefile import StateFile
 
 _MAX_KEYS = 2  # RAM allows two AccessKeys per user
 _PASSWORD_LENGTH = 24
@@ -70,9 +72,10 @@ class AccessKey:
 class Credentials:
     """The AccessKey and console-login part of the RAM provider."""
 
-    def __init__(self, clients: Clients, sink: SecretSink) -> None:
+    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile) -> None:
         self.clients = clients
         self.sink = sink
+        self.state = state
 
     @property
     def ram(self) -> Any:
@@ -133,13 +136,38 @@ class Credentials:
         return "; ".join(parts)
 
     def _create_key(self, user: str) -> str:
+        """CreateAccessKey behind a write-ahead intent. An answer lost in transit (5xx after the commit, a
+        dropped connection) loses the secret with it: the retry first deletes the key that attempt made
+        (:meth:`drop_orphans`), then creates again; it never leaves a key nobody holds."""
+        key = f"{Kind.ACCESS_KEYS}/{user}"
+        before = tuple(k.access_key_id for k in self.list_keys(user))
+        intent = self.state.open_intent(Kind.ACCESS_KEYS, user, before)
         request = ram.CreateAccessKeyRequest(user_name=user)
-        resp = self.clients.call(f"{Kind.ACCESS_KEYS}/{user}", "CreateAccessKey",
-                                 lambda: self.ram.create_access_key(request))
+
+        def look() -> Any:  # an earlier attempt may have created a key whose secret is lost
+            self.drop_orphans(user, before)
+            return None
+
+        resp = self.clients.call(key, "CreateAccessKey",
+                                 once_then_find(lambda: self.ram.create_access_key(request), look))
+        after_create(Kind.ACCESS_KEYS)
         ak = resp.body.access_key
         # First thing: this response is the only copy of the secret.
         tag = self.sink.store_access_key(user, ak.access_key_id, ak.access_key_secret)
+        self.state.record_secret(ak.access_key_id, key, tag)
+        self.state.close_intent(intent)
         return f"{ak.access_key_id} (secret {tag} in the secrets sink)"
+
+    def drop_orphans(self, user: str, before: tuple[str, ...]) -> list[str]:
+        """Deactivate and delete the keys of ``user`` made since ``before`` whose secret the sink does not
+        hold (a create whose answer was lost): nobody can use them. Returns their ids."""
+        return [self.delete_key(user, key_id) for key_id in self.unheld_since(user, before)]
+
+    def unheld_since(self, user: str, before: tuple[str, ...]) -> list[str]:
+        """The keys of ``user`` not in ``before`` whose secret the sink does not hold (nothing changed)."""
+        held = set(self.sink.access_keys(user))
+        return [k.access_key_id for k in self.list_keys(user)
+                if k.access_key_id not in before and k.access_key_id not in held]
 
     def delete_key(self, user: str, access_key_id: str) -> str:
         """Deactivate then delete one key (see :meth:`delete_key_steps`); raises the first failure."""
@@ -162,6 +190,7 @@ class Credentials:
         ]
         if steps[-1].error is None:
             self.sink.forget_access_key(user, access_key_id)
+            self.state.forget_secret(access_key_id)
         return steps
 
     # -- console login --------------------------------------------------------------------------------
@@ -193,7 +222,8 @@ class Credentials:
             self.clients.call(change.key, "UpdateLoginProfile", lambda: self.ram.update_login_profile(flags))
             return f"updated {change.key}"
         password = generate_password()
-        tag = self.sink.store_password(spec.user, password)
+        tag = self.sink.store_password(spec.user, password)  # before the create: never lost with its answer
+        intent = self.state.open_intent(Kind.LOGIN_PROFILE, spec.user)
         try:
             self.clients.call(change.key, "CreateLoginProfile", lambda: self.ram.create_login_profile(
                 ram.CreateLoginProfileRequest(user_name=spec.user, password=password,
@@ -204,4 +234,6 @@ class Credentials:
             self.clients.call(change.key, "UpdateLoginProfile", lambda: self.ram.update_login_profile(
                 ram.UpdateLoginProfileRequest(user_name=spec.user, password=password,
                                               password_reset_required=reset, mfabind_required=mfa)))
+        after_create(Kind.LOGIN_PROFILE)
+        self.state.close_intent(intent)
         return f"created {change.key} (password {tag} in the secrets sink)"
