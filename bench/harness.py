@@ -65,13 +65,20 @@ class Size:
     endpoints: int = 2
 
     def manifest(self) -> str:
-        users = "".join(USER.format(i=i) for i in range(self.users))
-        spaces = "".join(WORKSPACE.format(w=w, a=(2 * w) % self.users, b=(2 * w + 1) % self.users)
-                         for w in range(self.workspaces))
-        endpoints = "".join(ENDPOINT.format(e=e) for e in range(self.endpoints))
         none = " []\n"
-        text = HEAD.format(users=users or none, workspaces=spaces or none, endpoints=endpoints or none)
+        text = HEAD.format(users=self.users_yaml() or none, workspaces=self.workspaces_yaml() or none,
+                           endpoints=self.endpoints_yaml() or none)
         return text.replace(":\n []", ": []")
+
+    def users_yaml(self) -> str:
+        return "".join(USER.format(i=i) for i in range(self.users))
+
+    def workspaces_yaml(self) -> str:
+        return "".join(WORKSPACE.format(w=w, a=(2 * w) % self.users, b=(2 * w + 1) % self.users)
+                       for w in range(self.workspaces))
+
+    def endpoints_yaml(self) -> str:
+        return "".join(ENDPOINT.format(e=e) for e in range(self.endpoints))
 
     @property
     def resources(self) -> int:

@@ -51,7 +51,9 @@ class Plan:
                 f"({self.run.calls / users:.2f}/user), "
                 f"wall {self.run.wall:.2f} s, bound {self.bound:.2f} s (start-up {self.startup:.2f} s, "
                 f"{self.workers} workers), wall/bound {self.run.wall / self.bound:.2f} (goal ≤ 1.25), "
-                f"{self.run.wall / users * 1000:.2f} ms/user")
+                f"{self.run.wall / users * 1000:.2f} ms/user, "
+                f"{self.run.calls / max(0.001, self.run.wall - self.startup):.0f} calls/s past start-up, "
+                f"CPU {self.run.cpu:.2f} s")
 
 
 def seeded(emu: EmulatorHandle, home: Path, size: Size) -> Path:
@@ -161,6 +163,10 @@ def main() -> None:
     for users in (int(n) for n in args.users.split(",") if n.strip()):
         plans.append(noop_plan(Size(users, args.workspaces, args.endpoints), args.latency_ms, workers))
         print(plans[-1].line(), flush=True)
+        if len(plans) == 1:
+            actions = sorted(plans[0].run.actions.items(), key=lambda item: (-item[1], item[0]))
+            listed = ", ".join(f"{name} {count}" for name, count in actions)
+            print(f"    calls by action: {listed}", flush=True)
     if len(plans) > 1:
         first = plans[0].run.wall / plans[0].size.users
         for plan in plans[1:]:

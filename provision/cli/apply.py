@@ -69,7 +69,6 @@ def apply(
     Example: `provision apply -m manifests/example.yaml --rotate-missing-secrets` (replace the keys whose
     secret the sink lost; without it they are only reported)
     """
-    from provision.checks.verify import render_table, run_verify
     from provision.cli.views import render_text
     from provision.engine.flow import PlanOptions, load_saved_plan, plan_to_apply, run_apply
     from provision.plan.checklist import manual_steps
@@ -106,7 +105,11 @@ def apply(
     ran = not summary.failed and not summary.skipped  # refused deletions do not stop verify
     if verify and not ran:
         err.print("verify skipped: the apply did not succeed", markup=False, style="yellow")
-    verified = run_verify(prepared, context) if verify and ran else None
+    verified = None
+    if verify and ran:  # the model-call SDKs (openai, dashscope) load only for --verify
+        from provision.checks.verify import render_table, run_verify
+
+        verified = run_verify(prepared, context)
     if verified is not None and as_json:  # one JSON document: the apply summary and the checks
         typer.echo(json.dumps({"apply": summary.to_dict(), "verify": verified.to_list()}, indent=2))
     else:

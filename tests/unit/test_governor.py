@@ -57,7 +57,7 @@ def test_a_throttle_halves_the_limit_and_successes_grow_it_back() -> None:
     governor.throttle(0.0)
     governor.throttle(0.0)
     assert (governor.limit, governor.throttled) == (2, 2)
-    for _ in range(2 * 8):  # limit × 8 successes in a row: one more slot
+    for _ in range(2 * 32):  # limit × 32 successes in a row: one more slot
         governor.succeeded()
     assert governor.limit == 3
     for _ in range(1000):

@@ -7,7 +7,7 @@ within its own limit.
 
 When a service answers "throttled", every thread calling that service waits (the cloud's Retry-After
 when it sends one, else a backoff that grows with consecutive throttles), and the service's limit halves;
-it grows back by one after ``limit × 8`` calls in a row succeed (additive increase, multiplicative
+it grows back by one after ``limit × 32`` calls in a row succeed (additive increase, multiplicative
 decrease). So a rate cap costs a few throttled calls, not a storm of retries.
 """
 
@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from provision.errors import ProvisionError
 
 WORKERS_ENV = "PROVISION_WORKERS"
-# Calls in flight per service. Measured (bench/README.md): at 20 ms per call a no-op plan's wall stops
-# shrinking past 8 on a 2-core machine, where the tool's CPU per call becomes the limit.
+# Calls in flight per service: the count each provider used before (bench/README.md, Concurrency)
 DEFAULT_WORKERS = 8
 MAX_WORKERS = 64
-_GROWTH_RUN = 8  # successes in a row, per slot of the limit, before the limit grows by one
+_GROWTH_RUN = 32  # successes in a row, per slot of the limit, before the limit grows by one
 _FIRST_BACKOFF_S = 0.1
 _MAX_BACKOFF_S = 5.0
 
