@@ -29,10 +29,14 @@ lint: $(STAMP)  ## ruff, and mypy --strict on the package
 	$(BIN)/ruff check provision tests bench
 	$(BIN)/mypy --strict provision
 
-bench: $(STAMP)  ## benchmarks: figures only, no assertion
-	$(BIN)/python bench/emulator_rps.py
-	$(BIN)/python bench/noop_plan.py
-	$(BIN)/python bench/manifest_load.py
+BENCH_USERS ?= 500,5000  # sizes of the no-op plan (`make bench BENCH_USERS=500` for a quicker run)
+BENCH_QPS   ?= 100       # the emulator's rate cap for the throttling figure
+
+bench: $(STAMP)  ## benchmarks: figures only, no assertion (bench/README.md)
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/manifest_load.py --users $(BENCH_USERS) --runs 3
+	$(BIN)/python bench/scale.py --users $(BENCH_USERS) --qps $(BENCH_QPS)
+	$(BIN)/python bench/emulator_rps.py --threads 1,8,16
 	$(BIN)/python bench/crash_recovery.py
 
 docs: $(STAMP)  ## regenerate docs/cli.md and docs/manifest-reference.md from the code

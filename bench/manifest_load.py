@@ -12,12 +12,16 @@ and prints the slowest refusals. Asserts nothing.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from provision.errors import ManifestError
-from provision.manifest import load_manifest
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import Size  # noqa: E402
+
+from provision.errors import ManifestError  # noqa: E402
+from provision.manifest import load_manifest  # noqa: E402
 
 GOAL_MS_PER_USER = 0.3
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "bad_manifests"
@@ -25,20 +29,6 @@ CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "bad_manifests
 HEAD = """version: 1
 name: bench
 cloud: {site: public, region: cn-beijing}
-"""
-USER = """  - name: bench-{i:05d}
-    display_name: Bench user {i}
-    access_keys: 1
-    expires_at: 2027-03-31T00:00:00Z
-    policies: {{system: [AliyunBailianDataReadOnlyAccess]}}
-"""
-WORKSPACE = """  - name: ws-{w:03d}
-    models: [qwen-plus, qwen-turbo, deepseek-v3]
-    api_keys:
-      - {{name: main, issued_to: bench-{a:05d}, allowed_models: [qwen-plus]}}
-    members:
-      - {{user: bench-{a:05d}, role: admin}}
-      - {{user: bench-{b:05d}, role: guest}}
 """
 LOOP = """users:
 {%- for i in range(users | int) %}
@@ -51,18 +41,17 @@ LOOP = """users:
 """
 
 
-def workspaces(users: int) -> str:
-    count = max(1, users // 25)
-    return "workspaces:\n" + "".join(WORKSPACE.format(w=w, a=(2 * w) % users, b=(2 * w + 1) % users)
-                                     for w in range(count))
+def size(users: int) -> Size:
+    """N users and N/25 workspaces (3 models, 1 API key and 2 members each), no endpoint."""
+    return Size(users, max(1, users // 25), 0)
 
 
 def plain(users: int) -> str:
-    return HEAD + "users:\n" + "".join(USER.format(i=i) for i in range(users)) + workspaces(users)
+    return size(users).manifest()
 
 
 def looped(users: int) -> str:
-    return HEAD + LOOP + workspaces(users)
+    return HEAD + LOOP + "\nworkspaces:\n" + size(users).workspaces_yaml()
 
 
 def best_of(runs: int, path: Path, users: int) -> tuple[float, float]:

@@ -8,16 +8,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup, TyperOption
 
-from provision.clock import now
-from provision.engine.flow import Context, Prepared, Source, prepare
+from provision.cli.lazy import LazyCommands, LazyGroup
 from provision.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ProvisionError
-from provision.plan.diff import ROTATE_FLAG
+from provision.plan.flags import ROTATE_FLAG
+
+if TYPE_CHECKING:  # the engine (and the SDKs behind it) load when a command runs, not for its help
+    from rich.console import Console
+
+    from provision.engine.flow import Context, Prepared, Source
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -81,9 +84,14 @@ _NOISY_LOGGERS = ("credentials",)
 HELP_NAMES = ["-h", "--help"]  # every command's help flags
 
 
-class ProvisionGroup(TyperGroup):
+class ProvisionGroup(LazyGroup):
     """The root command: a usage error exits 1 (2 means "changes" to `plan --detailed-exitcode`), flags
-    show no type label in help, and the SDKs' credential chain does not log to the terminal."""
+    show no type label in help, and the SDKs' credential chain does not log to the terminal. Its
+    commands are imported when used (cli/lazy.py)."""
+
+    def prepare(self, command: Any) -> None:
+        """A command imported on first use gets the same help adjustments as the root."""
+        _blank_flag_metavars(command)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
@@ -130,8 +138,10 @@ def _blank_flag_metavars(command: Any) -> None:
         if isinstance(option, TyperOption) and option.is_flag and option.metavar is None:
             option.metavar = ""
     if isinstance(command, TyperGroup):
-        for sub in command.commands.values():
-            _blank_flag_metavars(sub)
+        commands = command.commands
+        for name in commands:  # a command not imported yet is adjusted when it is (LazyGroup.prepare)
+            if not isinstance(commands, LazyCommands) or commands.is_loaded(name):
+                _blank_flag_metavars(commands[name])
 
 
 def write_out(path: Path, text: str) -> None:
@@ -161,17 +171,24 @@ def use_color() -> bool:
 
 def stderr() -> Console:
     """The console for progress and notes (stdout stays for the result)."""
+    from rich.console import Console
+
     # soft_wrap: a progress line is one line even when it is longer than the terminal
     return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def load(manifest: Path, var: list[str] | None, var_file: list[Path] | None) -> Prepared:
     """Prepare the manifest given on the command line."""
+    from provision.engine.flow import Source
+
     return prepare_source(Source(manifest, parse_vars(var), tuple(var_file or ())))
 
 
 def prepare_source(source: Source) -> Prepared:
     """Prepare a manifest as of :func:`clock.now` (no cloud call) and print its lint warnings on stderr."""
+    from provision.clock import now
+    from provision.engine.flow import prepare
+
     prepared = prepare(source.manifest, source.vars, source.var_files, now=now())
     err = stderr()
     for warning in prepared.warnings:
@@ -181,6 +198,8 @@ def prepare_source(source: Source) -> Prepared:
 
 def cloud_context(prepared: Prepared, state_dir: Path | None, secrets_dir: Path | None) -> Context:
     """The cloud context of a prepared manifest."""
+    from provision.engine.flow import Context
+
     return Context.build(prepared.manifest, state_dir=state_dir, secrets_dir=secrets_dir)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import typer
 
 from provision.cli.common import SecretsDirOpt, StateDirOpt, friendly
-from provision.engine.intents import record_handoff
 
 
 @friendly
 def handoff(state_dir: StateDirOpt = None, secrets_dir: SecretsDirOpt = None) -> None:
-    """Record in the state file that every secret now in the secrets sink was handed off (to a secret
-    store, to the people it is for), by key id and fingerprint, never the secret.
+    """Record that the secrets now in the sink were handed off, by key id and fingerprint, never the secret.
+
+    The state file then knows they went to a secret store or to the people they are for.
 
     Run it after the secrets left the sink for good (the CI example's hand-off step runs it before the sink
     is shredded). Later plans then report those keys, missing from a sink, as warnings; a secret the tool
@@ -19,6 +19,8 @@ def handoff(state_dir: StateDirOpt = None, secrets_dir: SecretsDirOpt = None) ->
 
     Example: `provision handoff --state-dir .provision --secrets-dir "$RUNNER_TEMP/sink"`
     """
+    from provision.engine.intents import record_handoff
+
     done = record_handoff(state_dir, secrets_dir)
     for cloud_id, print_ in done.recorded:
         typer.echo(f"handed off: {cloud_id} ({print_})")

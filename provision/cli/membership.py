@@ -17,13 +17,7 @@ from provision.cli.common import (
     friendly,
     load,
 )
-from provision.cli.views import checklist_lines
-from provision.clock import now
-from provision.desired.resources import MemberSpec
-from provision.engine.flow import make_plan
 from provision.errors import ProvisionError
-from provision.plan.checklist import manual_steps
-from provision.providers.alibaba.membership import confirm_member, membership_of, overruled_confirmations
 
 membership_app = typer.Typer(help="Workspace membership: console-only steps, their checklist, confirmations.",
                              no_args_is_help=True)
@@ -42,6 +36,11 @@ def membership_checklist(
 
     Example: `provision membership checklist -m manifests/example.yaml`
     """
+    from provision.cli.views import checklist_lines
+    from provision.engine.flow import make_plan
+    from provision.plan.checklist import manual_steps
+    from provision.providers.alibaba.membership import membership_of, overruled_confirmations
+
     prepared = load(manifest, var, var_file)
     context = cloud_context(prepared, state_dir, secrets_dir)
     plan = make_plan(prepared, context).plan
@@ -80,6 +79,10 @@ def membership_confirm(
     Example: `provision membership confirm -m manifests/example.yaml --workspace agent-delivery
     --user acme-delivery --removed`
     """
+    from provision.clock import now
+    from provision.desired.resources import MemberSpec
+    from provision.providers.alibaba.membership import confirm_member, membership_of
+
     if removed == (role is not None):
         raise ProvisionError("give either --role ROLE (the user is a member) or --removed (it was removed)")
     prepared = load(manifest, var, var_file)

@@ -24,6 +24,7 @@ from provision.desired.resources import (
 )
 from provision.plan.cascade import delete_steps
 from provision.plan.compare import field_reason, lost_secret, missing_secrets, norm
+from provision.plan.flags import ROTATE_FLAG as ROTATE_FLAG  # re-exported: its old home
 
 # The keys of ``Live.details`` the planner reads (the membership provider fills them).
 DETAIL_PROVEN = "proven_by"  # how a live member is known: one of the PROOF_* values
@@ -41,8 +42,6 @@ DRIFT_ADDED = "drift: added outside provision"  # a child the tool never made, u
 DRIFT_DELETED = "drift: deleted outside provision"  # a resource the tool made that is gone
 LOOK_ALIKE = "unmanaged look-alike: not touched (declare adopt: true to manage it)"
 ADOPT = "adopt: take under management"
-# Rotating a delivered key breaks whoever uses it, and a fresh CI runner has an empty sink: opt-in only.
-ROTATE_FLAG = "--rotate-missing-secrets"
 BLOCKED = ("blocked by an unmanaged look-alike (same name, no provision marker): declare adopt: true on it "
            "in the manifest to manage it, or rename one of them")
 

@@ -6,6 +6,9 @@ and executes one planned change at a time, idempotently, returning a one-line me
 
 from __future__ import annotations
 
+# First, before any SDK: the SDKs' model packages load one model at a time (lazy_models.py)
+import provision.providers.alibaba.lazy_models  # noqa: F401  # isort: skip
+
 from collections.abc import Mapping
 
 from provision.desired.resources import Kind
@@ -27,11 +30,12 @@ __all__ = ["CallError", "Clients", "CloudTarget", "DashScopeTarget", "Outcome", 
 
 def build_providers(clients: Clients, sink: SecretSink, state: StateFile) -> dict[Kind, Provider]:
     """Every provider, keyed by each kind it handles."""
+    workers = clients.governors.workers  # each provider's threads: its service's calls in flight
     providers: list[Provider] = [
-        RamProvider(clients, sink, state),
-        ModelStudioProvider(clients, sink, state),
-        MembershipProvider(clients, sink, state),
-        PrivateLinkProvider(clients, state),
+        RamProvider(clients, sink, state, workers.of("ram")),
+        ModelStudioProvider(clients, sink, state, workers.of("modelstudio")),
+        MembershipProvider(clients, sink, state, workers.of("bailian")),
+        PrivateLinkProvider(clients, state, workers.of("privatelink")),
     ]
     return {kind: provider for provider in providers for kind in provider.kinds}
 

@@ -11,19 +11,13 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from alibabacloud_bailian20231229.client import Client as BailianClient
 from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.models import Config as CredentialConfig
-from alibabacloud_ecs20140526.client import Client as EcsClient
-from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
-from alibabacloud_privatelink20200415.client import Client as PrivateLinkClient
-from alibabacloud_ram20150501.client import Client as RamClient
-from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.utils_models import Config
-from alibabacloud_vpc20160428.client import Client as VpcClient
 
 from provision.errors import ProvisionError
 from provision.providers.alibaba.calls import (
@@ -34,13 +28,30 @@ from provision.providers.alibaba.calls import (
     RetryPolicy,
     call,
     paginate,
+    service_of,
 )
+from provision.providers.alibaba.governor import Governors, Workers
+
+if TYPE_CHECKING:  # each product's client module is imported when its first client is built
+    from alibabacloud_bailian20231229.client import Client as BailianClient
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+    from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
+    from alibabacloud_privatelink20200415.client import Client as PrivateLinkClient
+    from alibabacloud_ram20150501.client import Client as RamClient
+    from alibabacloud_sts20150401.client import Client as StsClient
+    from alibabacloud_vpc20160428.client import Client as VpcClient
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741  (an item type)
 
 Site = Literal["public", "finance"]
 PRODUCTS = ("ram", "sts", "modelstudio", "bailian", "privatelink", "vpc", "ecs")
+# product → the module of its SDK client (class ``Client``); imported when the first client is built
+_SDK: dict[str, str] = {"ram": "alibabacloud_ram20150501.client", "sts": "alibabacloud_sts20150401.client",
+                        "modelstudio": "alibabacloud_modelstudio20260210.client",
+                        "bailian": "alibabacloud_bailian20231229.client",
+                        "privatelink": "alibabacloud_privatelink20200415.client",
+                        "vpc": "alibabacloud_vpc20160428.client", "ecs": "alibabacloud_ecs20140526.client"}
 DEFAULT_REGION: dict[str, str] = {"public": "cn-beijing", "finance": "cn-shanghai-finance-1"}
 
 # Host templates per site (reference table). Finance: RAM and VPC are central; the Model Studio and
@@ -170,10 +181,13 @@ class Clients:
     """Lazily built official SDK clients sharing one credential, plus the retry and poll policies."""
 
     def __init__(self, target: CloudTarget, credential: CredentialClient | None = None, *,
-                 retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy | None = None) -> None:
+                 retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy | None = None,
+                 governors: Governors | None = None) -> None:
         self.target = target
         self.retry = retry
         self.poll = poll or PollPolicy()
+        # calls in flight per service, shared with every client set derived from this one
+        self.governors = governors or Governors(Workers.from_env(PRODUCTS))
         self._credential = credential
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
@@ -182,34 +196,41 @@ class Clients:
         """The same target signed with another AccessKey (member probes, verify)."""
         credential = CredentialClient(CredentialConfig(
             type="access_key", access_key_id=access_key_id, access_key_secret=access_key_secret))
-        return Clients(self.target, credential, retry=self.retry, poll=self.poll)
+        return Clients(self.target, credential, retry=self.retry, poll=self.poll, governors=self.governors)
 
     # -- clients -----------------------------------------------------------------------------------
     def ram(self) -> RamClient:
-        return self._client("ram", self.target.region, RamClient)
+        client: RamClient = self._client("ram", self.target.region)
+        return client
 
     def sts(self) -> StsClient:
-        return self._client("sts", self.target.region, StsClient)
+        client: StsClient = self._client("sts", self.target.region)
+        return client
 
     def modelstudio(self) -> ModelStudioClient:
-        return self._client("modelstudio", self.target.region, ModelStudioClient)
+        client: ModelStudioClient = self._client("modelstudio", self.target.region)
+        return client
 
     def bailian(self) -> BailianClient:
-        return self._client("bailian", self.target.region, BailianClient)
+        client: BailianClient = self._client("bailian", self.target.region)
+        return client
 
     def privatelink(self, region: str) -> PrivateLinkClient:
-        return self._client("privatelink", region, PrivateLinkClient)
+        client: PrivateLinkClient = self._client("privatelink", region)
+        return client
 
     def vpc(self, region: str) -> VpcClient:
-        return self._client("vpc", region, VpcClient)
+        client: VpcClient = self._client("vpc", region)
+        return client
 
     def ecs(self, region: str) -> EcsClient:
-        return self._client("ecs", region, EcsClient)
+        client: EcsClient = self._client("ecs", region)
+        return client
 
     # -- calls -------------------------------------------------------------------------------------
     def call(self, resource: str, action: str, fn: Callable[[], T]) -> T:
         """Run one SDK call with this client set's retry policy (see ``calls.call``)."""
-        return call(resource, action, fn, self.retry)
+        return call(resource, action, fn, self.retry, self.governors.of(service_of(resource, action)))
 
     def call_or_none(self, resource: str, action: str, fn: Callable[[], T],
                      tolerate: Outcome = Outcome.GONE) -> T | None:
@@ -223,18 +244,18 @@ class Clients:
 
     def paginate(self, resource: str, action: str, pager: Pager[I]) -> list[I]:
         """Every item of a paged list call (see ``calls.paginate``)."""
-        return paginate(resource, action, pager, self.retry)
+        return paginate(resource, action, pager, self.retry, self.governors.of(service_of(resource, action)))
 
     # -- internals ---------------------------------------------------------------------------------
-    def _client(self, product: str, region: str, cls: Callable[[Config], T]) -> T:
+    def _client(self, product: str, region: str) -> Any:
         with self._lock:
             key = (product, region)
             if key not in self._cache:
                 if self._credential is None:
                     self._credential = default_credential()
+                cls = import_module(_SDK[product]).Client
                 self._cache[key] = cls(Config(
                     credential=self._credential, endpoint=self.target.host(product, region),
                     protocol=self.target.protocol, region_id=region,
                     connect_timeout=_CONNECT_TIMEOUT_MS, read_timeout=_READ_TIMEOUT_MS))
-            client: T = self._cache[key]
-            return client
+            return self._cache[key]

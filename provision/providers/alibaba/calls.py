@@ -30,6 +30,7 @@ from tenacity import (
 
 from provision.errors import CloudCallError
 from provision.providers.alibaba.emulator_hint import emulator_hint
+from provision.providers.alibaba.governor import Governor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,6 +115,7 @@ _RULES: tuple[_Rule, ...] = (
           "and PROVISION_ENDPOINT"),
 )
 _DEFAULT = _Rule("*", Outcome.FAIL)
+THROTTLED = "Throttling"  # the prefix of every throttling code (the rule "Throttling*" above)
 
 # product → (RAM action prefix, the system policy that covers the tool's calls)
 _PRODUCTS: dict[str, tuple[str, str]] = {
@@ -127,6 +129,11 @@ _PRODUCTS: dict[str, tuple[str, str]] = {
 _ACTION_PRODUCT: dict[str, str] = {"DescribeVSwitches": "vpc", "DescribeVpcs": "vpc",
                                    "DescribeSecurityGroupAttribute": "ecs",
                                    "ListPublishedAgent": "bailian", "GetCallerIdentity": "sts"}
+
+
+def service_of(resource: str, action: str) -> str:
+    """The product a call goes to: its action's, else its resource's (``ram.user/x`` → ``ram``)."""
+    return _ACTION_PRODUCT.get(action) or resource.split(".", 1)[0]
 
 
 def rule_for(code: str) -> _Rule:
@@ -220,8 +227,11 @@ def _retryable(exc: BaseException) -> bool:
     return failure is not None and failure.outcome is Outcome.RETRY
 
 
-def call(resource: str, action: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY) -> T:
-    """Run one SDK call, retrying transient failures; raise :class:`CallError` for cloud failures."""
+def call(resource: str, action: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY,
+         gate: Governor | None = None) -> T:
+    """Run one SDK call, retrying transient failures; raise :class:`CallError` for cloud failures.
+    With ``gate`` (the service's governor) each attempt holds one of the service's slots, and a
+    throttled answer pauses the whole service (governor.py)."""
 
     def wait(state: RetryCallState) -> float:
         seconds = retry.wait(state)
@@ -230,7 +240,18 @@ def call(resource: str, action: str, fn: Callable[[], T], retry: RetryPolicy = D
         return seconds
 
     def attempt() -> T:
-        result = fn()
+        if gate is None:
+            result = fn()
+        else:
+            with gate.slot():
+                try:
+                    result = fn()
+                except Exception as exc:
+                    failure = _failure(exc)
+                    if failure is not None and failure.code.startswith(THROTTLED):
+                        gate.throttle(failure.retry_after_ms / 1000 if failure.retry_after_ms else None)
+                    raise
+            gate.succeeded()
         _check_body(result)
         return result
 
@@ -247,7 +268,7 @@ def call(resource: str, action: str, fn: Callable[[], T], retry: RetryPolicy = D
 
 def error_for(resource: str, action: str, failure: _Failure) -> CallError:
     """The user-facing error for a failure: its code, status, message and the table's hint."""
-    prefix, policy = _PRODUCTS.get(_ACTION_PRODUCT.get(action) or resource.split(".", 1)[0],
+    prefix, policy = _PRODUCTS.get(service_of(resource, action),
                                    ("*", "the matching Aliyun*FullAccess policy"))
     hint = rule_for(failure.code).hint.format(permission=f"{prefix}:{action}", policy=policy)
     emulator = emulator_hint(failure.code)
@@ -304,14 +325,15 @@ def page_number_pager(fetch: Callable[[str | None], Any], items: Callable[[Any],
     return Pager(fetch, items, next_page)
 
 
-def paginate(resource: str, action: str, pager: Pager[I], retry: RetryPolicy = DEFAULT_RETRY) -> list[I]:
+def paginate(resource: str, action: str, pager: Pager[I], retry: RetryPolicy = DEFAULT_RETRY,
+             gate: Governor | None = None) -> list[I]:
     """Every item of a paged list call, each page fetched through :func:`call`."""
     found: list[I] = []
     cursor: str | None = None
     seen: set[str] = set()
     while True:
         page_cursor = cursor
-        response = call(resource, action, partial(pager.fetch, page_cursor), retry)
+        response = call(resource, action, partial(pager.fetch, page_cursor), retry, gate)
         page = list(pager.items(response.body) or ())
         found.extend(page)
         cursor = pager.next_cursor(response.body, page_cursor, len(page))

@@ -1,0 +1,187 @@
+"""Benchmark (not a test): the CLI as a user runs it, against the emulator in its own process.
+
+    .venv/bin/python bench/scale.py [--users 500,5000] [--latency-ms 20] [--workspaces 20] [--endpoints 2]
+                                    [--apply-users 500] [--cpu-users 500] [--qps 0]
+
+For each size N (users, plus 20 workspaces with 3 grants, 1 API key and 2 members each, and 2 endpoints):
+seeds the account through `provision apply` with no latency, injects ``--latency-ms`` on every call, and
+times one no-op `provision plan` (a process of its own, start-up included). Prints its calls, calls per
+user, wall, the bound (calls × latency ÷ workers + start-up, where start-up is a plan of an empty
+manifest) and wall ÷ bound, then the cost per user of each size next to the first one's.
+
+Then: an apply of ``--apply-users`` users from an empty account under the same latency, against its bound
+(chain depth × latency + calls × latency ÷ workers + start-up; depth = the longest chain of changes of
+the plan, plus 2 for the reads before it); the tool's CPU per managed resource of a no-op plan at zero
+latency, past start-up; and with ``--qps Q`` a no-op plan under the emulator's rate cap of Q calls per
+second (throttled calls as a share of all). Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import Run, Size, emulator_process, median, run_cli  # noqa: E402
+
+from provision.emulator.testing import EmulatorHandle  # noqa: E402
+from provision.providers.alibaba.base import PRODUCTS  # noqa: E402
+from provision.providers.alibaba.governor import Workers  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Plan:
+    size: Size
+    run: Run
+    startup: float
+    workers: int
+    latency: float
+
+    @property
+    def bound(self) -> float:
+        return self.run.calls * self.latency / self.workers + self.startup
+
+    def line(self) -> str:
+        users = self.size.users
+        return (f"  no-op plan, {self.size.label()}: {self.run.calls} calls "
+                f"({self.run.calls / users:.2f}/user), "
+                f"wall {self.run.wall:.2f} s, bound {self.bound:.2f} s (start-up {self.startup:.2f} s, "
+                f"{self.workers} workers), wall/bound {self.run.wall / self.bound:.2f} (goal ≤ 1.25), "
+                f"{self.run.wall / users * 1000:.2f} ms/user, "
+                f"{self.run.calls / max(0.001, self.run.wall - self.startup):.0f} calls/s past start-up, "
+                f"CPU {self.run.cpu:.2f} s")
+
+
+def seeded(emu: EmulatorHandle, home: Path, size: Size) -> Path:
+    """Write the manifest of ``size`` and apply it with no latency."""
+    manifest = home / f"bench-{size.users}.yaml"
+    manifest.write_text(size.manifest())
+    run = run_cli(emu, home, "apply", "-m", str(manifest), "--auto-approve", "--concurrency", "16")
+    if run.code:
+        raise SystemExit(f"seeding {size.label()} failed (exit {run.code}):\n{run.stderr[-3000:]}")
+    return manifest
+
+
+def startup(emu: EmulatorHandle, home: Path, runs: int = 3) -> float:
+    """Wall time of a plan of an empty manifest: imports, manifest, clients, the account-wide lists."""
+    empty = home / "empty.yaml"
+    empty.write_text(Size(0, 0, 0).manifest())
+    return median([run_cli(emu, home, "plan", "-m", str(empty)).wall for _ in range(runs)])
+
+
+def noop_plan(size: Size, latency_ms: int, workers: int) -> Plan:
+    with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:
+        home = Path(tmp)
+        manifest = seeded(emu, home, size)
+        emu.set_faults(latency_ms=latency_ms)
+        start = startup(emu, home)
+        run = run_cli(emu, home, "plan", "-m", str(manifest), "--detailed-exitcode")
+        if run.code != 0:
+            raise SystemExit(f"the plan of {size.label()} is not a no-op (exit {run.code}):\n"
+                             f"{run.stdout[-2000:]}{run.stderr[-2000:]}")
+        return Plan(size, run, start, workers, latency_ms / 1000)
+
+
+def chain_depth(plan_json: str) -> int:
+    """The longest chain of changes of a saved plan (each waits for its parents)."""
+    from provision.engine.apply import dependencies
+    from provision.plan.io import plan_from_dict
+
+    changes = plan_from_dict(json.loads(plan_json)).changes
+    waits = dependencies(changes)
+    depth: dict[str, int] = {}
+
+    def of(key: str) -> int:
+        if key not in depth:
+            depth[key] = 1 + max((of(p) for p in waits.get(key, ())), default=0)
+        return depth[key]
+
+    return max((of(c.key) for c in changes), default=0)
+
+
+def apply_from_empty(size: Size, latency_ms: int, workers: int) -> str:
+    with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:
+        home = Path(tmp)
+        manifest = home / "bench.yaml"
+        manifest.write_text(size.manifest())
+        planned = run_cli(emu, home, "plan", "-m", str(manifest), "--json")
+        depth = chain_depth(planned.stdout) + 2  # + ListUsers, then the per-user reads
+        emu.set_faults(latency_ms=latency_ms)
+        start = startup(emu, home)
+        run = run_cli(emu, home, "apply", "-m", str(manifest), "--auto-approve",
+                      "--concurrency", str(workers))
+        latency = latency_ms / 1000
+        bound = depth * latency + run.calls * latency / workers + start
+        ok = "" if run.code == 0 else f" (exit {run.code}: {run.stderr.strip().splitlines()[-1][:200]})"
+        return (f"  apply from empty, {size.label()}: {run.calls} calls, chain depth {depth}, wall "
+                f"{run.wall:.2f} s, bound {bound:.2f} s, wall/bound {run.wall / bound:.2f} (goal ≤ 1.25){ok}")
+
+
+def cpu_per_resource(size: Size) -> str:
+    with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:
+        home = Path(tmp)
+        manifest = seeded(emu, home, size)
+        empty = home / "empty.yaml"
+        empty.write_text(Size(0, 0, 0).manifest())
+        base = median([run_cli(emu, home, "plan", "-m", str(empty)).cpu for _ in range(3)])
+        full = median([run_cli(emu, home, "plan", "-m", str(manifest)).cpu for _ in range(3)])
+        per = (full - base) / size.resources * 1000
+        return (f"  CPU at zero latency, {size.label()} ({size.resources} managed resources): plan "
+                f"{full:.2f} s, empty plan {base:.2f} s → {per:.2f} ms per resource past start-up (goal ≤ 1)")
+
+
+def throttled_plan(size: Size, latency_ms: int, qps: float) -> str:
+    with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:
+        home = Path(tmp)
+        manifest = seeded(emu, home, size)
+        emu.set_faults(latency_ms=latency_ms, qps=qps)
+        run = run_cli(emu, home, "plan", "-m", str(manifest), "--detailed-exitcode")
+        share = run.throttled / max(1, run.calls)
+        return (f"  no-op plan under a cap of {qps:g} calls/s, {size.label()}: {run.calls} calls, "
+                f"{run.throttled} throttled ({share:.1%}; goal ≤ 5%), wall {run.wall:.2f} s "
+                f"(the cap alone needs {run.calls / qps:.2f} s), exit {run.code}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", default="500,5000", help="comma-separated sizes of the no-op plan")
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--workspaces", type=int, default=20)
+    parser.add_argument("--endpoints", type=int, default=2)
+    parser.add_argument("--apply-users", type=int, default=500, help="0: skip the apply")
+    parser.add_argument("--cpu-users", type=int, default=500, help="0: skip the CPU figure")
+    parser.add_argument("--qps", type=float, default=0, help="also a plan under this rate cap (0: skip)")
+    args = parser.parse_args()
+    workers = Workers.from_env(PRODUCTS).of("ram")
+    print(f"the CLI as a process, the emulator in another; {args.latency_ms} ms per call; {workers} workers "
+          "per service (PROVISION_WORKERS)", flush=True)
+    plans: list[Plan] = []
+    for users in (int(n) for n in args.users.split(",") if n.strip()):
+        plans.append(noop_plan(Size(users, args.workspaces, args.endpoints), args.latency_ms, workers))
+        print(plans[-1].line(), flush=True)
+        if len(plans) == 1:
+            actions = sorted(plans[0].run.actions.items(), key=lambda item: (-item[1], item[0]))
+            listed = ", ".join(f"{name} {count}" for name, count in actions)
+            print(f"    calls by action: {listed}", flush=True)
+    if len(plans) > 1:
+        first = plans[0].run.wall / plans[0].size.users
+        for plan in plans[1:]:
+            ratio = plan.run.wall / plan.size.users / first
+            print(f"  cost per user at {plan.size.users} users: {ratio:.2f}× the {plans[0].size.users}-user "
+                  f"figure (goal within ±15%)", flush=True)
+    if args.apply_users:
+        print(apply_from_empty(Size(args.apply_users, args.workspaces, args.endpoints), args.latency_ms,
+                               workers), flush=True)
+    if args.cpu_users:
+        print(cpu_per_resource(Size(args.cpu_users, args.workspaces, args.endpoints)), flush=True)
+    if args.qps:
+        print(throttled_plan(Size(plans[0].size.users if plans else 500, args.workspaces, args.endpoints),
+                             args.latency_ms, args.qps), flush=True)
+
+
+if __name__ == "__main__":
+    main()
