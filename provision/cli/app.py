@@ -8,6 +8,7 @@ failures (ProvisionError) print one actionable message, never a traceback.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
@@ -131,7 +132,7 @@ def plan(
     """
     if as_json and markdown:
         raise ProvisionError("give --json or --markdown, not both")
-    prepared = load(manifest, var, var_file)
+    prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
     result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired,
                        rotate_missing=rotate_missing_secrets)
@@ -201,10 +202,10 @@ def apply(
             raise ProvisionError(f"{plan_file} carries its own manifest, variables and --allow-destroy/"
                                  f"{ROTATE_FLAG} switches: re-run plan to change them")
         saved = load_saved_plan(plan_file)
-        prepared = prepare_source(saved.source)
+        prepared = prepare_source(replace(saved.source, state_dir=state_dir, secrets_dir=secrets_dir))
     else:
         assert manifest is not None
-        prepared = load(manifest, var, var_file)
+        prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
     options = PlanOptions(allow_destroy=allow_destroy, rotate_missing=rotate_missing_secrets)
     to_apply = plan_to_apply(prepared, context, saved, options)
@@ -294,7 +295,7 @@ def verify(
 
     Example: `provision verify -m manifests/example.yaml --json > verify.json`
     """
-    prepared = load(manifest, var, var_file)
+    prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     report = run_verify(prepared, cloud_context(prepared, state_dir, secrets_dir))
     if as_json:
         typer.echo(json.dumps(report.to_list(), indent=2))
@@ -344,7 +345,7 @@ def revoke(
     acme-delivery --delete-user --auto-approve --json`
     """
     started = now()
-    prepared = load(manifest, var, var_file)
+    prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
     context.check_writable()  # the record and the sink must take what revoke writes
     to_revoke = read_revoke(prepared, context, user, delete_user=delete_user, now=started)

@@ -107,9 +107,14 @@ def test_no_permission_hint_names_the_policy_the_identity_needs(clients: Clients
 
 
 def test_error_codes_map_once_to_outcomes() -> None:
-    assert outcome_of("EntityNotExist.User.LoginProfile") is Outcome.GONE
-    assert outcome_of("EndpointNotFound") is Outcome.GONE
-    assert outcome_of("WorkspaceNotExist") is Outcome.GONE
+    assert outcome_of("EntityNotExist.User.LoginProfile", "GetLoginProfile") is Outcome.GONE
+    assert outcome_of("EndpointNotFound", "DeleteVpcEndpoint") is Outcome.GONE
+    assert outcome_of("WorkspaceNotExist", "DeleteWorkspace") is Outcome.GONE
+    # a not-found code is "already gone" only for the action that answers it: anything else fails
+    assert outcome_of("EntityNotExist.User.LoginProfile", "DeleteUser") is Outcome.FAIL
+    assert outcome_of("EntityNotExist.Role", "DeleteUser") is Outcome.FAIL
+    assert outcome_of("Workspace.ModelNotFound", "DeleteApiKey") is Outcome.FAIL
+    assert outcome_of("EndpointNotFound") is Outcome.FAIL
     assert outcome_of("EntityAlreadyExists.User.Policy") is Outcome.EXISTS
     assert outcome_of("Throttling.User") is Outcome.RETRY
     assert outcome_of("ServiceUnavailable") is Outcome.RETRY
