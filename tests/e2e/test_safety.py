@@ -5,6 +5,7 @@ revoke, and a delete's cascade that is exactly what apply does.
 from __future__ import annotations
 
 import shlex
+import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -176,7 +177,8 @@ def test_confirm_refuses_a_role_other_than_the_declared_one(cli: Cli) -> None:
 def test_a_second_revoke_does_not_reopen_a_console_removal_confirmed_done(cli: Cli) -> None:
     example, past = cli.manifests / "example.yaml", ("--var", "expires=2000-01-01T00:00:00Z")
     user, workspace = "acme-delivery", "agent-delivery"
-    assert cli("apply", "-m", example, "--var", "expires=2999-01-01T00:00:00Z", "--auto-approve").exit_code == 0
+    future = ("--var", "expires=2999-01-01T00:00:00Z")
+    assert cli("apply", "-m", example, *future, "--auto-approve").exit_code == 0
     workspace_id = cli.workspace_id(workspace)
     cli.cloud.add_member(workspace_id, user, "guest")
     first = cli("revoke", "-m", example, *past, "--user", user, "--auto-approve")
@@ -195,3 +197,32 @@ def test_a_second_revoke_does_not_reopen_a_console_removal_confirmed_done(cli: C
     plan = cli("plan", "-m", example, *past, "--json").json()
     assert f"modelstudio.member/{workspace}/{user}" not in {
         c["key"] for c in plan["changes"] if c["action"] == "manual"}
+
+
+def test_emulator_serve_says_in_one_line_why_it_cannot_start(offline_cli: Cli) -> None:
+    bad_seed = offline_cli.manifest("seed.yaml", "accounts: []\nbogus_key: 1\n")
+    seeded = offline_cli.subprocess("emulator", "serve", "--seed", bad_seed)
+    assert seeded.exit_code == 1
+    assert seeded.stderr.startswith("error: --seed ") and "bogus_key" in seeded.stderr
+    assert "Traceback" not in seeded.stderr and len(seeded.stderr.strip().splitlines()) == 1
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = offline_cli.subprocess("emulator", "serve", "--port", str(taken.getsockname()[1]))
+    assert busy.exit_code == 1
+    assert busy.stderr.startswith("error: cannot serve on 127.0.0.1:") and "--port" in busy.stderr
+    assert "Traceback" not in busy.stderr and len(busy.stderr.strip().splitlines()) == 1
+
+
+def test_deleting_a_user_leaves_no_empty_env_file_in_the_sink(cli: Cli) -> None:
+    present = cli.manifest("doomed.yaml", DOOMED.replace("STATE", "present"))
+    assert cli("apply", "-m", present, "--auto-approve").exit_code == 0
+    assert (cli.secrets_dir / "leaver.env").exists()
+    absent = cli.manifest("doomed.yaml", DOOMED.replace("STATE", "absent"))
+
+    deleted = cli("apply", "-m", absent, "--allow-destroy", "--auto-approve")
+
+    assert deleted.exit_code == 0, output(deleted)
+    assert not (cli.secrets_dir / "leaver.env").exists()
+    assert [p.name for p in cli.secrets_dir.glob("*.env") if not p.read_text().strip("\n").count("\n")] == []

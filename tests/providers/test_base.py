@@ -230,3 +230,13 @@ def test_a_create_whose_response_was_lost_is_found_not_repeated() -> None:
     found = call("modelstudio.workspace/w", "CreateWorkspace", once_then_find(create, find), FAST_RETRY)
     assert found == "ws-1"
     assert made == ["ws-1"]
+
+
+def test_a_not_found_code_another_action_gives_fails_instead_of_reading_as_gone(clients: Clients) -> None:
+    client = clients.ram()
+    client.create_user(ram.CreateUserRequest(user_name="nolog"))
+    no_profile = partial(client.get_login_profile, ram.GetLoginProfileRequest(user_name="nolog"))
+    assert clients.call_or_none("ram.login_profile/nolog", "GetLoginProfile", no_profile) is None  # its code
+    with pytest.raises(CallError) as raised:  # the same answer where DeleteUser is expected: not "gone"
+        clients.call_or_none("ram.user/nolog", "DeleteUser", no_profile)
+    assert raised.value.code == "EntityNotExist.User.LoginProfile" and raised.value.outcome is Outcome.FAIL

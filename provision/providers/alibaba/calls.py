@@ -139,6 +139,7 @@ _GONE: dict[str, frozenset[str]] = {action: frozenset(codes) for action, codes i
     "ListVpcEndpointZones": ("EndpointNotFound",), "ListVpcEndpointSecurityGroups": ("EndpointNotFound",),
     "RemoveZoneFromVpcEndpoint": ("EndpointNotFound", "EndpointZoneNotFound"),
     "DetachSecurityGroupFromVpcEndpoint": ("EndpointNotFound",),
+    "DescribeSecurityGroupAttribute": ("InvalidSecurityGroupId.NotFound",),
 }.items()}
 
 # product → (RAM action prefix, the system policy that covers the tool's calls)

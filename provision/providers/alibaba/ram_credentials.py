@@ -66,7 +66,7 @@ class Credentials:
         assert isinstance(spec, AccessKeysSpec)
         count = 0 if change.action is Action.DELETE or spec.count is None else spec.count
         done = self._reconcile(spec.user, count, change.rotate)
-        return f"{change.key}: {done}" if done else InSync(f"{change.key} already in sync")
+        return f"{change.key}: {done}" if done else InSync(f"{change.key}: already in sync")
 
     def _reconcile(self, user: str, count: int, rotate: bool) -> str:
         """ListAccessKeys; delete extras (lost secret first, then oldest); rotate if asked; create up to
