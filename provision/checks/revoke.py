@@ -35,8 +35,8 @@ from provision.manifest.marks import dotted
 from provision.plan.checklist import manual_step
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba import CallError
-from provision.providers.alibaba.ram import UserAccess
-from provision.providers.alibaba.ram_credentials import ALREADY_GONE, DONE, Step
+from provision.providers.alibaba.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step
+from provision.providers.alibaba.ram_users import UserFacts
 
 MANUAL = "manual"
 RECORD_VERSION = 1
@@ -58,7 +58,8 @@ class RevokePlan:
 
     user: str
     why: str  # why the manifest allows it: "expires_at … has passed" | "declared state: absent"
-    access: UserAccess
+    access: UserFacts
+    strip: tuple[DeleteStep, ...]  # the RAM provider's steps, built from ``access``: shown, then run
     api_keys: tuple[Live, ...]  # managed workspace API keys issued to the user
     credentials: tuple[Credential, ...]  # captured from the sink: never printed
     memberships: tuple[Membership, ...]
@@ -66,17 +67,13 @@ class RevokePlan:
 
     def steps(self) -> list[str]:
         """The steps revoke will take, in order, as found now ("none" where nothing is left)."""
-        a = self.access
-        lines = [f"deactivate, then delete access key {k}" for k in a.access_keys] or ["access keys: none"]
-        lines.append("login profile: none" if a.login_profile_code else "delete console login profile")
-        lines += [f"detach policy {kind}:{name}" for kind, name in a.policies] or ["policies: none attached"]
-        lines += [f"remove from group {group}" for group in a.groups] or ["groups: none"]
-        lines.append(f"unbind and delete MFA device {a.mfa_serial}" if a.mfa_serial else "MFA device: none")
+        lines = [step.label for step in self.strip] or \
+            ["RAM: no key, login, policy, group or MFA device left"]
         lines += [f"delete API key {k.spec.name} ({k.cloud_id})" for k in self.api_keys] or \
             ["API keys issued to it: none"]
         lines += [f"console step: remove from workspace {m.workspace}" for m in self.memberships]
         if self.delete_user:
-            lines.append("delete the RAM user" if a.exists else "RAM user: already deleted")
+            lines.append("delete user" if self.access.exists else "RAM user: already deleted")
         held = len([c for c in self.credentials if c.kind != "console-password"])
         lines.append(f"prove the access is gone ({held} old credential(s) from the secrets sink), then drop "
                      "the dead secrets from the sink")
@@ -99,6 +96,7 @@ class RevokeRecord:
     checklist: tuple[str, ...]
     credentials: tuple[dict[str, Any], ...]  # kind, ids, fingerprint, whether it was dropped from the sink
     proofs: tuple[Proof, ...]
+    console_removals: tuple[str, ...] = ()  # workspaces whose console removal of the user was asked for
     path: Path | None = None  # where the record was written
 
     @property
@@ -113,7 +111,8 @@ class RevokeRecord:
             "operator": self.operator, "caller": self.caller, "started_at": self.started_at,
             "finished_at": self.finished_at, "delete_user": self.delete_user, "ok": self.ok,
             "steps": [{"step": s.step, "result": s.result} for s in self.steps],
-            "checklist": list(self.checklist), "credentials": list(self.credentials),
+            "checklist": list(self.checklist), "console_removals": list(self.console_removals),
+            "credentials": list(self.credentials),
             "proofs": [asdict(p) for p in self.proofs],
         }
 
@@ -156,13 +155,18 @@ def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user:
     if delete_user and declared.protect:
         raise ProvisionError(f"{user} is declared protect: true: drop --delete-user (its access is still "
                              "revoked) or remove protect from the manifest")
-    access = ram_of(context).access_of(user)
-    if access.exists and not access.managed:
-        raise ProvisionError(f"{Kind.USER}/{user} exists but is not managed by provision (no marker in its "
-                             "Comments): not touched; declare adopt: true and apply to manage it")
+    ram = ram_of(context)
+    access = ram.user(user)
+    mine = prepared.desired.manifest
+    if access.exists and not access.owner.ours(mine):
+        raise ProvisionError(
+            f"{Kind.USER}/{user} is owned by {access.owner.describe()}, not by this manifest ({mine}): "
+            "nothing was revoked. Revoke it from its own manifest, or take it over first: declare "
+            f"adopt: true on users entry {user} in {prepared.source.manifest}, run apply, then revoke")
     keys = tuple(issued_keys(context, prepared.desired, user))
     live_keys = [k.spec for k in keys if isinstance(k.spec, ApiKeySpec)]
-    return RevokePlan(user, why, access, keys, captured(prepared.manifest, context.sink, user, live_keys),
+    return RevokePlan(user, why, access, tuple(ram.strip_steps(access)) if access.exists else (), keys,
+                      captured(prepared.manifest, context.sink, user, live_keys),
                       _memberships(prepared, context, user, why), delete_user)
 
 
@@ -170,9 +174,12 @@ def _memberships(prepared: Prepared, context: Context, user: str, why: str) -> t
     """Workspaces the manifest makes ``user`` a member of, where its membership was confirmed, or whose
     removal is pending already; each removal's console step ends with the ``membership confirm --removed``
     that ends it."""
-    workspaces = {ws.name for ws in prepared.manifest.workspaces if any(m.user == user for m in ws.members)}
-    workspaces |= {ws for (ws, member) in context.state.confirmations() if member == user}
-    workspaces |= {ws for (ws, member) in context.state.pending_removals() if member == user}
+    known = {ws for (ws, member) in context.state.confirmations() if member == user}
+    known |= {ws for (ws, member) in context.state.pending_removals() if member == user}
+    # a removal an earlier revoke asked for that is no longer pending was confirmed done (--removed)
+    done = asked_removals(context.state.path.parent / "records", user) - known
+    workspaces = known | {ws.name for ws in prepared.manifest.workspaces
+                          if any(m.user == user for m in ws.members) and ws.name not in done}
     found = []
     for workspace in sorted(workspaces):
         spec = MemberSpec(workspace=workspace, user=user)
@@ -190,15 +197,15 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, starte
                on_step: OnStep | None = None) -> RevokeRecord:
     """Take the access away (RAM cascade, API keys, console checklist, optionally the user), prove it with
     the captured credentials, drop the dead ones from the sink and write the record."""
-    ram = ram_of(context)
-    steps = ram.strip_user(plan.user)
+    steps = [step.run() for step in plan.strip] or [Step("RAM: nothing left to remove", ALREADY_GONE)]
     steps += [_delete_api_key(context, live) for live in plan.api_keys] or \
         [Step("delete API keys issued to it", ALREADY_GONE)]
     steps += [Step(f"remove from workspace {m.workspace} (console)", MANUAL) for m in plan.memberships]
     for m in plan.memberships:  # the probe dies with the keys: plans list the removal until confirmed
         context.state.record_removal(m.workspace, plan.user, f"revoked: {plan.why}", started)
     if plan.delete_user:
-        steps.append(ram.remove_user(plan.user))
+        steps.append(ram_of(context).delete_steps(plan.access)[-1].run() if plan.access.exists
+                     else Step("delete user", ALREADY_GONE))
     for step in steps:
         if on_step is not None:
             on_step(step)
@@ -210,6 +217,7 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, starte
         operator=os.environ.get("USER") or "unknown", caller=_caller(context), started_at=iso(started),
         finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
         checklist=tuple(m.checklist for m in plan.memberships),
+        console_removals=tuple(m.workspace for m in plan.memberships),
         credentials=tuple(_drop_if_dead(context, plan.user, c, proofs) for c in plan.credentials),
         proofs=tuple(proofs))
     return write_record(record, context.state.path.parent / "records")
@@ -266,6 +274,17 @@ def _caller(context: Context) -> str:
     except CallError:
         return ""
     return str(answer.body.arn or "")
+
+
+def asked_removals(directory: Path, user: str) -> set[str]:
+    """The workspaces earlier revocation records of ``user`` asked to remove it from in the console."""
+    asked: set[str] = set()
+    for path in directory.glob(f"revoke-{user}-*.json"):
+        try:
+            asked.update(str(ws) for ws in json.loads(path.read_text()).get("console_removals", []))
+        except (OSError, ValueError, AttributeError):
+            continue  # an unreadable record asks for nothing
+    return asked
 
 
 def write_record(record: RevokeRecord, directory: Path) -> RevokeRecord:

@@ -17,7 +17,8 @@ from provision.desired.resources import ApiKeySpec, Desired, Kind, Live
 from provision.engine.flow import Context
 from provision.manifest import Manifest
 from provision.providers.alibaba import CallError, DashScopeTarget
-from provision.providers.alibaba.ram import RamProvider, UserAccess
+from provision.providers.alibaba.ram import RamProvider
+from provision.providers.alibaba.ram_users import UserFacts
 from provision.state.secrets import SecretSink, fingerprint
 
 # What STS answers for an AccessKey that was deleted, or only deactivated.
@@ -114,7 +115,7 @@ def prove(context: Context, desired: Desired, site: DashScopeTarget, user: str,
     proofs = [access_key_proof(facts, user, c) for c in credentials if c.kind == "access-key"]
     proofs += [api_key_proof(site, c) for c in credentials if c.kind == "api-key"]
     try:
-        access = ram_of(context).access_of(user)
+        access = ram_of(context).user(user)
         remaining = issued_keys(context, desired, user)
     except CallError as err:
         return [*proofs, Proof("read", f"RAM and Model Studio can be read to check {user}", False,
@@ -147,15 +148,16 @@ def api_key_proof(site: DashScopeTarget, credential: Credential) -> Proof:
                  reply.status == DEAD_API_KEY_STATUS, observed, reply.status, reply.code, credential.label)
 
 
-def _listed(access: UserAccess, user_deleted: bool) -> Iterator[Proof]:
+def _listed(access: UserFacts, user_deleted: bool) -> Iterator[Proof]:
     """What RAM still lists for the user: nothing may be left."""
-    user = access.user
-    login = access.login_profile_code
+    user = access.name
+    login = access.login_code
     yield Proof("login-profile", f"{user} has no console login profile (GetLoginProfile)",
                 login.startswith("EntityNotExist"), login or "a login profile exists", code=login)
-    yield _none("access-keys", f"{user} has no AccessKey (ListAccessKeys)", access.access_keys)
+    yield _none("access-keys", f"{user} has no AccessKey (ListAccessKeys)",
+                [k.access_key_id for k in access.keys])
     yield _none("policies", f"no policy is attached to {user} (ListPoliciesForUser)",
-                [f"{kind}:{name}" for kind, name in access.policies])
+                [f"{p.policy_type}:{p.name}" for p in access.policies])
     yield _none("groups", f"{user} is in no group (ListGroupsForUser)", access.groups)
     yield _none("mfa", f"{user} has no MFA device (GetUserMFAInfo)", [access.mfa_serial] if access.mfa_serial
                 else [])

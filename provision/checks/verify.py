@@ -126,7 +126,8 @@ class _Verifier:
         self.live = LiveFacts(context, prepared.desired)
         self.entries = Entries(prepared.manifest)
         self.explain = Explain(self.entries, self.live, prepared.manifest.cloud.site,
-                               emulator=context.target.emulator_url is not None)
+                               emulator=context.target.emulator_url is not None,
+                               args=prepared.source.command_args())
         self.site = site_target(context.target, prepared.manifest)
 
     # -- verify.checks ---------------------------------------------------------------------------------

@@ -35,7 +35,6 @@ from provision.providers.alibaba.membership import Probe, ProbeResult, membershi
 from provision.providers.alibaba.modelstudio import find_workspaces
 
 T = TypeVar("T")
-APPLY = "`provision apply`"
 # 403 codes meaning "model not granted / not allowed": native, and the OpenAI-compatible spelling some
 # documentation pages give [UNVERIFIED: the OpenAI-mode code varies between pages, reference §9].
 MODEL_DENIED = frozenset({"Model.AccessDenied", "access_denied"})
@@ -176,15 +175,18 @@ class Entries:
 class Explain:
     """Diagnoses: what is wrong, the manifest entry involved (file:line), and what to do about it."""
 
-    def __init__(self, entries: Entries, live: LiveFacts, site: str, emulator: bool = False) -> None:
+    def __init__(self, entries: Entries, live: LiveFacts, site: str, emulator: bool = False,
+                 args: str = "") -> None:
         self.entries = entries
         self.manifest = entries.manifest
         self.live = live
         self.site = site
         self.emulator = emulator  # PROVISION_ENDPOINT is set: every call goes to one emulator
+        # how printed commands name the manifest, its variables and the dirs (``Source.command_args``)
+        self.args = args or self.manifest.source_file or MANIFEST_PLACEHOLDER
+        self.apply = f"`provision apply -m {self.args}`"
         # apply leaves a key whose secret the sink lacks in place unless told to rotate it
-        manifest = self.manifest.source_file or MANIFEST_PLACEHOLDER
-        self.rotate = f"`provision apply -m {manifest} {ROTATE_FLAG}`"
+        self.rotate = f"`provision apply -m {self.args} {ROTATE_FLAG}`"
 
     # -- model and app calls -------------------------------------------------------------------------
     def reply(self, call: Call, reply: Reply) -> str:
@@ -195,7 +197,7 @@ class Explain:
             return self._unreachable(call, reply)
         if reply.code in ("EndpointNotFound", "EndpointNotReady") and call.endpoint:
             return (f"endpoint {call.endpoint} ({at('endpoints', self.entries.endpoint(call.endpoint))}) "
-                    f"answered {reply.code}: {reply.message} `provision plan` shows its state; {APPLY} "
+                    f"answered {reply.code}: {reply.message} `provision plan` shows its state; {self.apply} "
                     "recreates a missing endpoint")
         app = call.kind in APP_KINDS
         if reply.status == 401:
@@ -212,7 +214,7 @@ class Explain:
                     "published: publish it in the Model Studio console (Applications), then re-run verify")
         if reply.code == "AccessDenied":
             return (f"this machine's address is outside the key's IP allow list: add it to "
-                    f"{at('workspaces', w, 'api_keys', k, 'ip_allow_list')} and run {APPLY}")
+                    f"{at('workspaces', w, 'api_keys', k, 'ip_allow_list')} and run {self.apply}")
         if reply.status == 404 or model_missing(reply):
             return self._not_found(call, reply, w)
         if reply.status == 400 and call.kind == "app-params":
@@ -238,7 +240,7 @@ class Explain:
         holder = self.manifest.workspaces[w].api_keys[k].issued_to
         declared = (f"; if {holder} created it, add {DATA_FULL_ACCESS} to "
                     f"{self.entries.at('users', self.entries.user(holder), 'policies', 'system')} and run "
-                    f"{APPLY}" if holder else "")
+                    f"{self.apply}" if holder else "")
         return (f"the RAM user who owns API key {ws}/{key} may not open a session (NoPermission on "
                 f"{SESSION_ACTION}): attach {DATA_FULL_ACCESS} to the identity that created the key "
                 f"(AliyunBailianDataReadOnlyAccess is not enough){declared}")
@@ -257,7 +259,7 @@ class Explain:
         else:
             why = f"the key can call {model} though the account shows no grant of it"
         return (f"{model} answered, but {self.entries.at('verify', 'checks', call.index, 'denied_model')} "
-                f"expects a refusal: {why}; `provision plan` shows the drift, {APPLY} revokes it")
+                f"expects a refusal: {why}; `provision plan` shows the drift, {self.apply} revokes it")
 
     def _unreachable(self, call: Call, reply: Reply) -> str:
         host = host_of(call.target)
@@ -278,7 +280,7 @@ class Explain:
         except CallError as err:
             return f"API key {ws}/{key} was refused {where}; the account could not be read: {err.code}"
         if found is None:
-            return f"API key {ws}/{key} was refused {where}: workspace {ws} does not exist; run {APPLY}"
+            return f"API key {ws}/{key} was refused {where}: workspace {ws} does not exist; run {self.apply}"
         ws_site = region_site(str(found.region or ""))
         if ws_site != self.site and self.emulator:
             region = self.manifest.cloud.region
@@ -292,7 +294,7 @@ class Explain:
                     f"to the workspace's site, or use a key of a workspace on the {self.site} site")
         entry = self.entries.at("workspaces", w, "api_keys", k)
         if live_key is None:
-            return (f"API key {ws}/{key} ({entry}) no longer exists in the account: run {APPLY}, which "
+            return (f"API key {ws}/{key} ({entry}) no longer exists in the account: run {self.apply}, which "
                     "creates it and puts its value in the secrets sink")
         if live_key.api_key_id != call.key_id:
             return (f"the secrets sink holds API key id {call.key_id}, but {ws}/{key} is id "
@@ -302,7 +304,7 @@ class Explain:
             if self.manifest.workspaces[w].api_keys[k].disabled:
                 return f"API key {ws}/{key} is disabled, as {entry} declares: a disabled key cannot pass"
             return (f"API key {ws}/{key} is disabled in the account, though {entry} declares it enabled: "
-                    f"run {APPLY} to enable it")
+                    f"run {self.apply} to enable it")
         return (f"API key {ws}/{key} is enabled, yet the value in the secrets sink is refused {where} (reset "
                 "outside provision?): remove its DASHSCOPE_API_KEY_* lines from the sink and run "
                 f"{self.rotate}")
@@ -314,9 +316,11 @@ class Explain:
         allowed_entry = self.entries.at("workspaces", w, "api_keys", k, "allowed_models")
         allowed = workspace.api_keys[k].allowed_models
         if workspace.models != "all" and model not in workspace.models:
-            return f"model {model} is not granted to workspace {ws}: add it to {models_entry}, run {APPLY}"
+            return (f"model {model} is not granted to workspace {ws}: add it to {models_entry}, run "
+                    f"{self.apply}")
         if allowed and model not in allowed:
-            return f"model {model} is outside the key's allowed models: add it to {allowed_entry}, {APPLY}"
+            return (f"model {model} is outside the key's allowed models: add it to {allowed_entry}, "
+                    f"{self.apply}")
         try:
             grants = self.live.grants(ws)
             live_key = self.live.api_key(ws, call.check.api_key)
@@ -324,10 +328,10 @@ class Explain:
             return f"model {model} was refused; reading the account to tell why failed: {err.code}"
         if model not in grants and ALL_MODELS not in grants:
             return (f"model {model} is not granted to workspace {ws} in the account, though {models_entry} "
-                    f"declares it (revoked outside provision?): run {APPLY} to grant it again")
+                    f"declares it (revoked outside provision?): run {self.apply} to grant it again")
         if live_key is not None and live_key.allowed_models and model not in live_key.allowed_models:
             return (f"the key's allowed models in the account ({', '.join(live_key.allowed_models)}) leave "
-                    f"out {model}, unlike {allowed_entry}: run {APPLY} to update the key")
+                    f"out {model}, unlike {allowed_entry}: run {self.apply} to update the key")
         return (f"model {model} is granted to workspace {ws} and allowed for the key, yet refused: the "
                 "account may have to activate the model first (Model Studio console → Models)")
 
@@ -347,7 +351,7 @@ class Explain:
         """Why calls cannot go through the endpoint, or None when it is Active and Connected."""
         entry = self.entries.at("endpoints", self.entries.endpoint(name))
         if live is None:
-            return f"endpoint {name} ({entry}) does not exist in the account: run {APPLY} to create it"
+            return f"endpoint {name} ({entry}) does not exist in the account: run {self.apply} to create it"
         if live.status != "Active" or live.connection_status != "Connected" or not live.domain:
             return (f"endpoint {name} ({entry}) is {live.status}/{live.connection_status}, not "
                     "Active/Connected: a new or changing endpoint takes minutes; re-run verify when Active")
@@ -366,8 +370,8 @@ class Explain:
             return f"refused, as it must be: {observed}"
         if not working:
             return f"could not prove the key refused: {observed}"
-        who, fix = ("account declared absent", "provision apply --allow-destroy") if absent else \
-            ("expired account", "provision apply")
+        who, fix = ("account declared absent", f"provision apply -m {self.args} --allow-destroy") if absent \
+            else ("expired account", f"provision apply -m {self.args}")
         return f"{who} still has a working key: run {fix} (or revoke); {observed}"
 
     # -- AccessKeys and members ----------------------------------------------------------------------
@@ -376,14 +380,14 @@ class Explain:
         entry = self.entries.at("users", self.entries.user(user), "access_keys")
         if err.code == "InvalidAccessKeyId.NotFound":
             return (f"AccessKey {access_key_id} of {user} no longer exists (deleted outside provision?): "
-                    f"run {APPLY}, which creates a replacement for {entry} and drops the dead key from the "
-                    f"secrets sink ({user}.env)")
+                    f"run {self.apply}, which creates a replacement for {entry} and drops the dead key from "
+                    f"the secrets sink ({user}.env)")
         if err.code == "InvalidAccessKeyId.Inactive":
             return (f"AccessKey {access_key_id} of {user} is disabled: enable it in the RAM console, or "
-                    f"delete it and run {APPLY} for a new one ({entry})")
+                    f"delete it and run {self.apply} for a new one ({entry})")
         if err.code == "SignatureDoesNotMatch":
             return (f"the secret the sink holds for AccessKey {access_key_id} of {user} is wrong (edited or "
-                    f"stale): delete the key in RAM and run {APPLY}, which creates a new one ({entry})")
+                    f"stale): delete the key in RAM and run {self.apply}, which creates a new one ({entry})")
         return f"GetCallerIdentity failed with {err.code}: {err.cloud_message} {err.hint}".strip()
 
     def wrong_identity(self, user: str, access_key_id: str, arn: str) -> str:
@@ -400,17 +404,15 @@ class Explain:
         w, m = self.entries.member(spec.workspace, spec.user)
         entry = self.entries.at("workspaces", w, "members", m)
         if result.outcome is Probe.NOT_MEMBER:
-            manifest = self.manifest.source_file or MANIFEST_PLACEHOLDER
             return (f"{spec.user} is not a member of workspace {spec.workspace} ({result.code}), though "
                     f"{entry} declares it: add it as {spec.role} in the Model Studio console (`provision "
-                    f"membership checklist -m {manifest}` lists the step), then re-run verify")
+                    f"membership checklist -m {self.args}` lists the step), then re-run verify")
         if result.code.startswith("NoPermission"):
             return self._no_data_policy(spec.user)
         if result.code:
             return f"the probe could not run: {spec.user}'s AccessKey failed with {result.code} (see its row)"
         if declared_keys == 0:
-            step = manual_step(Change(spec.key, Action.MANUAL, "verify", desired=spec), None,
-                               self.manifest.source_file or MANIFEST_PLACEHOLDER)
+            step = manual_step(Change(spec.key, Action.MANUAL, "verify", desired=spec), None, self.args)
             return (f"{spec.user} has no AccessKey to probe with: after the console step, record it with "
                     f"`{step.confirm}` ({entry})")
         return f"the probe could not run: {result.reason}"
@@ -423,6 +425,6 @@ class Explain:
             held.append(SUPER_ADMIN_POLICY)
         if held:
             return (f"{user} may not call sfm:ListPublishedAgent (NoPermission), though {entry} declares "
-                    f"{held[0]}: it was detached outside provision; run {APPLY} to attach it again")
+                    f"{held[0]}: it was detached outside provision; run {self.apply} to attach it again")
         return (f"{user} may not call sfm:ListPublishedAgent (NoPermission): a Model Studio data policy is "
-                f"missing; add AliyunBailianDataReadOnlyAccess to {entry} and run {APPLY}")
+                f"missing; add AliyunBailianDataReadOnlyAccess to {entry} and run {self.apply}")

@@ -69,6 +69,8 @@ def apply(
     Example: `provision apply -m manifests/example.yaml --rotate-missing-secrets` (replace the keys whose
     secret the sink lost; without it they are only reported)
     """
+    from dataclasses import replace
+
     from provision.cli.views import render_text
     from provision.engine.flow import PlanOptions, load_saved_plan, plan_to_apply, run_apply
     from provision.plan.checklist import manual_steps
@@ -82,10 +84,10 @@ def apply(
             raise ProvisionError(f"{plan_file} carries its own manifest, variables and --allow-destroy/"
                                  f"{ROTATE_FLAG} switches: re-run plan to change them")
         saved = load_saved_plan(plan_file)
-        prepared = prepare_source(saved.source)
+        prepared = prepare_source(replace(saved.source, state_dir=state_dir, secrets_dir=secrets_dir))
     else:
         assert manifest is not None
-        prepared = load(manifest, var, var_file)
+        prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
     options = PlanOptions(allow_destroy=allow_destroy, rotate_missing=rotate_missing_secrets)
     to_apply = plan_to_apply(prepared, context, saved, options)

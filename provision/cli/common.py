@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
@@ -31,12 +32,15 @@ VarOpt = Annotated[list[str] | None, typer.Option("--var", metavar="NAME=VALUE",
                                                   help="template variable (repeatable)")]
 VarFileOpt = Annotated[list[Path] | None, typer.Option(
     "--var-file", metavar="FILE", help="YAML file of template variables (repeatable)", dir_okay=False)]
+# No typer envvar: the environment is read by Context.build, so an option is set only when the user gave
+# it, and the commands the tool prints carry exactly what was given (Source.command_args).
 StateDirOpt = Annotated[Path | None, typer.Option(
-    "--state-dir", envvar="PROVISION_STATE_DIR", metavar="DIR", help="state directory [default: .provision]",
+    "--state-dir", metavar="DIR", help="state directory [env var: PROVISION_STATE_DIR; default: .provision]",
     file_okay=False)]
 SecretsDirOpt = Annotated[Path | None, typer.Option(
-    "--secrets-dir", envvar="PROVISION_SECRETS_DIR", metavar="DIR",
-    help="secrets sink directory [default: STATE_DIR/secrets]", file_okay=False)]
+    "--secrets-dir", metavar="DIR",
+    help="secrets sink directory [env var: PROVISION_SECRETS_DIR; default: STATE_DIR/secrets]",
+    file_okay=False)]
 AllowDestroyOpt = Annotated[bool, typer.Option(
     "--allow-destroy", help="allow deleting resources declared state: absent (protect: true still refuses)")]
 RotateMissingOpt = Annotated[bool, typer.Option(
@@ -177,11 +181,12 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
-def load(manifest: Path, var: list[str] | None, var_file: list[Path] | None) -> Prepared:
-    """Prepare the manifest given on the command line."""
+def load(manifest: Path, var: list[str] | None, var_file: list[Path] | None, state_dir: Path | None = None,
+         secrets_dir: Path | None = None) -> Prepared:
+    """Prepare the manifest given on the command line (with the dirs given, which printed commands name)."""
     from provision.engine.flow import Source
 
-    return prepare_source(Source(manifest, parse_vars(var), tuple(var_file or ())))
+    return prepare_source(Source(manifest, parse_vars(var), tuple(var_file or ()), state_dir, secrets_dir))
 
 
 def prepare_source(source: Source) -> Prepared:
@@ -189,7 +194,7 @@ def prepare_source(source: Source) -> Prepared:
     from provision.clock import now
     from provision.engine.flow import prepare
 
-    prepared = prepare(source.manifest, source.vars, source.var_files, now=now())
+    prepared = replace(prepare(source.manifest, source.vars, source.var_files, now=now()), source=source)
     err = stderr()
     for warning in prepared.warnings:
         err.print(f"warning: {warning}", style="yellow", markup=False)

@@ -41,7 +41,7 @@ def membership_checklist(
     from provision.plan.checklist import manual_steps
     from provision.providers.alibaba.membership import membership_of, overruled_confirmations
 
-    prepared = load(manifest, var, var_file)
+    prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
     plan = make_plan(prepared, context).plan
     notes = overruled_confirmations(plan, membership_of(context.providers))
@@ -85,10 +85,16 @@ def membership_confirm(
 
     if removed == (role is not None):
         raise ProvisionError("give either --role ROLE (the user is a member) or --removed (it was removed)")
-    prepared = load(manifest, var, var_file)
+    prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
     state, probe = context.state, membership_of(context.providers)
-    declared = {(s.workspace, s.user) for s in prepared.desired.present if isinstance(s, MemberSpec)}
+    if state.workspace_id(workspace) is None:
+        raise ProvisionError(f"the state in {state.path.parent} knows no workspace {workspace}: nothing was "
+                             "recorded. Give the --state-dir the apply that created it used (the command "
+                             "plan and apply print names it), or run apply first")
+    roles = {(s.workspace, s.user): s.role or "guest" for s in prepared.desired.present
+             if isinstance(s, MemberSpec)}
+    declared = set(roles)
     if removed:
         if (workspace, user) in declared:
             raise ProvisionError(f"{manifest}: {user} is still declared a member of workspace {workspace}: "
@@ -104,6 +110,12 @@ def membership_confirm(
     assert role is not None
     if (workspace, user) not in declared:
         raise ProvisionError(f"{manifest}: {user} is not declared as a member of workspace {workspace}")
+    wanted = roles[(workspace, user)]
+    if role != wanted:
+        raise ProvisionError(
+            f"{manifest}: {user} is declared {wanted} in workspace {workspace}, not {role}: nothing was "
+            f"recorded. Set role {wanted} in the console and confirm that, or declare role: {role} in the "
+            "manifest first")
     who = by or os.environ.get("USER") or "unknown"
     confirmation = confirm_member(state, workspace, user, role, who, now())
     state.clear_removal(workspace, user)  # a member again: a removal asked for earlier is void

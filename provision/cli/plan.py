@@ -67,7 +67,7 @@ def plan(
 
     if as_json and markdown:
         raise ProvisionError("give --json or --markdown, not both")
-    prepared = load(manifest, var, var_file)
+    prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
     result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired,
                        rotate_missing=rotate_missing_secrets)

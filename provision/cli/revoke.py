@@ -65,7 +65,7 @@ def revoke(
     from provision.clock import now
 
     started = now()
-    prepared = load(manifest, var, var_file)
+    prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
     context.check_writable()  # the record and the sink must take what revoke writes
     cloud = revoker(context)

@@ -45,7 +45,7 @@ def verify(
     from provision.cli.clouds import run_verify
     from provision.cli.views import render_table
 
-    prepared = load(manifest, var, var_file)
+    prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     report = run_verify(prepared, cloud_context(prepared, state_dir, secrets_dir))
     if as_json:
         typer.echo(json.dumps(report.to_list(), indent=2))

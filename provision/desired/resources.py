@@ -318,6 +318,7 @@ class Live:
     managed: bool  # carries the tool's marker (or was adopted)
     cloud_id: str = ""
     details: tuple[tuple[str, str], ...] = field(default=())  # extra read-only facts for reports
+    cascade: tuple[str, ...] = ()  # a deletable resource: the steps its delete takes, as its provider says
 
     @property
     def key(self) -> str:

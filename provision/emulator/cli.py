@@ -7,7 +7,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -49,15 +49,28 @@ def serve(
     site). For a finance-cloud manifest: `provision emulator serve --region cn-shanghai-finance-1`.
     """
     # Imported here so `provision --help` does not load every emulated service.
+    from pydantic import ValidationError
+    from ruamel.yaml.error import YAMLError
+
     from provision.emulator.catalog import SERVICES
     from provision.emulator.seed import build_world, default_seed, load_seed
     from provision.emulator.server import EmulatorServer
 
-    chosen = load_seed(seed) if seed else default_seed()
-    if region:
-        chosen = chosen.model_copy(update={"default_region": region})
-    world = build_world(chosen, SERVICES)
-    server = EmulatorServer(world, SERVICES, host=host, port=port, state_file=state)
+    try:
+        chosen = load_seed(seed) if seed else default_seed()
+        if region:
+            chosen = chosen.model_copy(update={"default_region": region})
+        world = build_world(chosen, SERVICES)
+    except ValidationError as exc:
+        _fail(f"--seed {seed}: " + "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}" for e in exc.errors()))
+    except (ValueError, YAMLError, OSError) as exc:
+        _fail(f"--seed {seed}: {_one_line(exc)}")
+    try:
+        server = EmulatorServer(world, SERVICES, host=host, port=port, state_file=state)
+    except OSError as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc.strerror or _one_line(exc)}"
+              + ("; choose another --port, or --port 0 for a free one" if port else ""))
     if region:  # a world loaded from --state keeps its resources, but new calls land in --region
         server.world.default_region = region
     stop = threading.Event()
@@ -75,3 +88,13 @@ def serve(
     finally:
         server.stop()
     print("stopped", file=sys.stderr, flush=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _fail(message: str) -> NoReturn:
+    """An expected failure: one line on stderr, exit 1, no traceback."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from provision.desired.resources import Kind, Spec
 from provision.errors import EXIT_ERROR, EXIT_OK
-from provision.plan.diff import Action, Change, Plan
+from provision.plan.diff import Action, Change, InSync, Plan
 
 
 class Executor(Protocol):
@@ -37,6 +37,7 @@ class AppliedRecorder(Protocol):
 
 class Status(StrEnum):
     DONE = "done"
+    IN_SYNC = "in sync"  # the provider found nothing to do (InSync): reported as such, never as done
     FAILED = "failed"
     SKIPPED = "skipped"
     MANUAL = "manual"
@@ -48,7 +49,7 @@ _BLOCKING = (Status.FAILED, Status.SKIPPED)
 _REFUSAL_FIX = {"needs --allow-destroy": "re-run with --allow-destroy",
                 "protect: true": "remove protect: true first, then re-run with --allow-destroy"}
 _PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}
-_MARK = {Status.DONE: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.MANUAL: "☐",
+_MARK = {Status.DONE: "✓", Status.IN_SYNC: "=", Status.FAILED: "✗", Status.SKIPPED: "-", Status.MANUAL: "☐",
          Status.REFUSED: "!"}
 
 
@@ -69,6 +70,9 @@ class Outcome:
             verb = _PAST.get(Action(self.action), self.action)
             detail = _detail(self.message, f"{verb} {self.key}", f"{self.key}:")
             return f"{mark} {verb} {self.key} ({self.seconds:.1f}s){f': {detail}' if detail else ''}"
+        if self.status is Status.IN_SYNC:
+            detail = _detail(self.message, self.key, f"{self.key}:")
+            return f"{mark} {self.key}: {detail} ({self.seconds:.1f}s)"
         if self.status is Status.FAILED:
             detail = _detail(self.message, f"{self.key}:")
             return f"{mark} failed to {self.action} {self.key} ({self.seconds:.1f}s): {detail}"
@@ -93,6 +97,7 @@ class ApplySummary:
     """The result of an apply: done / failed / skipped / manual (checklist) / refused outcomes."""
 
     done: list[Outcome] = field(default_factory=list)
+    in_sync: list[Outcome] = field(default_factory=list)  # changes the account turned out not to need
     failed: list[Outcome] = field(default_factory=list)
     skipped: list[Outcome] = field(default_factory=list)
     manual: list[Outcome] = field(default_factory=list)
@@ -123,12 +128,15 @@ class ApplySummary:
             return [{**asdict(o), "status": str(o.status), "seconds": round(o.seconds, 3)} for o in items]
 
         return {"ok": self.ok, "seconds": round(self.seconds, 3), "done": rows(self.done),
-                "failed": rows(self.failed), "skipped": rows(self.skipped), "manual": rows(self.manual),
+                "in_sync": rows(self.in_sync), "failed": rows(self.failed), "skipped": rows(self.skipped),
+                "manual": rows(self.manual),
                 "refused": rows(self.refused)}
 
     def counts(self) -> str:
         """``3 done, 1 failed, 2 skipped, 1 manual``."""
         parts = [f"{len(self.done)} done", f"{len(self.failed)} failed", f"{len(self.skipped)} skipped"]
+        if self.in_sync:
+            parts.insert(1, f"{len(self.in_sync)} already in sync")
         if self.manual:
             parts.append(f"{len(self.manual)} manual")
         if self.refused:
@@ -229,7 +237,7 @@ class _Run:
                 self._record(change, Status.SKIPPED, f"skipped: {cause} failed")
                 moved = True
             elif len(self.running) < self.concurrency and \
-                    all(self.status.get(d) is Status.DONE for d in self.deps[key]):
+                    all(self.status.get(d) in (Status.DONE, Status.IN_SYNC) for d in self.deps[key]):
                 self.pending.remove(key)
                 moved = True
                 provider = self.providers.get(Kind(change.kind))
@@ -249,15 +257,15 @@ class _Run:
             return
         if self.state is not None:
             _remember(self.state, change)
-        self._record(change, Status.DONE, message, seconds)
+        self._record(change, Status.IN_SYNC if isinstance(message, InSync) else Status.DONE, message, seconds)
 
     def _record(self, change: Change, status: Status, message: str, seconds: float = 0.0) -> None:
         self.status[change.key] = status
         if status is Status.FAILED:
             self.root_cause[change.key] = change.key
         outcome = _outcome(change, status, message, seconds)
-        {Status.DONE: self.summary.done, Status.FAILED: self.summary.failed,
-         Status.SKIPPED: self.summary.skipped}[status].append(outcome)
+        {Status.DONE: self.summary.done, Status.IN_SYNC: self.summary.in_sync,
+         Status.FAILED: self.summary.failed, Status.SKIPPED: self.summary.skipped}[status].append(outcome)
         self.emit(outcome)
 
 

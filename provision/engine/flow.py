@@ -43,11 +43,15 @@ POLL_INTERVAL_ENV = "PROVISION_POLL_INTERVAL_S"  # seconds between polls of asyn
 
 @dataclass(frozen=True)
 class Source:
-    """Where a plan comes from: the manifest file and the variables it was rendered with."""
+    """Where a plan comes from: the manifest file and the variables it was rendered with; and the state
+    and secrets dirs the command was given, so every command it prints names them too (never saved in a
+    plan file: ``apply PLAN`` takes them from its own command line)."""
 
     manifest: Path
     vars: Mapping[str, str] = field(default_factory=dict)
     var_files: tuple[Path, ...] = ()
+    state_dir: Path | None = None
+    secrets_dir: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form with absolute paths, so a saved plan applies from any directory."""
@@ -55,10 +59,13 @@ class Source:
                 "var_files": [str(p.resolve()) for p in self.var_files]}
 
     def command_args(self) -> str:
-        """The manifest as a command line names it: ``PATH [--var NAME=VALUE]... [--var-file FILE]...``."""
+        """The one way a printed command names what this one was given: ``PATH [--var NAME=VALUE]...
+        [--var-file FILE]... [--state-dir DIR] [--secrets-dir DIR]`` (after ``-m``), shell-quoted."""
         args = [str(self.manifest)]
         args += [a for name, value in self.vars.items() for a in ("--var", f"{name}={value}")]
         args += [a for path in self.var_files for a in ("--var-file", str(path))]
+        args += ["--state-dir", str(self.state_dir)] if self.state_dir is not None else []
+        args += ["--secrets-dir", str(self.secrets_dir)] if self.secrets_dir is not None else []
         return shlex.join(args)
 
     @classmethod

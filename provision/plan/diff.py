@@ -22,7 +22,6 @@ from provision.desired.resources import (
     Spec,
     UserSpec,
 )
-from provision.plan.cascade import delete_steps
 from provision.plan.compare import field_reason, lost_secret, missing_secrets, norm
 from provision.plan.flags import ROTATE_FLAG as ROTATE_FLAG  # re-exported: its old home
 
@@ -66,6 +65,13 @@ class Action(StrEnum):
     REFUSED = "refused"  # a delete the guards refuse (protect, no --allow-destroy): shown, not run
 
 
+class InSync(str):
+    """What a provider returns for a change that found the account already as wanted (a retried create,
+    a delete of something gone): apply reports it as "already in sync", never as "created"/"deleted"."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class FieldChange:
     field: str
@@ -84,7 +90,7 @@ class Change:
     live: Live | None = None
     fields: tuple[FieldChange, ...] = ()
     drift: bool = False
-    cascade: tuple[str, ...] = ()  # the steps a delete performs, in order, spelled out
+    cascade: tuple[str, ...] = ()  # the steps a delete performs, in order, as the provider described them
     rotate: bool = False  # the update also replaces keys whose secret the sink lacks (ROTATE_FLAG)
 
     @property
@@ -425,7 +431,7 @@ def _absent(ctx: _Ctx, spec: Spec) -> Change:
     if not ctx.managed(live):
         ctx.unmanaged.append(spec.key)
         return Change(spec.key, Action.NOOP, "unmanaged: not touched", desired=spec, live=live)
-    cascade = delete_steps(live, ctx.live.values())
+    cascade = live.cascade  # its provider's steps: apply runs those very steps
     if getattr(spec, "protect", False):
         action, reason = Action.REFUSED, "protect: true"
     elif not ctx.allow_destroy:

@@ -112,6 +112,7 @@ def _live_to_dict(live: Live) -> Json:
         "managed": live.managed,
         "cloud_id": live.cloud_id,
         "details": [[k, v] for k, v in live.details if _allowed(k)],
+        "cascade": list(live.cascade),
         "spec": _spec_to_dict(live.spec),
     }
 
@@ -122,6 +123,7 @@ def _live_from_dict(data: Json) -> Live:
         managed=data["managed"],
         cloud_id=data["cloud_id"],
         details=tuple((k, v) for k, v in data["details"]),
+        cascade=tuple(data.get("cascade", ())),  # absent from plans saved before providers described it
     )
 
 

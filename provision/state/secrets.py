@@ -138,7 +138,8 @@ class SecretSink:
         return removed
 
     def write(self, account: str, updates: dict[str, str | None]) -> None:
-        """Set (or, with None, remove) entries of one account's file, atomically, mode 0600."""
+        """Set (or, with None, remove) entries of one account's file, atomically, mode 0600; a file left
+        with no entry is removed."""
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
             os.chmod(self.directory, 0o700)
@@ -149,6 +150,11 @@ class SecretSink:
                 else:
                     entries[k] = v
             path = self._path(account)
+            if not entries:  # nothing left to hold (the account was revoked or deleted): no empty file
+                if path.exists():
+                    path.unlink()
+                    fsync_dir(self.directory)
+                return
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
             try:
                 os.fchmod(fd, 0o600)

@@ -61,7 +61,7 @@ def test_deliver_verify_revoke_prove_and_audit_show_no_remaining_access(cli: Cli
     lead_key_id = next(iter(SecretSink(cli.secrets_dir).access_keys(LEAD)))
     assert {i for i, row in rows.items() if not row["passed"]} == {f"revoked/{LEAD}/access-key/{lead_key_id}"}
     assert rows[f"revoked/{LEAD}/access-key/{lead_key_id}"]["diagnosis"].startswith(
-        "expired account still has a working key: run provision apply (or revoke)")
+        f"expired account still has a working key: run provision apply -m {manifest} ")
     assert rows[f"revoked/{USER}"]["passed"]  # revoke dropped its dead secrets from the sink
     assert not any(i.startswith("verify.checks") for i in rows)  # its API key must not work any more
     # ... and straight through the SDKs with the credentials captured before the revoke

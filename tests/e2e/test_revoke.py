@@ -189,7 +189,7 @@ def test_revoke_without_a_terminal_asks_nothing_and_changes_nothing(cli: Cli) ->
     result = cli("revoke", "-m", example(cli), *PAST, "--user", USER)
 
     assert result.exit_code == 1
-    assert "deactivate, then delete access key" in result.stdout  # the steps were shown
+    assert "deactivate access key" in result.stdout  # the steps were shown
     assert "stdin is not a terminal" in result.stderr and "--auto-approve" in result.stderr
     assert chat_status(cli.cloud, secrets["DASHSCOPE_API_KEY"]) == 200
     assert SecretSink(cli.secrets_dir).read(USER) == secrets

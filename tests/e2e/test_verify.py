@@ -210,7 +210,7 @@ def test_disabled_api_key_is_diagnosed_and_apply_enables_it(cli: Cli) -> None:
     assert (chat["status"], chat["code"]) == (401, "invalid_api_key")
     entry = f"workspaces[0].api_keys[0] ({manifest}:{line_of(manifest, '- name: main')})"
     assert chat["diagnosis"] == (f"API key agent-delivery/main is disabled in the account, though {entry} "
-                                 "declares it enabled: run `provision apply` to enable it")
+                                 f"declares it enabled: run `provision apply -m {manifest}` to enable it")
     assert rows["verify.checks[0].generation"]["code"] == "InvalidApiKey"
     table = cli("verify", "-m", manifest)
     assert table.exit_code == 1 and "verify: 5 passed, 8 failed" in table.stdout
@@ -237,7 +237,7 @@ def test_revoked_grant_fails_the_granted_model_check_and_names_the_models_entry(
     models = f"workspaces[0].models ({manifest}:{line_of(manifest, 'models: [qwen-plus')})"
     assert chat["diagnosis"] == (f"model qwen-plus is not granted to workspace agent-delivery in the "
                                  f"account, though {models} declares it (revoked outside provision?): run "
-                                 "`provision apply` to grant it again")
+                                 f"`provision apply -m {manifest}` to grant it again")
     assert rows["verify.checks[0].denied-chat"]["passed"]  # the refusal still holds
     apply(cli, manifest)
     assert verify(cli, manifest)[0] == 0
@@ -329,7 +329,7 @@ def test_deleted_endpoint_is_named_and_its_calls_are_not_made(cli: Cli) -> None:
     assert endpoint["code"] == "NotFound"
     entry = f"endpoints[0] ({manifest}:{line_of(manifest, '- name: dashscope-bj')})"
     assert endpoint["diagnosis"] == (f"endpoint dashscope-bj ({entry}) does not exist in the account: "
-                                     "run `provision apply` to create it")
+                                     f"run `provision apply -m {manifest}` to create it")
 
 
 def test_endpoint_not_active_yet_is_named_with_its_status(cli: Cli) -> None:
@@ -364,7 +364,8 @@ def test_deleted_access_key_fails_get_caller_identity(cli: Cli) -> None:
     key = rows[f"access-key/{LEAD}/{dead}"]
     assert (key["status"], key["code"]) == (404, "InvalidAccessKeyId.NotFound")
     assert key["diagnosis"].startswith(
-        f"AccessKey {dead} of {LEAD} no longer exists (deleted outside provision?): run `provision apply`, "
+        f"AccessKey {dead} of {LEAD} no longer exists (deleted outside provision?): run "
+        f"`provision apply -m {manifest}`, "
         "which creates a replacement for users[1].access_keys")
     assert key["credential"].startswith(f"{dead} (secret sha256:")
     member = rows[f"member/{WORKSPACE}/{LEAD}"]
@@ -387,7 +388,7 @@ def test_detached_data_policy_is_diagnosed_as_no_permission(cli: Cli) -> None:
         f"{LEAD} may not call sfm:ListPublishedAgent (NoPermission), though users[1].policies.system ("
         f"{manifest}:")
     assert member["diagnosis"].endswith("declares AliyunBailianDataReadOnlyAccess: it was detached outside "
-                                        "provision; run `provision apply` to attach it again")
+                                        f"provision; run `provision apply -m {manifest}` to attach it again")
 
 
 def test_member_without_a_data_policy_is_told_which_policy_to_add(cli: Cli) -> None:
@@ -403,7 +404,7 @@ def test_member_without_a_data_policy_is_told_which_policy_to_add(cli: Cli) -> N
     entry = f"users[1].policies.system ({no_policy}:{line_of(no_policy, 'system: []')})"
     assert rows[f"member/{WORKSPACE}/{LEAD}"]["diagnosis"] == (
         f"{LEAD} may not call sfm:ListPublishedAgent (NoPermission): a Model Studio data policy is missing; "
-        f"add AliyunBailianDataReadOnlyAccess to {entry} and run `provision apply`")
+        f"add AliyunBailianDataReadOnlyAccess to {entry} and run `provision apply -m {no_policy}`")
 
 
 def test_a_finance_manifest_on_a_public_region_emulator_says_how_to_start_the_emulator(cli: Cli) -> None:

@@ -70,7 +70,8 @@ class Run:
         return self.providers[spec.kind].execute(change)
 
     def delete(self, live: Live) -> str:
-        return self.providers[live.spec.kind].execute(Change(live.key, Action.DELETE, "test", live=live))
+        return self.providers[live.spec.kind].execute(Change(live.key, Action.DELETE, "test", live=live,
+                                                             cascade=live.cascade))
 
     def read(self, kind: Kind, *present: Spec, absent: tuple[Spec, ...] = (),
              adopt: frozenset[str] = frozenset(), manifest: str = "") -> dict[str, Live]:

@@ -107,9 +107,14 @@ def test_no_permission_hint_names_the_policy_the_identity_needs(clients: Clients
 
 
 def test_error_codes_map_once_to_outcomes() -> None:
-    assert outcome_of("EntityNotExist.User.LoginProfile") is Outcome.GONE
-    assert outcome_of("EndpointNotFound") is Outcome.GONE
-    assert outcome_of("WorkspaceNotExist") is Outcome.GONE
+    assert outcome_of("EntityNotExist.User.LoginProfile", "GetLoginProfile") is Outcome.GONE
+    assert outcome_of("EndpointNotFound", "DeleteVpcEndpoint") is Outcome.GONE
+    assert outcome_of("WorkspaceNotExist", "DeleteWorkspace") is Outcome.GONE
+    # a not-found code is "already gone" only for the action that answers it: anything else fails
+    assert outcome_of("EntityNotExist.User.LoginProfile", "DeleteUser") is Outcome.FAIL
+    assert outcome_of("EntityNotExist.Role", "DeleteUser") is Outcome.FAIL
+    assert outcome_of("Workspace.ModelNotFound", "DeleteApiKey") is Outcome.FAIL
+    assert outcome_of("EndpointNotFound") is Outcome.FAIL
     assert outcome_of("EntityAlreadyExists.User.Policy") is Outcome.EXISTS
     assert outcome_of("Throttling.User") is Outcome.RETRY
     assert outcome_of("ServiceUnavailable") is Outcome.RETRY
@@ -225,3 +230,13 @@ def test_a_create_whose_response_was_lost_is_found_not_repeated() -> None:
     found = call("modelstudio.workspace/w", "CreateWorkspace", once_then_find(create, find), FAST_RETRY)
     assert found == "ws-1"
     assert made == ["ws-1"]
+
+
+def test_a_not_found_code_another_action_gives_fails_instead_of_reading_as_gone(clients: Clients) -> None:
+    client = clients.ram()
+    client.create_user(ram.CreateUserRequest(user_name="nolog"))
+    no_profile = partial(client.get_login_profile, ram.GetLoginProfileRequest(user_name="nolog"))
+    assert clients.call_or_none("ram.login_profile/nolog", "GetLoginProfile", no_profile) is None  # its code
+    with pytest.raises(CallError) as raised:  # the same answer where DeleteUser is expected: not "gone"
+        clients.call_or_none("ram.user/nolog", "DeleteUser", no_profile)
+    assert raised.value.code == "EntityNotExist.User.LoginProfile" and raised.value.outcome is Outcome.FAIL

@@ -22,7 +22,7 @@ from provision.desired.resources import (
 )
 from provision.engine.apply import ApplySummary, Outcome, Status, apply_plan, dependencies
 from provision.errors import EXIT_ERROR, CloudCallError
-from provision.plan.diff import Action, Change, Plan
+from provision.plan.diff import Action, Change, InSync, Plan
 
 
 class FakeProvider:
@@ -326,3 +326,21 @@ def test_an_interrupt_still_reports_and_records_every_change_already_in_flight()
 def test_empty_plan_is_ok() -> None:
     summary = apply_plan(Plan([]), {})
     assert isinstance(summary, ApplySummary) and summary.ok and summary.to_dict()["done"] == []
+
+
+def test_a_change_the_provider_found_already_done_is_reported_in_sync_not_done() -> None:
+    class AlreadyThere(FakeProvider):
+        def execute(self, change: Change) -> str:
+            if change.key == "ram.user/alice":
+                return InSync("ram.user/alice already in sync")
+            return super().execute(change)
+
+    events: list[Outcome] = []
+    plan = Plan([create(UserSpec("alice")), create(LoginProfileSpec("alice"))])
+    summary = apply_plan(plan, AlreadyThere().providers(), on_event=events.append)
+
+    assert summary.ok and [o.key for o in summary.in_sync] == ["ram.user/alice"]
+    assert [o.key for o in summary.done] == ["ram.login_profile/alice"]  # its child still ran
+    line = next(o for o in events if o.key == "ram.user/alice").line()
+    assert line.startswith("= ram.user/alice: already in sync") and "created" not in line
+    assert summary.counts() == "1 done, 1 already in sync, 0 failed, 0 skipped"

@@ -363,9 +363,14 @@ def test_proven_undeclared_membership_is_a_manual_removal() -> None:
 # --- top-level resources declared absent --------------------------------------------------------------
 
 
+BOB_CASCADE = ("deactivate access key LTAI1", "delete access key LTAI1", "delete login profile",
+               "detach policy System:AliyunBailianDataReadOnlyAccess", "remove from group devs",
+               "unbind MFA device mfa-bob", "delete MFA device mfa-bob", "delete user")
+
+
 def doomed_bob() -> list[Live]:
     return [
-        live(UserSpec("bob"), groups="devs,ops", mfa="mfa-bob"),
+        Live(UserSpec("bob"), managed=True, cascade=BOB_CASCADE),
         live(AccessKeysSpec("bob", count=2, key_ids=("LTAI1", "LTAI2"))),
         live(LoginProfileSpec("bob")),
         live(AttachmentSpec("bob", "AliyunBailianDataReadOnlyAccess")),
@@ -386,23 +391,11 @@ def test_protected_user_is_refused_even_with_allow_destroy() -> None:
     assert (change.action, change.reason) == (Action.REFUSED, "protect: true")
 
 
-def test_absent_user_delete_spells_out_its_cascade_in_order() -> None:
+def test_absent_user_delete_shows_the_steps_its_provider_described() -> None:
     plan = diff(Desired(present=(WS,), absent=(UserSpec("bob"),)), doomed_bob(), allow_destroy=True)
     change = only(plan, "ram.user/bob")
     assert (change.action, change.reason) == (Action.DELETE, "state: absent")
-    assert change.cascade == (
-        "deactivate access key LTAI1",
-        "delete access key LTAI1",
-        "deactivate access key LTAI2",
-        "delete access key LTAI2",
-        "delete login profile",
-        "detach policy System:AliyunBailianDataReadOnlyAccess",
-        "remove from group devs",
-        "remove from group ops",
-        "unbind MFA device mfa-bob",
-        "remove from workspace ws-delivery (console)",
-        "delete user",
-    )
+    assert change.cascade == BOB_CASCADE  # the provider's steps, as it described them: apply runs them
     assert only(plan, "ram.login_profile/bob").reason == "deleted with ram.user/bob"
     assert only(plan, "modelstudio.member/ws-delivery/bob").action is Action.MANUAL
 
@@ -420,11 +413,11 @@ def test_children_of_a_refused_delete_are_left_alone() -> None:
 def test_absent_workspace_endpoint_and_policy_cascades() -> None:
     endpoint = EndpointSpec("dashscope-ep", "cn-beijing", "vpc-1")
     current = [
-        live(WS),
+        Live(WS, managed=True, cascade=("delete API key main", "delete workspace")),
         live(GrantSpec("ws-delivery", "*")),
         live(ApiKeySpec("ws-delivery", "main")),
-        live(endpoint, cloud_id="ep-123"),
-        live(PolicySpec("p")),
+        Live(endpoint, managed=True, cloud_id="ep-123", cascade=("delete endpoint ep-123",)),
+        Live(PolicySpec("p"), managed=True, cascade=("delete policy",)),
         live(ALICE),
         live(AttachmentSpec("alice", "p", "Custom")),
     ]
@@ -432,9 +425,9 @@ def test_absent_workspace_endpoint_and_policy_cascades() -> None:
         present=(ALICE, AttachmentSpec("alice", "p", "Custom")), absent=(WS, endpoint, PolicySpec("p"))
     )
     plan = diff(desired, current, allow_destroy=True)
-    assert only(plan, WS.key).cascade == ("delete API key main", "revoke grants", "delete workspace")
+    assert only(plan, WS.key).cascade == ("delete API key main", "delete workspace")
     assert only(plan, endpoint.key).cascade == ("delete endpoint ep-123",)
-    assert only(plan, "ram.policy/p").cascade == ("detach from alice", "delete policy")
+    assert only(plan, "ram.policy/p").cascade == ("delete policy",)
 
 
 def test_absent_resource_that_is_gone_or_unmanaged_is_not_touched() -> None:

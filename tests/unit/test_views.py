@@ -40,7 +40,7 @@ def busy_plan() -> Plan:
         Live(UserSpec("alice", "Al"), True),
         Live(UserSpec("erin", "Changed"), True),
         Live(WorkspaceSpec("ws-delivery", workspace_id="ws-123"), True),
-        Live(UserSpec("bob"), True),
+        Live(UserSpec("bob"), True, cascade=("delete login profile", "delete user")),
         Live(LoginProfileSpec("bob"), True),
         Live(UserSpec("dave"), True),
         Live(MemberSpec("ws-delivery", "carol", "guest"), True),

@@ -93,9 +93,8 @@ _RULES: tuple[_Rule, ...] = (
           "managed by provision: declare adopt: true to take it over, or rename it"),
     _Rule("EntityAlreadyExists*", Outcome.EXISTS),
     _Rule("*AlreadyExist*", Outcome.EXISTS),
-    _Rule("EntityNotExist*", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("*NotExist*", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("*NotFound*", Outcome.GONE, "it does not exist (any more): re-run plan"),
+    _Rule("*NotExist*", Outcome.FAIL, "it does not exist (any more): re-run plan"),
+    _Rule("*NotFound*", Outcome.FAIL, "it does not exist (any more): re-run plan"),
     _Rule("DeleteConflict*", Outcome.FAIL, "something is still attached to it: re-run plan, which lists "
           "the cascade, then apply"),
     _Rule("MalformedPolicyDocument*", Outcome.FAIL, "fix the policy document in the manifest (RAM policy "
@@ -116,6 +115,35 @@ _RULES: tuple[_Rule, ...] = (
 )
 _DEFAULT = _Rule("*", Outcome.FAIL)
 THROTTLED = "Throttling"  # the prefix of every throttling code (the rule "Throttling*" above)
+
+# The exact codes by which each action says "what you name is not there" (GONE: fine for a delete, "none"
+# for a read). Any other not-found code, and these codes from another action, fail: a typo'd id or a
+# missing parent must not read as "already deleted". Codes: ../shared/reference/alibaba-cloud-api.md.
+_USER = "EntityNotExist.User"
+_KEY = "EntityNotExist.User.AccessKey"
+_GONE: dict[str, frozenset[str]] = {action: frozenset(codes) for action, codes in {
+    "GetUser": (_USER,), "UpdateUser": (_USER,), "DeleteUser": (_USER,),
+    "ListPoliciesForUser": (_USER,), "ListGroupsForUser": (_USER,), "ListAccessKeys": (_USER,),
+    "GetLoginProfile": (_USER, "EntityNotExist.User.LoginProfile"),
+    "DeleteLoginProfile": (_USER, "EntityNotExist.User.LoginProfile"),
+    "GetUserMFAInfo": (_USER, "EntityNotExist.User.MFADevice"),
+    "UnbindMFADevice": (_USER, "EntityNotExist.User.MFADevice"),
+    "DeleteVirtualMFADevice": ("EntityNotExist.VirtualMFADevice",),
+    "UpdateAccessKey": (_USER, _KEY), "DeleteAccessKey": (_USER, _KEY), "GetAccessKeyLastUsed": (_USER, _KEY),
+    "DetachPolicyFromUser": (_USER, "EntityNotExist.User.Policy", "EntityNotExist.Policy"),
+    "RemoveUserFromGroup": (_USER, "EntityNotExist.User.Group", "EntityNotExist.Group"),
+    "ListPoliciesForGroup": ("EntityNotExist.Group",),
+    "GetPolicy": ("EntityNotExist.Policy",), "DeletePolicy": ("EntityNotExist.Policy",),
+    "GetPolicyVersion": ("EntityNotExist.Policy", "EntityNotExist.Policy.Version"),
+    "DeleteApiKey": ("ApiKeyNotFound",), "GetApiKey": ("ApiKeyNotFound",),
+    "DeleteWorkspace": ("WorkspaceNotExist",), "GetWorkspace": ("WorkspaceNotExist",),
+    "ListApiKeys": ("WorkspaceNotExist",), "ListModelPermissions": ("WorkspaceNotExist",),
+    "GetVpcEndpointAttribute": ("EndpointNotFound",), "DeleteVpcEndpoint": ("EndpointNotFound",),
+    "ListVpcEndpointZones": ("EndpointNotFound",), "ListVpcEndpointSecurityGroups": ("EndpointNotFound",),
+    "RemoveZoneFromVpcEndpoint": ("EndpointNotFound", "EndpointZoneNotFound"),
+    "DetachSecurityGroupFromVpcEndpoint": ("EndpointNotFound",),
+    "DescribeSecurityGroupAttribute": ("InvalidSecurityGroupId.NotFound",),
+}.items()}
 
 # product → (RAM action prefix, the system policy that covers the tool's calls)
 _PRODUCTS: dict[str, tuple[str, str]] = {
@@ -141,7 +169,11 @@ def rule_for(code: str) -> _Rule:
     return next((r for r in _RULES if fnmatchcase(code, r.pattern)), _DEFAULT)
 
 
-def outcome_of(code: str) -> Outcome:
+def outcome_of(code: str, action: str = "") -> Outcome:
+    """What ``code`` means for ``action``: GONE only for the exact codes the action answers for a missing
+    resource (``_GONE``); otherwise the table's outcome (an unknown not-found code fails)."""
+    if code in _GONE.get(action, frozenset()):
+        return Outcome.GONE
     return rule_for(code).outcome
 
 
@@ -151,7 +183,7 @@ class CallError(CloudCallError):
     def __init__(self, resource: str, action: str, code: str, status: int | None, message: str,
                  hint: str = "", request_id: str = "") -> None:
         super().__init__(resource, action, code, status, message, hint, request_id)
-        self.outcome = outcome_of(code)
+        self.outcome = outcome_of(code, action)
 
 
 class _Failure(Exception):

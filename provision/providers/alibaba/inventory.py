@@ -11,19 +11,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 from alibabacloud_privatelink20200415 import models as pl
 from alibabacloud_ram20150501 import models as ram
 
-from provision.desired.resources import MARKER, Kind
+from provision.desired.resources import Kind
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import marker_pager, token_pager
+from provision.providers.alibaba.calls import token_pager
 from provision.providers.alibaba.markers import KeyMarker
 from provision.providers.alibaba.modelstudio import every_model_granted, find_workspaces, granted_models
 from provision.providers.alibaba.modelstudio_keys import key_auth, list_api_keys
 from provision.providers.alibaba.privatelink import endpoint_owner, tagged
+from provision.providers.alibaba.ram_users import (
+    AttachedPolicy,
+    KeyFacts,
+    LoginFacts,
+    UserFacts,
+    list_users,
+    read_user,
+)
+
+__all__ = ["AttachedPolicy", "KeyFacts", "LoginFacts", "UserFacts", "caller_identity", "read_endpoints",
+           "read_users", "read_workspaces"]
 
 _WORKERS = 8
 
@@ -38,51 +48,6 @@ class Caller:
     account_id: str
     arn: str
     identity_type: str
-
-
-@dataclass(frozen=True)
-class AttachedPolicy:
-    """A policy attached to a user, directly (``group`` empty) or through one of its groups."""
-
-    name: str
-    policy_type: str  # System | Custom
-    group: str = ""
-    document: str = ""  # the default version's JSON, custom policies only
-
-
-@dataclass(frozen=True)
-class KeyFacts:
-    access_key_id: str
-    status: str  # Active | Inactive
-    create_date: str  # ISO-8601, as RAM writes it
-    last_used: str | None  # GetAccessKeyLastUsed; None = never used
-
-
-@dataclass(frozen=True)
-class LoginFacts:
-    password_reset_required: bool
-    mfa_bind_required: bool
-
-
-@dataclass(frozen=True)
-class UserFacts:
-    """One RAM user and everything that gives it access."""
-
-    name: str
-    user_id: str
-    display_name: str
-    email: str
-    comments: str
-    create_date: str
-    login: LoginFacts | None
-    mfa_serial: str | None  # the bound MFA device, if any
-    keys: tuple[KeyFacts, ...]
-    groups: tuple[str, ...]
-    policies: tuple[AttachedPolicy, ...]
-
-    @property
-    def managed(self) -> bool:
-        return MARKER in self.comments
 
 
 @dataclass(frozen=True)
@@ -146,15 +111,12 @@ def caller_identity(clients: Clients) -> Caller:
 
 
 def read_users(clients: Clients) -> list[UserFacts]:
-    """ListUsers (paged); per user ListPoliciesForUser, ListGroupsForUser, ListAccessKeys,
-    GetAccessKeyLastUsed per key, GetLoginProfile, GetUserMFAInfo; per group ListPoliciesForGroup;
-    per custom policy GetPolicy (its document)."""
-    client = clients.ram()
-    users = clients.paginate("ram.user/*", "ListUsers", marker_pager(
-        lambda marker: client.list_users(ram.ListUsersRequest(marker=marker, max_items=1000)),
-        lambda body: body.users.user if body.users else None))
+    """ListUsers (paged); per user the one reader (``ram_users.read_user``: policies, groups, keys with
+    their last use, login profile, MFA device); per group ListPoliciesForGroup; per custom policy GetPolicy
+    (its document)."""
+    users = list_users(clients)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        direct = list(pool.map(lambda u: _user(clients, u), users))
+        direct = list(pool.map(lambda u: read_user(clients, u.user_name, u, last_used=True), users))
         groups = sorted({g for u in direct for g in u.groups})
         group_policies = dict(zip(groups, pool.map(lambda g: _group_policies(clients, g), groups),
                                   strict=True))
@@ -171,54 +133,10 @@ def read_users(clients: Clients) -> list[UserFacts]:
         *u.policies, *(p for g in u.groups for p in group_policies.get(g, ()))))) for u in direct]
 
 
-def _user(clients: Clients, user: Any) -> UserFacts:
-    name: str = user.user_name
-    key = f"{Kind.USER}/{name}"
-    client = clients.ram()
-    policies = clients.call_or_none(key, "ListPoliciesForUser", lambda: client.list_policies_for_user(
-        ram.ListPoliciesForUserRequest(user_name=name)))
-    groups = clients.call_or_none(key, "ListGroupsForUser", lambda: client.list_groups_for_user(
-        ram.ListGroupsForUserRequest(user_name=name)))
-    profile = clients.call_or_none(key, "GetLoginProfile", lambda: client.get_login_profile(
-        ram.GetLoginProfileRequest(user_name=name)))
-    mfa = clients.call_or_none(key, "GetUserMFAInfo", lambda: client.get_user_mfainfo(
-        ram.GetUserMFAInfoRequest(user_name=name)))
-    login = None
-    if profile is not None and profile.body.login_profile is not None:
-        lp = profile.body.login_profile
-        login = LoginFacts(bool(lp.password_reset_required), bool(lp.mfabind_required))
-    device = mfa.body.mfadevice if mfa is not None else None
-    return UserFacts(
-        name=name, user_id=str(user.user_id or ""), display_name=str(user.display_name or ""),
-        email=str(user.email or ""), comments=str(user.comments or ""),
-        create_date=str(user.create_date or ""),
-        login=login, mfa_serial=str(device.serial_number) if device and device.serial_number else None,
-        keys=tuple(_keys(clients, name)),
-        groups=tuple(g.group_name for g in _items(groups, "groups", "group")),
-        policies=tuple(AttachedPolicy(p.policy_name, p.policy_type) for p in _items(policies, "policies",
-                                                                                   "policy")))
-
-
 def _items(response: Any, outer: str, inner: str) -> list[Any]:
     """RAM's doubly wrapped lists (``Policies.Policy``), empty when the call found nothing."""
     wrapper = getattr(response.body, outer, None) if response is not None else None
     return list(getattr(wrapper, inner, None) or []) if wrapper is not None else []
-
-
-def _keys(clients: Clients, user: str) -> list[KeyFacts]:
-    key = f"{Kind.ACCESS_KEYS}/{user}"
-    client = clients.ram()
-    listed = clients.call_or_none(key, "ListAccessKeys", lambda: client.list_access_keys(
-        ram.ListAccessKeysRequest(user_name=user)))
-    found = []
-    for item in _items(listed, "access_keys", "access_key"):
-        request = ram.GetAccessKeyLastUsedRequest(user_name=user, user_access_key_id=item.access_key_id)
-        used = clients.call_or_none(key, "GetAccessKeyLastUsed",
-                                    partial(client.get_access_key_last_used, request))
-        last = used.body.access_key_last_used if used is not None else None
-        found.append(KeyFacts(str(item.access_key_id), str(item.status or ""), str(item.create_date or ""),
-                              str(last.last_used_date) if last and last.last_used_date else None))
-    return sorted(found, key=lambda k: k.create_date)
 
 
 def _group_policies(clients: Clients, group: str) -> tuple[AttachedPolicy, ...]:

@@ -26,6 +26,41 @@ def owns(manifest: str, owner: str) -> bool:
     return not owner or not manifest or owner == manifest
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The one ownership rule: who a resource's marker says owns it, and whether that is a manifest.
+
+    ``manifest`` is None without a marker, "" for a marker naming no manifest (every manifest's).
+    """
+
+    manifest: str | None
+
+    @property
+    def marked(self) -> bool:
+        """Carries provision's marker, for whichever manifest."""
+        return self.manifest is not None
+
+    def ours(self, manifest: str) -> bool:
+        """Whether the resource belongs to ``manifest`` (see :func:`owns`)."""
+        return self.manifest is not None and owns(manifest, self.manifest)
+
+    def describe(self) -> str:
+        """How a refusal names the owner: ``manifest other-team``, ``no manifest (no marker)``."""
+        if self.manifest is None:
+            return "nobody: it carries no managed-by=provision marker"
+        return f"manifest {self.manifest}" if self.manifest else "a provision manifest without a name"
+
+    @classmethod
+    def from_comments(cls, comments: str | None) -> Owner:
+        """The owner a RAM user's ``Comments`` name."""
+        return cls(comments_owner(comments))
+
+    @classmethod
+    def from_tags(cls, tags: Iterable[tuple[str, str]]) -> Owner:
+        """The owner a policy's or an endpoint's tags name."""
+        return cls(tags_owner(tags))
+
+
 def comments_marker(manifest: str) -> str:
     """The ownership marker a RAM user's ``Comments`` carry: ``managed-by=provision manifest=<name>``."""
     return f"{MARKER} {_OWNER_WORD}{manifest}" if manifest else MARKER

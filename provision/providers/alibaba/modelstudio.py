@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -24,7 +25,7 @@ from provision.desired.resources import (
     SpecProblem,
     WorkspaceSpec,
 )
-from provision.plan.diff import Action, Change
+from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError, once_then_find, token_pager
 from provision.providers.alibaba.markers import API_KEY_DESCRIPTION_MAX
@@ -133,9 +134,11 @@ class ModelStudioProvider:
             if managed or f"{Kind.WORKSPACE}/{name}" in desired.adopt:
                 detailed.append((name, chosen.workspace_id))
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            children = pool.map(lambda w: self._grants(w[0], w[1], grants.get(w[0], set()))
-                                + self.keys.read(w[0], w[1], keys.get(w[0], {})), detailed)
-            return lives + [live for group in children for live in group]
+            children = [live for group in pool.map(
+                lambda w: self._grants(w[0], w[1], grants.get(w[0], set()))
+                + self.keys.read(w[0], w[1], keys.get(w[0], {})), detailed) for live in group]
+        return [replace(live, cascade=delete_labels(live, children)) if live.managed else live
+                for live in lives] + children
 
     def _grants(self, workspace: str, ws_id: str, declared: set[str]) -> list[Live]:
         """Models with inference granted. Every authorizable model granted reads as "*" (one-click OPEN)
@@ -207,7 +210,7 @@ class ModelStudioProvider:
         existing = find_workspaces(self.clients, name)
         managed = [w for w in existing if w.workspace_id == self.state.workspace_id(name)]
         if managed:
-            return f"{key} already exists ({managed[0].workspace_id})"
+            return InSync(f"{key} already exists ({managed[0].workspace_id})")
         if existing:
             raise CallError(key, "CreateWorkspace", "WorkspaceNameExists", 409,
                             f"a workspace named {name!r} exists that provision did not create",
@@ -229,6 +232,8 @@ class ModelStudioProvider:
         return f"created {key} ({ws_id})"
 
     def _delete_workspace(self, key: str, name: str, ws_id: str) -> str:
+        """The steps :func:`delete_labels` names: DeleteApiKey per managed key, then DeleteWorkspace (its
+        grants go with it)."""
         for marker, api_key in self.keys.list_managed(name, ws_id):
             self.clients.call_or_none(key, "DeleteApiKey",
                                       partial(self.ms.delete_api_key, str(api_key.api_key_id)))
@@ -241,7 +246,7 @@ class ModelStudioProvider:
                             reasons or "the workspace was not deleted",
                             "remove what the workspace still holds (the reasons above) in the console")
         self.state.forget_workspace(name)
-        return f"{key} already absent" if resp is None else f"deleted {key}"
+        return InSync(f"{key} already absent") if resp is None else f"deleted {key}"
 
     def _grant(self, change: Change) -> str:
         """UpdateModelPermissions: "*" → OPEN / CLOSE (then the declared grants again); one model →
@@ -266,3 +271,11 @@ class ModelStudioProvider:
                                                    models=items or None)
         self.clients.call(key, "UpdateModelPermissions", lambda: self.ms.update_model_permissions(request))
 
+
+def delete_labels(workspace: Live, children: list[Live]) -> tuple[str, ...]:
+    """The steps deleting a managed workspace takes (what ``_delete_workspace`` does): its managed API
+    keys, then the workspace with its grants."""
+    name = workspace.spec.name
+    keys = sorted(c.spec.key_name for c in children
+                  if isinstance(c.spec, ApiKeySpec) and c.spec.workspace == name)
+    return (*(f"delete API key {k}" for k in keys), "delete workspace (its model grants go with it)")

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from alibabacloud_modelstudio20260210 import models as ms
 
 from provision.desired.resources import ApiKeySpec, Kind, Live
-from provision.plan.diff import Action, Change
+from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients, ordered_like
 from provision.providers.alibaba.calls import CallError, once_then_find, token_pager
 from provision.providers.alibaba.markers import KeyMarker, owns
@@ -150,14 +150,14 @@ class ApiKeyManager:
             done.append("disabled" if spec.disabled else "enabled")
         if change.rotate and live is not None and live.missing_secret:
             done.append(self._rotate(change.key, spec, key_id))
-        return f"updated {change.key}: {', '.join(done)}" if done else f"{change.key} already in sync"
+        return f"updated {change.key}: {', '.join(done)}" if done else InSync(f"{change.key} already in sync")
 
     def _create(self, key: str, spec: ApiKeySpec, ws_id: str) -> str:
         existing = self._find_id(spec, ws_id, required=False)
         if existing:  # created before (e.g. an interrupted apply): keep it, rotate only if its value is lost
             held = self._held(spec.workspace, spec.key_name, spec.issued_to)
             if held is not None and held[0] == existing:
-                return f"{key} already exists"
+                return InSync(f"{key} already exists")
             return f"{key} existed: {self._rotate(key, spec, existing)}"
         auth = _auth(spec, None, ms.CreateApiKeyRequestAuth, ms.CreateApiKeyRequestAuthModelAccessScope)
         request = ms.CreateApiKeyRequest(workspace_id=ws_id, description=self.marker(spec).text(), auth=auth)

@@ -28,7 +28,7 @@ from provision.desired.resources import (
     Zone,
 )
 from provision.errors import ProvisionError
-from provision.plan.diff import Action, Change
+from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients, ordered_like
 from provision.providers.alibaba.calls import CallError, Outcome, token_pager
 from provision.providers.alibaba.markers import marker_tags, owns, tags_owner
@@ -136,7 +136,9 @@ class PrivateLinkProvider:
             security_group_ids=groups, service_name=item.service_name, service_id=item.service_id,
             endpoint_id=item.endpoint_id, domain=item.endpoint_domain, status=item.endpoint_status,
             connection_status=item.connection_status)
-        return Live(live, managed=managed, cloud_id=item.endpoint_id)
+        cascade = (*(f"remove zone {z.zone_id}" for z in zones or ()),
+                   f"delete endpoint {item.endpoint_id}") if managed else ()
+        return Live(live, managed=managed, cloud_id=item.endpoint_id, cascade=cascade)
 
     def _zones(self, key: str, region: str, endpoint_id: str) -> list[Any]:
         def page(token: str | None) -> Any:
@@ -233,7 +235,7 @@ class PrivateLinkProvider:
                 done.append(f"detached {sg}")
         if done:
             self._wait_ready(key, region, endpoint_id)
-        return f"updated {key}: {', '.join(done)}" if done else f"{key} already in sync"
+        return f"updated {key}: {', '.join(done)}" if done else InSync(f"{key} already in sync")
 
     def _zone_steps(self, key: str, spec: EndpointSpec, live: tuple[Zone, ...]) -> _ZoneSteps:
         """The zones to add, move to another vSwitch and remove to reach ``spec.zones``, checked before any
@@ -305,9 +307,10 @@ class PrivateLinkProvider:
                                       lambda: client.detach_security_group_from_vpc_endpoint(detach_req))
 
     def _delete(self, key: str, region: str, endpoint_id: str) -> str:
-        """Remove the zones (the API refuses otherwise), DeleteVpcEndpoint, poll until it is gone."""
+        """Remove the zones (the API refuses otherwise), DeleteVpcEndpoint, poll until it is gone: the
+        steps ``Live.cascade`` names (see :meth:`_live`)."""
         if not endpoint_id or self._attribute(key, region, endpoint_id) is None:
-            return f"{key} already absent"
+            return InSync(f"{key} already absent")
         for zone in self._zones(key, region, endpoint_id):
             if zone.zone_status not in _GONE_ZONE_STATES:
                 self._remove_zone(key, region, endpoint_id, zone.zone_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -27,13 +26,21 @@ from provision.desired.resources import (
     LoginProfileSpec,
     UserSpec,
 )
-from provision.plan.cascade import DETAIL_GROUPS, DETAIL_MFA
-from provision.plan.diff import Action, Change
+from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import CallError, Outcome, marker_pager
-from provision.providers.alibaba.markers import comments_marker, comments_owner, owns
-from provision.providers.alibaba.ram_credentials import ALREADY_GONE, DONE, Credentials, Step, run_step
+from provision.providers.alibaba.calls import CallError, Outcome
+from provision.providers.alibaba.delete_steps import (
+    DONE,
+    DeleteStep,
+    first_failure,
+    labels,
+    run_step,
+    run_steps,
+)
+from provision.providers.alibaba.markers import Owner, comments_marker
+from provision.providers.alibaba.ram_credentials import Credentials
 from provision.providers.alibaba.ram_policies import PolicyManager
+from provision.providers.alibaba.ram_users import UserFacts, list_users, read_user
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
@@ -49,20 +56,6 @@ def with_marker(comments: str, manifest: str = "") -> str:
     return f"{kept[:room]} {marker}".strip()
 
 
-@dataclass(frozen=True)
-class UserAccess:
-    """What RAM still lists for a user that can give access (nothing, once it is revoked)."""
-
-    user: str
-    exists: bool
-    managed: bool
-    access_keys: tuple[str, ...]  # ids, active or not
-    login_profile_code: str  # GetLoginProfile's error code when there is no profile; "" when there is one
-    policies: tuple[tuple[str, str], ...]  # (policy_type, policy_name)
-    groups: tuple[str, ...]
-    mfa_serial: str | None
-
-
 class RamProvider:
     """Reads and changes RAM users and everything hanging off them, and custom policies."""
 
@@ -76,101 +69,85 @@ class RamProvider:
         self.credentials = Credentials(clients, sink, state)
         self.manifest = ""  # the manifest of the last read: the owner written into markers
 
-    def ours(self, comments: str | None) -> bool:
-        """Whether a user's Comments mark it as this manifest's (a nameless marker counts)."""
-        owner = comments_owner(comments)
-        return owner is not None and owns(self.manifest, owner)
-
     # -- read -----------------------------------------------------------------------------------------
     def read(self, desired: Desired) -> list[Live]:
-        """ListUsers once; per relevant user ListPoliciesForUser, ListAccessKeys, GetLoginProfile. Users
-        marked for another manifest are left out unless declared (then they read as unmanaged)."""
+        """ListUsers once; per relevant user the one reader (``ram_users.read_user``: policies, keys,
+        login; groups and MFA too for users declared absent, whose delete cascade needs them). Users marked
+        for another manifest are left out unless declared (then they read as unmanaged)."""
         self.manifest = desired.manifest
         specs = (*desired.present, *desired.absent)
         named = {s.user for s in specs if isinstance(s, UserSpec | LoginProfileSpec | AccessKeysSpec
                                                       | AttachmentSpec)}
         absent = {s.user for s in desired.absent if isinstance(s, UserSpec)}
-        users = self.clients.paginate("ram.user/*", "ListUsers", marker_pager(
-            lambda marker: self.ram.list_users(ram.ListUsersRequest(marker=marker, max_items=1000)),
-            lambda body: body.users.user if body.users else None))
-        relevant = [u for u in users if self.ours(u.comments) or u.user_name in named]
+        relevant = [u for u in list_users(self.clients)
+                    if Owner.from_comments(u.comments).ours(self.manifest) or u.user_name in named]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            per_user = list(pool.map(lambda u: self._read_user(u, u.user_name in absent), relevant))
-        return [live for lives in per_user for live in lives] + self.policies.read(desired)
+            facts = list(pool.map(lambda u: read_user(self.clients, u.user_name, u,
+                                                      full=u.user_name in absent), relevant))
+        return [live for user in facts for live in self.lives(user, desired.manifest)] + \
+            self.policies.read(desired)
 
-    def _read_user(self, user: Any, detailed: bool) -> list[Live]:
-        name: str = user.user_name
-        managed = self.ours(user.comments)
-        key = f"{Kind.USER}/{name}"
-        details: list[tuple[str, str]] = []
-        if detailed:  # what a delete's cascade will have to remove
-            details.append((DETAIL_GROUPS, ",".join(self._groups(name))))
-            mfa = self._mfa_serial(name)
-            if mfa:
-                details.append((DETAIL_MFA, mfa))
-        lives = [Live(UserSpec(user=name, display_name=user.display_name or "", email=user.email or ""),
-                      managed=managed, cloud_id=user.user_id or "", details=tuple(details))]
-        for policy in self._attached(name):
-            lives.append(Live(AttachmentSpec(user=name, policy=policy.policy_name,
-                                             policy_type=policy.policy_type), managed=managed))
-        keys = self.credentials.list_keys(name)
+    def lives(self, user: UserFacts, manifest: str) -> list[Live]:
+        """The live resources of one user as ``manifest`` sees them (managed when its marker is
+        ``manifest``'s); a fully read user carries its delete cascade."""
+        name = user.name
+        managed = user.owner.ours(manifest)
+        cascade = labels(self.delete_steps(user)) if user.full else ()
+        lives = [Live(UserSpec(user=name, display_name=user.display_name, email=user.email),
+                      managed=managed, cloud_id=user.user_id, cascade=cascade)]
+        lives += [Live(AttachmentSpec(user=name, policy=p.name, policy_type=p.policy_type), managed=managed)
+                  for p in user.policies]
         if managed:
-            self.credentials.forget_missing(name, keys)
-        active = [k.access_key_id for k in keys if k.active]
+            self.credentials.forget_missing(name, list(user.keys))
+        active = [k.access_key_id for k in user.keys if k.active]
         if active:
             held = self.sink.access_keys(name)
             lives.append(Live(AccessKeysSpec(user=name, count=len(active), key_ids=tuple(active),
                                              missing_secret=tuple(k for k in active if k not in held)),
                               managed=managed))
-        profile = self.clients.call_or_none(key, "GetLoginProfile", lambda: self.ram.get_login_profile(
-            ram.GetLoginProfileRequest(user_name=name)))
-        if profile is not None:
-            lp = profile.body.login_profile
-            spec = LoginProfileSpec(user=name, password_reset_required=bool(lp.password_reset_required),
-                                    mfa_bind_required=bool(lp.mfabind_required))
+        if user.login is not None:
+            spec = LoginProfileSpec(user=name, password_reset_required=user.login.password_reset_required,
+                                    mfa_bind_required=user.login.mfa_bind_required)
             lives.append(Live(spec, managed=managed))
         return lives
 
-    def access_of(self, name: str) -> UserAccess:
-        """What still gives ``name`` access: GetUser, ListAccessKeys, GetLoginProfile, ListPoliciesForUser,
-        ListGroupsForUser, GetUserMFAInfo (a missing user reads as having nothing)."""
-        key = f"{Kind.USER}/{name}"
-        user = self.clients.call_or_none(key, "GetUser", lambda: self.ram.get_user(
-            ram.GetUserRequest(user_name=name)))
-        login_code = ""
-        try:
-            self.clients.call(key, "GetLoginProfile", lambda: self.ram.get_login_profile(
-                ram.GetLoginProfileRequest(user_name=name)))
-        except CallError as err:
-            if err.outcome is not Outcome.GONE:
-                raise
-            login_code = err.code
-        return UserAccess(
-            user=name, exists=user is not None,
-            managed=user is not None and MARKER in (user.body.user.comments or ""),
-            access_keys=tuple(k.access_key_id for k in self.credentials.list_keys(name)),
-            login_profile_code=login_code,
-            policies=tuple((p.policy_type, p.policy_name) for p in self._attached(name)),
-            groups=tuple(self._groups(name)), mfa_serial=self._mfa_serial(name))
+    def user(self, name: str) -> UserFacts:
+        """Everything RAM says about ``name`` (the one reader, full): what revoke strips and proves."""
+        return read_user(self.clients, name)
 
-    def _attached(self, name: str) -> list[Any]:
-        resp = self.clients.call_or_none(f"{Kind.USER}/{name}", "ListPoliciesForUser",
-                                         lambda: self.ram.list_policies_for_user(
-                                             ram.ListPoliciesForUserRequest(user_name=name)))
-        return list(resp.body.policies.policy or []) if resp and resp.body.policies else []
+    # -- delete steps ---------------------------------------------------------------------------------
+    def strip_steps(self, user: UserFacts) -> list[DeleteStep]:
+        """Lock the user out, then remove its permissions: each AccessKey deactivated then deleted, the
+        login profile, policies, groups, the MFA device (unbound, then deleted). Built from ``user`` (read
+        fully): the plan shows these labels, apply and revoke run these steps."""
+        key = f"{Kind.USER}/{user.name}"
+        name = user.name
 
-    def _groups(self, name: str) -> list[str]:
-        resp = self.clients.call_or_none(f"{Kind.USER}/{name}", "ListGroupsForUser",
-                                         lambda: self.ram.list_groups_for_user(
-                                             ram.ListGroupsForUserRequest(user_name=name)))
-        return [g.group_name for g in resp.body.groups.group or []] if resp and resp.body.groups else []
+        def step(label: str, action: str, fn: Callable[[], Any]) -> DeleteStep:
+            return DeleteStep(label, partial(run_step, self.clients, key, label, action, fn))
 
-    def _mfa_serial(self, name: str) -> str | None:
-        request = ram.GetUserMFAInfoRequest(user_name=name)
-        resp = self.clients.call_or_none(f"{Kind.USER}/{name}", "GetUserMFAInfo",
-                                         lambda: self.ram.get_user_mfainfo(request))
-        device = resp.body.mfadevice if resp else None
-        return str(device.serial_number) if device and device.serial_number else None
+        steps = [s for k in user.keys for s in self.credentials.delete_key_steps(name, k.access_key_id)]
+        if user.login is not None:
+            steps.append(self.credentials.delete_login_step(name))
+        steps += [step(f"detach policy {p.policy_type}:{p.name}", "DetachPolicyFromUser", partial(
+            self.ram.detach_policy_from_user, ram.DetachPolicyFromUserRequest(
+                user_name=name, policy_name=p.name, policy_type=p.policy_type))) for p in user.policies]
+        steps += [step(f"remove from group {g}", "RemoveUserFromGroup", partial(
+            self.ram.remove_user_from_group, ram.RemoveUserFromGroupRequest(group_name=g, user_name=name)))
+                  for g in user.groups]
+        if user.mfa_serial:
+            serial = user.mfa_serial
+            steps.append(step(f"unbind MFA device {serial}", "UnbindMFADevice", partial(
+                self.ram.unbind_mfadevice, ram.UnbindMFADeviceRequest(user_name=name))))
+            steps.append(step(f"delete MFA device {serial}", "DeleteVirtualMFADevice", partial(
+                self.ram.delete_virtual_mfadevice, ram.DeleteVirtualMFADeviceRequest(serial_number=serial))))
+        return steps
+
+    def delete_steps(self, user: UserFacts) -> list[DeleteStep]:
+        """:meth:`strip_steps`, then DeleteUser (gone = done)."""
+        delete = partial(self.ram.delete_user, ram.DeleteUserRequest(user_name=user.name))
+        return [*self.strip_steps(user), DeleteStep("delete user", partial(
+            run_step, self.clients, f"{Kind.USER}/{user.name}", "delete user", "DeleteUser", delete))]
 
     # -- execute --------------------------------------------------------------------------------------
     def execute(self, change: Change) -> str:
@@ -192,7 +169,7 @@ class RamProvider:
         spec = change.spec
         assert isinstance(spec, UserSpec)
         if change.action is Action.DELETE:
-            return self._delete_user(spec.user)
+            return self._delete_user(change.key, spec.user, change.cascade)
         if change.action is Action.CREATE:
             request = ram.CreateUserRequest(user_name=spec.user, display_name=spec.display_name or spec.user,
                                             email=spec.email or None, comments=comments_marker(self.manifest))
@@ -207,7 +184,7 @@ class RamProvider:
     def _user_comments(self, name: str) -> tuple[Any, bool]:
         user = self.clients.call(f"{Kind.USER}/{name}", "GetUser",
                                  lambda: self.ram.get_user(ram.GetUserRequest(user_name=name))).body.user
-        return user, self.ours(user.comments)
+        return user, Owner.from_comments(user.comments).ours(self.manifest)
 
     def _update_user(self, key: str, spec: UserSpec) -> str:
         """UpdateUser with the declared fields that differ; adoption writes the marker into Comments."""
@@ -224,55 +201,22 @@ class RamProvider:
             request.new_comments = with_marker(user.comments or "", self.manifest)
             changed.append("adopted")
         if not changed:
-            return f"{key} already in sync"
+            return InSync(f"{key} already in sync")
         self.clients.call(key, "UpdateUser", lambda: self.ram.update_user(request))
         return f"updated {key}: {', '.join(changed)}"
 
-    def _delete_user(self, name: str) -> str:
-        """The safe cascade of :meth:`strip_user`, then DeleteUser; gone = done at each step."""
-        steps = [*self.strip_user(name), self.remove_user(name)]
-        failed = next((step.error for step in steps if step.error is not None), None)
+    def _delete_user(self, key: str, name: str, planned: tuple[str, ...]) -> str:
+        """The steps :meth:`delete_steps` builds from a fresh read, which must be the ones the plan showed
+        (``planned``); gone = done at each step."""
+        user = read_user(self.clients, name)
+        if not user.exists:
+            return InSync(f"{key} already absent")
+        steps = run_steps(key, self.delete_steps(user), planned)
+        failed = first_failure(steps)
         if failed is not None:
             raise failed
-        key = f"{Kind.USER}/{name}"
-        if steps[-1].result == ALREADY_GONE:
-            return f"{key} already absent"
         removed = "; ".join(step.step for step in steps[:-1] if step.result == DONE)
         return f"deleted {key}" + (f" (removed {removed})" if removed else "")
-
-    def strip_user(self, name: str) -> list[Step]:
-        """Lock the user out, then remove its permissions: each AccessKey deactivated then deleted, the
-        login profile, policies, groups, the MFA device (unbound, deleted). Gone = done at each step;
-        a failed step is recorded and the later steps still run."""
-        key = f"{Kind.USER}/{name}"
-        step = partial(run_step, self.clients, key)
-        steps: list[Step] = []
-        for access_key in self.credentials.list_keys(name):
-            steps += self.credentials.delete_key_steps(name, access_key.access_key_id)
-        if not steps:
-            steps.append(Step("delete access keys", ALREADY_GONE))
-        steps.append(self.credentials.delete_login_step(name))
-        steps += [step(f"detach policy {p.policy_type}:{p.policy_name}", "DetachPolicyFromUser", partial(
-            self.ram.detach_policy_from_user, ram.DetachPolicyFromUserRequest(
-                user_name=name, policy_name=p.policy_name, policy_type=p.policy_type)))
-                  for p in self._attached(name)] or [Step("detach policies", ALREADY_GONE)]
-        steps += [step(f"remove from group {g}", "RemoveUserFromGroup", partial(
-            self.ram.remove_user_from_group, ram.RemoveUserFromGroupRequest(group_name=g, user_name=name)))
-                  for g in self._groups(name)] or [Step("remove from groups", ALREADY_GONE)]
-        serial = self._mfa_serial(name)
-        if serial:
-            steps.append(step(f"unbind MFA device {serial}", "UnbindMFADevice", partial(
-                self.ram.unbind_mfadevice, ram.UnbindMFADeviceRequest(user_name=name))))
-            steps.append(step(f"delete MFA device {serial}", "DeleteVirtualMFADevice", partial(
-                self.ram.delete_virtual_mfadevice, ram.DeleteVirtualMFADeviceRequest(serial_number=serial))))
-        else:
-            steps.append(Step("unbind MFA device", ALREADY_GONE))
-        return steps
-
-    def remove_user(self, name: str) -> Step:
-        """DeleteUser once :meth:`strip_user` has emptied it (gone = done)."""
-        return run_step(self.clients, f"{Kind.USER}/{name}", "delete user", "DeleteUser", partial(
-            self.ram.delete_user, ram.DeleteUserRequest(user_name=name)))
 
     # attachments
     def _attachment(self, change: Change) -> str:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from alibabacloud_ram20150501 import models as ram
 
 from provision.desired.resources import AccessKeysSpec, Kind, LoginProfileSpec
-from provision.plan.diff import Action, Change
+from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError, Outcome, once_then_find
+from provision.providers.alibaba.delete_steps import DeleteStep, Step, first_failure, run_step
+from provision.providers.alibaba.ram_users import KeyFacts, access_keys
 from provision.state.intents import after_create
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
@@ -27,9 +27,6 @@ from provision.state.statefile import StateFile
 _MAX_KEYS = 2  # RAM allows two AccessKeys per user
 _PASSWORD_LENGTH = 24
 _SYMBOLS = "!@#$%^&*()-_=+[]{}<>?"
-
-DONE = "done"
-ALREADY_GONE = "already gone"
 
 
 def generate_password() -> str:
@@ -40,33 +37,6 @@ def generate_password() -> str:
         if all(any(c in group for c in password) for group in
                (string.ascii_lowercase, string.ascii_uppercase, string.digits, _SYMBOLS)):
             return password
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of taking a user's access away, and its result: done, already gone, or failed: CODE."""
-
-    step: str
-    result: str
-    error: CallError | None = field(default=None, repr=False, compare=False)
-
-
-def run_step(clients: Clients, key: str, what: str, action: str, fn: Callable[[], Any]) -> Step:
-    """Run one removal call as a Step: done, already gone (the cloud says it does not exist), or failed."""
-    try:
-        found = clients.call_or_none(key, action, fn) is not None
-    except CallError as err:
-        return Step(what, f"failed: {err.code}", err)
-    return Step(what, DONE if found else ALREADY_GONE)
-
-
-@dataclass(frozen=True)
-class AccessKey:
-    """One AccessKey of a user as ListAccessKeys shows it (never its secret)."""
-
-    access_key_id: str
-    active: bool
-    create_date: str
 
 
 class Credentials:
@@ -82,16 +52,11 @@ class Credentials:
         return self.clients.ram()
 
     # -- AccessKeys -----------------------------------------------------------------------------------
-    def list_keys(self, user: str) -> list[AccessKey]:
+    def list_keys(self, user: str) -> list[KeyFacts]:
         """ListAccessKeys (a missing user has none), oldest first."""
-        request = ram.ListAccessKeysRequest(user_name=user)
-        resp = self.clients.call_or_none(f"{Kind.ACCESS_KEYS}/{user}", "ListAccessKeys",
-                                         lambda: self.ram.list_access_keys(request))
-        items = resp.body.access_keys.access_key or [] if resp and resp.body.access_keys else []
-        keys = [AccessKey(k.access_key_id, k.status == "Active", k.create_date or "") for k in items]
-        return sorted(keys, key=lambda k: k.create_date)
+        return access_keys(self.clients, user)
 
-    def forget_missing(self, user: str, keys: list[AccessKey]) -> None:
+    def forget_missing(self, user: str, keys: list[KeyFacts]) -> None:
         """Make the sink forget the keys of ``user`` the account no longer lists (deleted outside the
         tool); its standard pair moves to a listed key it holds, active ones first."""
         listed = [k.access_key_id for k in sorted(keys, key=lambda k: not k.active)]
@@ -103,7 +68,8 @@ class Credentials:
         spec = change.spec
         assert isinstance(spec, AccessKeysSpec)
         count = 0 if change.action is Action.DELETE or spec.count is None else spec.count
-        return f"{change.key}: {self._reconcile(spec.user, count, change.rotate) or 'already in sync'}"
+        done = self._reconcile(spec.user, count, change.rotate)
+        return f"{change.key}: {done}" if done else InSync(f"{change.key}: already in sync")
 
     def _reconcile(self, user: str, count: int, rotate: bool) -> str:
         """ListAccessKeys; delete extras (lost secret first, then oldest); rotate if asked; create up to
@@ -171,37 +137,46 @@ class Credentials:
 
     def delete_key(self, user: str, access_key_id: str) -> str:
         """Deactivate then delete one key (see :meth:`delete_key_steps`); raises the first failure."""
-        failed = next((s.error for s in self.delete_key_steps(user, access_key_id) if s.error), None)
+        failed = first_failure([step.run() for step in self.delete_key_steps(user, access_key_id)])
         if failed is not None:
             raise failed
         return access_key_id
 
-    def delete_key_steps(self, user: str, access_key_id: str) -> list[Step]:
+    def delete_key_steps(self, user: str, access_key_id: str) -> list[DeleteStep]:
         """UpdateAccessKey to Inactive first (a key in use fails closed at once), then DeleteAccessKey;
         the sink forgets the secret once the key is gone."""
         key = f"{Kind.ACCESS_KEYS}/{user}"
-        steps = [
-            run_step(self.clients, key, f"deactivate access key {access_key_id}", "UpdateAccessKey", partial(
-                self.ram.update_access_key, ram.UpdateAccessKeyRequest(
-                    user_name=user, user_access_key_id=access_key_id, status="Inactive"))),
-            run_step(self.clients, key, f"delete access key {access_key_id}", "DeleteAccessKey", partial(
-                self.ram.delete_access_key, ram.DeleteAccessKeyRequest(
-                    user_name=user, user_access_key_id=access_key_id))),
-        ]
-        if steps[-1].error is None:
-            self.sink.forget_access_key(user, access_key_id)
-            self.state.forget_secret(access_key_id)
-        return steps
+        deactivate = partial(self.ram.update_access_key, ram.UpdateAccessKeyRequest(
+            user_name=user, user_access_key_id=access_key_id, status="Inactive"))
+        delete = partial(self.ram.delete_access_key, ram.DeleteAccessKeyRequest(
+            user_name=user, user_access_key_id=access_key_id))
+
+        def then_forget() -> Step:
+            step = run_step(self.clients, key, f"delete access key {access_key_id}", "DeleteAccessKey",
+                            delete)
+            if step.error is None:
+                self.sink.forget_access_key(user, access_key_id)
+                self.state.forget_secret(access_key_id)
+            return step
+
+        return [DeleteStep(f"deactivate access key {access_key_id}", partial(
+                    run_step, self.clients, key, f"deactivate access key {access_key_id}", "UpdateAccessKey",
+                    deactivate)),
+                DeleteStep(f"delete access key {access_key_id}", then_forget)]
 
     # -- console login --------------------------------------------------------------------------------
-    def delete_login_step(self, user: str) -> Step:
+    def delete_login_step(self, user: str) -> DeleteStep:
         """DeleteLoginProfile (gone = done); the sink forgets the password."""
         request = ram.DeleteLoginProfileRequest(user_name=user)
-        step = run_step(self.clients, f"{Kind.LOGIN_PROFILE}/{user}", "delete login profile",
-                        "DeleteLoginProfile", partial(self.ram.delete_login_profile, request))
-        if step.error is None:
-            self.sink.forget_password(user)
-        return step
+
+        def run() -> Step:
+            step = run_step(self.clients, f"{Kind.LOGIN_PROFILE}/{user}", "delete login profile",
+                            "DeleteLoginProfile", partial(self.ram.delete_login_profile, request))
+            if step.error is None:
+                self.sink.forget_password(user)
+            return step
+
+        return DeleteStep("delete login profile", run)
 
     def execute_login(self, change: Change) -> str:
         """CreateLoginProfile with a generated password stored in the sink first (409 → UpdateLoginProfile);
@@ -209,7 +184,7 @@ class Credentials:
         spec = change.spec
         assert isinstance(spec, LoginProfileSpec)
         if change.action is Action.DELETE:
-            step = self.delete_login_step(spec.user)
+            step = self.delete_login_step(spec.user).run()
             if step.error is not None:
                 raise step.error
             return f"deleted {change.key}"

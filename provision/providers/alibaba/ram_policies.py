@@ -14,12 +14,16 @@ from typing import Any
 from alibabacloud_ram20150501 import models as ram
 
 from provision.desired.resources import Desired, Kind, Live, PolicySpec
-from provision.plan.diff import Action, Change
+from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError, Outcome, marker_pager, token_pager
 from provision.providers.alibaba.markers import marker_tags, owns, tags_owner
 
 _ROTATE = "DeleteOldestNonDefaultVersionWhenLimitExceeded"  # RAM keeps at most 5 versions
+
+
+# What DeletePolicy with CascadingDelete does, in one call: the plan's cascade of a custom policy.
+DELETE_POLICY = ("delete policy (CascadingDelete: detached from every user and group first)",)
 
 
 def canonical_document(document: str) -> str:
@@ -57,7 +61,8 @@ class PolicyManager:
         names = [p.policy_name for p in custom if p.policy_name in declared or p.policy_name in tagged]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             found = list(pool.map(self._get, names))
-        return [Live(spec, managed=spec.policy in tagged, cloud_id=spec.policy) for spec in found if spec]
+        return [Live(spec, managed=spec.policy in tagged, cloud_id=spec.policy, cascade=DELETE_POLICY)
+                for spec in found if spec]
 
     def _ours(self, names: list[str] | None = None) -> set[str]:
         """The policies (of ``names``, default all) tagged as this manifest's: ListTagResources, unfiltered by
@@ -93,7 +98,7 @@ class PolicyManager:
         if change.action is Action.DELETE:
             gone = self.clients.call_or_none(change.key, "DeletePolicy", lambda: self.ram.delete_policy(
                 ram.DeletePolicyRequest(policy_name=spec.policy, cascading_delete=True))) is None
-            return f"{change.key} already absent" if gone else f"deleted {change.key}"
+            return InSync(f"{change.key} already absent") if gone else f"deleted {change.key}"
         if change.action is Action.CREATE:
             tags = [ram.CreatePolicyRequestTag(key=k, value=v) for k, v in self._tags()]
             request = ram.CreatePolicyRequest(policy_name=spec.policy, policy_document=spec.document,
@@ -129,4 +134,4 @@ class PolicyManager:
                 resource_type="policy", resource_names=[spec.policy],
                 tag=[ram.TagResourcesRequestTag(key=k, value=v) for k, v in self._tags()])))
             done.append("adopted")
-        return f"updated {key}: {', '.join(done)}" if done else f"{key} already in sync"
+        return f"updated {key}: {', '.join(done)}" if done else InSync(f"{key} already in sync")
