@@ -119,9 +119,8 @@ class Context:
               secrets_dir: Path | None = None) -> Context:
         """A context for the manifest's cloud; dirs default to env, then ``.provision`` (+ ``secrets``)."""
         state_root, secrets = state_paths(state_dir, secrets_dir)
-        sink = SecretSink(secrets)
         state = StateFile(state_root / "state.json")
-        cloud = runtime(manifest, sink, state, _poll_interval())
+        cloud, sink = runtime(manifest, secrets, state, _poll_interval())
         return cls(cloud.target, cloud.clients, sink, state, cloud.providers, cloud.cloud, cloud.settlers)
 
     def check_writable(self) -> None:

@@ -15,6 +15,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,7 +26,7 @@ from provision.manifest import Manifest
 from provision.manifest.model import PROVIDERS
 from provision.plan.diff import Change
 from provision.state.intents import Settler
-from provision.state.secrets import SecretSink
+from provision.state.secrets import SecretSink, SinkNames
 from provision.state.statefile import StateFile
 
 # cloud.provider → the module holding its CloudEntry (imported only when that cloud is used)
@@ -87,6 +88,7 @@ class CloudEntry:
     revoke: str
     audit: str
     label: str = ""  # how commands name the cloud: "Alibaba Cloud", "Huawei Cloud"
+    sink_names: SinkNames = SinkNames()  # the variable names of its secrets in the sink's env files
 
 
 def cloud_entry(provider: str) -> CloudEntry:
@@ -100,9 +102,13 @@ def cloud_entry(provider: str) -> CloudEntry:
     return entry
 
 
-def runtime(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None) -> Runtime:
-    """The target, clients and providers of the manifest's cloud."""
-    return cloud_entry(manifest.cloud.provider).build(manifest, sink, state, poll_interval_s)
+def runtime(manifest: Manifest, secrets: Path, state: StateFile,
+            poll_interval_s: float | None) -> tuple[Runtime, SecretSink]:
+    """The target, clients and providers of the manifest's cloud, and its secrets sink in ``secrets``
+    (writing the cloud's own variable names)."""
+    entry = cloud_entry(manifest.cloud.provider)
+    sink = SecretSink(secrets, entry.sink_names)
+    return entry.build(manifest, sink, state, poll_interval_s), sink
 
 
 def entry_point(provider: str, name: str) -> Callable[..., Any]:

@@ -14,14 +14,25 @@ import re
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from provision.errors import ProvisionError
 
 _LINE = re.compile(r"^([A-Za-z0-9_]+)=(.*)$")
-_DEFAULT_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"  # the standard pair the SDKs' credential chain reads
-_DEFAULT_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
-_PASSWORD = "ALIBABA_CLOUD_CONSOLE_PASSWORD"
+_AK_PREFIX = "ACCESS_KEY_"  # one entry per AccessKey: ACCESS_KEY_<id>=<secret>, whatever the cloud
+
+
+@dataclass(frozen=True)
+class SinkNames:
+    """The variable names of an account's env file that its cloud's SDKs and people expect: the standard
+    key pair the credential chain reads, the console password, the base of API key entries. Each cloud's
+    registry entry names its own; the default is Alibaba Cloud's."""
+
+    key_id: str = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+    key_secret: str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+    password: str = "ALIBABA_CLOUD_CONSOLE_PASSWORD"
+    api_key: str = "DASHSCOPE_API_KEY"  # also <base>_<WORKSPACE>_<KEY> and <base>_ID for each key
 
 
 def fingerprint(value: str) -> str:
@@ -92,7 +103,7 @@ def _env_name(*parts: str) -> str:
 
 def _ak_entry(access_key_id: str) -> str:
     """Env name holding one AccessKey's secret; keeps the id's case (ids are case-sensitive)."""
-    return "ACCESS_KEY_" + re.sub(r"[^A-Za-z0-9]", "_", access_key_id)
+    return _AK_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", access_key_id)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -107,8 +118,9 @@ def fsync_dir(directory: Path) -> None:
 class SecretSink:
     """Writes secrets to per-account env files. Thread-safe; each write is an atomic replace."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, names: SinkNames | None = None) -> None:
         self.directory = Path(directory)
+        self.names = names or SinkNames()
         self._lock = threading.Lock()
 
     # -- low level ----------------------------------------------------------------------------------
@@ -171,12 +183,12 @@ class SecretSink:
 
     # -- RAM access keys ------------------------------------------------------------------------------
     def store_access_key(self, user: str, access_key_id: str, secret: str) -> str:
-        """Keep a new AccessKey; the first one also fills the standard ALIBABA_CLOUD_* variables."""
+        """Keep a new AccessKey; the first one also fills the cloud's standard pair (``names.key_id``)."""
         updates: dict[str, str | None] = {_ak_entry(access_key_id): secret}
         current = self.read(user)
-        if _DEFAULT_ID not in current:
-            updates[_DEFAULT_ID] = access_key_id
-            updates[_DEFAULT_SECRET] = secret
+        if self.names.key_id not in current:
+            updates[self.names.key_id] = access_key_id
+            updates[self.names.key_secret] = secret
         self.write(user, updates)
         return fingerprint(secret)
 
@@ -185,9 +197,8 @@ class SecretSink:
 
     def access_keys(self, user: str) -> dict[str, str]:
         """AccessKeyId → secret for every key the sink holds for ``user``."""
-        prefix = "ACCESS_KEY_"
         entries = self.read(user)
-        return {k[len(prefix):]: v for k, v in entries.items() if k.startswith(prefix)}
+        return {k[len(_AK_PREFIX):]: v for k, v in entries.items() if k.startswith(_AK_PREFIX)}
 
     def forget_access_key(self, user: str, access_key_id: str) -> None:
         """Drop one AccessKey's secret; the standard pair moves to another key the sink holds, if any."""
@@ -203,26 +214,26 @@ class SecretSink:
         entries = self.read(user)
         held = {k: v for k, v in self.access_keys(user).items() if k not in gone}
         updates: dict[str, str | None] = {_ak_entry(k): None for k in sorted(gone) if _ak_entry(k) in entries}
-        default = entries.get(_DEFAULT_ID)
+        default = entries.get(self.names.key_id)
         if default not in held and (default is not None or held):
             # the standard pair must name a live key, so the file stays usable as-is after a rotation
             choice = next((k for k in prefer if k in held), None) or min(held, default=None)
-            updates[_DEFAULT_ID] = choice
-            updates[_DEFAULT_SECRET] = held[choice] if choice is not None else None
+            updates[self.names.key_id] = choice
+            updates[self.names.key_secret] = held[choice] if choice is not None else None
         if updates:
             self.write(user, updates)
 
     # -- console password -----------------------------------------------------------------------------
     def store_password(self, user: str, password: str) -> str:
-        self.write(user, {_PASSWORD: password})
+        self.write(user, {self.names.password: password})
         return fingerprint(password)
 
     def password(self, user: str) -> str | None:
-        return self.read(user).get(_PASSWORD)
+        return self.read(user).get(self.names.password)
 
     def forget_password(self, user: str) -> None:
-        if _PASSWORD in self.read(user):
-            self.write(user, {_PASSWORD: None})
+        if self.names.password in self.read(user):
+            self.write(user, {self.names.password: None})
 
     # -- workspace API keys ---------------------------------------------------------------------------
     @staticmethod
@@ -230,30 +241,32 @@ class SecretSink:
         return issued_to or f"workspace-{workspace}"
 
     def store_api_key(self, account: str, workspace: str, key_name: str, api_key_id: str, value: str) -> str:
-        base = _env_name("DASHSCOPE_API_KEY", workspace, key_name)
+        default = self.names.api_key
+        base = _env_name(default, workspace, key_name)
         updates: dict[str, str | None] = {base: value, base + "_ID": api_key_id}
-        if "DASHSCOPE_API_KEY" not in self.read(account) or \
-                self.read(account).get("DASHSCOPE_API_KEY_ID") == api_key_id:
-            updates["DASHSCOPE_API_KEY"] = value
-            updates["DASHSCOPE_API_KEY_ID"] = api_key_id
+        current = self.read(account)
+        if default not in current or current.get(default + "_ID") == api_key_id:
+            updates[default] = value
+            updates[default + "_ID"] = api_key_id
         self.write(account, updates)
         return fingerprint(value)
 
     def api_key(self, account: str, workspace: str, key_name: str) -> tuple[str, str] | None:
         """(api_key_id, value) if the sink holds that key."""
-        base = _env_name("DASHSCOPE_API_KEY", workspace, key_name)
+        base = _env_name(self.names.api_key, workspace, key_name)
         entries = self.read(account)
         if base in entries and base + "_ID" in entries:
             return entries[base + "_ID"], entries[base]
         return None
 
     def forget_api_key(self, account: str, workspace: str, key_name: str) -> None:
-        base = _env_name("DASHSCOPE_API_KEY", workspace, key_name)
+        default = self.names.api_key
+        base = _env_name(default, workspace, key_name)
         entries = self.read(account)
         updates: dict[str, str | None] = {base: None, base + "_ID": None}
-        if entries.get("DASHSCOPE_API_KEY_ID") == entries.get(base + "_ID"):
-            updates["DASHSCOPE_API_KEY"] = None
-            updates["DASHSCOPE_API_KEY_ID"] = None
+        if entries.get(default + "_ID") == entries.get(base + "_ID"):
+            updates[default] = None
+            updates[default + "_ID"] = None
         self.write(account, updates)
 
     def held(self) -> dict[str, str]:
@@ -265,9 +278,9 @@ class SecretSink:
         for path in sorted(self.directory.glob("*.env")):
             entries = self.read(path.stem)
             for k, v in entries.items():
-                if k.startswith("ACCESS_KEY_") and v:
-                    found[k[len("ACCESS_KEY_"):]] = fingerprint(v)
-                elif k.startswith("DASHSCOPE_API_KEY_") and k.endswith("_ID") and entries.get(k[:-3]):
+                if k.startswith(_AK_PREFIX) and v:
+                    found[k[len(_AK_PREFIX):]] = fingerprint(v)
+                elif k.endswith("_ID") and entries.get(k[:-3]):  # an API key's <base>_ID (any cloud's names)
                     found[v] = fingerprint(entries[k[:-3]])
         return found
 
@@ -277,7 +290,9 @@ class SecretSink:
             return []
         values = []
         for path in self.directory.glob("*.env"):
-            for k, v in self.read(path.stem).items():
-                if not k.endswith("_ID") and v:
+            entries = self.read(path.stem)
+            for k, v in entries.items():
+                # ids are not secrets: <base>_ID entries, and a standard pair's id (names an ACCESS_KEY_)
+                if v and not k.endswith("_ID") and _ak_entry(v) not in entries:
                     values.append(v)
         return values

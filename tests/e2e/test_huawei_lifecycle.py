@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from provision.emulator.huawei.testing import HuaweiClients
-from provision.state.secrets import SecretSink
+from provision.state.secrets import SecretSink, parse_env
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Cli
@@ -60,6 +60,11 @@ def test_plan_apply_plan_verify_revoke_audit(cli: Cli) -> None:
 
     held = SecretSink(cli.secrets_dir).access_keys(USER)
     assert len(held) == 1
+    # the user's env file speaks Huawei: the SDK's own pair, loadable as-is by `set -a; . FILE`
+    env = parse_env((cli.secrets_dir / f"{USER}.env").read_text())
+    assert env["HUAWEICLOUD_SDK_AK"] in held and env["HUAWEICLOUD_SDK_SK"] == held[env["HUAWEICLOUD_SDK_AK"]]
+    assert "HUAWEICLOUD_CONSOLE_PASSWORD" in env and "MAAS_API_KEY_AGENT_DELIVERY_MAIN" in env
+    assert not [name for name in env if name.startswith(("ALIBABA_", "DASHSCOPE_"))], sorted(env)
     revoked = cli("revoke", "-m", manifest, *ACCEPTED, "--user", USER, "--auto-approve", "--json")
     assert revoked.exit_code == 0, revoked.stdout + revoked.stderr
     record = revoked.json()

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provision.errors import ProvisionError
-from provision.state.secrets import SecretSink, parse_env
+from provision.state.secrets import SecretSink, SinkNames, fingerprint, parse_env
 
 NASTY = {
     "SPACES": "two words  and a tab\there",
@@ -133,3 +133,21 @@ def test_temp_files_a_killed_write_left_are_removed_before_the_next_write(tmp_pa
     sink.check_writable()
     assert sorted(p.name for p in sink.directory.iterdir()) == ["alice.env"]
     assert sink.read("alice") == {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cret"}
+
+
+def test_a_sink_writes_its_clouds_own_names_and_still_finds_every_secret(tmp_path: Path) -> None:
+    names = SinkNames(key_id="HUAWEICLOUD_SDK_AK", key_secret="HUAWEICLOUD_SDK_SK",
+                      password="HUAWEICLOUD_CONSOLE_PASSWORD", api_key="MAAS_API_KEY")
+    sink = SecretSink(tmp_path, names)
+    sink.store_access_key("u", "AK1", "sk-one")
+    sink.store_password("u", "pw")
+    sink.store_api_key("u", "ws", "main", "key-id-1", "maas-value")
+    entries = sink.read("u")
+    assert entries["HUAWEICLOUD_SDK_AK"] == "AK1" and entries["HUAWEICLOUD_SDK_SK"] == "sk-one"
+    assert entries["HUAWEICLOUD_CONSOLE_PASSWORD"] == "pw" and entries["MAAS_API_KEY_WS_MAIN"] == "maas-value"
+    assert not [k for k in entries if k.startswith(("ALIBABA_", "DASHSCOPE_"))]
+    assert sink.api_key("u", "ws", "main") == ("key-id-1", "maas-value")
+    # read back with another cloud's names (as `provision handoff` does): the same secrets, no id among them
+    other = SecretSink(tmp_path)
+    assert other.held() == {"AK1": fingerprint("sk-one"), "key-id-1": fingerprint("maas-value")}
+    assert set(other.all_values()) == {"maas-value", "pw", "sk-one"}

@@ -14,7 +14,7 @@ from provision.providers.huawei.iam import IamProvider
 from provision.providers.huawei.network import ScpProvider, VpcepProvider
 from provision.providers.huawei.workspaces import WorkspaceProvider
 from provision.providers.registry import CloudEntry, Provider, Runtime
-from provision.state.secrets import SecretSink
+from provision.state.secrets import SecretSink, SinkNames
 from provision.state.statefile import StateFile
 
 
@@ -47,4 +47,7 @@ CLOUD = CloudEntry(
     revoke="provision.checks.huawei_revoke",
     audit="provision.audit.huawei_audit:run_audit",
     label="Huawei Cloud",
+    # the SDK's own credential variables; MaaS keys are Bearer keys of the OpenAI-compatible V2 API
+    sink_names=SinkNames(key_id="HUAWEICLOUD_SDK_AK", key_secret="HUAWEICLOUD_SDK_SK",
+                         password="HUAWEICLOUD_CONSOLE_PASSWORD", api_key="MAAS_API_KEY"),
 )

@@ -138,8 +138,9 @@ class IamProvider:
         owner = tag_owner(user.tags)
         managed = owner.ours(manifest)
         name = user.name
+        cascade = (*(label for label, _, _ in self.removals(user)), "delete user")
         yield Live(IamUserSpec(user=name, display_name=user.description or None), managed, user.user_id,
-                   details=(("groups", ",".join(g.name for g in user.groups)),))
+                   details=(("groups", ",".join(g.name for g in user.groups)),), cascade=cascade)
         if user.login_profile is not None:
             yield Live(IamLoginProfileSpec(user=name,
                                            password_reset_required=user.login_profile.password_reset_required),
@@ -230,35 +231,41 @@ class IamProvider:
         self.clients.call(key, "TagResourceV5", lambda: self.clients.iam().tag_resource_v5(
             TagResourceV5Request(resource_type="user", resource_id=user_id, body=tags)))
 
+    def removals(self, user: User) -> list[tuple[str, str, Callable[[], object]]]:
+        """The steps taking every access of ``user`` away, in the safe order (label, action, call): deactivate
+        then delete its AK/SKs, delete its login profile, detach its policies, leave its groups. The one
+        list: the plan shows its labels under a delete, and :meth:`strip` runs it."""
+        iam, user_id = self.clients.iam, user.user_id
+        found: list[tuple[str, str, Callable[[], object]]] = []
+        for k in user.access_keys:
+            kid = k.access_key_id
+            found.append((f"deactivate access key {kid}", "UpdateAccessKeyV5",
+                          partial(self._deactivate, user_id, kid)))
+            found.append((f"delete access key {kid}", "DeleteAccessKeyV5",
+                          partial(self._delete_key, user_id, kid)))
+        if user.login_profile is not None:
+            request = DeleteLoginProfileV5Request(user_id=user_id)
+            found.append(("delete login profile", "DeleteLoginProfileV5",
+                          lambda: iam().delete_login_profile_v5(request)))
+        for policy in user.policies:
+            if policy.via == "direct":
+                found.append((f"detach policy {policy.policy_type}:{policy.name}", "DetachUserPolicyV5",
+                              partial(self._detach, policy.policy_id, user_id)))
+        for group in user.groups:
+            found.append((f"remove from group {group.name}", "RemoveUserFromGroupV5",
+                          partial(self._leave, group.group_id, user_id)))
+        return found
+
     def strip(self, name: str, user_id: str) -> list[Step]:
-        """Take every access of a user away, in the safe order: deactivate then delete its AK/SKs, delete
-        its login profile, detach its policies, leave its groups. Each step tolerates "already gone"; a
-        failed step is reported, and the next ones still run."""
-        user = read_user(self.clients, user_id)
-        iam = self.clients.iam
+        """Run :meth:`removals` of the user as the account holds it now. Each step tolerates "already
+        gone"; a failed step is reported, and the next ones still run."""
         key = f"{Kind.IAM_USER}/{name}"
         steps: list[Step] = []
-
-        def run(what: str, action: str, call: Callable[[], object]) -> None:
+        for what, action, call in self.removals(read_user(self.clients, user_id)):
             try:
                 steps.append(Step(what, removed(self.clients, key, action, call)))
             except Exception as err:  # noqa: BLE001  (reported in the step; the next steps still run)
                 steps.append(Step(what, f"failed: {getattr(err, 'code', type(err).__name__)}", err))
-
-        for k in user.access_keys:
-            kid = k.access_key_id
-            run(f"deactivate access key {kid}", "UpdateAccessKeyV5", partial(self._deactivate, user_id, kid))
-            run(f"delete access key {kid}", "DeleteAccessKeyV5", partial(self._delete_key, user_id, kid))
-        if user.login_profile is not None:
-            run("delete login profile", "DeleteLoginProfileV5",
-                lambda: iam().delete_login_profile_v5(DeleteLoginProfileV5Request(user_id=user_id)))
-        for policy in user.policies:
-            if policy.via == "direct":
-                run(f"detach policy {policy.policy_type}:{policy.name}", "DetachUserPolicyV5",
-                    partial(self._detach, policy.policy_id, user_id))
-        for group in user.groups:
-            run(f"remove from group {group.name}", "RemoveUserFromGroupV5",
-                partial(self._leave, group.group_id, user_id))
         return steps
 
     def _deactivate(self, user_id: str, access_key_id: str) -> object:
