@@ -107,11 +107,7 @@ def _providers(context: Context) -> tuple[IamProvider, WorkspaceProvider]:
 def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user: bool,
                 now: datetime) -> HuaweiRevokePlan:
     """Check the manifest, read what gives ``user`` access, and capture its credentials. Changes nothing."""
-    why = check_manifest(prepared, user, now)
-    declared = next(u for u in prepared.manifest.users if u.name == user)
-    if delete_user and declared.protect:
-        raise ProvisionError(f"{user} is declared protect: true: drop --delete-user (its access is still "
-                             "revoked) or remove protect from the manifest")
+    why = check_manifest(prepared, user, now, delete_user=delete_user)
     clients = _clients(context)
     summary = next((s for s in list_users(clients) if s.name == user), None)
     found = read_user(clients, summary.user_id) if summary else None

@@ -120,8 +120,9 @@ class RevokeRecord:
 # --- read ----------------------------------------------------------------------------------------------
 
 
-def check_manifest(prepared: Prepared, user: str, now: datetime) -> str:
-    """Why the manifest allows revoking ``user``; a ProvisionError naming the exact edit when it does not."""
+def check_manifest(prepared: Prepared, user: str, now: datetime, *, delete_user: bool = False) -> str:
+    """Why the manifest allows revoking ``user`` (and deleting it, with ``delete_user``); a ProvisionError
+    naming the exact edit when it does not. Every cloud's revoke asks this one rule."""
     manifest = prepared.manifest
     index = next((i for i, u in enumerate(manifest.users) if u.name == user), None)
     source = prepared.source.manifest
@@ -130,31 +131,32 @@ def check_manifest(prepared: Prepared, user: str, now: datetime) -> str:
                              "access the manifest manages")
     declared = manifest.users[index]
     if declared.state == "absent":
-        return "the manifest declares it state: absent"
-    if user in prepared.desired.expired:
+        why = "the manifest declares it state: absent"
+    elif user in prepared.desired.expired:
         assert declared.expires_at is not None
-        return f"its expires_at {iso(declared.expires_at)} has passed"
-    path = ("users", index, "expires_at") if declared.expires_at else ("users", index)
-    origin = manifest.locate(path)
-    where = f"{origin.file}:{origin.line}" if origin else str(source)
-    raise ProvisionError(
-        f"{source}: the manifest still grants {user} its access, so the next apply would give it back. "
-        f"Make the manifest revoke it first, then run revoke again:\n"
-        f"  {where}: set {dotted(('users', index, 'expires_at'))} to {iso(now)} (or earlier): keeps the "
-        "user, strips every access (plan shows the revocation too)\n"
-        f"  or set users[{index}].state: absent and remove the API keys issued to {user} and its workspace "
-        "members (apply --allow-destroy then deletes the user)")
+        why = f"its expires_at {iso(declared.expires_at)} has passed"
+    else:
+        path = ("users", index, "expires_at") if declared.expires_at else ("users", index)
+        origin = manifest.locate(path)
+        where = f"{origin.file}:{origin.line}" if origin else str(source)
+        raise ProvisionError(
+            f"{source}: the manifest still grants {user} its access, so the next apply would give it back. "
+            f"Make the manifest revoke it first, then run revoke again:\n"
+            f"  {where}: set {dotted(('users', index, 'expires_at'))} to {iso(now)} (or earlier): keeps the "
+            "user, strips every access (plan shows the revocation too)\n"
+            f"  or set users[{index}].state: absent and remove the API keys issued to {user} and its "
+            "workspace members (apply --allow-destroy then deletes the user)")
+    if delete_user and declared.protect:
+        raise ProvisionError(f"{user} is declared protect: true: drop --delete-user (its access is still "
+                             "revoked) or remove protect from the manifest")
+    return why
 
 
 def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user: bool,
                 now: datetime) -> RevokePlan:
     """Check the manifest, read what gives ``user`` access, and capture its credentials from the sink.
     Changes nothing."""
-    why = check_manifest(prepared, user, now)
-    declared = next(u for u in prepared.manifest.users if u.name == user)
-    if delete_user and declared.protect:
-        raise ProvisionError(f"{user} is declared protect: true: drop --delete-user (its access is still "
-                             "revoked) or remove protect from the manifest")
+    why = check_manifest(prepared, user, now, delete_user=delete_user)
     ram = ram_of(context)
     access = ram.user(user)
     mine = prepared.desired.manifest
