@@ -47,6 +47,7 @@ def render_text(plan: Plan, color: bool, verbose: bool = False, manifest_args: s
         c
         for c in plan.changes
         if not c.drift and c.action is not Action.MANUAL and (verbose or c.action is not Action.NOOP)
+        and not _withheld(c)
     ]
     if plan.undelivered:
         lines.append((UNDELIVERED.format(n=len(plan.undelivered)) + ":", "bold red"))
@@ -61,6 +62,10 @@ def render_text(plan: Plan, color: bool, verbose: bool = False, manifest_args: s
         lines += [("", ""), ("Drift (changed outside provision)", "bold magenta")]
         for change in drifted:
             lines += _change_lines(change, style="magenta")
+    withheld = [c for c in plan.changes if _withheld(c)]
+    if withheld:
+        lines += [("", ""), ("Withheld (declared for users past expires_at: not created)", "bold")]
+        lines += [(f"  = {c.key} ({c.reason})", "dim") for c in withheld]
     steps = manual_steps(plan, manifest_args)
     if steps:
         lines += [
@@ -91,7 +96,7 @@ def render_markdown(plan: Plan, manifest_args: str | None = None) -> str:
             f"| {s.create} | {s.update} | {s.delete} | {s.refused} | {s.manual} | {s.drift} |",
             "",
         ]
-    listed = [c for c in plan.changes if c.action not in (Action.NOOP, Action.MANUAL)]
+    listed = [c for c in plan.changes if c.action not in (Action.NOOP, Action.MANUAL) or _withheld(c)]
     if listed:
         out += ["| | resource | reason |", "|---|---|---|"]
         out += [
@@ -204,6 +209,12 @@ def _print(renderables: list[Text | Table], color: bool, width: int) -> str:
 
 
 # --- pieces -------------------------------------------------------------------------------------------
+
+
+def _withheld(change: Change) -> bool:
+    """A declared resource of an expired user the account does not hold: listed, never hidden."""
+    return change.action is Action.NOOP and bool(change.expired) and change.desired is not None \
+        and change.live is None
 
 
 def _pending(plan: Plan) -> bool:

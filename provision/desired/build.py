@@ -1,8 +1,9 @@
 """Map a validated Manifest to the desired resource specs the planner compares with the live account.
 
 Pure: no SDK, no I/O. Follows the deletion rules of docs/architecture.md: ``state: absent`` top-level
-items go to ``Desired.absent``; an expired user stays present but stripped of every access (no login
-profile, zero access keys, no attachments, no API keys issued to it, no memberships).
+items go to ``Desired.absent``; an expired user stays present but stripped of every access (zero access
+keys; its login profile, attachments, the API keys issued to it and its memberships go to
+``Desired.withheld``, which the plan shows with the reason).
 :func:`problem_line` goes the other way: from a spec the account finds wrong (an unknown model, a
 vSwitch elsewhere) back to its manifest entry and line.
 """
@@ -52,7 +53,7 @@ def desired_from_manifest(manifest: Manifest, now: datetime) -> Desired:
                         if u.state == "present" and u.expires_at is not None and u.expires_at <= now)
     specs = _BUILDERS[manifest.cloud.provider](manifest, expired)
     return Desired(present=tuple(specs.present), absent=tuple(specs.absent), adopt=frozenset(specs.adopt),
-                   expired=expired, manifest=manifest.name)
+                   expired=expired, manifest=manifest.name, withheld=tuple(specs.withheld))
 
 
 def _alibaba_specs(manifest: Manifest, expired: frozenset[str]) -> Specs:
@@ -60,10 +61,10 @@ def _alibaba_specs(manifest: Manifest, expired: frozenset[str]) -> Specs:
     for policy in manifest.policies:
         specs.add(_policy(policy), policy.state, [], policy.adopt)
     for user in manifest.users:
-        specs.add(_user(user), user.state, _user_access(user, user.name in expired), user.adopt)
+        specs.add(_user(user), user.state, _user_access(user), user.adopt, expired)
     for ws in manifest.workspaces:
-        specs.add(WorkspaceSpec(workspace=ws.name, protect=ws.protect), ws.state,
-                  _workspace_children(ws, expired), ws.adopt)
+        specs.add(WorkspaceSpec(workspace=ws.name, protect=ws.protect), ws.state, _workspace_children(ws),
+                  ws.adopt, expired)
     for endpoint in manifest.endpoints:
         specs.add(_endpoint(endpoint, manifest.cloud.region), endpoint.state, [], endpoint.adopt)
     return specs
@@ -131,10 +132,9 @@ def _user(user: User) -> UserSpec:
                     expires_at=iso(user.expires_at) if user.expires_at else None)
 
 
-def _user_access(user: User, expired: bool) -> list[Spec]:
-    """Login profile, access keys and attachments of a present user; only zero keys once expired."""
-    if expired:
-        return [AccessKeysSpec(user=user.name, count=0)]
+def _user_access(user: User) -> list[Spec]:
+    """Login profile, access keys and attachments of a present user (``Specs.add`` withholds them, but for
+    a zero key count, once the user has expired)."""
     specs: list[Spec] = []
     login = user.console_login
     if login is not None and login.enabled:
@@ -150,16 +150,15 @@ def _user_access(user: User, expired: bool) -> list[Spec]:
     return specs
 
 
-def _workspace_children(ws: Workspace, expired: frozenset[str]) -> list[Spec]:
-    """Grants, API keys and members of a workspace, leaving out what belongs to expired users."""
+def _workspace_children(ws: Workspace) -> list[Spec]:
+    """Grants, API keys and members of a workspace (``Specs.add`` withholds those of expired users)."""
     models = [ALL_MODELS] if ws.models == "all" else list(ws.models)
     specs: list[Spec] = [GrantSpec(workspace=ws.name, model=model) for model in models]
     specs.extend(ApiKeySpec(workspace=ws.name, key_name=key.name, allowed_models=tuple(key.allowed_models),
                             ip_allow_list=tuple(key.ip_allow_list), disabled=key.disabled,
                             issued_to=key.issued_to)
-                 for key in ws.api_keys if key.issued_to not in expired)
-    specs.extend(MemberSpec(workspace=ws.name, user=m.user, role=m.role)
-                 for m in ws.members if m.user not in expired)
+                 for key in ws.api_keys)
+    specs.extend(MemberSpec(workspace=ws.name, user=m.user, role=m.role) for m in ws.members)
     return specs
 
 

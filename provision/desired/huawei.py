@@ -94,6 +94,9 @@ class IamGroupMemberSpec(Spec):
     user: str
     group: str
 
+    def holder(self) -> str | None:
+        return self.user
+
     @property
     def name(self) -> str:
         return f"{self.user}/{self.group}"
@@ -119,6 +122,9 @@ class ModelArtsGrantSpec(Spec):
     workspace: str
     user: str
     user_id: str | None = None  # live only
+
+    def holder(self) -> str | None:
+        return self.user
 
     @property
     def name(self) -> str:
@@ -199,12 +205,20 @@ class Specs:
     present: list[Spec] = field(default_factory=list)
     absent: list[Spec] = field(default_factory=list)
     adopt: set[str] = field(default_factory=set)
+    withheld: list[Spec] = field(default_factory=list)
 
-    def add(self, top: Spec, state: str, children: list[Spec], adopted: bool) -> None:
-        """A top-level spec (present or absent) and, when present, its children."""
+    def add(self, top: Spec, state: str, children: list[Spec], adopted: bool,
+            expired: frozenset[str] = frozenset()) -> None:
+        """A top-level spec (present or absent) and, when present, its children; a child whose holder is
+        ``expired`` takes its expired form (zero keys), else is withheld (see ``Spec.expired_form``)."""
         (self.present if state == "present" else self.absent).append(top)
         if state == "present":
-            self.present.extend(children)
+            for child in children:
+                stripped = child.expired_form() if child.holder() in expired else child
+                if stripped is None:
+                    self.withheld.append(child)
+                else:
+                    self.present.append(stripped)
         if adopted:
             self.adopt.add(top.key)
 
@@ -215,15 +229,15 @@ ENDPOINT_REF = re.compile(r"\$\{endpoint:([A-Za-z][A-Za-z0-9_-]{1,127})\}")
 def huawei_specs(manifest: Manifest, expired: frozenset[str]) -> Specs:
     """IAM policies and users (login, keys, attachments, groups), workspaces (grants from ``members``, MaaS
     keys), VPC endpoints and guardrails. An expired user keeps only a zero key count: the diff strips the
-    rest, and its grants and the keys issued to it are left out."""
+    rest, and its grants and the keys issued to it are withheld."""
     specs = Specs()
     for policy in manifest.policies:
         specs.add(_policy(policy), policy.state, [], policy.adopt)
     for user in manifest.users:
-        specs.add(_user(user), user.state, _access(user, user.name in expired), user.adopt)
+        specs.add(_user(user), user.state, _access(user), user.adopt, expired)
     for ws in manifest.workspaces:
         specs.add(ModelArtsWorkspaceSpec(workspace=ws.name, protect=ws.protect, auth_type=INTERNAL), ws.state,
-                  _workspace_children(ws, expired), ws.adopt)
+                  _workspace_children(ws), ws.adopt, expired)
     for e in manifest.endpoints:
         specs.add(VpcepEndpointSpec(endpoint=e.name, vpc_id=e.vpc_id, subnet_id=e.subnet_id,
                                     service_id=e.service_id, enable_dns=e.enable_dns, protect=e.protect),
@@ -244,9 +258,7 @@ def _user(user: User) -> IamUserSpec:
                        expires_at=iso(user.expires_at) if user.expires_at else None)
 
 
-def _access(user: User, expired: bool) -> list[Spec]:
-    if expired:
-        return [IamAccessKeysSpec(user=user.name, count=0)]
+def _access(user: User) -> list[Spec]:
     specs: list[Spec] = []
     login = user.console_login
     if login is not None and login.enabled:
@@ -262,12 +274,11 @@ def _access(user: User, expired: bool) -> list[Spec]:
     return specs
 
 
-def _workspace_children(ws: Workspace, expired: frozenset[str]) -> list[Spec]:
-    specs: list[Spec] = [ModelArtsGrantSpec(workspace=ws.name, user=m.user)
-                         for m in ws.members if m.user not in expired]
+def _workspace_children(ws: Workspace) -> list[Spec]:
+    specs: list[Spec] = [ModelArtsGrantSpec(workspace=ws.name, user=m.user) for m in ws.members]
     specs.extend(MaasApiKeySpec(workspace=ws.name, key_name=key.name, ip_allow_list=tuple(key.ip_whitelist),
                                 issued_to=key.issued_to)
-                 for key in ws.api_keys if key.issued_to not in expired)
+                 for key in ws.api_keys)
     return specs
 
 

@@ -9,9 +9,9 @@ This module imports no SDK and no output library.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 MARKER = "managed-by=provision"  # in RAM user Comments, API key descriptions, tags' value
 
@@ -62,6 +62,16 @@ class Spec:
         """Keys of resources that must exist before this one."""
         return ()
 
+    def holder(self) -> str | None:
+        """The user this resource gives access to (its own user, the user a key is issued to), if any:
+        the one whose expiry takes it away."""
+        return None
+
+    def expired_form(self) -> Spec | None:
+        """What the manifest asks of this resource once its holder has expired: None (withheld, removed
+        when present), or a stripped form (zero access keys)."""
+        return None
+
     def declared(self) -> Iterator[tuple[str, Any]]:
         """(field, value) for each compared field the spec declares (value not None)."""
         return self._set(self.compared)
@@ -75,6 +85,13 @@ class Spec:
             value = getattr(self, f)
             if value is not None:
                 yield f, value
+
+
+@runtime_checkable
+class Protectable(Protocol):
+    """A top-level spec that may carry ``protect: true`` (its deletion is always refused)."""
+
+    protect: bool
 
 
 # --- RAM ---------------------------------------------------------------------------------------------
@@ -93,6 +110,9 @@ class UserSpec(Spec):
     protect: bool = False  # refuse deletion
     expires_at: str | None = None  # ISO-8601 UTC; past it, the account is revoked
 
+    def holder(self) -> str | None:
+        return self.user
+
     @property
     def name(self) -> str:
         return self.user
@@ -107,6 +127,9 @@ class LoginProfileSpec(Spec):
     user: str
     password_reset_required: bool | None = None
     mfa_bind_required: bool | None = None
+
+    def holder(self) -> str | None:
+        return self.user
 
     @property
     def name(self) -> str:
@@ -130,6 +153,12 @@ class AccessKeysSpec(Spec):
     count: int | None = None
     key_ids: tuple[str, ...] = ()
     missing_secret: tuple[str, ...] = ()
+
+    def expired_form(self) -> Spec | None:
+        return replace(self, count=0, key_ids=(), missing_secret=())
+
+    def holder(self) -> str | None:
+        return self.user
 
     @property
     def name(self) -> str:
@@ -163,6 +192,9 @@ class AttachmentSpec(Spec):
     user: str
     policy: str
     policy_type: str = "System"
+
+    def holder(self) -> str | None:
+        return self.user
 
     @property
     def name(self) -> str:
@@ -231,6 +263,9 @@ class ApiKeySpec(Spec):
     api_key_id: str | None = None  # live only
     missing_secret: bool = False  # live only: managed key whose secret the sink lacks
 
+    def holder(self) -> str | None:
+        return self.issued_to
+
     @property
     def name(self) -> str:
         return f"{self.workspace}/{self.key_name}"
@@ -249,6 +284,9 @@ class MemberSpec(Spec):
     workspace: str
     user: str
     role: str | None = None  # guest | admin
+
+    def holder(self) -> str | None:
+        return self.user
 
     @property
     def name(self) -> str:
@@ -340,6 +378,8 @@ class Desired:
     ``adopt`` holds keys of existing unmanaged resources the manifest takes under management.
     ``expired`` holds user names past ``expires_at`` (the plan gives them the reason "expired").
     ``manifest`` is the manifest's name: a resource whose marker names another manifest is not ours.
+    ``withheld`` holds what the manifest declares for expired users (login, attachments, API keys issued
+    to them, memberships): never created, removed when present, listed by the plan with the reason.
     """
 
     present: tuple[Spec, ...] = ()
@@ -347,6 +387,12 @@ class Desired:
     adopt: frozenset[str] = frozenset()
     expired: frozenset[str] = frozenset()
     manifest: str = ""  # the manifest's name: written into ownership markers; others' resources are not ours
+    withheld: tuple[Spec, ...] = ()
+
+    def expiry(self, user: str) -> str:
+        """When an expired user's access ended: ``alice expired at 2026-01-31T00:00:00Z``."""
+        at = next((s.expires_at for s in self.present if isinstance(s, UserSpec) and s.user == user), None)
+        return f"{user} expired at {at or '?'}"
 
 
 @dataclass(frozen=True)

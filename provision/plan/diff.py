@@ -7,18 +7,18 @@ membership"). The JSON form of a Plan is the source the text and markdown views 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from provision.desired.resources import (
     KIND_ORDER,
     AccessKeysSpec,
-    ApiKeySpec,
     Desired,
     Kind,
     Live,
     MemberSpec,
+    Protectable,
     Spec,
     UserSpec,
 )
@@ -41,6 +41,7 @@ DRIFT_ADDED = "drift: added outside provision"  # a child the tool never made, u
 DRIFT_DELETED = "drift: deleted outside provision"  # a resource the tool made that is gone
 LOOK_ALIKE = "unmanaged look-alike: not touched (declare adopt: true to manage it)"
 ADOPT = "adopt: take under management"
+WITHHELD = "withheld"  # the reason's head for a declared resource of an expired user: not created
 BLOCKED = ("blocked by an unmanaged look-alike (same name, no provision marker): declare adopt: true on it "
            "in the manifest to manage it, or rename one of them")
 
@@ -92,6 +93,7 @@ class Change:
     drift: bool = False
     cascade: tuple[str, ...] = ()  # the steps a delete performs, in order, as the provider described them
     rotate: bool = False  # the update also replaces keys whose secret the sink lacks (ROTATE_FLAG)
+    expired: str = ""  # the expired user this change takes access from (or withholds it from), if any
 
     @property
     def kind(self) -> str:
@@ -174,7 +176,6 @@ class _Ctx:
     absent: dict[str, Spec]
     live: dict[str, Live]
     revoked: dict[str, str]  # key of a resource revoked by expiry -> the expired user
-    expires: dict[str, str]  # user -> its expires_at
     applied: Mapping[str, Spec] | None
     allow_destroy: bool
     rotate_missing: bool
@@ -190,7 +191,7 @@ class _Ctx:
         return live.managed or live.key in self.desired.adopt
 
     def expired(self, user: str) -> str:
-        return f"expired: {user} passed expires_at {self.expires.get(user, '?')}"
+        return f"expired: {self.desired.expiry(user)}"
 
 
 def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False, only_expired: bool = False,
@@ -215,6 +216,8 @@ def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False,
             change = _undeclared_top(ctx, lv) if lv.spec.kind in TOP_LEVEL else _undeclared_child(ctx, lv)
             if change is not None:
                 changes.append(change)
+    changes += [_withheld(ctx, spec) for spec in desired.withheld if spec.key not in ctx.live]
+    changes = [_attributed(ctx, c) for c in changes]
     if only_expired:
         changes = [c for c in changes if _expired_user(ctx, c.spec) is not None and _revokes(c)]
     unmanaged = sorted(set(ctx.unmanaged))
@@ -233,7 +236,6 @@ def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec]
                             f"{lv.cloud_id}): only the first is considered")
             continue
         by_key[lv.key] = lv
-    expires = {s.user: s.expires_at or "?" for s in desired.present if isinstance(s, UserSpec)}
     present: dict[str, Spec] = {}
     revoked: dict[str, str] = {}
     for spec in desired.present:
@@ -242,23 +244,37 @@ def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec]
             present[spec.key] = spec
         else:  # the desired spec names the user of an API key; the live one may not
             revoked[spec.key] = user
+    for spec in desired.withheld:
+        revoked[spec.key] = spec.holder() or ""
     for lv in by_key.values():
         user = _expired_user_in(desired.expired, lv.spec)
         if user is not None and not isinstance(lv.spec, UserSpec):
             revoked.setdefault(lv.key, user)
     return _Ctx(desired=desired, present=present, absent={s.key: s for s in desired.absent}, live=by_key,
-                revoked=revoked, expires=expires, applied=applied, allow_destroy=allow_destroy,
+                revoked=revoked, applied=applied, allow_destroy=allow_destroy,
                 rotate_missing=rotate_missing, warnings=warnings)
 
 
 def _expired_user_in(expired: frozenset[str], spec: Spec) -> str | None:
     """The expired user a spec belongs to (the user, its children, API keys issued to it), if any."""
-    user = spec.issued_to if isinstance(spec, ApiKeySpec) else getattr(spec, "user", None)
+    user = spec.holder()
     return user if user in expired else None
 
 
 def _expired_user(ctx: _Ctx, spec: Spec) -> str | None:
     return ctx.revoked.get(spec.key) or _expired_user_in(ctx.desired.expired, spec)
+
+
+def _withheld(ctx: _Ctx, spec: Spec) -> Change:
+    """A declared resource of an expired user that the account does not hold: not created, and said."""
+    user = spec.holder() or ""
+    return Change(spec.key, Action.NOOP, f"{WITHHELD}: {ctx.desired.expiry(user)}", desired=spec)
+
+
+def _attributed(ctx: _Ctx, change: Change) -> Change:
+    """The change with the expired user it takes access from, when there is one."""
+    user = _expired_user(ctx, change.spec)
+    return replace(change, expired=user) if user else change
 
 
 def _revokes(change: Change) -> bool:
@@ -292,7 +308,10 @@ def _present(ctx: _Ctx, spec: Spec) -> Change:
         if isinstance(spec, UserSpec) and spec.user in ctx.desired.expired:
             return Change(spec.key, Action.NOOP, f"{ctx.expired(spec.user)}: not created", desired=spec)
         if isinstance(spec, AccessKeysSpec) and not spec.count:
-            return Change(spec.key, Action.NOOP, "in sync (no access keys)", desired=spec)
+            user = _expired_user(ctx, spec)
+            none = f"{WITHHELD}: {ctx.desired.expiry(user)} (no access keys)" if user else \
+                "in sync (no access keys)"
+            return Change(spec.key, Action.NOOP, none, desired=spec)
         if _deleted_outside(ctx, spec):
             return Change(spec.key, Action.CREATE, DRIFT_DELETED, desired=spec, drift=True)
         return Change(spec.key, Action.CREATE, "not found", desired=spec)
@@ -370,7 +389,7 @@ def _member(spec: MemberSpec, live: Live | None) -> Change:
     if live is None:
         return Change(spec.key, Action.MANUAL, f"manual: add {spec.user} to workspace {spec.workspace} as "
                                                f"{spec.role or 'guest'} in the console", desired=spec)
-    now = getattr(live.spec, "role", None)
+    now = live.spec.role if isinstance(live.spec, MemberSpec) else None
     if spec.role is not None and spec.role != now:
         return Change(spec.key, Action.MANUAL,
                       f"manual: change role of {spec.user} in workspace {spec.workspace} from {now} to "
@@ -432,7 +451,7 @@ def _absent(ctx: _Ctx, spec: Spec) -> Change:
         ctx.unmanaged.append(spec.key)
         return Change(spec.key, Action.NOOP, "unmanaged: not touched", desired=spec, live=live)
     cascade = live.cascade  # its provider's steps: apply runs those very steps
-    if getattr(spec, "protect", False):
+    if isinstance(spec, Protectable) and spec.protect:
         action, reason = Action.REFUSED, "protect: true"
     elif not ctx.allow_destroy:
         action, reason = Action.REFUSED, "needs --allow-destroy"

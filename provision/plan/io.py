@@ -75,6 +75,7 @@ def _change_to_dict(change: Change) -> Json:
         "reason": change.reason,
         "drift": change.drift,
         "rotate": change.rotate,
+        "expired": change.expired,
         "fields": [
             {"field": f.field, "before": _encode(f.before), "after": _encode(f.after)}
             for f in change.fields
@@ -99,6 +100,7 @@ def _change_from_dict(data: Json) -> Change:
         drift=data["drift"],
         cascade=tuple(data["cascade"]),
         rotate=data.get("rotate", False),  # absent from plans saved before --rotate-missing-secrets
+        expired=data.get("expired", ""),  # absent from plans saved before withheld access was listed
     )
 
 

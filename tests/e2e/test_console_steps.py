@@ -120,7 +120,7 @@ def test_expired_members_the_probe_proved_get_a_removal_step_that_outlives_their
     after = removals(cli, *PAST)
 
     assert applied.exit_code == 0, applied.stdout + applied.stderr
-    expired = f"expired: {USER} passed expires_at 2000-01-01T00:00:00Z"
+    expired = f"expired: {USER} expired at 2000-01-01T00:00:00Z"
     assert set(before) == set(after) == {MEMBER, LEAD_MEMBER}
     assert before[MEMBER] == after[MEMBER] == f"manual: remove {USER} from {WORKSPACE} ({expired})"
     assert cli.state().pending_removal(WORKSPACE, USER) is not None

@@ -78,7 +78,7 @@ def test_an_expired_account_is_revoked_by_plan_and_apply(cli: Cli) -> None:
 
     changes = actionable(plan)
     assert set(changes) == REVOKED
-    reason = f"expired: contractor passed expires_at {PAST}"
+    reason = f"expired: contractor expired at {PAST}"
     assert all(c["reason"].startswith(reason) for c in changes.values())
     assert changes["ram.access_keys/contractor"]["action"] == "update"  # down to zero keys; the user stays
 
@@ -140,7 +140,7 @@ def test_provision_now_is_the_clock_expiry_is_judged_by(cli: Cli, monkeypatch: p
     early = cli("plan", "-m", manifest(cli), *expires(expiry), "--detailed-exitcode")
 
     assert set(late) == REVOKED
-    reason = f"expired: contractor passed expires_at {expiry}"
+    reason = f"expired: contractor expired at {expiry}"
     assert all(c["reason"].startswith(reason) for c in late.values())
     assert early.exit_code == 0, early.stdout
 

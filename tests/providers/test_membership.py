@@ -127,7 +127,7 @@ def test_an_expired_members_removal_is_recorded_and_outlives_its_keys(
     assert proven.key == pending.key == "modelstudio.member/ws-delivery/alice"
     assert dict(proven.details)["proven_by"] == "probe"
     assert dict(pending.details)["proven_by"] == "pending removal"
-    why = "expired: alice passed expires_at 2000-01-01T00:00:00Z; pending since "
+    why = "expired: alice expired at 2000-01-01T00:00:00Z; pending since "
     assert dict(pending.details)["pending_removal"].startswith(why)
     assert state.pending_removal("ws-delivery", "alice") is not None
 

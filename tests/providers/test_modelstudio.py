@@ -10,7 +10,9 @@ from alibabacloud_modelstudio20260210 import models as ms
 
 from provision.desired.resources import ALL_MODELS, ApiKeySpec, GrantSpec, Kind, WorkspaceSpec
 from provision.emulator.testing import EmulatorHandle
+from provision.errors import ProvisionError
 from provision.providers.alibaba import CallError, Clients, Outcome
+from provision.providers.alibaba.modelstudio_keys import list_api_keys
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
@@ -162,7 +164,7 @@ def test_workspace_delete_removes_its_keys_then_the_workspace(run: Run, clients:
     run.create(WS)
     run.create(ApiKeySpec(workspace="ws-delivery", key_name="main"))
     live = run.read(Kind.WORKSPACE, absent=(WS,))[WS.key]
-    assert run.delete(live) == "deleted modelstudio.workspace/ws-delivery"
+    assert run.delete(live) == "deleted modelstudio.workspace/ws-delivery (removed delete API key main)"
     assert _workspaces(clients, "ws-delivery") == [] and state.workspace_id("ws-delivery") is None
     assert sink.api_key("workspace-ws-delivery", "ws-delivery", "main") is None
     assert run.delete(live) == "modelstudio.workspace/ws-delivery already absent"
@@ -265,3 +267,36 @@ def test_granting_a_model_missing_from_the_catalog_says_to_fix_the_manifest(run:
     with pytest.raises(CallError, match="fix the model id in the manifest") as failed:
         run.create(GrantSpec("ws-delivery", "qwen-ultra-9000"))
     assert failed.value.outcome is Outcome.FAIL and "re-run plan" not in str(failed.value)
+
+
+def _mutations(emulator: EmulatorHandle) -> list[str]:
+    return [e["action"] for e in emulator.stats()["recent"]
+            if e["action"].startswith(("Delete", "Detach", "Remove", "Update"))]
+
+
+def test_a_workspace_delete_runs_the_steps_its_plan_listed(run: Run, clients: Clients,
+                                                             emulator: EmulatorHandle) -> None:
+    run.create(WS)
+    run.create(GrantSpec(workspace="ws-delivery", model="qwen-plus"))
+    run.create(ApiKeySpec(workspace="ws-delivery", key_name="main"))
+    run.create(ApiKeySpec(workspace="ws-delivery", key_name="ci"))
+    live = run.read(Kind.WORKSPACE, absent=(WS,))[WS.key]
+    ids = {k.description.split()[0]: k.api_key_id
+           for k in list_api_keys(clients, "ws-delivery", live.cloud_id)}
+    assert live.cascade == (f"delete API key ci ({ids['provision:ws-delivery/ci']})",
+                            f"delete API key main ({ids['provision:ws-delivery/main']})",
+                            f"delete workspace {live.cloud_id} (its model grants go with it: qwen-plus)")
+    emulator.clear_stats()
+    run.delete(live)
+    assert _mutations(emulator) == ["DeleteApiKey", "DeleteApiKey", "DeleteWorkspace"]
+
+
+def test_a_workspace_delete_refuses_when_the_account_gives_other_steps(run: Run, clients: Clients,
+                                                                        emulator: EmulatorHandle) -> None:
+    run.create(WS)
+    live = run.read(Kind.WORKSPACE, absent=(WS,))[WS.key]
+    run.create(ApiKeySpec(workspace="ws-delivery", key_name="late"))  # after the plan
+    emulator.clear_stats()
+    with pytest.raises(ProvisionError, match="the account changed since the plan.*re-run plan"):
+        run.delete(live)
+    assert _mutations(emulator) == [] and _workspaces(clients, "ws-delivery")

@@ -180,7 +180,8 @@ def test_an_endpoint_moved_to_another_vpc_is_refused_not_duplicated(run: Run, cl
 def test_delete_removes_zones_then_the_endpoint(run: Run, clients: Clients) -> None:
     run.create(SPEC)
     live = run.read(Kind.ENDPOINT, absent=(SPEC,))[SPEC.key]
-    assert run.delete(live) == f"deleted {SPEC.key} ({live.cloud_id})"
+    assert run.delete(live) == (f"deleted {SPEC.key} (removed remove zone cn-beijing-a; remove zone "
+                                f"cn-beijing-h) ({live.cloud_id})")
     assert _endpoints(clients) == []
     assert run.delete(live) == f"{SPEC.key} already absent"
     run.create(SPEC)  # the same ClientToken after a delete makes a new endpoint
@@ -224,4 +225,28 @@ def test_polling_gives_up_with_a_clear_message(clients: Clients) -> None:
         Run({Kind.ENDPOINT: PrivateLinkProvider(impatient)}).create(SPEC)
     run_again = Run({Kind.ENDPOINT: PrivateLinkProvider(clients)})
     run_again.create(SPEC)  # a re-run resumes: the ClientToken finds the endpoint being created
+    assert len(_endpoints(clients)) == 1
+
+
+def test_an_endpoint_delete_runs_the_steps_its_plan_listed(run: Run, emulator: EmulatorHandle) -> None:
+    spec = replace(SPEC, security_group_ids=(SG, SG2))
+    run.create(spec)
+    live = run.read(Kind.ENDPOINT, absent=(spec,))[SPEC.key]
+    assert live.cascade == ("remove zone cn-beijing-a", "remove zone cn-beijing-h",
+                            f"delete endpoint {live.cloud_id} (releases security groups {SG}, {SG2})")
+    emulator.clear_stats()
+    run.delete(live)
+    mutations = [e["action"] for e in emulator.stats()["recent"]
+                 if e["action"].startswith(("Delete", "Detach", "Remove"))]
+    assert mutations == ["RemoveZoneFromVpcEndpoint", "RemoveZoneFromVpcEndpoint", "DeleteVpcEndpoint"]
+
+
+def test_an_endpoint_delete_refuses_when_its_security_groups_changed(run: Run, clients: Clients) -> None:
+    run.create(SPEC)
+    live = run.read(Kind.ENDPOINT, absent=(SPEC,))[SPEC.key]
+    clients.privatelink("cn-beijing").attach_security_group_to_vpc_endpoint(
+        pl.AttachSecurityGroupToVpcEndpointRequest(region_id="cn-beijing", endpoint_id=live.cloud_id,
+                                                   security_group_id=SG2))
+    with pytest.raises(ProvisionError, match="the account changed since the plan.*re-run plan"):
+        run.delete(live)
     assert len(_endpoints(clients)) == 1

@@ -19,6 +19,7 @@ from provision.desired.resources import (
     UserSpec,
 )
 from provision.emulator.testing import EmulatorHandle
+from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba import CallError, Clients, Outcome
 from provision.providers.alibaba.ram_policies import canonical_document
@@ -278,7 +279,8 @@ def test_custom_policy_lifecycle(run: Run, clients: Clients) -> None:
     assert run.read(Kind.POLICY, spec)[spec.key].spec == changed
     run.create(UserSpec(user="ivy"))
     run.create(AttachmentSpec(user="ivy", policy="delivery-read", policy_type="Custom"))
-    assert run.delete(live) == "deleted ram.policy/delivery-read"  # cascading: detached from ivy
+    assert run.delete(live) == ("deleted ram.policy/delivery-read (removed detach from user ivy; "
+                                "delete version v1)")
     assert spec.key not in run.read(Kind.POLICY, spec)
     assert run.delete(live) == "ram.policy/delivery-read already absent"
 
@@ -325,3 +327,30 @@ def test_delete_change_uses_the_live_spec(run: Run) -> None:
     live = run.read(Kind.USER, UserSpec(user="kim"))["ram.user/kim"]
     change = Change(live.key, Action.DELETE, "declared absent", live=live)
     assert run.providers[Kind.USER].execute(change) == "deleted ram.user/kim"
+
+
+def test_a_custom_policy_delete_runs_the_steps_its_plan_listed(run: Run, clients: Clients,
+                                                                 emulator: EmulatorHandle) -> None:
+    spec = PolicySpec(policy="delivery-read", document=canonical_document(DOC), description="read")
+    run.create(spec)
+    live = run.read(Kind.POLICY, spec)[spec.key]
+    run.update(PolicySpec(policy="delivery-read", document=canonical_document(DOC2)), live)
+    for user in ("ivy", "jon"):
+        run.create(UserSpec(user=user))
+        run.create(AttachmentSpec(user=user, policy="delivery-read", policy_type="Custom"))
+    live = run.read(Kind.POLICY, absent=(spec,))[spec.key]
+    assert live.cascade == ("detach from user ivy", "detach from user jon", "delete version v1",
+                            "delete policy")
+    emulator.clear_stats()
+    run.delete(live)
+    mutations = [e["action"] for e in emulator.stats()["recent"]
+                 if e["action"].startswith(("Delete", "Detach"))]
+    assert mutations == ["DetachPolicyFromUser", "DetachPolicyFromUser", "DeletePolicyVersion",
+                         "DeletePolicy"]
+    run.create(UserSpec(user="kim"))
+    run.create(spec)
+    live = run.read(Kind.POLICY, absent=(spec,))[spec.key]
+    run.create(AttachmentSpec(user="kim", policy="delivery-read", policy_type="Custom"))  # after the plan
+    with pytest.raises(ProvisionError, match="the account changed since the plan.*re-run plan"):
+        run.delete(live)
+    assert run.read(Kind.POLICY, spec)[spec.key].managed

@@ -268,7 +268,7 @@ def expired_alice() -> tuple[Desired, list[Live]]:
 def test_expired_user_is_kept_but_stripped_of_every_access() -> None:
     desired, current = expired_alice()
     plan = diff(desired, current)
-    reason = "expired: alice passed expires_at 2026-01-31T00:00:00Z"
+    reason = "expired: alice expired at 2026-01-31T00:00:00Z"
     assert only(plan, "ram.user/alice").action is Action.NOOP
     for key in (
         "ram.attachment/alice/System:P",

@@ -29,6 +29,7 @@ from provision.providers.alibaba.ram_users import (
     LoginFacts,
     UserFacts,
     list_users,
+    ram_items,
     read_user,
 )
 
@@ -133,18 +134,12 @@ def read_users(clients: Clients) -> list[UserFacts]:
         *u.policies, *(p for g in u.groups for p in group_policies.get(g, ()))))) for u in direct]
 
 
-def _items(response: Any, outer: str, inner: str) -> list[Any]:
-    """RAM's doubly wrapped lists (``Policies.Policy``), empty when the call found nothing."""
-    wrapper = getattr(response.body, outer, None) if response is not None else None
-    return list(getattr(wrapper, inner, None) or []) if wrapper is not None else []
-
-
 def _group_policies(clients: Clients, group: str) -> tuple[AttachedPolicy, ...]:
     response = clients.call_or_none(f"ram.group/{group}", "ListPoliciesForGroup",
                                     lambda: clients.ram().list_policies_for_group(
                                         ram.ListPoliciesForGroupRequest(group_name=group)))
     return tuple(AttachedPolicy(p.policy_name, p.policy_type, group)
-                 for p in _items(response, "policies", "policy"))
+                 for p in ram_items(response, "policies", "policy"))
 
 
 def _policy_document(clients: Clients, name: str) -> str:

@@ -208,9 +208,7 @@ def overruled_confirmations(plan: Plan, provider: MembershipProvider) -> dict[st
 def _removal_reason(desired: Desired, user: str) -> str:
     """Why a membership the manifest does not declare is to be removed (kept with the pending removal)."""
     if user in desired.expired:
-        expires = next((s.expires_at for s in desired.present if isinstance(s, UserSpec) and s.user == user),
-                       None)
-        return f"expired: {user} passed expires_at {expires or '?'}"
+        return f"expired: {desired.expiry(user)}"
     if any(isinstance(s, UserSpec) and s.user == user for s in desired.absent):
         return f"{user} is declared state: absent"
     return "not declared a member"

@@ -28,6 +28,8 @@ from provision.desired.resources import (
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError, once_then_find, token_pager
+from provision.providers.alibaba.delete_run import run_delete
+from provision.providers.alibaba.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step, labels, run_step
 from provision.providers.alibaba.markers import API_KEY_DESCRIPTION_MAX
 from provision.providers.alibaba.modelstudio_keys import ApiKeyManager
 from provision.state.intents import after_create
@@ -133,12 +135,15 @@ class ModelStudioProvider:
                               managed=managed, cloud_id=chosen.workspace_id, details=details))
             if managed or f"{Kind.WORKSPACE}/{name}" in desired.adopt:
                 detailed.append((name, chosen.workspace_id))
+        absent = {s.workspace for s in desired.absent if isinstance(s, WorkspaceSpec)}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             children = [live for group in pool.map(
                 lambda w: self._grants(w[0], w[1], grants.get(w[0], set()))
                 + self.keys.read(w[0], w[1], keys.get(w[0], {})), detailed) for live in group]
-        return [replace(live, cascade=delete_labels(live, children)) if live.managed else live
-                for live in lives] + children
+            lives = list(pool.map(lambda live: replace(live, cascade=labels(self.delete_steps(
+                live.spec.name, live.cloud_id))) if live.managed and live.spec.name in absent else live,
+                lives))
+        return lives + children
 
     def _grants(self, workspace: str, ws_id: str, declared: set[str]) -> list[Live]:
         """Models with inference granted. Every authorizable model granted reads as "*" (one-click OPEN)
@@ -201,7 +206,7 @@ class ModelStudioProvider:
             return self._create_workspace(change.key, spec.workspace)
         ws_id = (change.live.cloud_id if change.live else "") or self.workspace_id(spec.workspace)
         if change.action is Action.DELETE:
-            return self._delete_workspace(change.key, spec.workspace, ws_id)
+            return self._delete_workspace(change, spec.workspace, ws_id)
         self.state.record_workspace(spec.workspace, ws_id)
         return f"adopted {change.key} ({ws_id})"
 
@@ -231,22 +236,50 @@ class ModelStudioProvider:
         self.state.close_intent(intent)
         return f"created {key} ({ws_id})"
 
-    def _delete_workspace(self, key: str, name: str, ws_id: str) -> str:
-        """The steps :func:`delete_labels` names: DeleteApiKey per managed key, then DeleteWorkspace (its
-        grants go with it)."""
-        for marker, api_key in self.keys.list_managed(name, ws_id):
-            self.clients.call_or_none(key, "DeleteApiKey",
-                                      partial(self.ms.delete_api_key, str(api_key.api_key_id)))
-            self.keys.forget(ApiKeySpec(workspace=name, key_name=marker.key_name, issued_to=marker.issued_to))
-        resp = self.clients.call_or_none(key, "DeleteWorkspace", lambda: self.ms.delete_workspace(
-            ws_id, ms.DeleteWorkspaceRequest()))
+    def delete_steps(self, name: str, ws_id: str) -> list[DeleteStep]:
+        """The steps deleting a managed workspace takes, built from a fresh read (the plan shows their
+        labels, apply runs them): DeleteApiKey per managed key, then DeleteWorkspace, which takes the model
+        grants (named in its label) with it; isDeleted false fails the step."""
+        key = f"{Kind.WORKSPACE}/{name}"
+        steps = [DeleteStep(f"delete API key {marker.key_name} ({api_key.api_key_id})", partial(
+            self._delete_key, key, name, marker.key_name, marker.issued_to, str(api_key.api_key_id)))
+            for marker, api_key in sorted(self.keys.list_managed(name, ws_id),
+                                          key=lambda found: (found[0].key_name, str(found[1].api_key_id)))]
+        granted = granted_models(self.clients, name, ws_id)
+        grants = f" (its model grants go with it: {', '.join(granted)})" if granted else ""
+        label = f"delete workspace {ws_id}{grants}"
+        return [*steps, DeleteStep(label, partial(self._delete_only_workspace, key, label, ws_id))]
+
+    def _delete_key(self, key: str, workspace: str, name: str, issued_to: str | None,
+                    api_key_id: str) -> Step:
+        step = run_step(self.clients, key, f"delete API key {name}", "DeleteApiKey",
+                        partial(self.ms.delete_api_key, api_key_id))
+        if step.error is None:
+            self.keys.forget(ApiKeySpec(workspace=workspace, key_name=name, issued_to=issued_to))
+        return step
+
+    def _delete_only_workspace(self, key: str, label: str, ws_id: str) -> Step:
+        try:
+            resp = self.clients.call_or_none(key, "DeleteWorkspace", lambda: self.ms.delete_workspace(
+                ws_id, ms.DeleteWorkspaceRequest()))
+        except CallError as err:
+            return Step(label, f"failed: {err.code}", err)
         if resp is not None and resp.body.is_deleted is False:
             reasons = "; ".join(f"{r.resource_type}: {r.reason}" for r in resp.body.fail_reasons or [])
-            raise CallError(key, "DeleteWorkspace", "Workspace.NotDeleted", resp.status_code,
-                            reasons or "the workspace was not deleted",
-                            "remove what the workspace still holds (the reasons above) in the console")
+            refused = CallError(key, "DeleteWorkspace", "Workspace.NotDeleted", resp.status_code,
+                                reasons or "the workspace was not deleted",
+                                "remove what the workspace still holds (the reasons above) in the console")
+            return Step(label, f"failed: {refused.code}", refused)
+        return Step(label, ALREADY_GONE if resp is None else DONE)
+
+    def _delete_workspace(self, change: Change, name: str, ws_id: str) -> str:
+        """The steps :meth:`delete_steps` builds from a fresh read, which must be those the plan showed."""
+        if not any(w.workspace_id == ws_id for w in find_workspaces(self.clients, name)):
+            self.state.forget_workspace(name)
+            return InSync(f"{change.key} already absent")
+        done = run_delete(change.key, self.delete_steps(name, ws_id), change.cascade)
         self.state.forget_workspace(name)
-        return InSync(f"{key} already absent") if resp is None else f"deleted {key}"
+        return done
 
     def _grant(self, change: Change) -> str:
         """UpdateModelPermissions: "*" → OPEN / CLOSE (then the declared grants again); one model →
@@ -270,12 +303,3 @@ class ModelStudioProvider:
         request = ms.UpdateModelPermissionsRequest(workspace_id=ws_id, access_all_entities=mode,
                                                    models=items or None)
         self.clients.call(key, "UpdateModelPermissions", lambda: self.ms.update_model_permissions(request))
-
-
-def delete_labels(workspace: Live, children: list[Live]) -> tuple[str, ...]:
-    """The steps deleting a managed workspace takes (what ``_delete_workspace`` does): its managed API
-    keys, then the workspace with its grants."""
-    name = workspace.spec.name
-    keys = sorted(c.spec.key_name for c in children
-                  if isinstance(c.spec, ApiKeySpec) and c.spec.workspace == name)
-    return (*(f"delete API key {k}" for k in keys), "delete workspace (its model grants go with it)")

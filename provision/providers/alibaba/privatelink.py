@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,10 @@ from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients, ordered_like
 from provision.providers.alibaba.calls import CallError, Outcome, token_pager
+from provision.providers.alibaba.delete_run import run_delete
+from provision.providers.alibaba.delete_steps import labels
 from provision.providers.alibaba.markers import marker_tags, owns, tags_owner
+from provision.providers.alibaba.privatelink_delete import delete_steps, once_token
 from provision.providers.alibaba.vpc import check_network, network_problems
 from provision.state.intents import after_create
 from provision.state.statefile import StateFile
@@ -67,7 +69,7 @@ class PrivateLinkProvider:
         self.workers = workers
         self.manifest = ""  # the manifest of the last read or validate: the owner written into tags
 
-    def _pl(self, region: str) -> Any:
+    def client(self, region: str) -> Any:
         return self.clients.privatelink(region)
 
     def ours(self, item: Any) -> bool:
@@ -113,7 +115,7 @@ class PrivateLinkProvider:
 
     def _list(self, region: str) -> list[Any]:
         def page(token: str | None) -> Any:
-            return self._pl(region).list_vpc_endpoints(pl.ListVpcEndpointsRequest(
+            return self.client(region).list_vpc_endpoints(pl.ListVpcEndpointsRequest(
                 region_id=region, max_results=100, next_token=token))
 
         return self.clients.paginate(f"{Kind.ENDPOINT}/*", "ListVpcEndpoints",
@@ -126,7 +128,7 @@ class PrivateLinkProvider:
         groups: tuple[str, ...] | None = None
         if managed or key in adopt:
             zones = ordered_like(tuple(sorted(
-                (Zone(z.zone_id, z.v_switch_id) for z in self._zones(key, region, item.endpoint_id)
+                (Zone(z.zone_id, z.v_switch_id) for z in self.zones(key, region, item.endpoint_id)
                  if z.zone_status not in _GONE_ZONE_STATES), key=lambda z: z.zone_id)),
                 spec.zones if spec else None)
             groups = ordered_like(tuple(sorted(self._groups(key, region, item.endpoint_id))),
@@ -136,13 +138,14 @@ class PrivateLinkProvider:
             security_group_ids=groups, service_name=item.service_name, service_id=item.service_id,
             endpoint_id=item.endpoint_id, domain=item.endpoint_domain, status=item.endpoint_status,
             connection_status=item.connection_status)
-        cascade = (*(f"remove zone {z.zone_id}" for z in zones or ()),
-                   f"delete endpoint {item.endpoint_id}") if managed else ()
-        return Live(live, managed=managed, cloud_id=item.endpoint_id, cascade=cascade)
+        steps = delete_steps(self, key, region, item.endpoint_id, [z.zone_id for z in zones or ()],
+                             groups or ())
+        return Live(live, managed=managed, cloud_id=item.endpoint_id,
+                    cascade=labels(steps) if managed else ())
 
-    def _zones(self, key: str, region: str, endpoint_id: str) -> list[Any]:
+    def zones(self, key: str, region: str, endpoint_id: str) -> list[Any]:
         def page(token: str | None) -> Any:
-            return self._pl(region).list_vpc_endpoint_zones(pl.ListVpcEndpointZonesRequest(
+            return self.client(region).list_vpc_endpoint_zones(pl.ListVpcEndpointZonesRequest(
                 region_id=region, endpoint_id=endpoint_id, next_token=token))
 
         return self.clients.paginate(key, "ListVpcEndpointZones", token_pager(page, lambda body: body.zones))
@@ -151,7 +154,7 @@ class PrivateLinkProvider:
         def page(token: str | None) -> Any:
             request = pl.ListVpcEndpointSecurityGroupsRequest(region_id=region, endpoint_id=endpoint_id,
                                                               next_token=token)
-            return self._pl(region).list_vpc_endpoint_security_groups(request)
+            return self.client(region).list_vpc_endpoint_security_groups(request)
 
         items = self.clients.paginate(key, "ListVpcEndpointSecurityGroups",
                                       token_pager(page, lambda body: body.security_groups))
@@ -167,7 +170,7 @@ class PrivateLinkProvider:
             return self._create(change.key, spec)
         endpoint_id = (change.live.cloud_id if change.live else "") or spec.endpoint_id or ""
         if change.action is Action.DELETE:
-            return self._delete(change.key, spec.region, endpoint_id)
+            return self._delete(change, spec.region, endpoint_id)
         return self._update(change, spec, endpoint_id)
 
     def _create(self, key: str, spec: EndpointSpec) -> str:
@@ -183,11 +186,11 @@ class PrivateLinkProvider:
         intent = None if self.state is None else \
             self.state.open_intent(Kind.ENDPOINT, spec.endpoint, owner=self.manifest)
         body = self.clients.call(key, "CreateVpcEndpoint",
-                                 lambda: self._pl(spec.region).create_vpc_endpoint(request)).body
+                                 lambda: self.client(spec.region).create_vpc_endpoint(request)).body
         after_create(Kind.ENDPOINT)
         if self.state is not None and intent is not None:  # tagged at creation: nothing else to record
             self.state.close_intent(intent)
-        self._wait_ready(key, spec.region, body.endpoint_id)
+        self.wait_ready(key, spec.region, body.endpoint_id)
         return f"created {key} ({body.endpoint_id}, {body.endpoint_domain})"
 
     def validate(self, desired: Desired) -> list[SpecProblem]:
@@ -222,7 +225,7 @@ class PrivateLinkProvider:
                                              resource_id=[endpoint_id],
                                              tag=[pl.TagResourcesRequestTag(key=k, value=v)
                                                   for k, v in marker_tags(self.manifest)])
-            self.clients.call(key, "TagResources", lambda: self._pl(region).tag_resources(request))
+            self.clients.call(key, "TagResources", lambda: self.client(region).tag_resources(request))
             done.append("adopted")
         done += self._change_zones(key, region, endpoint_id, zones)
         if spec.security_group_ids is not None:
@@ -234,7 +237,7 @@ class PrivateLinkProvider:
                 self._security_group(key, region, endpoint_id, sg, attach=False)
                 done.append(f"detached {sg}")
         if done:
-            self._wait_ready(key, region, endpoint_id)
+            self.wait_ready(key, region, endpoint_id)
         return f"updated {key}: {', '.join(done)}" if done else InSync(f"{key} already in sync")
 
     def _zone_steps(self, key: str, spec: EndpointSpec, live: tuple[Zone, ...]) -> _ZoneSteps:
@@ -263,76 +266,71 @@ class PrivateLinkProvider:
             self._add_zone(key, region, endpoint_id, zone)
             done.append(f"added zone {zone.zone_id}")
         if steps.added:
-            self._wait_ready(key, region, endpoint_id)
+            self.wait_ready(key, region, endpoint_id)
         for zone in steps.moved:
-            self._remove_zone(key, region, endpoint_id, zone.zone_id)
+            self.remove_zone(key, region, endpoint_id, zone.zone_id)
             self._add_zone(key, region, endpoint_id, zone)
-            self._wait_ready(key, region, endpoint_id)
+            self.wait_ready(key, region, endpoint_id)
             done.append(f"moved zone {zone.zone_id} to {zone.vswitch_id}")
         for zone in steps.removed:
-            self._remove_zone(key, region, endpoint_id, zone.zone_id)
+            self.remove_zone(key, region, endpoint_id, zone.zone_id)
             done.append(f"removed zone {zone.zone_id}")
         return done
 
     def _add_zone(self, key: str, region: str, endpoint_id: str, zone: Zone) -> None:
-        self._wait_ready(key, region, endpoint_id, full=False)
+        self.wait_ready(key, region, endpoint_id, full=False)
         request = pl.AddZoneToVpcEndpointRequest(region_id=region, endpoint_id=endpoint_id,
                                                  zone_id=zone.zone_id, v_switch_id=zone.vswitch_id,
-                                                 client_token=_once())
+                                                 client_token=once_token())
         self.clients.call_or_none(key, "AddZoneToVpcEndpoint",
-                                  lambda: self._pl(region).add_zone_to_vpc_endpoint(request),
+                                  lambda: self.client(region).add_zone_to_vpc_endpoint(request),
                                   tolerate=Outcome.EXISTS)
 
-    def _remove_zone(self, key: str, region: str, endpoint_id: str, zone_id: str) -> None:
-        self._wait_ready(key, region, endpoint_id, full=False)
+    def remove_zone(self, key: str, region: str, endpoint_id: str, zone_id: str) -> None:
+        self.wait_ready(key, region, endpoint_id, full=False)
         request = pl.RemoveZoneFromVpcEndpointRequest(region_id=region, endpoint_id=endpoint_id,
-                                                      zone_id=zone_id, client_token=_once())
+                                                      zone_id=zone_id, client_token=once_token())
         self.clients.call_or_none(key, "RemoveZoneFromVpcEndpoint",
-                                  lambda: self._pl(region).remove_zone_from_vpc_endpoint(request))
-        self._poll(key, f"zone {zone_id} removed", lambda: self._zone_gone(key, region, endpoint_id, zone_id))
+                                  lambda: self.client(region).remove_zone_from_vpc_endpoint(request))
+        self.poll(key, f"zone {zone_id} removed", lambda: self._zone_gone(key, region, endpoint_id, zone_id))
 
     def _security_group(self, key: str, region: str, endpoint_id: str, sg: str, attach: bool) -> None:
-        self._wait_ready(key, region, endpoint_id, full=False)
-        client = self._pl(region)
+        self.wait_ready(key, region, endpoint_id, full=False)
+        client = self.client(region)
         if attach:
             attach_req = pl.AttachSecurityGroupToVpcEndpointRequest(
-                region_id=region, endpoint_id=endpoint_id, security_group_id=sg, client_token=_once())
+                region_id=region, endpoint_id=endpoint_id, security_group_id=sg, client_token=once_token())
             self.clients.call_or_none(key, "AttachSecurityGroupToVpcEndpoint",
                                       lambda: client.attach_security_group_to_vpc_endpoint(attach_req),
                                       tolerate=Outcome.EXISTS)
         else:
             detach_req = pl.DetachSecurityGroupFromVpcEndpointRequest(
-                region_id=region, endpoint_id=endpoint_id, security_group_id=sg, client_token=_once())
+                region_id=region, endpoint_id=endpoint_id, security_group_id=sg, client_token=once_token())
             self.clients.call_or_none(key, "DetachSecurityGroupFromVpcEndpoint",
                                       lambda: client.detach_security_group_from_vpc_endpoint(detach_req))
 
-    def _delete(self, key: str, region: str, endpoint_id: str) -> str:
-        """Remove the zones (the API refuses otherwise), DeleteVpcEndpoint, poll until it is gone: the
-        steps ``Live.cascade`` names (see :meth:`_live`)."""
-        if not endpoint_id or self._attribute(key, region, endpoint_id) is None:
+    def _delete(self, change: Change, region: str, endpoint_id: str) -> str:
+        """The steps :func:`delete_steps` builds from a fresh read, which must be those the plan showed."""
+        key = change.key
+        if not endpoint_id or self.attribute(key, region, endpoint_id) is None:
             return InSync(f"{key} already absent")
-        for zone in self._zones(key, region, endpoint_id):
-            if zone.zone_status not in _GONE_ZONE_STATES:
-                self._remove_zone(key, region, endpoint_id, zone.zone_id)
-        self._poll(key, "without zones", lambda: (not self._zones(key, region, endpoint_id), "zones left"))
-        self._wait_ready(key, region, endpoint_id, full=False)
-        request = pl.DeleteVpcEndpointRequest(region_id=region, endpoint_id=endpoint_id, client_token=_once())
-        self.clients.call_or_none(key, "DeleteVpcEndpoint",
-                                  lambda: self._pl(region).delete_vpc_endpoint(request))
-        self._poll(key, "deleted", lambda: (self._attribute(key, region, endpoint_id) is None, "Deleting"))
-        return f"deleted {key} ({endpoint_id})"
+        zones = sorted(z.zone_id for z in self.zones(key, region, endpoint_id)
+                       if z.zone_status not in _GONE_ZONE_STATES)
+        groups = sorted(self._groups(key, region, endpoint_id))
+        steps = delete_steps(self, key, region, endpoint_id, zones, groups)
+        return run_delete(key, steps, change.cascade) + f" ({endpoint_id})"
 
     # -- polling --------------------------------------------------------------------------------------
-    def _attribute(self, key: str, region: str, endpoint_id: str) -> Any | None:
+    def attribute(self, key: str, region: str, endpoint_id: str) -> Any | None:
         request = pl.GetVpcEndpointAttributeRequest(region_id=region, endpoint_id=endpoint_id)
         resp = self.clients.call_or_none(key, "GetVpcEndpointAttribute",
-                                         lambda: self._pl(region).get_vpc_endpoint_attribute(request))
+                                         lambda: self.client(region).get_vpc_endpoint_attribute(request))
         return resp.body if resp is not None else None
 
-    def _wait_ready(self, key: str, region: str, endpoint_id: str, full: bool = True) -> None:
+    def wait_ready(self, key: str, region: str, endpoint_id: str, full: bool = True) -> None:
         """Poll until the endpoint is Active and, when ``full``, Connected with every zone Connected."""
         def ready() -> tuple[bool, str]:
-            body = self._attribute(key, region, endpoint_id)
+            body = self.attribute(key, region, endpoint_id)
             if body is None:
                 raise CallError(key, "GetVpcEndpointAttribute", "EndpointNotFound", 404,
                                 f"endpoint {endpoint_id} disappeared", "re-run plan")
@@ -340,18 +338,18 @@ class PrivateLinkProvider:
             if body.endpoint_status != "Active" or (full and body.connection_status != "Connected"):
                 return False, state
             if full:
-                zones = self._zones(key, region, endpoint_id)
+                zones = self.zones(key, region, endpoint_id)
                 waiting = [f"{z.zone_id}={z.zone_status}" for z in zones if z.zone_status != "Connected"]
                 return not waiting, ", ".join(waiting)
             return True, state
 
-        self._poll(key, "Active and Connected" if full else "Active", ready)
+        self.poll(key, "Active and Connected" if full else "Active", ready)
 
     def _zone_gone(self, key: str, region: str, endpoint_id: str, zone_id: str) -> tuple[bool, str]:
-        zones = {z.zone_id: z.zone_status for z in self._zones(key, region, endpoint_id)}
+        zones = {z.zone_id: z.zone_status for z in self.zones(key, region, endpoint_id)}
         return zone_id not in zones, zones.get(zone_id, "")
 
-    def _poll(self, key: str, goal: str, check: Callable[[], tuple[bool, str]]) -> None:
+    def poll(self, key: str, goal: str, check: Callable[[], tuple[bool, str]]) -> None:
         policy = self.clients.poll
         deadline = time.monotonic() + policy.timeout_s
         while True:
@@ -392,8 +390,3 @@ def _same_service(spec: EndpointSpec, item: Any) -> bool:
     if spec.service_id:
         return bool(item.service_id == spec.service_id)
     return not spec.service_name or item.service_name == spec.service_name
-
-
-def _once() -> str:
-    """A ClientToken for one zone / security-group / delete operation, reused by its retries."""
-    return f"provision-{uuid.uuid4().hex}"

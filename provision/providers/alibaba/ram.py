@@ -29,14 +29,8 @@ from provision.desired.resources import (
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError, Outcome
-from provision.providers.alibaba.delete_steps import (
-    DONE,
-    DeleteStep,
-    first_failure,
-    labels,
-    run_step,
-    run_steps,
-)
+from provision.providers.alibaba.delete_run import run_delete
+from provision.providers.alibaba.delete_steps import DeleteStep, labels, run_step
 from provision.providers.alibaba.markers import Owner, comments_marker
 from provision.providers.alibaba.ram_credentials import Credentials
 from provision.providers.alibaba.ram_policies import PolicyManager
@@ -211,12 +205,7 @@ class RamProvider:
         user = read_user(self.clients, name)
         if not user.exists:
             return InSync(f"{key} already absent")
-        steps = run_steps(key, self.delete_steps(user), planned)
-        failed = first_failure(steps)
-        if failed is not None:
-            raise failed
-        removed = "; ".join(step.step for step in steps[:-1] if step.result == DONE)
-        return f"deleted {key}" + (f" (removed {removed})" if removed else "")
+        return run_delete(key, self.delete_steps(user), planned)
 
     # attachments
     def _attachment(self, change: Change) -> str:

@@ -8,7 +8,9 @@ Documents are compared as canonical JSON (sorted keys, no spaces).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from alibabacloud_ram20150501 import models as ram
@@ -17,13 +19,12 @@ from provision.desired.resources import Desired, Kind, Live, PolicySpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError, Outcome, marker_pager, token_pager
+from provision.providers.alibaba.delete_run import run_delete
+from provision.providers.alibaba.delete_steps import DeleteStep, labels, run_step
 from provision.providers.alibaba.markers import marker_tags, owns, tags_owner
+from provision.providers.alibaba.ram_users import ram_items
 
 _ROTATE = "DeleteOldestNonDefaultVersionWhenLimitExceeded"  # RAM keeps at most 5 versions
-
-
-# What DeletePolicy with CascadingDelete does, in one call: the plan's cascade of a custom policy.
-DELETE_POLICY = ("delete policy (CascadingDelete: detached from every user and group first)",)
 
 
 def canonical_document(document: str) -> str:
@@ -58,11 +59,51 @@ class PolicyManager:
         if not custom:
             return []
         tagged = self._ours()
+        absent = {s.policy for s in desired.absent if isinstance(s, PolicySpec)}
         names = [p.policy_name for p in custom if p.policy_name in declared or p.policy_name in tagged]
+
+        def live(name: str) -> Live | None:
+            spec = self._get(name)
+            if spec is None:
+                return None
+            cascade = labels(self.delete_steps(name)) if name in absent and name in tagged else ()
+            return Live(spec, managed=name in tagged, cloud_id=name, cascade=cascade)
+
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            found = list(pool.map(self._get, names))
-        return [Live(spec, managed=spec.policy in tagged, cloud_id=spec.policy, cascade=DELETE_POLICY)
-                for spec in found if spec]
+            return [found for found in pool.map(live, names) if found is not None]
+
+    def delete_steps(self, name: str) -> list[DeleteStep]:
+        """The steps deleting a custom policy takes, built from a fresh read (the plan shows their labels,
+        apply runs them): detached from each user, group and role (ListEntitiesForPolicy), each
+        non-default version deleted (ListPolicyVersions), then DeletePolicy, without CascadingDelete: what
+        the plan did not show is never removed."""
+        key = f"{Kind.POLICY}/{name}"
+        entities = self.clients.call(key, "ListEntitiesForPolicy", lambda: self.ram.list_entities_for_policy(
+            ram.ListEntitiesForPolicyRequest(policy_name=name, policy_type="Custom")))
+        versions = self.clients.call(key, "ListPolicyVersions", lambda: self.ram.list_policy_versions(
+            ram.ListPolicyVersionsRequest(policy_name=name, policy_type="Custom")))
+
+        def step(label: str, action: str, fn: Callable[[], Any]) -> DeleteStep:
+            return DeleteStep(label, partial(run_step, self.clients, key, label, action, fn))
+
+        steps = [step(f"detach from user {u.user_name}", "DetachPolicyFromUser", partial(
+            self.ram.detach_policy_from_user, ram.DetachPolicyFromUserRequest(
+                policy_name=name, policy_type="Custom", user_name=u.user_name)))
+            for u in ram_items(entities, "users", "user")]
+        steps += [step(f"detach from group {g.group_name}", "DetachPolicyFromGroup", partial(
+            self.ram.detach_policy_from_group, ram.DetachPolicyFromGroupRequest(
+                policy_name=name, policy_type="Custom", group_name=g.group_name)))
+            for g in ram_items(entities, "groups", "group")]
+        steps += [step(f"detach from role {r.role_name}", "DetachPolicyFromRole", partial(
+            self.ram.detach_policy_from_role, ram.DetachPolicyFromRoleRequest(
+                policy_name=name, policy_type="Custom", role_name=r.role_name)))
+            for r in ram_items(entities, "roles", "role")]
+        steps += [step(f"delete version {v.version_id}", "DeletePolicyVersion", partial(
+            self.ram.delete_policy_version, ram.DeletePolicyVersionRequest(
+                policy_name=name, version_id=v.version_id)))
+            for v in ram_items(versions, "policy_versions", "policy_version") if not v.is_default_version]
+        return [*steps, step("delete policy", "DeletePolicy", partial(
+            self.ram.delete_policy, ram.DeletePolicyRequest(policy_name=name)))]
 
     def _ours(self, names: list[str] | None = None) -> set[str]:
         """The policies (of ``names``, default all) tagged as this manifest's: ListTagResources, unfiltered by
@@ -92,13 +133,13 @@ class PolicyManager:
 
     def execute(self, change: Change) -> str:
         """CreatePolicy (tagged; 409 → update if managed) / CreatePolicyVersion (default, rotating) and
-        UpdatePolicyDescription / DeletePolicy(CascadingDelete) (gone = done)."""
+        UpdatePolicyDescription / the steps of :meth:`delete_steps` (gone = done)."""
         spec = change.spec
         assert isinstance(spec, PolicySpec)
         if change.action is Action.DELETE:
-            gone = self.clients.call_or_none(change.key, "DeletePolicy", lambda: self.ram.delete_policy(
-                ram.DeletePolicyRequest(policy_name=spec.policy, cascading_delete=True))) is None
-            return InSync(f"{change.key} already absent") if gone else f"deleted {change.key}"
+            if self._get(spec.policy) is None:
+                return InSync(f"{change.key} already absent")
+            return run_delete(change.key, self.delete_steps(spec.policy), change.cascade)
         if change.action is Action.CREATE:
             tags = [ram.CreatePolicyRequestTag(key=k, value=v) for k, v in self._tags()]
             request = ram.CreatePolicyRequest(policy_name=spec.policy, policy_document=spec.document,

@@ -110,7 +110,7 @@ def read_user(clients: Clients, name: str, listed: Any | None = None, *, full: b
     groups: tuple[str, ...] = ()
     mfa: str | None = None
     if full:
-        groups = tuple(g.group_name for g in _items(clients.call_or_none(
+        groups = tuple(g.group_name for g in ram_items(clients.call_or_none(
             key, "ListGroupsForUser", lambda: client.list_groups_for_user(
                 ram.ListGroupsForUserRequest(user_name=name))), "groups", "group"))
         mfa = mfa_serial(clients, name)
@@ -128,7 +128,7 @@ def attached_policies(clients: Clients, name: str) -> list[AttachedPolicy]:
                                     lambda: clients.ram().list_policies_for_user(
                                         ram.ListPoliciesForUserRequest(user_name=name)))
     return [AttachedPolicy(str(p.policy_name), str(p.policy_type))
-            for p in _items(response, "policies", "policy")]
+            for p in ram_items(response, "policies", "policy")]
 
 
 def access_keys(clients: Clients, user: str, *, last_used: bool = False) -> list[KeyFacts]:
@@ -139,7 +139,7 @@ def access_keys(clients: Clients, user: str, *, last_used: bool = False) -> list
     listed = clients.call_or_none(key, "ListAccessKeys", lambda: client.list_access_keys(
         ram.ListAccessKeysRequest(user_name=user)))
     found = []
-    for item in _items(listed, "access_keys", "access_key"):
+    for item in ram_items(listed, "access_keys", "access_key"):
         used: str | None = None
         if last_used:
             request = ram.GetAccessKeyLastUsedRequest(user_name=user, user_access_key_id=item.access_key_id)
@@ -177,7 +177,7 @@ def _login(clients: Clients, name: str) -> tuple[LoginFacts | None, str]:
     return LoginFacts(bool(lp.password_reset_required), bool(lp.mfabind_required)), ""
 
 
-def _items(response: Any, outer: str, inner: str) -> list[Any]:
+def ram_items(response: Any, outer: str, inner: str) -> list[Any]:
     """RAM's doubly wrapped lists (``Policies.Policy``), empty when the call found nothing."""
     wrapper = getattr(response.body, outer, None) if response is not None else None
     return list(getattr(wrapper, inner, None) or []) if wrapper is not None else []
