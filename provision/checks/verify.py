@@ -51,6 +51,7 @@ class CheckResult:
     credential: str = ""  # which credential: its id and a fingerprint of the secret
     duration_ms: int = 0
     request_id: str = ""  # the cloud's id of the failed (or answered) request, when it gives one
+    skipped: bool = False  # not run: the manifest takes this access away (diagnosis says why)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class VerifyReport:
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.results)
+        return all(r.passed or r.skipped for r in self.results)
 
     @property
     def exit_code(self) -> int:
@@ -74,26 +75,33 @@ class VerifyReport:
     def summary(self) -> str:
         if not self.results:
             return "verify: the manifest declares nothing to verify"
-        failed = sum(not r.passed for r in self.results)
-        return f"verify: {len(self.results) - failed} passed, {failed} failed"
+        skipped = sum(r.skipped for r in self.results)
+        failed = sum(not r.passed and not r.skipped for r in self.results)
+        counts = f"verify: {len(self.results) - failed - skipped} passed, {failed} failed"
+        return counts + (f", {skipped} skipped" if skipped else "")
 
 
 def run_verify(prepared: Prepared, context: Context, *, workers: int = 8) -> VerifyReport:
     """Run every smoke check of the manifest with the credentials in the sink; a failed check never raises."""
     verifier = _Verifier(prepared, context)
     manifest = prepared.manifest
-    revoked = {u.name for u in manifest.users if u.state == "absent" or u.name in prepared.desired.expired}
+    desired = prepared.desired
+    revoked = {u.name: desired.expiry(u.name) if u.state == "present" else f"{u.name} is declared absent"
+               for u in manifest.users if u.state == "absent" or u.name in desired.expired}
     issued_to = {(ws.name, key.name): key.issued_to for ws in manifest.workspaces for key in ws.api_keys}
-    # A check of a key issued to a revoked user would demand access the manifest takes away: that key is
-    # proven refused by the user's own checks instead.
-    jobs: list[Callable[[], list[CheckResult]]] = [
-        partial(verifier.api_key_checks, i) for i, check in enumerate(manifest.verify.checks)
-        if issued_to.get((check.workspace, check.api_key)) not in revoked]
+    # A check of a key issued to a revoked user would demand access the manifest takes away: it is shown
+    # as skipped, with the reason; that key is proven refused by the user's own checks instead.
+    jobs: list[Callable[[], list[CheckResult]]] = []
+    for i, check in enumerate(manifest.verify.checks):
+        holder = issued_to.get((check.workspace, check.api_key))
+        jobs.append(partial(verifier.api_key_checks, i) if holder not in revoked else
+                    partial(verifier.skipped_check, i, holder or "", revoked[holder or ""]))
     jobs += [partial(verifier.access_key_checks, i) for i, user in enumerate(manifest.users)
              if user.name not in revoked]
     jobs += [partial(verifier.revoked_checks, i) for i, user in enumerate(manifest.users)
              if user.name in revoked]
-    jobs += [partial(verifier.member_check, spec) for spec in prepared.desired.present
+    jobs += [partial(verifier.member_check, spec) for spec in desired.present if isinstance(spec, MemberSpec)]
+    jobs += [partial(verifier.skipped_member, spec, revoked.get(spec.user, "")) for spec in desired.withheld
              if isinstance(spec, MemberSpec)]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         groups = list(pool.map(lambda job: job(), jobs))
@@ -264,6 +272,23 @@ class _Verifier:
                 diagnosis=self.explain.revoked(user.state == "absent", proof.holds, working, proof.observed),
                 status=proof.status, code=proof.code, credential=proof.credential, duration_ms=_ms(start)))
         return results
+
+    # -- skipped: access the manifest takes away ------------------------------------------------------
+    def skipped_check(self, index: int, user: str, why: str) -> list[CheckResult]:
+        """``verify.checks[index]`` names a key issued to a revoked user: not run, and said."""
+        check = self.manifest.verify.checks[index]
+        entry = self.entries.at("verify", "checks", index)
+        return [CheckResult(id=f"verify.checks[{index}]", check="skipped", skipped=True, passed=False,
+                            target=f"{check.workspace}/{check.api_key}", entry=entry,
+                            diagnosis=f"skipped: {why}; the key must be refused instead (revoked/{user})")]
+
+    def skipped_member(self, spec: MemberSpec, why: str) -> list[CheckResult]:
+        """A declared membership of an expired user: not probed; its removal is a console step."""
+        w, m = self.entries.member(spec.workspace, spec.user)
+        return [CheckResult(id=f"member/{spec.workspace}/{spec.user}", check="skipped", skipped=True,
+                            passed=False, target=f"{spec.user} in {spec.workspace} as {spec.role}",
+                            entry=self.entries.at("workspaces", w, "members", m),
+                            diagnosis=f"skipped: {why}; remove the membership in the console (see plan)")]
 
     # -- members ---------------------------------------------------------------------------------------
     def member_check(self, spec: MemberSpec) -> list[CheckResult]:

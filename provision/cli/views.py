@@ -167,6 +167,8 @@ def render_table(report: VerifyReport, color: bool, width: int | None = None) ->
 def _verdict(result: CheckResult) -> Text:
     if result.passed:
         return Text("pass", style="green")
+    if result.skipped:
+        return Text("skipped", style="yellow")
     return Text(" ".join(["FAIL", *([str(result.status)] if result.status else []),
                           *([result.code] if result.code else [])]), style="bold red")
 

@@ -176,6 +176,7 @@ class _Ctx:
     absent: dict[str, Spec]
     live: dict[str, Live]
     revoked: dict[str, str]  # key of a resource revoked by expiry -> the expired user
+    stripped: list[Spec]  # present specs of expired users (zero access keys): shown when not live
     applied: Mapping[str, Spec] | None
     allow_destroy: bool
     rotate_missing: bool
@@ -216,7 +217,8 @@ def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False,
             change = _undeclared_top(ctx, lv) if lv.spec.kind in TOP_LEVEL else _undeclared_child(ctx, lv)
             if change is not None:
                 changes.append(change)
-    changes += [_withheld(ctx, spec) for spec in desired.withheld if spec.key not in ctx.live]
+    changes += [_withheld(ctx, spec) for spec in (*ctx.stripped, *desired.withheld)
+                if spec.key not in ctx.live]
     changes = [_attributed(ctx, c) for c in changes]
     if only_expired:
         changes = [c for c in changes if _expired_user(ctx, c.spec) is not None and _revokes(c)]
@@ -238,12 +240,14 @@ def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec]
         by_key[lv.key] = lv
     present: dict[str, Spec] = {}
     revoked: dict[str, str] = {}
+    stripped: list[Spec] = []
     for spec in desired.present:
         user = _expired_user_in(desired.expired, spec)
         if user is None or isinstance(spec, UserSpec):
             present[spec.key] = spec
         else:  # the desired spec names the user of an API key; the live one may not
             revoked[spec.key] = user
+            stripped.append(spec)
     for spec in desired.withheld:
         revoked[spec.key] = spec.holder() or ""
     for lv in by_key.values():
@@ -251,7 +255,7 @@ def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec]
         if user is not None and not isinstance(lv.spec, UserSpec):
             revoked.setdefault(lv.key, user)
     return _Ctx(desired=desired, present=present, absent={s.key: s for s in desired.absent}, live=by_key,
-                revoked=revoked, applied=applied, allow_destroy=allow_destroy,
+                revoked=revoked, stripped=stripped, applied=applied, allow_destroy=allow_destroy,
                 rotate_missing=rotate_missing, warnings=warnings)
 
 
@@ -308,10 +312,7 @@ def _present(ctx: _Ctx, spec: Spec) -> Change:
         if isinstance(spec, UserSpec) and spec.user in ctx.desired.expired:
             return Change(spec.key, Action.NOOP, f"{ctx.expired(spec.user)}: not created", desired=spec)
         if isinstance(spec, AccessKeysSpec) and not spec.count:
-            user = _expired_user(ctx, spec)
-            none = f"{WITHHELD}: {ctx.desired.expiry(user)} (no access keys)" if user else \
-                "in sync (no access keys)"
-            return Change(spec.key, Action.NOOP, none, desired=spec)
+            return Change(spec.key, Action.NOOP, "in sync (no access keys)", desired=spec)
         if _deleted_outside(ctx, spec):
             return Change(spec.key, Action.CREATE, DRIFT_DELETED, desired=spec, drift=True)
         return Change(spec.key, Action.CREATE, "not found", desired=spec)

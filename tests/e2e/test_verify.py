@@ -41,7 +41,7 @@ EXAMPLE_IDS = {
     f"member/{WORKSPACE}/{KEY_OWNER}", f"member/{WORKSPACE}/{LEAD}",
 }
 FIELDS = {"id", "check", "target", "entry", "passed", "diagnosis", "status", "code", "credential",
-          "duration_ms", "request_id"}
+          "duration_ms", "request_id", "skipped"}
 APP_ID, FIN_APP_ID = "8f3a1c2e5b7d4a6f9e0c1b2a3d4e5f60", "2b4d6f8a0c1e3a5b7d9f1e3c5a7b9d0f"
 CHAT = "POST /compatible-mode/v1/chat/completions"
 
