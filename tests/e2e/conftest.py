@@ -82,8 +82,11 @@ class Cli:
 
     def __call__(self, *args: str | Path, input: str | None = None) -> Result:
         """Run in-process (fast): ``cli("plan", "-m", path)``."""
-        result = CliRunner().invoke(app, [str(a) for a in args], input=input, env=self.env,
-                                    catch_exceptions=False)
+        try:
+            result = CliRunner().invoke(app, [str(a) for a in args], input=input, env=self.env,
+                                        catch_exceptions=False)
+        finally:
+            release_all()  # as the process would at its end: a later subprocess may take the state dir
         return self._keep(Result(result.exit_code, result.stdout, result.stderr))
 
     def subprocess(self, *args: str | Path, input: str | None = None) -> Result:

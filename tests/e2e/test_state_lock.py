@@ -79,3 +79,72 @@ def test_a_held_lock_refuses_another_holder_until_released(tmp_path: Path) -> No
     release_state_dir(tmp_path)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     os.close(fd)
+
+
+HOLD_AS = """
+import sys, time
+from pathlib import Path
+from provision.state.lock import lock_state_dir
+lock_state_dir(Path(sys.argv[1]), sys.argv[2], shared=sys.argv[3] == "shared")
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def _holding(state_dir: Path, command: str, mode: str) -> subprocess.Popen[str]:
+    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_AS, str(state_dir), command, mode],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+CONFIRM = ("membership", "confirm", "--workspace", "ws", "--user", "locked-out", "--removed")
+
+
+@pytest.mark.parametrize("command", [("plan",), CONFIRM])
+def test_plan_and_confirm_fail_at_once_while_a_writer_holds_the_state_dir(cli: Cli,
+                                                                          command: tuple[str, ...]) -> None:
+    manifest = cli.manifest("one.yaml", ONE_USER)
+    holder = _holding(cli.state_dir, "provision apply", "exclusive")
+    try:
+        result = cli.subprocess(*command, "-m", manifest, "--state-dir", cli.state_dir)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1
+    assert f"is locked by pid {holder.pid} (provision apply, since" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_plans_run_side_by_side_and_a_writer_fails_naming_the_plan(cli: Cli) -> None:
+    manifest = cli.manifest("one.yaml", ONE_USER)
+    holder = _holding(cli.state_dir, "provision plan", "shared")
+    try:
+        plan = cli.subprocess("plan", "-m", manifest, "--state-dir", cli.state_dir)
+        apply = cli.subprocess("apply", "-m", manifest, "--auto-approve", "--state-dir", cli.state_dir)
+        confirm = cli.subprocess(*CONFIRM, "-m", manifest, "--state-dir", cli.state_dir)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert plan.exit_code == 0, plan.stderr
+    assert "ram.user/locked-out" in plan.stdout
+    for writer in (apply, confirm):
+        assert writer.exit_code == 1
+        assert f"is locked by pid {holder.pid} (provision plan, since" in writer.stderr
+    after = cli.subprocess("apply", "-m", manifest, "--auto-approve", "--state-dir", cli.state_dir)
+    assert after.exit_code == 0, after.stderr  # the reader is gone: a writer gets in
+
+
+def test_a_shared_lock_admits_readers_and_refuses_a_writer_until_they_leave(tmp_path: Path) -> None:
+    assert lock_state_dir(tmp_path, "provision plan", shared=True) is None
+    fd = os.open(tmp_path / LOCK_NAME, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # another reader gets in
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    with pytest.raises(BlockingIOError):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    release_state_dir(tmp_path)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+    assert lock_state_dir(tmp_path / "absent", "provision plan", shared=True) is None
+    assert not (tmp_path / "absent").exists()  # a plan creates no state dir
