@@ -235,8 +235,7 @@ def _owner(spec: Spec, issued_to: Mapping[tuple[str, str], str]) -> str | None:
     does not say)."""
     if isinstance(spec, ApiKeySpec):
         return spec.issued_to or issued_to.get((spec.workspace, spec.key_name))
-    user = getattr(spec, "user", None)
-    return user if isinstance(user, str) else None
+    return spec.holder()
 
 
 def _text(value: Any) -> str:

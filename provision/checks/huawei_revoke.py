@@ -185,7 +185,7 @@ def _forget_applied(context: Context, plan: HuaweiRevokePlan) -> None:
     for key, spec in context.state.applied().items():
         user_access = isinstance(spec, IamLoginProfileSpec | IamAccessKeysSpec | IamAttachmentSpec
                                  | IamGroupMemberSpec | ModelArtsGrantSpec)
-        if (user_access and getattr(spec, "user", None) == plan.user) or key in revoked or (
+        if (user_access and spec.holder() == plan.user) or key in revoked or (
                 plan.delete_user and key == f"{Kind.IAM_USER}/{plan.user}"):
             context.state.forget_applied(key)
 

@@ -231,7 +231,7 @@ def _forget_applied(context: Context, plan: RevokePlan) -> None:
     revoked_keys = {live.key for live in plan.api_keys}
     for key, spec in context.state.applied().items():
         user_access = isinstance(spec, LoginProfileSpec | AccessKeysSpec | AttachmentSpec)
-        access = user_access and getattr(spec, "user", None) == plan.user
+        access = user_access and spec.holder() == plan.user
         deleted_user = plan.delete_user and key == f"{Kind.USER}/{plan.user}"
         if access or key in revoked_keys or deleted_user:
             context.state.forget_applied(key)

@@ -19,6 +19,7 @@ from provision.manifest import Manifest
 from provision.providers.alibaba import CallError, DashScopeTarget
 from provision.providers.alibaba.ram import RamProvider
 from provision.providers.alibaba.ram_users import UserFacts
+from provision.providers.lookup import provider_of
 from provision.state.secrets import SecretSink, fingerprint
 
 # What STS answers for an AccessKey that was deleted, or only deactivated.
@@ -103,9 +104,7 @@ def issued_keys(context: Context, desired: Desired, user: str) -> list[Live]:
 
 
 def ram_of(context: Context) -> RamProvider:
-    provider = context.providers[Kind.USER]
-    assert isinstance(provider, RamProvider)
-    return provider
+    return provider_of(context.providers, Kind.USER, RamProvider)
 
 
 def prove(context: Context, desired: Desired, site: DashScopeTarget, user: str,

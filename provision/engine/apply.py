@@ -45,9 +45,6 @@ class Status(StrEnum):
 
 
 _BLOCKING = (Status.FAILED, Status.SKIPPED)
-# the reasons plan.diff gives a REFUSED change, and what lets the deletion through
-_REFUSAL_FIX = {"needs --allow-destroy": "re-run with --allow-destroy",
-                "protect: true": "remove protect: true first, then re-run with --allow-destroy"}
 _PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}
 _MARK = {Status.DONE: "✓", Status.IN_SYNC: "=", Status.FAILED: "✗", Status.SKIPPED: "-", Status.MANUAL: "☐",
          Status.REFUSED: "!"}
@@ -103,6 +100,7 @@ class ApplySummary:
     manual: list[Outcome] = field(default_factory=list)
     refused: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    fixes: dict[str, str] = field(default_factory=dict)  # a refused change's key -> what lets it through
 
     @property
     def ok(self) -> bool:
@@ -117,7 +115,7 @@ class ApplySummary:
         """One line naming the refused deletions and what lets each through; None if none was refused."""
         if not self.refused:
             return None
-        what = "; ".join(f"{o.key} ({o.message}: {_REFUSAL_FIX.get(o.message, 'see the plan')})"
+        what = "; ".join(f"{o.key} ({o.message}: {self.fixes.get(o.key, 'see the plan')})"
                          for o in self.refused)
         return f"{len(self.refused)} deletion(s) refused, the account still holds them: {what}"
 
@@ -176,6 +174,8 @@ def apply_plan(plan: Plan, providers: Mapping[Kind, Executor], *, concurrency: i
             summary.manual.append(_outcome(c, Status.MANUAL, c.reason))
         elif c.action is Action.REFUSED:
             summary.refused.append(_outcome(c, Status.REFUSED, c.reason))
+            if c.refusal is not None:
+                summary.fixes[c.key] = c.refusal.fix
     run = _Run(plan.actionable, providers, summary, emit, state, max(1, concurrency))
     run.go()
     summary.seconds = time.monotonic() - started

@@ -26,100 +26,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from provision.errors import ManifestError
 from provision.manifest.limits import LIMITS, Limits, cut
+from provision.manifest.line_markers import MARKER, TAG_START, annotate, strip_markers
 from provision.manifest.marks import Origin
-
-_MARKER = re.compile(r"\x00(\d+):(\d+)\x00")
-_RAW_OPEN = re.compile(r"\{%-?\s*raw\s*[-+]?%\}")
-_RAW_CLOSE = re.compile(r"\{%-?\s*endraw\s*[-+]?%\}")
-_CLOSERS = {"{{": "}}", "{%": "%}"}
-_TAG_START = re.compile(r"\{[{%#]")
-
-
-def _marker(file_index: int, line: int) -> str:
-    return f"\x00{file_index}:{line}\x00"
-
-
-def _end_of_tag(source: str, start: int, closer: str) -> int:
-    """Index just past the tag opened at ``start``, skipping string literals; len(source) if unclosed."""
-    i, quote = start + 2, ""
-    while i < len(source):
-        ch = source[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif source.startswith(closer, i):
-            return i + len(closer)
-        i += 1
-    return len(source)
-
-
-def annotate(source: str, file_index: int) -> str:
-    """The template with a line marker at the start of every line of template text."""
-    out = [_marker(file_index, 1)]
-    line, i, raw, size = 1, 0, False, len(source)
-    while i < size:
-        found = (_RAW_CLOSE if raw else _TAG_START).search(source, i)
-        stop = found.start() if found else size
-        if stop > i:  # template text: a marker after each newline
-            pieces = source[i:stop].split("\n")
-            out.append(pieces[0])
-            for piece in pieces[1:]:
-                line += 1
-                out += ("\n", _marker(file_index, line), piece)
-        if found is None:
-            break
-        if raw:
-            out.append(found.group())
-            i, raw = found.end(), False
-            continue
-        opener = source[stop:stop + 2]
-        if opener == "{#":
-            end = source.find("#}", stop + 2)
-            end = size if end < 0 else end + 2
-        else:
-            end = _end_of_tag(source, stop, _CLOSERS[opener])
-            raw = bool(_RAW_OPEN.fullmatch(source, stop, end))
-        out.append(source[stop:end])
-        line += source.count("\n", stop, end)
-        i = end
-    return "".join(out)
-
-
-def strip_markers(text: str, files: list[str]) -> tuple[str, list[Origin]]:
-    """Rendered text without markers, and the origin of each of its lines."""
-    known: dict[tuple[str, str], Origin] = {}
-
-    def origin_of(m: re.Match[str]) -> Origin:
-        key = (m.group(1), m.group(2))
-        found = known.get(key)
-        if found is None:
-            found = known[key] = Origin(files[int(key[0])], int(key[1]))
-        return found
-
-    current = Origin(files[0], 1)
-    lines: list[str] = []
-    origins: list[Origin] = []
-    for raw in text.split("\n"):
-        if "\x00" not in raw:
-            lines.append(raw)
-            origins.append(current)
-            continue
-        origin, content_seen, pos = current, False, 0
-        for m in _MARKER.finditer(raw):
-            here = origin_of(m)
-            if not content_seen and not raw[pos:m.start()].strip():
-                origin = here
-            else:
-                content_seen = True
-            pos = m.end()
-            current = here
-        lines.append(_MARKER.sub("", raw))
-        origins.append(origin)
-    return "\n".join(lines), origins
 
 
 class _TemplateFailure(Exception):
@@ -360,7 +268,7 @@ def render(path: Path, variables: Mapping[str, Any], limits: Limits = LIMITS) ->
     if not path.is_file():
         raise ManifestError(str(path), None, None, "manifest file not found")
     source = read_bounded(path, "the manifest", limits)
-    if not _TAG_START.search(source):  # no template tags: the text is the YAML, line for line
+    if not TAG_START.search(source):  # no template tags: the text is the YAML, line for line
         text = source.replace("\r\n", "\n")
         return Rendered(text, _SameLines(str(path), text.count("\n") + 1))
     loader = _MarkingLoader(path, limits)
@@ -420,11 +328,11 @@ def _last_marker(text: str, loader: _MarkingLoader) -> tuple[str, int | None]:
     """The file and line the last rendered text came from."""
     at = text.rfind("\x00", 0, max(0, len(text) - 1))
     start = text.rfind("\x00", 0, at) if at > 0 else -1
-    found = _MARKER.match(text, start) if start >= 0 else None
+    found = MARKER.match(text, start) if start >= 0 else None
     if found is None:
         return str(loader.manifest), None
     return loader.files[int(found.group(1))], int(found.group(2))
 
 
 def _fail(file: str, line: int | None, message: str) -> NoReturn:
-    raise ManifestError(file, line, None, _MARKER.sub("", message))
+    raise ManifestError(file, line, None, MARKER.sub("", message))

@@ -51,7 +51,7 @@ def manual_step(change: Change, workspace_id: str | None = None,
         return ManualStep(f"Add RAM user {member.user} to {workspace} as {role}",
                           f"{CONSOLE_PATH} → Add user → Permissions → {member.workspace} → role {role}",
                           f"{confirm} --role {role}")
-    before = getattr(change.live.spec, "role", None)
+    before = change.live.spec.role if isinstance(change.live.spec, MemberSpec) else None
     return ManualStep(f"Change the role of RAM user {member.user} in {workspace} from {before} to {role}",
                       f"{CONSOLE_PATH} → {member.user} → Permissions → {member.workspace} → role {role}",
                       f"{confirm} --role {role}")

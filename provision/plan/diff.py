@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Any
 
 from provision.desired.resources import (
     KIND_ORDER,
@@ -18,151 +16,41 @@ from provision.desired.resources import (
     Kind,
     Live,
     MemberSpec,
+    Proof,
     Protectable,
     Spec,
     UserSpec,
 )
+from provision.plan.changes import (
+    ADOPT,
+    BLOCKED,
+    DRIFT_ADDED,
+    DRIFT_DELETED,
+    LOOK_ALIKE,
+    WITHHELD,
+    Action,
+    Change,
+    FieldChange,
+    InSync,
+    Plan,
+    Refusal,
+    SecretFacts,
+    Summary,
+    member_proof,
+)
 from provision.plan.compare import field_reason, lost_secret, missing_secrets, norm
 from provision.plan.flags import ROTATE_FLAG as ROTATE_FLAG  # re-exported: its old home
-
-# The keys of ``Live.details`` the planner reads (the membership provider fills them).
-DETAIL_PROVEN = "proven_by"  # how a live member is known: one of the PROOF_* values
-DETAIL_PENDING = "pending_removal"  # a member kept only by a pending removal: why, and since when
-PROOF_PROBE = "probe"  # a probe call with the member's own AccessKey succeeded
-PROOF_CONFIRMATION = "confirmation"  # an operator confirmed it (`membership confirm --role`)
-PROOF_PENDING = "pending removal"  # its console removal was asked for and is not confirmed yet
+from provision.plan.io import live_fingerprint
 
 TOP_LEVEL: frozenset[Kind] = frozenset({Kind.USER, Kind.POLICY, Kind.WORKSPACE, Kind.ENDPOINT, Kind.IAM_USER,
                                         Kind.IAM_POLICY, Kind.MA_WORKSPACE, Kind.VPCEP_ENDPOINT, Kind.SCP})
 # Kinds that carry the tool's marker themselves; the others are managed when their parent is.
 OWN_MARKER: frozenset[Kind] = TOP_LEVEL | {Kind.API_KEY, Kind.MAAS_API_KEY}
 
-DRIFT_ADDED = "drift: added outside provision"  # a child the tool never made, under a managed parent
-DRIFT_DELETED = "drift: deleted outside provision"  # a resource the tool made that is gone
-LOOK_ALIKE = "unmanaged look-alike: not touched (declare adopt: true to manage it)"
-ADOPT = "adopt: take under management"
-WITHHELD = "withheld"  # the reason's head for a declared resource of an expired user: not created
-BLOCKED = ("blocked by an unmanaged look-alike (same name, no provision marker): declare adopt: true on it "
-           "in the manifest to manage it, or rename one of them")
-
-
-@dataclass(frozen=True)
-class SecretFacts:
-    """What the state file knows of keys whose secret the sink lacks (cloud ids): a secret the tool stored
-    and nobody took away is lost; one handed off (``provision handoff``) is only elsewhere; a key an
-    interrupted apply created never had its secret stored (an orphan: apply replaces it)."""
-
-    stored: frozenset[str] = frozenset()
-    handed_off: frozenset[str] = frozenset()
-    orphaned: frozenset[str] = frozenset()
-
-
-class Action(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    NOOP = "no-op"
-    MANUAL = "manual"  # a console step (membership): checklist item, never an API call
-    REFUSED = "refused"  # a delete the guards refuse (protect, no --allow-destroy): shown, not run
-
-
-class InSync(str):
-    """What a provider returns for a change that found the account already as wanted (a retried create,
-    a delete of something gone): apply reports it as "already in sync", never as "created"/"deleted"."""
-
-    __slots__ = ()
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    before: Any
-    after: Any
-
-
-@dataclass(frozen=True)
-class Change:
-    """One resource's planned change. ``drift`` marks a declared field changed outside the tool."""
-
-    key: str
-    action: Action
-    reason: str
-    desired: Spec | None = None
-    live: Live | None = None
-    fields: tuple[FieldChange, ...] = ()
-    drift: bool = False
-    cascade: tuple[str, ...] = ()  # the steps a delete performs, in order, as the provider described them
-    rotate: bool = False  # the update also replaces keys whose secret the sink lacks (ROTATE_FLAG)
-    expired: str = ""  # the expired user this change takes access from (or withholds it from), if any
-
-    @property
-    def kind(self) -> str:
-        return self.key.split("/", 1)[0]
-
-    @property
-    def spec(self) -> Spec:
-        """The desired spec, or the live one when nothing is desired (deletes, removals)."""
-        if self.desired is not None:
-            return self.desired
-        assert self.live is not None, f"{self.key}: a change without desired nor live spec"
-        return self.live.spec
-
-
-@dataclass(frozen=True)
-class Summary:
-    create: int
-    update: int
-    delete: int
-    refused: int
-    manual: int
-    drift: int
-    noop: int
-
-
-@dataclass
-class Plan:
-    """The ordered changes (parents first for creates, children first for deletes) plus context."""
-
-    changes: list[Change]
-    warnings: list[str] = field(default_factory=list)  # policy lint, unmanaged look-alikes
-    unmanaged: list[str] = field(default_factory=list)  # keys of look-alikes never touched
-    # declared resources that are not delivered and that no change of this plan delivers: "key: why, and
-    # what to do" (blocked by a look-alike, a lost secret, an orphan an interrupted apply left)
-    undelivered: list[str] = field(default_factory=list)
-    manifest: str = ""
-    live_fingerprint: str = ""  # hash of the live state planned against (stale-plan check)
-
-    @property
-    def actionable(self) -> list[Change]:
-        return [c for c in self.changes if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)]
-
-    @property
-    def has_changes(self) -> bool:
-        """Changes the tool can make. Pending manual steps are reported apart, not counted here."""
-        return bool(self.actionable)
-
-    @property
-    def delivered(self) -> bool:
-        """The account holds what the manifest declares: nothing to change, refuse, or report undelivered
-        (``plan --detailed-exitcode`` exits 0 only then; pending console steps are reported apart)."""
-        return not self.has_changes and not self.summary().refused and not self.undelivered
-
-    @property
-    def manual(self) -> list[Change]:
-        return [c for c in self.changes if c.action is Action.MANUAL]
-
-    def summary(self) -> Summary:
-        """Counts per action, plus the number of drifted changes."""
-        count = {a: sum(1 for c in self.changes if c.action is a) for a in Action}
-        return Summary(create=count[Action.CREATE], update=count[Action.UPDATE], delete=count[Action.DELETE],
-                       refused=count[Action.REFUSED], manual=count[Action.MANUAL],
-                       drift=sum(1 for c in self.changes if c.drift), noop=count[Action.NOOP])
-
-
-def member_proof(live: Live) -> str:
-    """How a live membership is known: "probe", "confirmation" or "pending removal" (default "probe")."""
-    return dict(live.details).get(DETAIL_PROVEN, PROOF_PROBE)
-
+# the plan's vocabulary lives in plan/changes.py; importing it from here keeps working
+__all__ = ["ADOPT", "Action", "BLOCKED", "Change", "DRIFT_ADDED", "DRIFT_DELETED", "FieldChange",
+           "InSync", "LOOK_ALIKE", "OWN_MARKER", "Plan", "ROTATE_FLAG", "Refusal", "SecretFacts", "Summary",
+           "TOP_LEVEL", "WITHHELD", "diff", "member_proof"]
 
 # --- diff ---------------------------------------------------------------------------------------------
 
@@ -201,8 +89,6 @@ def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False,
     """The Plan that takes the live resources to the desired ones, each change with its reason; managed
     keys whose secret the sink lacks are rotated only with ``rotate_missing``, else reported (as not
     delivered when ``secrets`` says the secret was lost or never stored)."""
-    from provision.plan.io import live_fingerprint  # plan/io.py imports this module
-
     ctx = _context(desired, live, applied, allow_destroy, rotate_missing)
     ctx.secrets = secrets or SecretFacts()
     changes: list[Change] = []
@@ -396,7 +282,7 @@ def _member(spec: MemberSpec, live: Live | None) -> Change:
                       f"manual: change role of {spec.user} in workspace {spec.workspace} from {now} to "
                       f"{spec.role} in the console", desired=spec, live=live,
                       fields=(FieldChange("role", now, spec.role),))
-    proof = "proven by probe" if member_proof(live) == PROOF_PROBE else "confirmed"
+    proof = "proven by probe" if member_proof(live) is Proof.PROBE else "confirmed"
     return Change(spec.key, Action.NOOP, f"in sync ({proof})", desired=spec, live=live)
 
 
@@ -414,7 +300,7 @@ def _undeclared_child(ctx: _Ctx, live: Live) -> Change | None:
     user = ctx.revoked.get(live.key)
     reason = ctx.expired(user) if user else f"not declared under {parent}"
     if isinstance(spec, MemberSpec):
-        why = ctx.expired(user) if user else dict(live.details).get(DETAIL_PENDING, "")
+        why = ctx.expired(user) if user else live.member.pending if live.member is not None else ""
         return Change(live.key, Action.MANUAL, f"manual: remove {spec.user} from {spec.workspace}"
                       + (f" ({why})" if why else ""), live=live)
     if spec.kind in OWN_MARKER and not live.managed:
@@ -452,10 +338,9 @@ def _absent(ctx: _Ctx, spec: Spec) -> Change:
         ctx.unmanaged.append(spec.key)
         return Change(spec.key, Action.NOOP, "unmanaged: not touched", desired=spec, live=live)
     cascade = live.cascade  # its provider's steps: apply runs those very steps
-    if isinstance(spec, Protectable) and spec.protect:
-        action, reason = Action.REFUSED, "protect: true"
-    elif not ctx.allow_destroy:
-        action, reason = Action.REFUSED, "needs --allow-destroy"
-    else:
-        action, reason = Action.DELETE, "state: absent"
-    return Change(spec.key, action, reason, desired=spec, live=live, cascade=cascade)
+    refusal = Refusal.PROTECTED if isinstance(spec, Protectable) and spec.protect else \
+        None if ctx.allow_destroy else Refusal.NEEDS_ALLOW_DESTROY
+    if refusal is not None:
+        return Change(spec.key, Action.REFUSED, refusal.value, desired=spec, live=live, cascade=cascade,
+                      refusal=refusal)
+    return Change(spec.key, Action.DELETE, "state: absent", desired=spec, live=live, cascade=cascade)

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields, is_dataclass
 from typing import Any
 
-from provision.desired.resources import SPEC_TYPES, Kind, Live, Spec
-from provision.plan.diff import Action, Change, FieldChange, Plan
+from provision.desired.resources import SPEC_TYPES, Kind, Live, MemberFacts, Proof, Spec
+from provision.plan.changes import Action, Change, FieldChange, Plan, Refusal
 
 FORMAT_VERSION = 1
 _SECRET_NAME = re.compile(r"secret|password|token|value", re.IGNORECASE)
@@ -76,6 +76,7 @@ def _change_to_dict(change: Change) -> Json:
         "drift": change.drift,
         "rotate": change.rotate,
         "expired": change.expired,
+        "refusal": change.refusal.value if change.refusal is not None else None,
         "fields": [
             {"field": f.field, "before": _encode(f.before), "after": _encode(f.after)}
             for f in change.fields
@@ -101,6 +102,7 @@ def _change_from_dict(data: Json) -> Change:
         cascade=tuple(data["cascade"]),
         rotate=data.get("rotate", False),  # absent from plans saved before --rotate-missing-secrets
         expired=data.get("expired", ""),  # absent from plans saved before withheld access was listed
+        refusal=Refusal(data["refusal"]) if data.get("refusal") else None,
     )
 
 
@@ -115,17 +117,22 @@ def _live_to_dict(live: Live) -> Json:
         "cloud_id": live.cloud_id,
         "details": [[k, v] for k, v in live.details if _allowed(k)],
         "cascade": list(live.cascade),
+        "member": asdict(live.member) if live.member is not None else None,
+        "duplicates": live.duplicates,
         "spec": _spec_to_dict(live.spec),
     }
 
 
 def _live_from_dict(data: Json) -> Live:
+    member = data.get("member")  # absent from plans saved before memberships were typed
     return Live(
         spec=_spec_from_dict(data["spec"]),
         managed=data["managed"],
         cloud_id=data["cloud_id"],
         details=tuple((k, v) for k, v in data["details"]),
         cascade=tuple(data.get("cascade", ())),  # absent from plans saved before providers described it
+        member=MemberFacts(**{**member, "proven_by": Proof(member["proven_by"])}) if member else None,
+        duplicates=int(data.get("duplicates", 0)),
     )
 
 

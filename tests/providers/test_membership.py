@@ -11,6 +11,7 @@ from provision.desired.resources import (
     Kind,
     Live,
     MemberSpec,
+    Proof,
     UserSpec,
     WorkspaceSpec,
 )
@@ -42,8 +43,8 @@ def test_a_member_is_proven_by_its_own_probe(run: Run, ws_id: str, emulator: Emu
     emulator.add_member(ws_id, "alice", "admin")
     live = run.read(Kind.MEMBER, MEMBER)[MEMBER.key]
     assert live.spec == MEMBER and live.managed  # the probe cannot see the role: the declared one stands
-    details = dict(live.details)
-    assert details["proven_by"] == "probe" and "cannot tell guest from admin" in details["role"]
+    assert live.member is not None
+    assert live.member.proven_by is Proof.PROBE and "cannot tell guest from admin" in live.member.role
 
 
 def _membership(run: Run) -> MembershipProvider:
@@ -65,8 +66,8 @@ def test_a_confirmation_proves_what_the_probe_cannot(run: Run, state: StateFile)
     confirm_member(state, "ws-delivery", "alice", "admin", "ops@acme")
     live = run.read(Kind.MEMBER, MEMBER)[MEMBER.key]
     assert live.spec.role == "admin"  # the planner will ask for a role change
-    details = dict(live.details)
-    assert details["proven_by"] == "confirmation" and "no AccessKey of alice" in details["probe"]
+    assert live.member is not None
+    assert live.member.proven_by is Proof.CONFIRMATION and "no AccessKey of alice" in live.member.probe
 
 
 def test_a_confirmed_role_wins_over_the_declared_one_when_the_probe_passes(
@@ -125,10 +126,10 @@ def test_an_expired_members_removal_is_recorded_and_outlives_its_keys(
     [pending] = _membership(run).read(expired)
 
     assert proven.key == pending.key == "modelstudio.member/ws-delivery/alice"
-    assert dict(proven.details)["proven_by"] == "probe"
-    assert dict(pending.details)["proven_by"] == "pending removal"
+    assert proven.member is not None and proven.member.proven_by is Proof.PROBE
+    assert pending.member is not None and pending.member.proven_by is Proof.PENDING
     why = "expired: alice expired at 2000-01-01T00:00:00Z; pending since "
-    assert dict(pending.details)["pending_removal"].startswith(why)
+    assert pending.member.pending.startswith(why)
     assert state.pending_removal("ws-delivery", "alice") is not None
 
 

@@ -22,7 +22,7 @@ from provision.desired.resources import (
 )
 from provision.engine.apply import ApplySummary, Outcome, Status, apply_plan, dependencies
 from provision.errors import EXIT_ERROR, CloudCallError
-from provision.plan.diff import Action, Change, InSync, Plan
+from provision.plan.diff import Action, Change, InSync, Plan, Refusal
 
 
 class FakeProvider:
@@ -210,8 +210,9 @@ def test_refused_and_noop_changes_are_never_executed() -> None:
 def test_a_refused_deletion_fails_the_apply_naming_what_lets_it_through() -> None:
     guarded, protected = UserSpec("alice"), UserSpec("bob", protect=True)
     plan = Plan([Change(guarded.key, Action.REFUSED, "needs --allow-destroy",
-                        live=Live(guarded, managed=True)),
-                 Change(protected.key, Action.REFUSED, "protect: true", live=Live(protected, managed=True)),
+                        live=Live(guarded, managed=True), refusal=Refusal.NEEDS_ALLOW_DESTROY),
+                 Change(protected.key, Action.REFUSED, "protect: true", live=Live(protected, managed=True),
+                        refusal=Refusal.PROTECTED),
                  create(UserSpec("carol"))])
 
     summary = apply_plan(plan, FakeProvider().providers())

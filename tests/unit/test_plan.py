@@ -11,8 +11,10 @@ from provision.desired.resources import (
     GrantSpec,
     Live,
     LoginProfileSpec,
+    MemberFacts,
     MemberSpec,
     PolicySpec,
+    Proof,
     Spec,
     UserSpec,
     WorkspaceSpec,
@@ -23,8 +25,9 @@ ALICE = UserSpec("alice", display_name="Alice")
 WS = WorkspaceSpec("ws-delivery")
 
 
-def live(spec: Spec, managed: bool = True, cloud_id: str = "", **details: str) -> Live:
-    return Live(spec=spec, managed=managed, cloud_id=cloud_id, details=tuple(details.items()))
+def live(spec: Spec, managed: bool = True, cloud_id: str = "", proven_by: str = "") -> Live:
+    member = MemberFacts(Proof(proven_by)) if proven_by else None
+    return Live(spec=spec, managed=managed, cloud_id=cloud_id, member=member)
 
 
 def changes(plan: Plan) -> dict[str, Change]:

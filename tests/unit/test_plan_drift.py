@@ -11,17 +11,16 @@ from provision.desired.resources import (
     Desired,
     GrantSpec,
     Live,
+    MemberFacts,
     MemberSpec,
+    Proof,
     Spec,
     UserSpec,
     WorkspaceSpec,
 )
 from provision.plan.diff import (
-    DETAIL_PENDING,
-    DETAIL_PROVEN,
     DRIFT_ADDED,
     DRIFT_DELETED,
-    PROOF_PENDING,
     Action,
     Change,
     diff,
@@ -35,8 +34,8 @@ WS = WorkspaceSpec("ws-delivery")
 APPLIED: Mapping[str, Spec] = {s.key: s for s in (ALICE, KEYS, READ, WS)}
 
 
-def live(spec: Spec, **details: str) -> Live:
-    return Live(spec=spec, managed=True, details=tuple(details.items()))
+def live(spec: Spec) -> Live:
+    return Live(spec=spec, managed=True)
 
 
 def change_of(desired: Desired, lives: list[Live], key: str,
@@ -109,7 +108,8 @@ def test_a_kept_access_key_without_its_secret_still_gets_the_rotation_advice() -
 
 def test_a_pending_console_removal_is_a_manual_step_that_says_why_it_was_asked_for() -> None:
     why = "revoked: its expires_at 2000-01-01T00:00:00Z has passed; pending since 2026-12-01T00:00:00Z"
-    member = live(MemberSpec("ws-delivery", "bob"), **{DETAIL_PROVEN: PROOF_PENDING, DETAIL_PENDING: why})
+    pending = MemberFacts(Proof.PENDING, pending=why)
+    member = Live(MemberSpec("ws-delivery", "bob"), managed=True, member=pending)
 
     change = change_of(Desired(present=(WS,)), [live(WS), member], member.key)
 

@@ -19,6 +19,7 @@ from provision.providers.alibaba.membership import MembershipProvider
 from provision.providers.alibaba.modelstudio import ModelStudioProvider
 from provision.providers.alibaba.privatelink import PrivateLinkProvider
 from provision.providers.alibaba.ram import RamProvider
+from provision.providers.lookup import provider_of
 from provision.providers.registry import Provider, Validator, check_desired
 from provision.state.intents import Settler
 from provision.state.secrets import SecretSink
@@ -43,7 +44,6 @@ def build_providers(clients: Clients, sink: SecretSink, state: StateFile) -> dic
 def build_settlers(providers: Mapping[Kind, Provider], clients: Clients, sink: SecretSink,
                    state: StateFile) -> dict[str, Settler]:
     """Who settles the open write-ahead intents of each kind (``state/intents.py``), by kind value."""
-    ram = providers[Kind.ACCESS_KEYS]
-    assert isinstance(ram, RamProvider)
+    ram = provider_of(providers, Kind.ACCESS_KEYS, RamProvider)
     settler = AlibabaSettler(clients, sink, state, ram.credentials)
     return {kind: settler for kind in settler.kinds}

@@ -18,22 +18,23 @@ from enum import StrEnum
 
 from alibabacloud_bailian20231229 import models as bailian
 
-from provision.desired.resources import Desired, Kind, Live, MemberSpec, UserSpec, WorkspaceSpec
+from provision.desired.resources import (
+    Desired,
+    Kind,
+    Live,
+    MemberFacts,
+    MemberSpec,
+    Proof,
+    UserSpec,
+    WorkspaceSpec,
+)
 from provision.errors import ProvisionError
 from provision.plan.checklist import manual_step
-from provision.plan.diff import (
-    DETAIL_PENDING,
-    DETAIL_PROVEN,
-    PROOF_CONFIRMATION,
-    PROOF_PENDING,
-    PROOF_PROBE,
-    Action,
-    Change,
-    Plan,
-)
+from provision.plan.diff import Action, Change, Plan
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError
 from provision.providers.alibaba.modelstudio import find_workspaces
+from provision.providers.lookup import provider_of
 from provision.state.secrets import SecretSink
 from provision.state.statefile import Confirmation, StateFile
 
@@ -107,11 +108,10 @@ class MembershipProvider:
             role = confirmation.role if confirmation else spec.role
             note = "as confirmed" if confirmation else "as declared: the probe cannot tell guest from admin"
             return Live(MemberSpec(workspace=spec.workspace, user=spec.user, role=role), managed=True,
-                        details=((DETAIL_PROVEN, PROOF_PROBE), ("probe", result.reason), ("role", note)))
+                        member=MemberFacts(Proof.PROBE, probe=result.reason, role=note))
         if result.outcome is Probe.UNKNOWN and confirmation is not None:
             live = MemberSpec(workspace=spec.workspace, user=spec.user, role=confirmation.role)
-            return Live(live, managed=True,
-                        details=(*_confirmed(confirmation), ("probe", f"unknown: {result.reason}")))
+            return Live(live, managed=True, member=_confirmed(confirmation, result))
         return None  # not a member (the probe overrides a stale confirmation), or nothing proves it
 
     def _leftover(self, desired: Desired, workspace: str, user: str) -> Live | None:
@@ -126,14 +126,13 @@ class MembershipProvider:
         spec = MemberSpec(workspace=workspace, user=user, role=confirmation.role if confirmation else None)
         pending = self.state.pending_removal(workspace, user)
         if result.outcome is Probe.MEMBER:
-            live = Live(spec, managed=True, details=((DETAIL_PROVEN, PROOF_PROBE), ("probe", result.reason)))
+            live = Live(spec, managed=True, member=MemberFacts(Proof.PROBE, probe=result.reason))
         elif confirmation is not None:
-            live = Live(spec, managed=True,
-                        details=(*_confirmed(confirmation), ("probe", f"unknown: {result.reason}")))
+            live = Live(spec, managed=True, member=_confirmed(confirmation, result))
         elif pending is not None:
             asked = f"{pending.why}; pending since {pending.since}"
-            live = Live(spec, managed=True, details=((DETAIL_PROVEN, PROOF_PENDING), (DETAIL_PENDING, asked),
-                                                     ("probe", f"unknown: {result.reason}")))
+            facts = MemberFacts(Proof.PENDING, probe=f"unknown: {result.reason}", pending=asked)
+            live = Live(spec, managed=True, member=facts)
         else:
             return None
         self.state.record_removal(workspace, user, _removal_reason(desired, user))
@@ -185,9 +184,7 @@ class MembershipProvider:
 
 def membership_of(providers: Mapping[Kind, object]) -> MembershipProvider:
     """The membership provider among the providers ``build_providers`` made."""
-    provider = providers[Kind.MEMBER]
-    assert isinstance(provider, MembershipProvider)
-    return provider
+    return provider_of(providers, Kind.MEMBER, MembershipProvider)
 
 
 def overruled_confirmations(plan: Plan, provider: MembershipProvider) -> dict[str, str]:
@@ -214,7 +211,7 @@ def _removal_reason(desired: Desired, user: str) -> str:
     return "not declared a member"
 
 
-def _confirmed(confirmation: Confirmation) -> tuple[tuple[str, str], ...]:
+def _confirmed(confirmation: Confirmation, probe: ProbeResult) -> MemberFacts:
     c = confirmation
-    return ((DETAIL_PROVEN, PROOF_CONFIRMATION),
-            ("confirmed", f"{c.role} by {c.confirmed_by} at {c.confirmed_at}"))
+    return MemberFacts(Proof.CONFIRMATION, probe=f"unknown: {probe.reason}",
+                       confirmed=f"{c.role} by {c.confirmed_by} at {c.confirmed_at}")

@@ -130,9 +130,9 @@ class ModelStudioProvider:
             if chosen is None:
                 continue
             managed = chosen.workspace_id in managed_ids
-            details = (("duplicates", str(len(candidates))),) if len(candidates) > 1 else ()
-            lives.append(Live(WorkspaceSpec(workspace=name, workspace_id=chosen.workspace_id),
-                              managed=managed, cloud_id=chosen.workspace_id, details=details))
+            spec = WorkspaceSpec(workspace=name, workspace_id=chosen.workspace_id)
+            lives.append(Live(spec, managed=managed, cloud_id=chosen.workspace_id,
+                              duplicates=len(candidates) if len(candidates) > 1 else 0))
             if managed or f"{Kind.WORKSPACE}/{name}" in desired.adopt:
                 detailed.append((name, chosen.workspace_id))
         absent = {s.workspace for s in desired.absent if isinstance(s, WorkspaceSpec)}
