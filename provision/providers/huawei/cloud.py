@@ -11,6 +11,7 @@ from provision.manifest import Manifest
 from provision.providers.alibaba.base import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 from provision.providers.huawei.iam import IamProvider
+from provision.providers.huawei.iam_policies import IamPolicyProvider
 from provision.providers.huawei.network import ScpProvider, VpcepProvider
 from provision.providers.huawei.workspaces import WorkspaceProvider
 from provision.providers.registry import CloudEntry, Provider, Runtime
@@ -21,9 +22,11 @@ from provision.state.statefile import StateFile
 def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, manifest: str,
                     poll_interval_s: float | None = None) -> dict[Kind, Provider]:
     """Every Huawei provider, keyed by each kind it handles."""
-    iam = IamProvider(clients, sink, manifest)
+    policies = IamPolicyProvider(clients, manifest)
+    iam = IamProvider(clients, sink, manifest, policies)
     providers: list[Provider] = [
         iam,
+        policies,
         WorkspaceProvider(clients, sink, state, iam, manifest),
         VpcepProvider(clients, manifest,
                       PollPolicy(interval_s=poll_interval_s) if poll_interval_s else PollPolicy()),
