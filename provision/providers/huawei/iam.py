@@ -55,10 +55,12 @@ from provision.plan.diff import Action, Change
 from provision.providers.huawei.base import create, owner_tags, password, removed, tag_owner
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.iam_policies import IamPolicyProvider, detach
+from provision.providers.huawei.read_common import each
 from provision.providers.huawei.read_iam import (
     User,
     list_users,
     read_user,
+    read_user_tags,
 )
 from provision.state.secrets import SecretSink
 
@@ -92,16 +94,23 @@ class IamProvider:
         """The declared users (present or absent) with their access, and the declared or managed policies."""
         names = {s.user for s in (*desired.present, *desired.absent) if isinstance(s, IamUserSpec)}
         lives: list[Live] = []
-        for user in self.users(names):
+        for user in self.users(names, desired.manifest):
             lives.extend(self.user_lives(user, desired.manifest))
         return lives
 
-    def users(self, names: set[str]) -> list[User]:
-        """The named users that exist, read in full."""
-        summaries = [s for s in list_users(self.clients) if s.name in names]
+    def users(self, names: set[str], manifest: str | None = None) -> list[User]:
+        """The named users that exist and, given ``manifest``, the users tagged as managed by it that it
+        does not name (the plan reports them as "managed but not declared", as on Alibaba Cloud), each read
+        in full. The user list carries no tags: every unnamed user's tags are read (concurrently)."""
+        summaries = list_users(self.clients)
         with self._lock:
             self._user_ids.update({s.name: s.user_id for s in summaries})
-        return [read_user(self.clients, s.user_id) for s in summaries]
+        wanted = [s for s in summaries if s.name in names]
+        if manifest is not None:
+            others = [s for s in summaries if s.name not in names]
+            found = each(lambda s: read_user_tags(self.clients, s.user_id), others)
+            wanted += [s for s, tags in zip(others, found, strict=True) if tag_owner(tags).ours(manifest)]
+        return each(lambda s: read_user(self.clients, s.user_id), wanted)
 
     def user_lives(self, user: User, manifest: str) -> Iterator[Live]:
         """A user and its login profile, key count, direct attachments and groups, as live specs."""

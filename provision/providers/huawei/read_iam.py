@@ -191,6 +191,17 @@ def list_users(clients: HuaweiClients) -> list[UserSummary]:
     ]
 
 
+def read_user_tags(clients: HuaweiClients, user_id: str) -> tuple[tuple[str, str], ...]:
+    """A user's tags (``show_user_v5``: the user list carries none), e.g. to find the users a manifest
+    manages among those it does not name."""
+    shown = clients.call(
+        user_resource(user_id),
+        "ShowUserV5",
+        lambda: clients.iam().show_user_v5(ShowUserV5Request(user_id=user_id)),
+    ).user
+    return tags(shown.tags)
+
+
 def read_access_keys(clients: HuaweiClients, user_id: str) -> tuple[AccessKey, ...]:
     """A user's access keys with their last use (``None``: never used)."""
     resource = f"{user_resource(user_id)}/access-keys"
