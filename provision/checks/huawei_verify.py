@@ -14,25 +14,22 @@ import os
 from collections.abc import Iterator
 from dataclasses import replace
 
+from provision.checks.huawei.context import HuaweiContext
 from provision.checks.huawei.verify import KEY_ACTIVATION, DeliveredKey, HuaweiVerifyCheck
 from provision.checks.huawei.verify import run_verify as run_checks
 from provision.checks.revoke_proofs import Credential
 from provision.checks.verify import CheckResult, VerifyReport
-from provision.engine.flow import POLL_INTERVAL_ENV, Context, Prepared
-from provision.errors import ProvisionError
+from provision.engine.flow import POLL_INTERVAL_ENV, Prepared
 from provision.manifest.marks import FieldPath, dotted
 from provision.manifest.model import VerifyCheck
-from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.network import endpoint_names
 from provision.providers.huawei.read import read_endpoints
 from provision.state.secrets import SecretSink
 
 
-def run_verify(prepared: Prepared, context: Context, *, workers: int = 8) -> VerifyReport:
+def run_verify(prepared: Prepared, context: HuaweiContext, *, workers: int = 8) -> VerifyReport:
     """Every smoke check of the manifest with the credentials in the sink; a failed check never raises."""
     clients = context.clients
-    if not isinstance(clients, HuaweiClients):
-        raise ProvisionError("Huawei verify needs a Huawei Cloud context (cloud.provider: huaweicloud)")
     manifest = prepared.manifest
     revoked = {u.name for u in manifest.users if u.state == "absent" or u.name in prepared.desired.expired}
     sink = context.sink

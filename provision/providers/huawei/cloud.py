@@ -35,7 +35,8 @@ def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, 
     return {kind: provider for provider in providers for kind in provider.kinds}
 
 
-def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None) -> Runtime:
+def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None
+          ) -> Runtime[HuaweiTarget, HuaweiClients]:
     """The target (region, ``PROVISION_ENDPOINT``), the SDK clients and the providers of a Huawei manifest."""
     target = HuaweiTarget.from_env(manifest.cloud.region)
     clients = HuaweiClients(target, HuaweiCredentials.from_env())
