@@ -90,6 +90,13 @@ def test_plan_apply_plan_verify_revoke_audit(cli: Cli) -> None:
 def test_apply_refuses_nothing_it_cannot_undo_and_a_second_apply_changes_nothing(cli: Cli) -> None:
     manifest = cli.manifests / "huawei.yaml"
     assert cli("apply", "-m", manifest, *DELIVERED, "--auto-approve").exit_code == 0
+    # the Studio role has no API: the one step left is the console's, until it is confirmed done
+    pending = cli("apply", "-m", manifest, *DELIVERED, "--auto-approve")
+    assert pending.exit_code == 0 and "No changes" not in pending.stdout, pending.stdout + pending.stderr
+    assert f"Add IAM user {USER} to workspace agent-delivery" in pending.stdout
+    confirmed = cli("membership", "confirm", "-m", manifest, *DELIVERED, "--workspace", "agent-delivery",
+                    "--user", USER, "--role", "guest", "--by", "ops")
+    assert confirmed.exit_code == 0, confirmed.stdout + confirmed.stderr
     second = cli("apply", "-m", manifest, *DELIVERED, "--auto-approve")
     assert second.exit_code == 0, second.stdout + second.stderr
     assert "No changes" in second.stdout

@@ -15,13 +15,14 @@ from huaweicloudsdkiam.v5 import (
     TagResourceV5Request,
     Tags,
 )
+from huaweicloudsdkmodelarts.v1 import UpdateWorkspaceReq, UpdateWorkspaceRequest
 
 from provision.emulator.huawei.testing import HuaweiClients
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.e2e.conftest import Cli
+    from tests.e2e.conftest import Cli, Result
 
 pytestmark = pytest.mark.e2e
 
@@ -77,3 +78,60 @@ def test_a_managed_user_the_manifest_no_longer_names_is_reported_and_never_delet
     assert _plan(cli, gone)[0][UNDECLARED]["action"] == "refused"
     assert cli("apply", "-m", gone, "--auto-approve", "--allow-destroy").exit_code == 0
     assert "carol" not in _users(hw)
+
+
+ROLE = "modelarts.studio_role/team-space/bob"
+GRANT = "modelarts.grant/team-space/bob"
+
+
+def _members(members: str) -> str:
+    user = ("users:\n  - name: bob\n    access_keys: 1\n"
+            "    policies: {system: [ModelArtsWorkspaceReadOnlyPolicy]}\n")
+    return HEAD + user + f"workspaces:\n  - name: team-space\n    members: {members}\n"
+
+
+def test_a_studio_role_is_a_console_step_confirmed_and_probed_as_on_alibaba(cli: Cli) -> None:
+    path = cli.manifest("roles.yaml", _members("[{user: bob, role: admin}]"))
+    applied = cli("apply", "-m", path, "--auto-approve")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert "Add IAM user bob to workspace team-space" in applied.stdout
+    assert "ModelArts Studio console → 空间管理/Workspaces → team-space → 成员管理/Members" in applied.stdout
+    changes, _ = _plan(cli, path)
+    assert changes[GRANT]["action"] == "no-op"  # the grant is the API's: applied
+    assert changes[ROLE]["action"] == "manual"  # the role is the console's: the probe passing is not enough
+    listed = cli("membership", "checklist", "-m", path)
+    assert listed.exit_code == 0 and "1 console step(s) pending" in listed.stdout, listed.stdout
+    assert "--workspace team-space --user bob --role admin" in listed.stdout
+
+    def confirm(*args: str) -> Result:
+        return cli("membership", "confirm", "-m", path, "--workspace", "team-space", "--user", "bob", *args)
+
+    wrong = confirm("--role", "guest", "--by", "ops")
+    assert wrong.exit_code != 0 and "declared admin" in wrong.stdout + wrong.stderr
+    assert confirm("--role", "admin", "--by", "ops").exit_code == 0
+    changes, _ = _plan(cli, path)
+    assert (changes[ROLE]["action"], changes[ROLE]["reason"]) == ("no-op", "in sync (confirmed)")
+    assert "no console steps pending" in cli("membership", "checklist", "-m", path).stdout
+
+    # the grant taken away outside: the probe (bob's own key) says not a member, and the probe wins
+    hw = HuaweiClients.root(cli.cloud)
+    workspace_id = cli.state().workspace_id("team-space")
+    hw.modelarts().update_workspace(UpdateWorkspaceRequest(workspace_id=workspace_id,
+                                                           body=UpdateWorkspaceReq(grants=[])))
+    changes, _ = _plan(cli, path)
+    assert changes[GRANT]["action"] == "create" and changes[ROLE]["action"] == "manual"
+    overruled = confirm("--role", "admin", "--by", "ops")
+    assert "says not a member" in overruled.stdout, overruled.stdout + overruled.stderr
+    assert cli("apply", "-m", path, "--auto-approve").exit_code == 0  # the grant back, by API
+    assert _plan(cli, path)[0][ROLE]["action"] == "no-op"
+
+    # no longer declared: the grant goes by API, the role is a console removal until confirmed
+    gone = cli.manifest("roles.yaml", _members("[]"))
+    changes, _ = _plan(cli, gone)
+    assert changes[GRANT]["action"] == "delete"
+    assert changes[ROLE]["action"] == "manual" and changes[ROLE]["reason"].startswith("manual: remove bob")
+    assert cli("apply", "-m", gone, "--auto-approve").exit_code == 0
+    removed = cli("membership", "confirm", "-m", gone, "--workspace", "team-space", "--user", "bob",
+                  "--removed")
+    assert removed.exit_code == 0 and "recorded: bob was removed" in removed.stdout, removed.stdout
+    assert ROLE not in _plan(cli, gone)[0]

@@ -13,6 +13,7 @@ from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials,
 from provision.providers.huawei.iam import IamProvider
 from provision.providers.huawei.iam_policies import IamPolicyProvider
 from provision.providers.huawei.network import ScpProvider, VpcepProvider
+from provision.providers.huawei.studio_roles import StudioRoleProvider
 from provision.providers.huawei.workspaces import WorkspaceProvider
 from provision.providers.registry import CloudEntry, Provider, Runtime
 from provision.state.secrets import SecretSink, SinkNames
@@ -31,6 +32,7 @@ def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, 
         VpcepProvider(clients, manifest,
                       PollPolicy(interval_s=poll_interval_s) if poll_interval_s else PollPolicy()),
         ScpProvider(clients, manifest),
+        StudioRoleProvider(clients, sink, state),
     ]
     return {kind: provider for provider in providers for kind in provider.kinds}
 
