@@ -53,8 +53,13 @@ def test_plan_apply_plan_verify_revoke_audit(cli: Cli) -> None:
     rows = {row["id"]: row for row in verified.json()}
     assert all(row["passed"] for row in rows.values()), rows
     calls = {r.removeprefix("verify.checks[0].").split("@")[0] for r in rows if r.startswith("verify")}
-    assert calls == {"v1", "v2", "agent"}
-    via = [r for r in rows if ".vpcep." in r]  # each call again through the endpoint's private domain
+    # the guardrail admits Pangu only through the VPC endpoint: each call made directly must be refused
+    assert calls == {"confined-v1", "confined-v2", "confined-agent", "v1", "v2", "agent"}
+    direct = {r: row for r, row in rows.items() if r.endswith("@direct")}
+    confined = {r.split(".")[-1].split("@")[0] for r in direct}
+    assert confined == {"confined-v1", "confined-v2", "confined-agent"}
+    assert all((row["status"], row["code"]) == (403, "Organizations.SCPDenied") for row in direct.values())
+    via = [r for r in rows if ".vpcep." in r]  # each call through the endpoint's private domain
     assert len(via) == 3, rows
     assert any(r.startswith(f"access-key/{USER}/") for r in rows)
 

@@ -135,3 +135,33 @@ def test_a_studio_role_is_a_console_step_confirmed_and_probed_as_on_alibaba(cli:
                   "--removed")
     assert removed.exit_code == 0 and "recorded: bob was removed" in removed.stdout, removed.stdout
     assert ROLE not in _plan(cli, gone)[0]
+
+
+def test_verify_proves_the_guardrail_confines_pangu_to_the_vpc_endpoint(cli: Cli) -> None:
+    from huaweicloudsdkorganizations.v1 import (
+        DetachPolicyRequest,
+        ListPoliciesRequest,
+        PolicyTachReqBody,
+        ShowPolicyRequest,
+    )
+    from huaweicloudsdkvpcep.v1 import ListEndpointsRequest
+
+    manifest, expires = cli.manifests / "huawei.yaml", ("--var", "expires=2999-01-01T00:00:00Z")
+    assert cli("apply", "-m", manifest, *expires, "--auto-approve").exit_code == 0
+    # the guardrail as sent: the endpoint's id in place of ${endpoint:maas-inference}
+    hw = HuaweiClients.root(cli.cloud)
+    scp = next(p for p in hw.organizations().list_policies(ListPoliciesRequest()).policies
+               if p.name == "acme-keep-delivery-network")
+    content = hw.organizations().show_policy(ShowPolicyRequest(policy_id=scp.id)).policy.content
+    (endpoint,) = hw.vpcep().list_endpoints(ListEndpointsRequest()).endpoints
+    assert f'"g:SourceVpce":["{endpoint.id}"]' in content.replace(" ", "") and "${endpoint:" not in content
+
+    # detached outside provision: the direct calls go through, and verify says the guardrail does not hold
+    hw.organizations().detach_policy(DetachPolicyRequest(policy_id=scp.id,
+                                                         body=PolicyTachReqBody(entity_id=hw.domain_id)))
+    verified = cli("verify", "-m", manifest, *expires, "--json")
+    assert verified.exit_code != 0
+    rows = {row["id"]: row for row in verified.json()}
+    failed = sorted(r for r, row in rows.items() if not row["passed"])
+    assert failed == [f"verify.checks[0].confined-{k}@direct" for k in ("agent", "v1", "v2")], failed
+    assert "g:SourceVpce condition does not hold" in rows[failed[0]]["diagnosis"]
