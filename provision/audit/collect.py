@@ -29,8 +29,9 @@ from provision.audit.model import (
     ZoneEntry,
 )
 from provision.audit.privilege import BAILIAN_FULL, HeldPolicy, privilege_of
+from provision.checks.contexts import AlibabaContext
 from provision.desired.resources import ApiKeySpec, MemberSpec, Spec
-from provision.engine.flow import Context, PlanResult, Prepared, make_plan
+from provision.engine.flow import PlanResult, Prepared, make_plan
 from provision.manifest import Manifest
 from provision.plan.checklist import manual_steps
 from provision.plan.diff import Action, member_proof
@@ -60,12 +61,12 @@ NOTES = (
 )
 
 
-def run_audit(prepared: Prepared, context: Context, now: datetime) -> AuditReport:
+def run_audit(prepared: Prepared, context: AlibabaContext, now: datetime) -> AuditReport:
     """Read the account, build the access map as of ``now`` and run every check on it."""
     return audit_report(collect(prepared, context, now))
 
 
-def collect(prepared: Prepared, context: Context, now: datetime) -> AccessMap:
+def collect(prepared: Prepared, context: AlibabaContext, now: datetime) -> AccessMap:
     """Every RAM user, workspace, API key and DashScope endpoint, with memberships and drift."""
     manifest = prepared.manifest
     regions = {manifest.cloud.region} | {e.region or manifest.cloud.region for e in manifest.endpoints}

@@ -10,18 +10,15 @@ from datetime import datetime
 from provision.audit.collect import drift_entries, iso
 from provision.audit.huawei import Declared, DeclaredUser, huawei_report
 from provision.audit.model import AuditReport
-from provision.engine.flow import Context, Prepared, make_plan
-from provision.errors import ProvisionError
+from provision.checks.huawei.context import HuaweiContext
+from provision.engine.flow import Prepared, make_plan
 from provision.manifest import Manifest
-from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.read import read_account
 
 
-def run_audit(prepared: Prepared, context: Context, now: datetime) -> AuditReport:
+def run_audit(prepared: Prepared, context: HuaweiContext, now: datetime) -> AuditReport:
     """Read the account, then the plan (its drift), and run the Huawei checks as of ``now``."""
     clients = context.clients
-    if not isinstance(clients, HuaweiClients):
-        raise ProvisionError("Huawei audit needs a Huawei Cloud context (cloud.provider: huaweicloud)")
     account = read_account(clients)
     result = make_plan(prepared, context)
     manifest = prepared.manifest

@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from provision.checks.huawei.context import HuaweiContext
 from provision.checks.huawei.proofs import prove_revoked
 from provision.checks.revoke import RevokeRecord, check_manifest, render_record, step_line, write_record
 from provision.checks.revoke_proofs import Credential, Proof
@@ -32,7 +33,7 @@ from provision.desired.huawei import (
     ModelArtsGrantSpec,
 )
 from provision.desired.resources import Kind, Live
-from provision.engine.flow import Context, Prepared
+from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba.delete_steps import Step
@@ -91,24 +92,17 @@ class HuaweiRevokePlan:
         return lines
 
 
-def _clients(context: Context) -> HuaweiClients:
-    clients = context.clients
-    if not isinstance(clients, HuaweiClients):
-        raise ProvisionError("Huawei revoke needs a Huawei Cloud context (cloud.provider: huaweicloud)")
-    return clients
-
-
-def _providers(context: Context) -> tuple[IamProvider, WorkspaceProvider]:
+def _providers(context: HuaweiContext) -> tuple[IamProvider, WorkspaceProvider]:
     iam, workspaces = context.providers[Kind.IAM_USER], context.providers[Kind.MA_WORKSPACE]
     assert isinstance(iam, IamProvider) and isinstance(workspaces, WorkspaceProvider)
     return iam, workspaces
 
 
-def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user: bool,
+def read_revoke(prepared: Prepared, context: HuaweiContext, user: str, *, delete_user: bool,
                 now: datetime) -> HuaweiRevokePlan:
     """Check the manifest, read what gives ``user`` access, and capture its credentials. Changes nothing."""
     why = check_manifest(prepared, user, now, delete_user=delete_user)
-    clients = _clients(context)
+    clients = context.clients
     summary = next((s for s in list_users(clients) if s.name == user), None)
     found = read_user(clients, summary.user_id) if summary else None
     if found is not None and not tag_owner(found.tags).ours(prepared.desired.manifest):
@@ -135,10 +129,10 @@ def _captured(sink: SecretSink, user: str, keys: tuple[tuple[ApiKey, str, str], 
     return tuple(found)
 
 
-def run_revoke(plan: HuaweiRevokePlan, prepared: Prepared, context: Context, *, started: datetime,
+def run_revoke(plan: HuaweiRevokePlan, prepared: Prepared, context: HuaweiContext, *, started: datetime,
                on_step: OnStep | None = None) -> RevokeRecord:
     """Take the access away, prove it with the captured credentials, drop the dead ones, write the record."""
-    clients = _clients(context)
+    clients = context.clients
     iam, workspaces = _providers(context)
     steps: list[Step] = []
     if plan.found is not None:
@@ -179,7 +173,7 @@ def _step(what: str, run: Callable[[], str]) -> Step:
     return Step(what, "already gone" if "already gone" in result else "done")
 
 
-def _forget_applied(context: Context, plan: HuaweiRevokePlan) -> None:
+def _forget_applied(context: HuaweiContext, plan: HuaweiRevokePlan) -> None:
     """What revoke took away is no longer the tool's to restore: not drift for the planner or the audit."""
     revoked = {f"{Kind.MAAS_API_KEY}/{ws}/{name}" for _, ws, name in plan.api_keys}
     for key, spec in context.state.applied().items():

@@ -10,29 +10,30 @@ Users the manifest has revoked (expired, or ``state: absent``) are not verified:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
+from provision.checks.huawei.context import HuaweiContext
 from provision.checks.huawei.verify import KEY_ACTIVATION, DeliveredKey, HuaweiVerifyCheck
 from provision.checks.huawei.verify import run_verify as run_checks
 from provision.checks.revoke_proofs import Credential
 from provision.checks.verify import CheckResult, VerifyReport
-from provision.engine.flow import POLL_INTERVAL_ENV, Context, Prepared
-from provision.errors import ProvisionError
+from provision.desired.huawei import ScpSpec
+from provision.desired.resources import Desired
+from provision.engine.flow import POLL_INTERVAL_ENV, Prepared
 from provision.manifest.marks import FieldPath, dotted
 from provision.manifest.model import VerifyCheck
-from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.network import endpoint_names
 from provision.providers.huawei.read import read_endpoints
 from provision.state.secrets import SecretSink
 
 
-def run_verify(prepared: Prepared, context: Context, *, workers: int = 8) -> VerifyReport:
+def run_verify(prepared: Prepared, context: HuaweiContext, *, workers: int = 8) -> VerifyReport:
     """Every smoke check of the manifest with the credentials in the sink; a failed check never raises."""
     clients = context.clients
-    if not isinstance(clients, HuaweiClients):
-        raise ProvisionError("Huawei verify needs a Huawei Cloud context (cloud.provider: huaweicloud)")
     manifest = prepared.manifest
     revoked = {u.name for u in manifest.users if u.state == "absent" or u.name in prepared.desired.expired}
     sink = context.sink
@@ -52,16 +53,51 @@ def run_verify(prepared: Prepared, context: Context, *, workers: int = 8) -> Ver
                                                                 manifest.name).items()
                if e.domains}
     checks = []
+    confining = confining_endpoints(prepared.desired)
     for i, check in enumerate(manifest.verify.checks):
         if check.user in revoked:
             continue
         found, absent = _inputs(prepared, sink, i, check, domains)
-        checks.append(found)
+        confined = bool(found.endpoints) and bool(confining & set(check.via_endpoints))
+        checks.append(replace(found, confined=confined))
         missing += absent
     interval = os.environ.get(POLL_INTERVAL_ENV)  # the emulator's runs poll fast; the cloud: minutes
     activation = replace(KEY_ACTIVATION, interval_s=float(interval)) if interval else KEY_ACTIVATION
     report = run_checks(clients, checks, keys, activation=activation, workers=workers)
     return VerifyReport(tuple(missing) + report.results)
+
+
+def confining_endpoints(desired: Desired) -> set[str]:
+    """The endpoints a declared, attached guardrail admits Pangu calls only through: a ``Deny`` of
+    ``pangu:*`` (or a ``pangu:`` action) on the condition that ``g:SourceVpce`` is not ``${endpoint:NAME}``.
+    Verify then expects the calls made without the endpoint refused."""
+    names: set[str] = set()
+    for spec in desired.present:
+        if not isinstance(spec, ScpSpec) or not spec.document or spec.attached is False:
+            continue
+        for statement in _statements(spec.document):
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            negated = {op: keys for op, keys in (statement.get("Condition") or {}).items()
+                       if op.startswith("StringNotEquals") or op.startswith("StringNotLike")}
+            values = [v for keys in negated.values() if isinstance(keys, dict)
+                      for v in _listed(keys.get("g:SourceVpce"))]
+            if statement.get("Effect") == "Deny" and any(str(a).startswith("pangu:") for a in actions):
+                names |= {name for name in spec.endpoints if f"${{endpoint:{name}}}" in values}
+    return names
+
+
+def _statements(document: str) -> list[dict[str, Any]]:
+    try:
+        parsed = json.loads(document)
+    except ValueError:
+        return []
+    statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
+    return [s for s in ([statements] if isinstance(statements, dict) else statements) if isinstance(s, dict)]
+
+
+def _listed(value: object) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value] if isinstance(value, list) else []
 
 
 def _entry(prepared: Prepared, path: FieldPath) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from provision.checks.contexts import AlibabaContext
 from provision.checks.revoke_proofs import Credential, Proof, captured, issued_keys, prove, ram_of
 from provision.checks.verify import site_target
 from provision.clock import iso, now
@@ -29,7 +30,7 @@ from provision.desired.resources import (
     LoginProfileSpec,
     MemberSpec,
 )
-from provision.engine.flow import Context, Prepared
+from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
 from provision.manifest.marks import dotted
 from provision.plan.checklist import manual_step
@@ -152,7 +153,7 @@ def check_manifest(prepared: Prepared, user: str, now: datetime, *, delete_user:
     return why
 
 
-def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user: bool,
+def read_revoke(prepared: Prepared, context: AlibabaContext, user: str, *, delete_user: bool,
                 now: datetime) -> RevokePlan:
     """Check the manifest, read what gives ``user`` access, and capture its credentials from the sink.
     Changes nothing."""
@@ -172,7 +173,7 @@ def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user:
                       _memberships(prepared, context, user, why), delete_user)
 
 
-def _memberships(prepared: Prepared, context: Context, user: str, why: str) -> tuple[Membership, ...]:
+def _memberships(prepared: Prepared, context: AlibabaContext, user: str, why: str) -> tuple[Membership, ...]:
     """Workspaces the manifest makes ``user`` a member of, where its membership was confirmed, or whose
     removal is pending already; each removal's console step ends with the ``membership confirm --removed``
     that ends it."""
@@ -195,7 +196,7 @@ def _memberships(prepared: Prepared, context: Context, user: str, why: str) -> t
 # --- run -----------------------------------------------------------------------------------------------
 
 
-def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, started: datetime,
+def run_revoke(plan: RevokePlan, prepared: Prepared, context: AlibabaContext, *, started: datetime,
                on_step: OnStep | None = None) -> RevokeRecord:
     """Take the access away (RAM cascade, API keys, console checklist, optionally the user), prove it with
     the captured credentials, drop the dead ones from the sink and write the record."""
@@ -225,7 +226,7 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: Context, *, starte
     return write_record(record, context.state.path.parent / "records")
 
 
-def _forget_applied(context: Context, plan: RevokePlan) -> None:
+def _forget_applied(context: AlibabaContext, plan: RevokePlan) -> None:
     """What the revoke took away is no longer the tool's to restore: drop it from the last-applied record,
     so neither the planner nor the audit reports it as drift ("applied earlier, now missing")."""
     revoked_keys = {live.key for live in plan.api_keys}
@@ -237,7 +238,7 @@ def _forget_applied(context: Context, plan: RevokePlan) -> None:
             context.state.forget_applied(key)
 
 
-def _delete_api_key(context: Context, live: Live) -> Step:
+def _delete_api_key(context: AlibabaContext, live: Live) -> Step:
     """The Model Studio provider's delete (DeleteApiKey, gone = done; the sink forgets the value)."""
     what = f"delete API key {live.spec.name} ({live.cloud_id})"
     try:
@@ -247,7 +248,8 @@ def _delete_api_key(context: Context, live: Live) -> Step:
     return Step(what, DONE)
 
 
-def _drop_if_dead(context: Context, user: str, credential: Credential, proofs: list[Proof]) -> dict[str, Any]:
+def _drop_if_dead(context: AlibabaContext, user: str, credential: Credential,
+                  proofs: list[Proof]) -> dict[str, Any]:
     """Forget a credential whose proof held (one that still works stays in the sink); its record entry."""
     proof_id = {"access-key": f"access-key/{credential.id}", "console-password": "login-profile",
                 "api-key": f"api-key/{credential.workspace}/{credential.key_name}"}[credential.kind]
@@ -268,7 +270,7 @@ def _drop_if_dead(context: Context, user: str, credential: Credential, proofs: l
     return {**credential.to_dict(), "dropped_from_sink": not held}
 
 
-def _caller(context: Context) -> str:
+def _caller(context: AlibabaContext) -> str:
     """The ARN the tool signs as (STS GetCallerIdentity), for the record's "who"."""
     clients = context.clients
     try:

@@ -11,10 +11,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provision.checks.contexts import AlibabaContext
 from provision.checks.smoke import chat
 from provision.checks.verify_checks import LiveFacts
 from provision.desired.resources import ApiKeySpec, Desired, Kind, Live
-from provision.engine.flow import Context
 from provision.manifest import Manifest
 from provision.providers.alibaba import CallError, DashScopeTarget
 from provision.providers.alibaba.ram import RamProvider
@@ -97,17 +97,17 @@ def key_model(manifest: Manifest, workspace: str, key_name: str, allowed: tuple[
     return check.model if check is not None else (allowed or (DEFAULT_MODEL,))[0]
 
 
-def issued_keys(context: Context, desired: Desired, user: str) -> list[Live]:
+def issued_keys(context: AlibabaContext, desired: Desired, user: str) -> list[Live]:
     """The managed workspace API keys issued to ``user``, as Model Studio lists them now."""
     lives = context.providers[Kind.API_KEY].read(desired)
     return [live for live in lives if isinstance(live.spec, ApiKeySpec) and live.spec.issued_to == user]
 
 
-def ram_of(context: Context) -> RamProvider:
+def ram_of(context: AlibabaContext) -> RamProvider:
     return provider_of(context.providers, Kind.USER, RamProvider)
 
 
-def prove(context: Context, desired: Desired, site: DashScopeTarget, user: str,
+def prove(context: AlibabaContext, desired: Desired, site: DashScopeTarget, user: str,
           credentials: tuple[Credential, ...], *, user_deleted: bool) -> list[Proof]:
     """Every proof that ``user``'s access is gone; a failed call makes its proof fail, never raises."""
     facts = LiveFacts(context, desired)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
+from provision.checks.contexts import AlibabaContext
 from provision.checks.revoke_proofs import access_key_proof, api_key_proof, captured
 from provision.checks.smoke import Reply, chat, generation, host_of, via_endpoint
 from provision.checks.verify_apps import APP_KINDS, Step, conversation
@@ -28,7 +29,7 @@ from provision.checks.verify_checks import (
     LiveFacts,
 )
 from provision.desired.resources import Kind, MemberSpec
-from provision.engine.flow import Context, Prepared
+from provision.engine.flow import Prepared
 from provision.errors import EXIT_ERROR, EXIT_OK
 from provision.manifest import Manifest
 from provision.providers.alibaba import CallError, CloudTarget, DashScopeTarget
@@ -81,7 +82,7 @@ class VerifyReport:
         return counts + (f", {skipped} skipped" if skipped else "")
 
 
-def run_verify(prepared: Prepared, context: Context, *, workers: int = 8) -> VerifyReport:
+def run_verify(prepared: Prepared, context: AlibabaContext, *, workers: int = 8) -> VerifyReport:
     """Run every smoke check of the manifest with the credentials in the sink; a failed check never raises."""
     verifier = _Verifier(prepared, context)
     manifest = prepared.manifest
@@ -127,7 +128,7 @@ def _one_line(text: str) -> str:
 class _Verifier:
     """The checks of one manifest against one account, sharing what they read of it."""
 
-    def __init__(self, prepared: Prepared, context: Context) -> None:
+    def __init__(self, prepared: Prepared, context: AlibabaContext) -> None:
         self.manifest = prepared.manifest
         self.context = context
         self.sink = context.sink

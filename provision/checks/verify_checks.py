@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from provision.checks.contexts import AlibabaContext
 from provision.checks.smoke import Reply, host_of
 from provision.checks.verify_apps import APP_KINDS, PARAMS
 from provision.desired.resources import (
@@ -24,7 +25,6 @@ from provision.desired.resources import (
     Kind,
     MemberSpec,
 )
-from provision.engine.flow import Context
 from provision.manifest import Manifest
 from provision.manifest.marks import dotted
 from provision.manifest.model import SUPER_ADMIN_POLICY, VerifyCheck
@@ -87,7 +87,7 @@ class LiveFacts:
     """The live account as verify needs it, read through the providers on first use and kept (a failed
     read is kept too: every later use raises the same CallError)."""
 
-    def __init__(self, context: Context, desired: Desired) -> None:
+    def __init__(self, context: AlibabaContext, desired: Desired) -> None:
         self.context = context
         self.desired = desired
         self._lock = threading.Lock()

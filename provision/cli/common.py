@@ -21,7 +21,7 @@ from provision.plan.flags import ROTATE_FLAG
 if TYPE_CHECKING:  # the engine (and the SDKs behind it) load when a command runs, not for its help
     from rich.console import Console
 
-    from provision.engine.flow import Context, Prepared, Source
+    from provision.engine.flow import CloudContext, Prepared, Source
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -201,7 +201,7 @@ def prepare_source(source: Source) -> Prepared:
     return prepared
 
 
-def cloud_context(prepared: Prepared, state_dir: Path | None, secrets_dir: Path | None) -> Context:
+def cloud_context(prepared: Prepared, state_dir: Path | None, secrets_dir: Path | None) -> CloudContext:
     """The cloud context of a prepared manifest."""
     from provision.engine.flow import Context
 

@@ -40,7 +40,7 @@ def membership_checklist(
     from provision.cli.views import checklist_lines
     from provision.engine.flow import make_plan
     from provision.plan.checklist import manual_steps
-    from provision.providers.alibaba.membership import membership_of, overruled_confirmations
+    from provision.providers.membership import membership_of, overruled_confirmations
 
     prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     context = cloud_context(prepared, state_dir, secrets_dir)
@@ -58,7 +58,7 @@ def membership_checklist(
 def membership_confirm(
     manifest: ManifestOpt,
     workspace: Annotated[str, typer.Option("--workspace", help="workspace name as declared in the manifest")],
-    user: Annotated[str, typer.Option("--user", help="RAM user name as declared in the manifest")],
+    user: Annotated[str, typer.Option("--user", help="user name (RAM or IAM) as declared in the manifest")],
     role: Annotated[str | None, typer.Option("--role", help="guest or admin, as set in the console")] = None,
     removed: Annotated[bool, typer.Option(
         "--removed", help="the user was removed from the workspace in the console: drop its confirmation")]
@@ -83,7 +83,7 @@ def membership_confirm(
     from provision.clock import now
     from provision.desired.resources import MemberSpec
     from provision.engine.flow import state_paths
-    from provision.providers.alibaba.membership import confirm_member, membership_of
+    from provision.providers.membership import confirm_member, membership_of
     from provision.state.lock import command_line, lock_state_dir
 
     if removed == (role is not None):

@@ -26,6 +26,7 @@ from provision.desired.resources import (  # noqa: I001  (resources imports this
     AttachmentSpec,
     Kind,
     LoginProfileSpec,
+    MemberSpec,
     PolicySpec,
     Spec,
     UserSpec,
@@ -135,6 +136,18 @@ class ModelArtsGrantSpec(Spec):
 
 
 @dataclass(frozen=True)
+class StudioRoleSpec(MemberSpec):
+    """A member's ModelArts Studio role (a manifest ``members`` entry's ``role``): no API, so a console step
+    with the same checklist, ``membership confirm`` and probe as an Alibaba Cloud membership. The member's
+    access to the workspace is its :class:`ModelArtsGrantSpec`, applied by API."""
+
+    kind: ClassVar[Kind] = Kind.STUDIO_ROLE
+
+    def parents(self) -> tuple[str, ...]:
+        return (f"{Kind.MA_WORKSPACE}/{self.workspace}", f"{Kind.IAM_USER}/{self.user}")
+
+
+@dataclass(frozen=True)
 class MaasApiKeySpec(ApiKeySpec):
     """A MaaS API key (account-wide in the cloud; declared under its workspace). ``ip_allow_list`` holds the
     key's ``ip_whitelist``. Keys cannot be changed: a change replaces the key (a new secret)."""
@@ -191,7 +204,7 @@ class ScpSpec(Spec):
 
 HUAWEI_SPECS: tuple[type[Spec], ...] = (
     IamUserSpec, IamLoginProfileSpec, IamAccessKeysSpec, IamPolicySpec, IamAttachmentSpec, IamGroupMemberSpec,
-    ModelArtsWorkspaceSpec, ModelArtsGrantSpec, MaasApiKeySpec, VpcepEndpointSpec, ScpSpec)
+    ModelArtsWorkspaceSpec, ModelArtsGrantSpec, StudioRoleSpec, MaasApiKeySpec, VpcepEndpointSpec, ScpSpec)
 SPEC_TYPES.update({cls.kind: cls for cls in HUAWEI_SPECS})
 
 
@@ -276,6 +289,7 @@ def _access(user: User) -> list[Spec]:
 
 def _workspace_children(ws: Workspace) -> list[Spec]:
     specs: list[Spec] = [ModelArtsGrantSpec(workspace=ws.name, user=m.user) for m in ws.members]
+    specs.extend(StudioRoleSpec(workspace=ws.name, user=m.user, role=m.role) for m in ws.members)
     specs.extend(MaasApiKeySpec(workspace=ws.name, key_name=key.name, ip_allow_list=tuple(key.ip_whitelist),
                                 issued_to=key.issued_to)
                  for key in ws.api_keys)

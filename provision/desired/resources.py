@@ -36,6 +36,7 @@ class Kind(StrEnum):
     IAM_GROUP_MEMBER = "iam.group_member"
     MA_WORKSPACE = "modelarts.workspace"
     MA_GRANT = "modelarts.grant"
+    STUDIO_ROLE = "modelarts.studio_role"
     MAAS_API_KEY = "maas.api_key"
     VPCEP_ENDPOINT = "vpcep.endpoint"
     SCP = "organizations.policy"
@@ -344,7 +345,8 @@ KIND_ORDER: tuple[Kind, ...] = (
     Kind.POLICY, Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.ATTACHMENT,
     Kind.WORKSPACE, Kind.GRANT, Kind.API_KEY, Kind.MEMBER, Kind.ENDPOINT,
     Kind.IAM_POLICY, Kind.IAM_USER, Kind.IAM_LOGIN_PROFILE, Kind.IAM_ACCESS_KEYS, Kind.IAM_ATTACHMENT,
-    Kind.IAM_GROUP_MEMBER, Kind.MA_WORKSPACE, Kind.MA_GRANT, Kind.MAAS_API_KEY, Kind.VPCEP_ENDPOINT, Kind.SCP,
+    Kind.IAM_GROUP_MEMBER, Kind.MA_WORKSPACE, Kind.MA_GRANT, Kind.STUDIO_ROLE, Kind.MAAS_API_KEY,
+    Kind.VPCEP_ENDPOINT, Kind.SCP,
 )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic
 
 from provision import clock
 from provision.desired.build import desired_from_manifest
@@ -29,7 +29,15 @@ from provision.errors import ProvisionError, StalePlanError
 from provision.manifest import LintFinding, Manifest, lint, load_manifest, report_lines
 from provision.plan.diff import Plan, diff
 from provision.plan.io import plan_from_dict, plan_to_dict
-from provision.providers.registry import Provider, check_desired, runtime
+from provision.providers.registry import (
+    ClientsT,
+    CloudClients,
+    Provider,
+    Target,
+    TargetT,
+    check_desired,
+    runtime,
+)
 from provision.state.intents import Settler
 from provision.state.lock import command_line, lock_state_dir
 from provision.state.secrets import SecretSink, ensure_writable_dir
@@ -100,14 +108,17 @@ class Prepared:
 
 
 @dataclass
-class Context:
+class Context(Generic[TargetT, ClientsT]):
     """Everything that talks to (or remembers) the cloud: target, clients, sink, state file, providers.
 
     ``cloud`` is the manifest's ``cloud.provider``; ``target`` and ``clients`` are that cloud's own types,
-    built by its entry in the provider registry (``providers/registry.py``): the core never names a cloud."""
+    built by its entry in the provider registry (``providers/registry.py``): the core never names a cloud
+    and holds a :data:`CloudContext`; a cloud's own entry points (verify, revoke, audit, which the registry
+    calls only with a context that cloud's entry built) take their own, e.g. ``Context[HuaweiTarget,
+    HuaweiClients]``, so mypy checks each use of the target and the clients."""
 
-    target: Any
-    clients: Any
+    target: TargetT
+    clients: ClientsT
     sink: SecretSink
     state: StateFile
     providers: dict[Kind, Provider]
@@ -116,12 +127,12 @@ class Context:
 
     @classmethod
     def build(cls, manifest: Manifest, *, state_dir: Path | None = None,
-              secrets_dir: Path | None = None) -> Context:
+              secrets_dir: Path | None = None) -> CloudContext:
         """A context for the manifest's cloud; dirs default to env, then ``.provision`` (+ ``secrets``)."""
         state_root, secrets = state_paths(state_dir, secrets_dir)
         state = StateFile(state_root / "state.json")
         cloud, sink = runtime(manifest, secrets, state, _poll_interval())
-        return cls(cloud.target, cloud.clients, sink, state, cloud.providers, cloud.cloud, cloud.settlers)
+        return Context(cloud.target, cloud.clients, sink, state, cloud.providers, cloud.cloud, cloud.settlers)
 
     def check_writable(self) -> None:
         """Before a command that changes the cloud: the state dir and the secrets sink take a file, else
@@ -133,6 +144,9 @@ class Context:
         if note:
             print(note, file=sys.stderr)
         self.sink.check_writable()
+
+
+CloudContext = Context[Target, CloudClients]  # what the core holds: any cloud's context
 
 
 def state_paths(state_dir: Path | None = None, secrets_dir: Path | None = None) -> tuple[Path, Path]:
@@ -182,7 +196,7 @@ def prepare(manifest_path: Path, vars: Mapping[str, str] | None = None, var_file
     return Prepared(source, manifest, desired_from_manifest(manifest, now or clock.now()), findings)
 
 
-def make_plan(prepared: Prepared, context: Context, *, allow_destroy: bool = False,
+def make_plan(prepared: Prepared, context: Context[TargetT, ClientsT], *, allow_destroy: bool = False,
               only_expired: bool = False, rotate_missing: bool = False, settle: bool = False) -> PlanResult:
     """Check the declared ids against the account (unknown models, VPCs, vSwitches stop here), reconcile
     the intents an interrupted run left open (``settle``: for real, as apply does; else only reported),
@@ -198,7 +212,7 @@ def make_plan(prepared: Prepared, context: Context, *, allow_destroy: bool = Fal
     return PlanResult(plan, live, PlanOptions(allow_destroy, only_expired, rotate_missing), reconciled)
 
 
-def run_apply(plan: Plan, context: Context, *, concurrency: int = 8,
+def run_apply(plan: Plan, context: Context[TargetT, ClientsT], *, concurrency: int = 8,
               on_event: OnEvent | None = None) -> ApplySummary:
     """Apply a plan with the context's providers, recording what was applied in the state file."""
     return apply_plan(plan, context.providers, concurrency=concurrency, on_event=on_event,
@@ -240,7 +254,7 @@ def load_saved_plan(path: Path) -> SavedPlan:
             from None
 
 
-def plan_to_apply(prepared: Prepared, context: Context, saved: SavedPlan | None,
+def plan_to_apply(prepared: Prepared, context: Context[TargetT, ClientsT], saved: SavedPlan | None,
                   options: PlanOptions) -> Plan:
     """Check the state dir and the sink can be written, then re-plan right before applying: the fresh
     plan, or the saved one if it is still what would be done."""

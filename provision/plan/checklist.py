@@ -1,6 +1,7 @@
 """The console checklist: the one wording of a manual workspace-membership step, for every output.
 
-Membership has no public API, so a manual change becomes a console step: what to do, where to click, and
+Membership (Alibaba Cloud) and a ModelArts Studio role (Huawei Cloud) have no public API, so a manual change
+becomes a console step: what to do, where to click, and
 the ``provision membership confirm`` command that records it done (plans then stop listing it). Plan text
 and markdown, the apply summary, ``membership checklist``, the membership provider and revoke all render
 steps made here. Pure: no I/O.
@@ -15,7 +16,34 @@ from provision.desired.resources import Kind, MemberSpec, WorkspaceSpec
 from provision.plan.diff import Change, Plan
 
 CONSOLE_PATH = "Model Studio console → 权限管理/Permission management → Accounts"
+STUDIO_PATH = "ModelArts Studio console → 空间管理/Workspaces → {workspace} → 成员管理/Members"
 MANIFEST_PLACEHOLDER = "MANIFEST"
+
+
+@dataclass(frozen=True)
+class Console:
+    """Where a cloud's console-only membership is set: who the member is, and the clicks of an add, a role
+    change and a removal (``{user}``, ``{workspace}``, ``{role}`` filled in)."""
+
+    principal: str  # "RAM user", "IAM user"
+    add: str
+    change: str
+    remove: str
+
+
+# The console of each membership kind: the only cloud-specific words of a step.
+CONSOLES: dict[Kind, Console] = {
+    Kind.MEMBER: Console(
+        "RAM user",
+        f"{CONSOLE_PATH} → Add user → Permissions → {{workspace}} → role {{role}}",
+        f"{CONSOLE_PATH} → {{user}} → Permissions → {{workspace}} → role {{role}}",
+        f"{CONSOLE_PATH} → {{user}} → Permissions → remove {{workspace}}"),
+    Kind.STUDIO_ROLE: Console(
+        "IAM user",
+        f"{STUDIO_PATH} → Add member → {{user}} → role {{role}}",
+        f"{STUDIO_PATH} → {{user}} → role {{role}}",
+        f"{STUDIO_PATH} → {{user}} → remove"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,20 +68,22 @@ def manual_step(change: Change, workspace_id: str | None = None,
     member = change.spec
     assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
     workspace = f"workspace {member.workspace}" + (f" (id {workspace_id})" if workspace_id else "")
+    console = CONSOLES[member.kind]
+    who = f"{console.principal} {member.user}"
     confirm = (f"provision membership confirm -m {manifest or MANIFEST_PLACEHOLDER} "
                f"--workspace {member.workspace} --user {member.user}")
     if change.desired is None:
-        return ManualStep(f"Remove RAM user {member.user} from {workspace} [{change.reason}]",
-                          f"{CONSOLE_PATH} → {member.user} → Permissions → remove {member.workspace}",
+        return ManualStep(f"Remove {who} from {workspace} [{change.reason}]",
+                          console.remove.format(user=member.user, workspace=member.workspace, role=""),
                           f"{confirm} --removed")
     role = member.role or "guest"
     if change.live is None:
-        return ManualStep(f"Add RAM user {member.user} to {workspace} as {role}",
-                          f"{CONSOLE_PATH} → Add user → Permissions → {member.workspace} → role {role}",
+        return ManualStep(f"Add {who} to {workspace} as {role}",
+                          console.add.format(user=member.user, workspace=member.workspace, role=role),
                           f"{confirm} --role {role}")
     before = change.live.spec.role if isinstance(change.live.spec, MemberSpec) else None
-    return ManualStep(f"Change the role of RAM user {member.user} in {workspace} from {before} to {role}",
-                      f"{CONSOLE_PATH} → {member.user} → Permissions → {member.workspace} → role {role}",
+    return ManualStep(f"Change the role of {who} in {workspace} from {before} to {role}",
+                      console.change.format(user=member.user, workspace=member.workspace, role=role),
                       f"{confirm} --role {role}")
 
 
@@ -74,8 +104,8 @@ def manual_steps(plan: Plan, manifest_args: str | None = None,
 
 def _workspace_id(plan: Plan, workspace: str) -> str | None:
     """The live workspace's id when the plan knows it."""
-    key = f"{Kind.WORKSPACE}/{workspace}"
+    keys = {f"{Kind.WORKSPACE}/{workspace}", f"{Kind.MA_WORKSPACE}/{workspace}"}
     for change in plan.changes:
-        if change.key == key and change.live is not None and isinstance(change.live.spec, WorkspaceSpec):
+        if change.key in keys and change.live is not None and isinstance(change.live.spec, WorkspaceSpec):
             return change.live.spec.workspace_id or change.live.cloud_id or None
     return None

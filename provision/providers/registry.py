@@ -6,7 +6,7 @@ as dotted ``module:function`` strings, its verify, revoke and audit entry points
 imported lazily by module name, so an Alibaba Cloud run never imports the Huawei Cloud SDKs and vice versa.
 
 A cloud package's ``cloud`` module exposes ``CLOUD: CloudEntry``; :func:`runtime` calls its
-``build(manifest, sink, state, poll_interval_s) -> Runtime``.
+``build(manifest, sink, state, poll_interval_s) -> Runtime[ITS_TARGET, ITS_CLIENTS]``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from provision.desired.build import problem_line
 from provision.desired.resources import Desired, Kind, Live, SpecProblem
@@ -60,20 +60,43 @@ class Validator(Protocol):
         ...
 
 
+class Target(Protocol):
+    """What every cloud's target says: the manifest's region, and the emulator's URL when
+    ``PROVISION_ENDPOINT`` sends every client there (``CloudTarget``, ``HuaweiTarget``)."""
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def emulator_url(self) -> str | None: ...
+
+
+class CloudClients(Protocol):
+    """What every cloud's SDK clients say: the target they call (``Clients``, ``HuaweiClients``)."""
+
+    @property
+    def target(self) -> Target: ...
+
+
+TargetT = TypeVar("TargetT", bound=Target)
+ClientsT = TypeVar("ClientsT", bound=CloudClients)
+
+
 @dataclass
-class Runtime:
-    """One cloud's side of a Context. ``target`` and ``clients`` are the cloud's own types (its modules
-    narrow them); the core only passes them back to that cloud's functions."""
+class Runtime(Generic[TargetT, ClientsT]):
+    """One cloud's side of a Context: its own target and clients types (``Runtime[HuaweiTarget,
+    HuaweiClients]``), which the core holds as :class:`Target` / :class:`CloudClients`; the cloud's entry
+    points take them back as its own types."""
 
     cloud: str  # the manifest's cloud.provider
-    target: Any
-    clients: Any
+    target: TargetT
+    clients: ClientsT
     providers: dict[Kind, Provider]
     settlers: dict[str, Settler] = field(default_factory=dict)  # who settles open intents, by kind value
 
 
 @dataclass(frozen=True)
-class CloudEntry:
+class CloudEntry(Generic[TargetT, ClientsT]):
     """What a cloud package offers the core: how to build its runtime, and where its commands live.
 
     Entry points are ``"module:function"`` strings, resolved (and imported) only when called:
@@ -83,7 +106,7 @@ class CloudEntry:
     with ``ok``, ``path``, ``to_dict()``), ``render_record(record)`` and ``step_line(step)``."""
 
     provider: str
-    build: Callable[[Manifest, SecretSink, StateFile, float | None], Runtime]
+    build: Callable[[Manifest, SecretSink, StateFile, float | None], Runtime[TargetT, ClientsT]]
     verify: str
     revoke: str
     audit: str
@@ -91,7 +114,7 @@ class CloudEntry:
     sink_names: SinkNames = SinkNames()  # the variable names of its secrets in the sink's env files
 
 
-def cloud_entry(provider: str) -> CloudEntry:
+def cloud_entry(provider: str) -> CloudEntry[Target, CloudClients]:
     """The registry entry of ``provider`` (its package imported now)."""
     module = CLOUD_MODULES.get(provider)
     if module is None:
@@ -103,7 +126,7 @@ def cloud_entry(provider: str) -> CloudEntry:
 
 
 def runtime(manifest: Manifest, secrets: Path, state: StateFile,
-            poll_interval_s: float | None) -> tuple[Runtime, SecretSink]:
+            poll_interval_s: float | None) -> tuple[Runtime[Target, CloudClients], SecretSink]:
     """The target, clients and providers of the manifest's cloud, and its secrets sink in ``secrets``
     (writing the cloud's own variable names)."""
     entry = cloud_entry(manifest.cloud.provider)

@@ -53,8 +53,13 @@ def test_plan_apply_plan_verify_revoke_audit(cli: Cli) -> None:
     rows = {row["id"]: row for row in verified.json()}
     assert all(row["passed"] for row in rows.values()), rows
     calls = {r.removeprefix("verify.checks[0].").split("@")[0] for r in rows if r.startswith("verify")}
-    assert calls == {"v1", "v2", "agent"}
-    via = [r for r in rows if ".vpcep." in r]  # each call again through the endpoint's private domain
+    # the guardrail admits Pangu only through the VPC endpoint: each call made directly must be refused
+    assert calls == {"confined-v1", "confined-v2", "confined-agent", "v1", "v2", "agent"}
+    direct = {r: row for r, row in rows.items() if r.endswith("@direct")}
+    confined = {r.split(".")[-1].split("@")[0] for r in direct}
+    assert confined == {"confined-v1", "confined-v2", "confined-agent"}
+    assert all((row["status"], row["code"]) == (403, "Organizations.SCPDenied") for row in direct.values())
+    via = [r for r in rows if ".vpcep." in r]  # each call through the endpoint's private domain
     assert len(via) == 3, rows
     assert any(r.startswith(f"access-key/{USER}/") for r in rows)
 
@@ -90,6 +95,13 @@ def test_plan_apply_plan_verify_revoke_audit(cli: Cli) -> None:
 def test_apply_refuses_nothing_it_cannot_undo_and_a_second_apply_changes_nothing(cli: Cli) -> None:
     manifest = cli.manifests / "huawei.yaml"
     assert cli("apply", "-m", manifest, *DELIVERED, "--auto-approve").exit_code == 0
+    # the Studio role has no API: the one step left is the console's, until it is confirmed done
+    pending = cli("apply", "-m", manifest, *DELIVERED, "--auto-approve")
+    assert pending.exit_code == 0 and "No changes" not in pending.stdout, pending.stdout + pending.stderr
+    assert f"Add IAM user {USER} to workspace agent-delivery" in pending.stdout
+    confirmed = cli("membership", "confirm", "-m", manifest, *DELIVERED, "--workspace", "agent-delivery",
+                    "--user", USER, "--role", "guest", "--by", "ops")
+    assert confirmed.exit_code == 0, confirmed.stdout + confirmed.stderr
     second = cli("apply", "-m", manifest, *DELIVERED, "--auto-approve")
     assert second.exit_code == 0, second.stdout + second.stderr
     assert "No changes" in second.stdout

@@ -37,6 +37,7 @@ from provision.checks.verify import CheckResult, VerifyReport
 from provision.providers.alibaba.base import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients
 
+CONFINED = "confined-"  # the kind prefix of a call a guardrail must refuse (made outside the VPC endpoint)
 INVALID_KEY = "PANGU.0011"  # what Pangu answers a key it does not accept (yet): 401
 REFUSED = {"PANGU.0011", "PAP5.0001", "Organizations.SCPDenied"}  # codes of a refused grant (401/403)
 
@@ -67,6 +68,7 @@ class HuaweiVerifyCheck:
     model: str | None = None  # V2 model; else api_key.model
     agent_id: str | None = None
     endpoints: tuple[str, ...] = ()  # VPC endpoint domains: every call again through each
+    confined: bool = False  # a guardrail admits Pangu calls only through the endpoints: direct ones refused
 
 
 def run_verify(
@@ -127,9 +129,10 @@ def _jobs(
         else None
     )
     for via in routes:
+        must = CONFINED if via is None and check.confined else ""  # a guardrail refuses the direct calls
         if user_clients is not None and check.deployment_id:
             call = partial(v1_chat, user_clients, check.deployment_id, via)
-            jobs.append(_job(check, "v1", via, check.deployment_id, check.access_key, call))
+            jobs.append(_job(check, f"{must}v1", via, check.deployment_id, check.access_key, call))
         if user_clients is not None and check.denied_deployment_id:
             call = partial(v1_chat, user_clients, check.denied_deployment_id, via)
             jobs.append(_job(check, "denied-v1", via, check.denied_deployment_id, check.access_key, call))
@@ -138,10 +141,10 @@ def _jobs(
             call = partial(
                 _activated, partial(v2_chat, clients, check.api_key.secret, model, via), activation
             )
-            jobs.append(_job(check, "v2", via, model, check.api_key, call))
+            jobs.append(_job(check, f"{must}v2", via, model, check.api_key, call))
         if user_clients is not None and check.agent_id:
             call = partial(_conversation, user_clients, check.agent_id, via)
-            jobs.append(_job(check, "agent", via, check.agent_id, check.access_key, call))
+            jobs.append(_job(check, f"{must}agent", via, check.agent_id, check.access_key, call))
     return jobs
 
 
@@ -172,7 +175,9 @@ def _job(
         reply = call()
         passed, diagnosis = judge(kind, reply, check.entry)
         where = f"via {via}" if via else "direct"
-        target = f"{_WHAT[kind]} {subject} {where}"
+        target = f"{_WHAT[kind.removeprefix(CONFINED)]} {subject} {where}" + (
+            " (must be refused: a guardrail admits it only through the VPC endpoint)"
+            if kind.startswith(CONFINED) else "")
         return CheckResult(
             f"{check.entry.split(' ', 1)[0]}.{kind}@{via or 'direct'}",
             kind,
@@ -200,6 +205,15 @@ _WHAT = {
 
 def judge(kind: str, reply: Reply, entry: str) -> tuple[bool, str]:
     """Whether one call proves what it must, and the words for it."""
+    if kind.startswith(CONFINED):
+        if reply.status == 403 and reply.code in REFUSED:
+            return True, f"refused outside the VPC endpoint (the guardrail): {reply.status} {reply.code}"
+        if reply.ok:
+            return False, (
+                "the call succeeded without the VPC endpoint, so the guardrail's g:SourceVpce condition does "
+                "not hold: check that the SCP is attached (provision plan) and names the endpoint's id"
+            )
+        return False, diagnose(reply, kind.removeprefix(CONFINED), entry)
     if kind.startswith("denied-"):
         if reply.status in (401, 403) and reply.code in REFUSED:
             return True, f"refused as it must be: {reply.status} {reply.code}"

@@ -9,7 +9,8 @@ from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
 
-def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None) -> Runtime:
+def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None
+          ) -> Runtime[CloudTarget, Clients]:
     """The target (site, region, endpoint overrides, ``PROVISION_ENDPOINT``), the SDK clients and the
     providers of an Alibaba Cloud manifest, and the settlers of its open write-ahead intents."""
     overrides = {name: host for name, host in manifest.cloud.endpoints.model_dump().items()

@@ -11,7 +11,9 @@ from provision.manifest import Manifest
 from provision.providers.alibaba.base import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 from provision.providers.huawei.iam import IamProvider
+from provision.providers.huawei.iam_policies import IamPolicyProvider
 from provision.providers.huawei.network import ScpProvider, VpcepProvider
+from provision.providers.huawei.studio_roles import StudioRoleProvider
 from provision.providers.huawei.workspaces import WorkspaceProvider
 from provision.providers.registry import CloudEntry, Provider, Runtime
 from provision.state.secrets import SecretSink, SinkNames
@@ -21,18 +23,22 @@ from provision.state.statefile import StateFile
 def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, manifest: str,
                     poll_interval_s: float | None = None) -> dict[Kind, Provider]:
     """Every Huawei provider, keyed by each kind it handles."""
-    iam = IamProvider(clients, sink, manifest)
+    policies = IamPolicyProvider(clients, manifest)
+    iam = IamProvider(clients, sink, manifest, policies)
     providers: list[Provider] = [
         iam,
+        policies,
         WorkspaceProvider(clients, sink, state, iam, manifest),
         VpcepProvider(clients, manifest,
                       PollPolicy(interval_s=poll_interval_s) if poll_interval_s else PollPolicy()),
         ScpProvider(clients, manifest),
+        StudioRoleProvider(clients, sink, state),
     ]
     return {kind: provider for provider in providers for kind in provider.kinds}
 
 
-def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None) -> Runtime:
+def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None
+          ) -> Runtime[HuaweiTarget, HuaweiClients]:
     """The target (region, ``PROVISION_ENDPOINT``), the SDK clients and the providers of a Huawei manifest."""
     target = HuaweiTarget.from_env(manifest.cloud.region)
     clients = HuaweiClients(target, HuaweiCredentials.from_env())

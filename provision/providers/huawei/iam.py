@@ -1,5 +1,6 @@
-"""IAM v5: users (tagged ``managed-by=provision``), console login profiles, AK/SKs, custom identity policies,
-attachments and group memberships. Reads go through ``read.py`` (the one reader of Huawei facts).
+"""IAM v5: users (tagged ``managed-by=provision``), console login profiles, AK/SKs, policy
+attachments and group memberships (custom identity policies: ``iam_policies.py``). Reads go through
+``read_iam.py`` (the one reader of IAM facts).
 
 A user's secrets (AK/SK secrets, the initial console password) go to the secrets sink the moment the
 cloud shows them; nothing returned or logged holds one.
@@ -7,7 +8,6 @@ cloud shows them; nothing returned or logged holds one.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,23 +21,14 @@ from huaweicloudsdkiam.v5 import (
     CreateAccessKeyV5Request,
     CreateLoginProfileReqBody,
     CreateLoginProfileV5Request,
-    CreatePolicyReqBody,
-    CreatePolicyV5Request,
-    CreatePolicyVersionReqBody,
-    CreatePolicyVersionV5Request,
     CreateUserReqBody,
     CreateUserV5Request,
     DeleteAccessKeyV5Request,
     DeleteLoginProfileV5Request,
-    DeletePolicyV5Request,
-    DeletePolicyVersionV5Request,
     DeleteUserV5Request,
     DetachUserPolicyReqBody,
     DetachUserPolicyV5Request,
-    ListEntitiesForPolicyV5Request,
     ListGroupsV5Request,
-    ListPoliciesV5Request,
-    ListPolicyVersionsV5Request,
     RemoveUserFromGroupReqBody,
     RemoveUserFromGroupV5Request,
     Tag,
@@ -47,8 +38,6 @@ from huaweicloudsdkiam.v5 import (
     UpdateAccessKeyV5Request,
     UpdateLoginProfileReqBody,
     UpdateLoginProfileV5Request,
-    UpdatePolicyReqBody,
-    UpdatePolicyV5Request,
     UpdateUserReqBody,
     UpdateUserV5Request,
 )
@@ -58,32 +47,22 @@ from provision.desired.huawei import (
     IamAttachmentSpec,
     IamGroupMemberSpec,
     IamLoginProfileSpec,
-    IamPolicySpec,
     IamUserSpec,
 )
 from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.huawei.base import create, marked, owner_tags, password, removed, tag_owner, unmarked
+from provision.providers.huawei.base import create, owner_tags, password, removed, tag_owner
 from provision.providers.huawei.clients import HuaweiClients
-from provision.providers.huawei.read import (
-    CustomPolicy,
+from provision.providers.huawei.iam_policies import IamPolicyProvider, detach
+from provision.providers.huawei.read_common import each
+from provision.providers.huawei.read_iam import (
     User,
     list_users,
-    read_custom_policies,
     read_user,
+    read_user_tags,
 )
 from provision.state.secrets import SecretSink
-
-_VERSIONS = 5  # identity policy versions kept by IAM v5: the oldest non-default goes before a new one
-
-
-def canonical(document: str) -> str:
-    """A policy document as the manifest's canonical JSON (sorted keys, no spaces)."""
-    try:
-        return json.dumps(json.loads(document), sort_keys=True, separators=(",", ":"))
-    except ValueError:
-        return document
 
 
 @dataclass(frozen=True)
@@ -96,18 +75,18 @@ class Step:
 
 
 class IamProvider:
-    """Users and everything hanging on them, and custom identity policies."""
+    """Users and everything hanging on them (the policies' ids come from :class:`IamPolicyProvider`)."""
 
-    kinds: tuple[Kind, ...] = (Kind.IAM_USER, Kind.IAM_LOGIN_PROFILE, Kind.IAM_ACCESS_KEYS, Kind.IAM_POLICY,
-                               Kind.IAM_ATTACHMENT,
-             Kind.IAM_GROUP_MEMBER)
+    kinds: tuple[Kind, ...] = (Kind.IAM_USER, Kind.IAM_LOGIN_PROFILE, Kind.IAM_ACCESS_KEYS,
+                               Kind.IAM_ATTACHMENT, Kind.IAM_GROUP_MEMBER)
 
-    def __init__(self, clients: HuaweiClients, sink: SecretSink, manifest: str) -> None:
+    def __init__(self, clients: HuaweiClients, sink: SecretSink, manifest: str,
+                 policies: IamPolicyProvider) -> None:
         self.clients = clients
+        self.policies = policies
         self.sink = sink
         self.manifest = manifest
         self._user_ids: dict[str, str] = {}
-        self._policy_ids: dict[tuple[str, str], str] = {}  # (policy_type, name) → id
         self._lock = threading.Lock()
 
     # -- read ------------------------------------------------------------------------------------------------
@@ -115,23 +94,23 @@ class IamProvider:
         """The declared users (present or absent) with their access, and the declared or managed policies."""
         names = {s.user for s in (*desired.present, *desired.absent) if isinstance(s, IamUserSpec)}
         lives: list[Live] = []
-        for user in self.users(names):
+        for user in self.users(names, desired.manifest):
             lives.extend(self.user_lives(user, desired.manifest))
-        policies = {s.policy for s in (*desired.present, *desired.absent) if isinstance(s, IamPolicySpec)}
-        for policy in read_custom_policies(self.clients):
-            description, owner = unmarked(policy.description)
-            if policy.name in policies or owner.ours(desired.manifest):
-                lives.append(Live(IamPolicySpec(policy=policy.name, document=canonical(policy.document),
-                                                description=description), owner.ours(desired.manifest),
-                                  policy.policy_id))
         return lives
 
-    def users(self, names: set[str]) -> list[User]:
-        """The named users that exist, read in full."""
-        summaries = [s for s in list_users(self.clients) if s.name in names]
+    def users(self, names: set[str], manifest: str | None = None) -> list[User]:
+        """The named users that exist and, given ``manifest``, the users tagged as managed by it that it
+        does not name (the plan reports them as "managed but not declared", as on Alibaba Cloud), each read
+        in full. The user list carries no tags: every unnamed user's tags are read (concurrently)."""
+        summaries = list_users(self.clients)
         with self._lock:
             self._user_ids.update({s.name: s.user_id for s in summaries})
-        return [read_user(self.clients, s.user_id) for s in summaries]
+        wanted = [s for s in summaries if s.name in names]
+        if manifest is not None:
+            others = [s for s in summaries if s.name not in names]
+            found = each(lambda s: read_user_tags(self.clients, s.user_id), others)
+            wanted += [s for s, tags in zip(others, found, strict=True) if tag_owner(tags).ours(manifest)]
+        return each(lambda s: read_user(self.clients, s.user_id), wanted)
 
     def user_lives(self, user: User, manifest: str) -> Iterator[Live]:
         """A user and its login profile, key count, direct attachments and groups, as live specs."""
@@ -169,8 +148,6 @@ class IamProvider:
             return self._login(change, spec)
         if isinstance(spec, IamAccessKeysSpec):
             return self._keys(change, spec)
-        if isinstance(spec, IamPolicySpec):
-            return self._policy(change, spec)
         if isinstance(spec, IamAttachmentSpec):
             return self._attachment(change, spec)
         if isinstance(spec, IamGroupMemberSpec):
@@ -250,7 +227,7 @@ class IamProvider:
         for policy in user.policies:
             if policy.via == "direct":
                 found.append((f"detach policy {policy.policy_type}:{policy.name}", "DetachUserPolicyV5",
-                              partial(self._detach, policy.policy_id, user_id)))
+                              partial(detach, self.clients, policy.policy_id, user_id)))
         for group in user.groups:
             found.append((f"remove from group {group.name}", "RemoveUserFromGroupV5",
                           partial(self._leave, group.group_id, user_id)))
@@ -276,11 +253,6 @@ class IamProvider:
     def _delete_key(self, user_id: str, access_key_id: str) -> object:
         return self.clients.iam().delete_access_key_v5(
             DeleteAccessKeyV5Request(user_id=user_id, access_key_id=access_key_id))
-
-    def _detach(self, policy_id: str, user_id: str) -> object:
-        body = DetachUserPolicyReqBody(user_id=user_id)
-        return self.clients.iam().detach_user_policy_v5(DetachUserPolicyV5Request(policy_id=policy_id,
-                                                                                  body=body))
 
     def _leave(self, group_id: str, user_id: str) -> object:
         body = RemoveUserFromGroupReqBody(user_id=user_id)
@@ -333,84 +305,9 @@ class IamProvider:
         self.sink.keep_access_keys(spec.user, keep)
         return f"access keys of {spec.user}: " + (", ".join(done) or "unchanged")
 
-    def policy_id(self, name: str, policy_type: str) -> str:
-        """The id of a system or custom identity policy, by name."""
-        kind = policy_type.lower()
-        with self._lock:
-            known = self._policy_ids.get((kind, name))
-        if known is not None:
-            return known
-        found = self.clients.marker_pages(
-            f"{Kind.IAM_POLICY}/{name}", "ListPoliciesV5",
-            lambda m: self.clients.iam().list_policies_v5(ListPoliciesV5Request(policy_type=kind, limit=200,
-                                                                                marker=m)),
-            lambda r: r.policies)
-        with self._lock:
-            self._policy_ids.update({(kind, str(p.policy_name)): str(p.policy_id) for p in found})
-            known = self._policy_ids.get((kind, name))
-        if known is None:
-            raise ProvisionError(f"{Kind.IAM_POLICY}/{name}: no {kind} identity policy of that name in the "
-                                 "account: check the manifest's policies (system names are the cloud's)")
-        return known
-
-    def _policy(self, change: Change, spec: IamPolicySpec) -> str:
-        iam = self.clients.iam
-        if change.action is Action.CREATE:
-            body = CreatePolicyReqBody(policy_name=spec.policy, policy_document=spec.document or "",
-                                       description=marked(spec.description, self.manifest))
-
-            def find() -> str | None:
-                existing = self._custom(spec.policy)
-                return existing.policy_id if existing else None
-
-            policy_id = create(self.clients, change.key, "CreatePolicyV5", lambda: str(
-                iam().create_policy_v5(CreatePolicyV5Request(body=body)).policy.policy_id), find)
-            with self._lock:
-                self._policy_ids[("custom", spec.policy)] = policy_id
-            return f"created identity policy {spec.policy} ({policy_id})"
-        policy_id = change.live.cloud_id if change.live is not None and change.live.cloud_id else \
-            self.policy_id(spec.policy, "custom")
-        if change.action is Action.UPDATE:
-            changed = {f.field for f in change.fields}
-            adopt = change.live is not None and not change.live.managed
-            if "description" in changed or adopt:
-                body_d = UpdatePolicyReqBody(description=marked(spec.description, self.manifest))
-                self.clients.call(change.key, "UpdatePolicyV5", lambda: iam().update_policy_v5(
-                    UpdatePolicyV5Request(policy_id=policy_id, body=body_d)))
-            if "document" in changed:
-                self._new_version(change.key, policy_id, spec.document or "")
-            return f"updated identity policy {spec.policy}"
-        for entity in self.clients.marker_pages(
-                change.key, "ListEntitiesForPolicyV5",
-                lambda m: iam().list_entities_for_policy_v5(ListEntitiesForPolicyV5Request(
-                    policy_id=policy_id, entity_type="user", marker=m)),
-                lambda r: r.policy_users):
-            removed(self.clients, change.key, "DetachUserPolicyV5",
-                    partial(self._detach, policy_id, str(entity.user_id)))
-        removed(self.clients, change.key, "DeletePolicyV5",
-                lambda: iam().delete_policy_v5(DeletePolicyV5Request(policy_id=policy_id)))
-        return f"deleted identity policy {spec.policy}"
-
-    def _custom(self, name: str) -> CustomPolicy | None:
-        return next((p for p in read_custom_policies(self.clients) if p.name == name), None)
-
-    def _new_version(self, key: str, policy_id: str, document: str) -> None:
-        """A new default version; the oldest non-default one goes first when IAM's 5 are used."""
-        iam = self.clients.iam
-        versions = self.clients.call(key, "ListPolicyVersionsV5", lambda: iam().list_policy_versions_v5(
-            ListPolicyVersionsV5Request(policy_id=policy_id))).versions or []
-        old = sorted((v for v in versions if not v.is_default), key=lambda v: str(v.created_at))
-        if len(versions) >= _VERSIONS and old:
-            vid = str(old[0].version_id)
-            removed(self.clients, key, "DeletePolicyVersionV5", lambda: iam().delete_policy_version_v5(
-                DeletePolicyVersionV5Request(policy_id=policy_id, version_id=vid)))
-        body = CreatePolicyVersionReqBody(policy_document=document, set_as_default=True)
-        self.clients.call(key, "CreatePolicyVersionV5", lambda: iam().create_policy_version_v5(
-            CreatePolicyVersionV5Request(policy_id=policy_id, body=body)))
-
     def _attachment(self, change: Change, spec: IamAttachmentSpec) -> str:
         user_id = self.user_id(spec.user)
-        policy_id = self.policy_id(spec.policy, spec.policy_type)
+        policy_id = self.policies.policy_id(spec.policy, spec.policy_type)
         iam = self.clients.iam
         if change.action is Action.DELETE:
             result = removed(self.clients, change.key, "DetachUserPolicyV5",

@@ -1,0 +1,10 @@
+"""Huawei Cloud's own Context type: what its verify, revoke and audit entry points take (the provider
+registry calls them only with a context its Huawei Cloud entry built), so mypy checks their use of the
+target and the clients."""
+
+from __future__ import annotations
+
+from provision.engine.flow import Context
+from provision.providers.huawei.clients import HuaweiClients, HuaweiTarget
+
+HuaweiContext = Context[HuaweiTarget, HuaweiClients]
