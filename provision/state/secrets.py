@@ -116,12 +116,21 @@ def fsync_dir(directory: Path) -> None:
 
 
 class SecretSink:
-    """Writes secrets to per-account env files. Thread-safe; each write is an atomic replace."""
+    """Writes secrets to per-account env files. Thread-safe; each write is an atomic replace, and writes
+    to different accounts' files run side by side (one lock per account)."""
 
     def __init__(self, directory: Path, names: SinkNames | None = None) -> None:
         self.directory = Path(directory)
         self.names = names or SinkNames()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the table of account locks
+        self._accounts: dict[str, threading.Lock] = {}
+
+    def _account_lock(self, account: str) -> threading.Lock:
+        with self._lock:
+            lock = self._accounts.get(account)
+            if lock is None:
+                lock = self._accounts[account] = threading.Lock()
+            return lock
 
     # -- low level ----------------------------------------------------------------------------------
     def _path(self, account: str) -> Path:
@@ -152,7 +161,7 @@ class SecretSink:
     def write(self, account: str, updates: dict[str, str | None]) -> None:
         """Set (or, with None, remove) entries of one account's file, atomically, mode 0600; a file left
         with no entry is removed."""
-        with self._lock:
+        with self._account_lock(account):
             self.directory.mkdir(parents=True, exist_ok=True)
             os.chmod(self.directory, 0o700)
             entries = self.read(account)
