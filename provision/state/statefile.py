@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
-import tempfile
 import threading
 import uuid
 from dataclasses import asdict, dataclass, replace
@@ -37,7 +35,7 @@ from provision.errors import ProvisionError
 from provision.plan.io import spec_from_dict, spec_to_dict
 from provision.state.intents import Intent, SecretRecord
 from provision.state.journal import Entry, Journal, read_journal
-from provision.state.secrets import fsync_dir
+from provision.state.secrets import write_durably
 
 _VERSION = 1
 _TABLES = ("workspace_ids", "confirmations", "pending_removals", "applied", "intents", "secrets")
@@ -341,17 +339,7 @@ def _write_snapshot(path: Path, tables: dict[str, dict[str, Any]]) -> int:
     """Write ``state.json`` durably (temp file, fsync, rename, directory fsync); returns its size."""
     text = _snapshot_text(tables).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)  # the rename itself survives a crash
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_durably(path, text, ".state-")
     return len(text)
 
 
