@@ -36,6 +36,7 @@ bench: $(STAMP)  ## benchmarks: figures only, no assertion (bench/README.md)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/manifest_load.py --users $(BENCH_USERS) --runs 3
 	$(BIN)/python bench/scale.py --users $(BENCH_USERS) --qps $(BENCH_QPS)
+	$(BIN)/python bench/apply_scale.py --users 500 --cpu
 	$(BIN)/python bench/emulator_rps.py --threads 1,8,16
 	$(BIN)/python bench/crash_recovery.py
 

@@ -69,7 +69,10 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _compact_state()
         except ProvisionError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(exc.exit_code) from None
@@ -78,6 +81,14 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def _compact_state() -> None:
+    """The end of a command: fold the state journal it wrote into state.json (state/statefile.py); a
+    command that never loaded the state imports nothing here."""
+    statefile = sys.modules.get("provision.state.statefile")
+    if statefile is not None:
+        statefile.compact_all()
 
 
 # alibabacloud_credentials logs every failed step of its chain (a traceback each) through its own stderr

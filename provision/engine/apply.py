@@ -9,6 +9,7 @@ interrupt goes on. Providers are idempotent, so an interrupted apply resumes by 
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -183,18 +184,32 @@ def apply_plan(plan: Plan, providers: Mapping[Kind, Executor], *, concurrency: i
 
 
 class _Run:
-    """The scheduler: submits ready changes, collects results, skips dependents of failures."""
+    """The scheduler: submits ready changes, collects results, skips dependents of failures.
+
+    Its bookkeeping is proportional to the changes, not to their square: each change counts the parents
+    it still waits for; a parent that finishes readies the children it was the last wait of, and one
+    that fails or is skipped marks its children for skipping. Both queues are taken in plan order."""
 
     def __init__(self, todo: list[Change], providers: Mapping[Kind, Executor], summary: ApplySummary,
                  emit: OnEvent, state: AppliedRecorder | None, concurrency: int) -> None:
         self.by_key = {c.key: c for c in todo}
         self.deps = dependencies(todo)
-        self.pending = [c.key for c in todo]  # plan order: parents first, deletes children first
+        # plan order: parents first, deletes children first
+        self.order = {c.key: i for i, c in enumerate(todo)}
+        self.pending = set(self.order)
         self.providers, self.summary, self.emit, self.state = providers, summary, emit, state
         self.concurrency = concurrency
         self.status: dict[str, Status] = {}
         self.root_cause: dict[str, str] = {}  # failed or skipped key → the failed key behind it
         self.running: dict[Future[str], tuple[Change, float]] = {}
+        self.unmet = {key: len(waits) for key, waits in self.deps.items()}  # parents not done yet
+        self.children: dict[str, list[str]] = {}
+        for key, waits in self.deps.items():
+            for parent in waits:
+                self.children.setdefault(parent, []).append(key)
+        self.ready = [(i, key) for key, i in self.order.items() if not self.unmet[key]]  # a heap
+        heapq.heapify(self.ready)
+        self.blocked: list[tuple[int, str]] = []  # a heap: changes a failed or skipped parent blocks
 
     def go(self) -> None:
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="apply") as pool:
@@ -202,7 +217,7 @@ class _Run:
                 while self.pending or self.running:
                     if not self._submit_ready(pool) and not self.running:
                         # unreachable for a plan from diff (parents are acyclic), but never spin
-                        for key in list(self.pending):
+                        for key in sorted(self.pending, key=self.order.__getitem__):
                             self.pending.remove(key)
                             self._record(self.by_key[key], Status.FAILED, "dependency cycle")
                         break
@@ -227,25 +242,37 @@ class _Run:
     def _submit_ready(self, pool: ThreadPoolExecutor) -> bool:
         """Skip what a failure blocks and submit what is ready; True if anything moved."""
         moved = False
-        for key in list(self.pending):
-            change = self.by_key[key]
+        while self.blocked:
+            _, key = heapq.heappop(self.blocked)
+            if key not in self.pending:
+                continue
+            self.pending.remove(key)
             blocked = sorted(d for d in self.deps[key] if self.status.get(d) in _BLOCKING)
-            if blocked:
-                self.pending.remove(key)
-                cause = self.root_cause[blocked[0]]
-                self.root_cause[key] = cause
-                self._record(change, Status.SKIPPED, f"skipped: {cause} failed")
-                moved = True
-            elif len(self.running) < self.concurrency and \
-                    all(self.status.get(d) in (Status.DONE, Status.IN_SYNC) for d in self.deps[key]):
-                self.pending.remove(key)
-                moved = True
-                provider = self.providers.get(Kind(change.kind))
-                if provider is None:
-                    self._record(change, Status.FAILED, f"no provider for {change.kind}")
-                else:
-                    self.running[pool.submit(provider.execute, change)] = (change, time.monotonic())
+            cause = self.root_cause[blocked[0]]
+            self.root_cause[key] = cause
+            self._record(self.by_key[key], Status.SKIPPED, f"skipped: {cause} failed")
+            moved = True
+        while self.ready and len(self.running) < self.concurrency:
+            _, key = heapq.heappop(self.ready)
+            if key not in self.pending:
+                continue
+            self.pending.remove(key)
+            moved = True
+            change = self.by_key[key]
+            provider = self.providers.get(Kind(change.kind))
+            if provider is None:
+                self._record(change, Status.FAILED, f"no provider for {change.kind}")
+            else:
+                self.running[pool.submit(self._execute, provider, change)] = (change, time.monotonic())
         return moved
+
+    def _execute(self, provider: Executor, change: Change) -> str:
+        """In a worker: run the change, then record it as applied (the state's durable write joins the
+        other workers' in one group commit, and the scheduler never waits for a disk)."""
+        message = provider.execute(change)
+        if self.state is not None:
+            _remember(self.state, change)
+        return message
 
     def _collect(self, future: Future[str]) -> None:
         change, started = self.running.pop(future)
@@ -255,14 +282,19 @@ class _Run:
         except Exception as exc:  # one change failing must not stop the others
             self._record(change, Status.FAILED, str(exc) or type(exc).__name__, seconds)
             return
-        if self.state is not None:
-            _remember(self.state, change)
         self._record(change, Status.IN_SYNC if isinstance(message, InSync) else Status.DONE, message, seconds)
 
     def _record(self, change: Change, status: Status, message: str, seconds: float = 0.0) -> None:
         self.status[change.key] = status
         if status is Status.FAILED:
             self.root_cause[change.key] = change.key
+        for child in self.children.get(change.key, ()):
+            if status in _BLOCKING:
+                heapq.heappush(self.blocked, (self.order[child], child))
+            else:
+                self.unmet[child] -= 1
+                if not self.unmet[child]:
+                    heapq.heappush(self.ready, (self.order[child], child))
         outcome = _outcome(change, status, message, seconds)
         {Status.DONE: self.summary.done, Status.IN_SYNC: self.summary.in_sync,
          Status.FAILED: self.summary.failed, Status.SKIPPED: self.summary.skipped}[status].append(outcome)

@@ -115,13 +115,40 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def write_durably(path: Path, data: bytes, prefix: str, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically and durably: a temp file (``prefix``, ``mode``) in its
+    directory, fsync, rename, directory fsync. A crash leaves the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)  # the rename itself survives a crash
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class SecretSink:
-    """Writes secrets to per-account env files. Thread-safe; each write is an atomic replace."""
+    """Writes secrets to per-account env files. Thread-safe; each write is an atomic replace, and writes
+    to different accounts' files run side by side (one lock per account)."""
 
     def __init__(self, directory: Path, names: SinkNames | None = None) -> None:
         self.directory = Path(directory)
         self.names = names or SinkNames()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the table of account locks
+        self._accounts: dict[str, threading.Lock] = {}
+
+    def _account_lock(self, account: str) -> threading.Lock:
+        with self._lock:
+            lock = self._accounts.get(account)
+            if lock is None:
+                lock = self._accounts[account] = threading.Lock()
+            return lock
 
     # -- low level ----------------------------------------------------------------------------------
     def _path(self, account: str) -> Path:
@@ -152,7 +179,7 @@ class SecretSink:
     def write(self, account: str, updates: dict[str, str | None]) -> None:
         """Set (or, with None, remove) entries of one account's file, atomically, mode 0600; a file left
         with no entry is removed."""
-        with self._lock:
+        with self._account_lock(account):
             self.directory.mkdir(parents=True, exist_ok=True)
             os.chmod(self.directory, 0o700)
             entries = self.read(account)
@@ -167,19 +194,9 @@ class SecretSink:
                     path.unlink()
                     fsync_dir(self.directory)
                 return
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-            try:
-                os.fchmod(fd, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(f"# provision secrets for {account}: shown once by the cloud, keep private\n")
-                    fh.writelines(f"{k}={shell_quote(v)}\n" for k, v in sorted(entries.items()))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-                fsync_dir(self.directory)  # the rename itself survives a crash
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            text = f"# provision secrets for {account}: shown once by the cloud, keep private\n" + \
+                "".join(f"{k}={shell_quote(v)}\n" for k, v in sorted(entries.items()))
+            write_durably(path, text.encode(), ".tmp-", mode=0o600)
 
     # -- RAM access keys ------------------------------------------------------------------------------
     def store_access_key(self, user: str, access_key_id: str, secret: str) -> str:

@@ -64,6 +64,7 @@ def test_writes_are_atomic_json_without_leftovers(tmp_path: Path) -> None:
     state = StateFile(path)
     for i in range(5):
         state.record_workspace(f"ws-{i}", f"id-{i}")
+    state.compact()
     assert json.loads(path.read_text())["workspace_ids"]["ws-4"] == "id-4"
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
 

@@ -21,6 +21,7 @@ def test_an_open_intent_survives_the_process_and_closing_forgets_it(tmp_path: Pa
     assert intent == opened and intent.key == "modelstudio.api_key/ws/main" and intent.before == ("7",)
     reread.close_intent(intent)
     assert StateFile(path).open_intents() == []
+    reread.compact()
     assert json.loads(path.read_text())["intents"] == []
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temp file left
 
