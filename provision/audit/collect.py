@@ -44,8 +44,8 @@ from provision.providers.alibaba.inventory import (
     read_users,
     read_workspaces,
 )
-from provision.providers.alibaba.markers import KeyMarker, comments_owner
 from provision.providers.alibaba.modelstudio_keys import parse_description
+from provision.providers.common.markers import KeyMarker, comments_owner
 
 NOTES = (
     "Workspace membership has no public API: a membership listed here is proven by a probe (the user's own "

@@ -44,7 +44,7 @@ from provision.audit.model import (
     UserEntry,
     WorkspaceEntry,
 )
-from provision.providers.alibaba.markers import KeyMarker, tags_owner
+from provision.providers.common.markers import KeyMarker, tags_owner
 from provision.providers.huawei.read import CustomPolicy, HuaweiAccount, User
 
 CLOUD = "huaweicloud"

@@ -35,7 +35,7 @@ from provision.desired.resources import Kind, Live
 from provision.engine.flow import Context, Prepared
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.alibaba.delete_steps import Step
+from provision.providers.common.delete_steps import Step
 from provision.providers.huawei.base import tag_owner
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.iam import IamProvider

@@ -35,8 +35,8 @@ from provision.manifest.marks import dotted
 from provision.plan.checklist import manual_step
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba import CallError
-from provision.providers.alibaba.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step
 from provision.providers.alibaba.ram_users import UserFacts
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step
 
 MANUAL = "manual"
 RECORD_VERSION = 1

@@ -16,7 +16,7 @@ from provision.checks.smoke import Reply
 from provision.emulator.huawei.testing import HuaweiClients as EmuClients
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
-from provision.providers.alibaba.base import PollPolicy
+from provision.providers.common.policies import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 from tests.emulator.huawei.conftest import password_token
 from tests.huawei_checks.conftest import (

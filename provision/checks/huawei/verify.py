@@ -34,7 +34,7 @@ from provision.checks.huawei.smoke import agent_run, caller, v1_chat, v2_chat
 from provision.checks.revoke_proofs import Credential
 from provision.checks.smoke import Reply
 from provision.checks.verify import CheckResult, VerifyReport
-from provision.providers.alibaba.base import PollPolicy
+from provision.providers.common.policies import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients
 
 INVALID_KEY = "PANGU.0011"  # what Pangu answers a key it does not accept (yet): 401

@@ -16,8 +16,10 @@ from alibabacloud_ram20150501 import models as ram
 from provision.desired.resources import Desired, Kind, Live, PolicySpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import CallError, Outcome, marker_pager, token_pager
-from provision.providers.alibaba.markers import marker_tags, owns, tags_owner
+from provision.providers.alibaba.calls import CallError
+from provision.providers.common.markers import marker_tags, owns, tags_owner
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.pagers import marker_pager, token_pager
 
 _ROTATE = "DeleteOldestNonDefaultVersionWhenLimitExceeded"  # RAM keeps at most 5 versions
 

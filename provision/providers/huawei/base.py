@@ -19,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from provision.providers.alibaba.calls import Outcome
-from provision.providers.alibaba.markers import (
+from provision.providers.common.markers import (
     KeyMarker,
     comments_marker,
     comments_owner,
@@ -28,6 +27,7 @@ from provision.providers.alibaba.markers import (
     owns,
     tags_owner,
 )
+from provision.providers.common.outcomes import Outcome
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 
 T = TypeVar("T")

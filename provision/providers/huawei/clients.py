@@ -57,7 +57,8 @@ from huaweicloudsdkvpcep.v1 import VpcepClient
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from provision.errors import CloudCallError, ProvisionError
-from provision.providers.alibaba.calls import DEFAULT_RETRY, Outcome, RetryPolicy
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.policies import DEFAULT_RETRY, RetryPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

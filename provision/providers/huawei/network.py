@@ -36,7 +36,7 @@ from provision.desired.huawei import ScpSpec, VpcepEndpointSpec, scp_content, sc
 from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.alibaba.base import PollPolicy
+from provision.providers.common.policies import PollPolicy
 from provision.providers.huawei.base import TAG_NAME, create, marked, owner_tags, removed, tag_owner, unmarked
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.read import VpcEndpoint, read_endpoints, read_scps

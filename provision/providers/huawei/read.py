@@ -52,7 +52,7 @@ from huaweicloudsdkorganizations.v1 import (
 from huaweicloudsdksts.v1 import GetCallerIdentityRequest
 from huaweicloudsdkvpcep.v1 import ListEndpointsRequest
 
-from provision.providers.alibaba.calls import Outcome
+from provision.providers.common.outcomes import Outcome
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 
 T = TypeVar("T")
