@@ -36,7 +36,7 @@ from provision.engine.flow import Context, Prepared
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.common.delete_steps import Step
-from provision.providers.huawei.base import tag_owner
+from provision.providers.common.markers import Owner
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.iam import IamProvider
 from provision.providers.huawei.read import (
@@ -111,7 +111,7 @@ def read_revoke(prepared: Prepared, context: Context, user: str, *, delete_user:
     clients = _clients(context)
     summary = next((s for s in list_users(clients) if s.name == user), None)
     found = read_user(clients, summary.user_id) if summary else None
-    if found is not None and not tag_owner(found.tags).ours(prepared.desired.manifest):
+    if found is not None and not Owner.from_tags(found.tags).ours(prepared.desired.manifest):
         raise ProvisionError(f"{Kind.IAM_USER}/{user} exists but is not managed by provision (no "
                              "managed-by=provision tag): not touched; declare adopt: true and apply to "
                              "manage it")

@@ -56,3 +56,28 @@ def paginate(call: Callable[[Callable[[], Any]], Any], pager: Pager[I]) -> list[
         if not cursor or cursor in seen:  # a repeated cursor would loop forever
             return found
         seen.add(cursor)
+
+
+def page_info_pager(fetch: Callable[[str | None], Any],
+                    items: Callable[[Any], Iterable[I] | None]) -> Pager[I]:
+    """IAM v5 / Organizations style: ``marker`` in, ``page_info.next_marker`` out (absent when done)."""
+
+    def next_marker(response: Any, _cursor: str | None, _n: int) -> str | None:
+        info = getattr(response, "page_info", None)
+        marker = getattr(info, "next_marker", None) if info is not None else None
+        return str(marker) if marker else None
+
+    return Pager(fetch, items, next_marker)
+
+
+def offset_pager(fetch: Callable[[int, int], Any], items: Callable[[Any], Iterable[I] | None],
+                 total: Callable[[Any], int | None], limit: int) -> Pager[I]:
+    """ModelArts / VPCEP / MaaS style: ``offset`` (as the cursor, from 0) + ``limit`` in, a total count out;
+    done on a short page or when the total is covered."""
+
+    def next_offset(response: Any, cursor: str | None, n: int) -> str | None:
+        offset = int(cursor or "0") + n
+        whole = total(response)
+        return None if not n or n < limit or (whole is not None and offset >= whole) else str(offset)
+
+    return Pager(lambda cursor: fetch(int(cursor or "0"), limit), items, next_offset)

@@ -15,7 +15,8 @@ Interface for the ``huawei`` branch (plan/apply/revoke wiring)::
 
 Failures raise :class:`HuaweiCallError` (a :class:`~provision.errors.CloudCallError`): resource, action,
 the cloud's ``error_code`` and HTTP status, its ``error_msg``, the ``X-Request-Id`` and what to do, with an
-:class:`~provision.providers.alibaba.calls.Outcome` (gone / exists / retry / fail) from one table of codes.
+:class:`~provision.providers.common.outcomes.Outcome` (gone / exists / retry / fail) from Huawei's table of
+codes, read by the cloud-neutral rule machinery, retry loop and pagers of ``providers/common``.
 Throttling (429, ``APIG.0308``), 5xx and network errors are retried with backoff (``Retry-After`` honoured on
 the signed calls). Secrets never appear in messages or reprs.
 
@@ -32,8 +33,6 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
-from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -54,11 +53,11 @@ from huaweicloudsdkorganizations.v1 import OrganizationsClient
 from huaweicloudsdkpangulargemodels.v1 import PanguLargeModelsClient
 from huaweicloudsdksts.v1 import StsClient
 from huaweicloudsdkvpcep.v1 import VpcepClient
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from provision.errors import CloudCallError, ProvisionError
-from provision.providers.common.outcomes import Outcome
-from provision.providers.common.policies import DEFAULT_RETRY, RetryPolicy
+from provision.providers.common.outcomes import DEFAULT_RULE, Outcome, Rule, RuleTable
+from provision.providers.common.pagers import offset_pager, page_info_pager, paginate
+from provision.providers.common.policies import DEFAULT_RETRY, RetryPolicy, retried
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -144,108 +143,101 @@ class HuaweiCredentials:
 # --- errors -------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Rule:
-    pattern: str  # fnmatch over the error code, case-sensitive
-    outcome: Outcome
-    hint: str = ""
-
-
-_RULES: tuple[_Rule, ...] = (
-    _Rule(
+_RULES: tuple[Rule, ...] = (
+    Rule(
         "APIG.0301",
         Outcome.FAIL,
         "the access key was refused (unknown, inactive, deleted user, wrong "
         "secret or a clock more than 15 minutes off): " + _CREDENTIALS,
     ),
-    _Rule(
+    Rule(
         "APIG.0308", Outcome.RETRY, "the API is throttling this account: retry later or lower --concurrency"
     ),
-    _Rule("429", Outcome.RETRY, "the API is throttling this account: retry later or lower --concurrency"),
-    _Rule(
+    Rule("429", Outcome.RETRY, "the API is throttling this account: retry later or lower --concurrency"),
+    Rule(
         "APIG.0101",
         Outcome.FAIL,
         "the endpoint does not offer this API: check the region, endpoints and PROVISION_ENDPOINT",
     ),
-    _Rule(
+    Rule(
         "APIG.0201",
         Outcome.FAIL,
         "the request or its project id was refused: check the region and HUAWEICLOUD_SDK_PROJECT_ID",
     ),
-    _Rule(
+    Rule(
         "PAP5.0001",
         Outcome.FAIL,
         "the identity may not call {action}: attach an identity policy allowing "
         "it (IAM console → Users → Permissions)",
     ),
-    _Rule(
+    Rule(
         "Organizations.SCPDenied",
         Outcome.FAIL,
         "a service control policy of the organization denies the "
         "call: check the guardrails (SCPs) and g:SourceVpce conditions",
     ),
-    _Rule(
+    Rule(
         "PANGU.0011",
         Outcome.FAIL,
         "Pangu refused the caller: check its credentials and that the "
         "deployment's workspace grants it (INTERNAL grants) or is PUBLIC",
     ),
-    _Rule("PANGU.0012", Outcome.FAIL, "the call carries no credentials: pass an API key or sign it"),
-    _Rule(
+    Rule("PANGU.0012", Outcome.FAIL, "the call carries no credentials: pass an API key or sign it"),
+    Rule(
         "PAP5.0012",
         Outcome.FAIL,
         "an IAM quota is reached (at most 2 access keys per user, 20 tags per "
         "user): declare fewer or delete unused ones",
     ),
-    _Rule(
+    Rule(
         "*.0012",
         Outcome.FAIL,
         "a quota is reached (30 API keys per account, 50 endpoints): remove unused ones",
     ),
-    _Rule("*.0116", Outcome.FAIL, "a ModelArts quota is reached: remove unused workspaces"),
-    _Rule(
+    Rule("*.0116", Outcome.FAIL, "a ModelArts quota is reached: remove unused workspaces"),
+    Rule(
         "Organizations.1012",
         Outcome.FAIL,
         "an Organizations limit is reached (5 SCPs per entity): detach one first",
     ),
-    _Rule(
+    Rule(
         "PAP5.0013",
         Outcome.FAIL,
         "something still hangs on it (keys, login profile, policies, groups, "
         "attachments): re-run plan, which lists the cascade, then apply",
     ),
-    _Rule("Organizations.1013", Outcome.FAIL, "the SCP is still attached: detach it first"),
-    _Rule(
+    Rule("Organizations.1013", Outcome.FAIL, "the SCP is still attached: detach it first"),
+    Rule(
         "PAP5.0011",
         Outcome.FAIL,
         'fix the policy document (Version "5.0", Statement[] with Effect and Action)',
     ),
-    _Rule("PAP5.0009", Outcome.EXISTS, "it already exists: declare adopt: true to take it over, or rename"),
-    _Rule("ModelArts.6101", Outcome.EXISTS, "a workspace of that name exists: declare adopt: true or rename"),
-    _Rule("MaaS.0009", Outcome.EXISTS, "an API key of that label exists"),
-    _Rule("EndPoint.0012", Outcome.EXISTS, "an endpoint to that service exists in that VPC"),
-    _Rule("Organizations.1009", Outcome.EXISTS),
-    _Rule("PAP5.0004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("ModelArts.6102", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("MaaS.0004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("EndPoint.0005", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("Organizations.1004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("PANGU.3254", Outcome.GONE, "the deployment does not exist: check the deployment id and project"),
-    _Rule("EndPoint.0002", Outcome.RETRY, "the endpoint is busy (creating or deleting): retry later"),
-    _Rule("APIG.0202", Outcome.RETRY, "the service is unavailable: retry later"),
-    _Rule("5??", Outcome.RETRY, "the cloud had an internal error: retry later"),
-    _Rule(
+    Rule("PAP5.0009", Outcome.EXISTS, "it already exists: declare adopt: true to take it over, or rename"),
+    Rule("ModelArts.6101", Outcome.EXISTS, "a workspace of that name exists: declare adopt: true or rename"),
+    Rule("MaaS.0009", Outcome.EXISTS, "an API key of that label exists"),
+    Rule("EndPoint.0012", Outcome.EXISTS, "an endpoint to that service exists in that VPC"),
+    Rule("Organizations.1009", Outcome.EXISTS),
+    Rule("PAP5.0004", Outcome.GONE, "it does not exist (any more): re-run plan"),
+    Rule("ModelArts.6102", Outcome.GONE, "it does not exist (any more): re-run plan"),
+    Rule("MaaS.0004", Outcome.GONE, "it does not exist (any more): re-run plan"),
+    Rule("EndPoint.0005", Outcome.GONE, "it does not exist (any more): re-run plan"),
+    Rule("Organizations.1004", Outcome.GONE, "it does not exist (any more): re-run plan"),
+    Rule("PANGU.3254", Outcome.GONE, "the deployment does not exist: check the deployment id and project"),
+    Rule("EndPoint.0002", Outcome.RETRY, "the endpoint is busy (creating or deleting): retry later"),
+    Rule("APIG.0202", Outcome.RETRY, "the service is unavailable: retry later"),
+    Rule("5??", Outcome.RETRY, "the cloud had an internal error: retry later"),
+    Rule(
         "NetworkError",
         Outcome.RETRY,
         "the endpoint could not be reached: check the network, proxies and PROVISION_ENDPOINT",
     ),
 )
-_DEFAULT = _Rule("*", Outcome.FAIL)
+_TABLE = RuleTable(_RULES)
 
 
-def rule_for(code: str) -> _Rule:
+def rule_for(code: str) -> Rule:
     """The one table entry for a Huawei error code."""
-    return next((r for r in _RULES if fnmatchcase(code, r.pattern)), _DEFAULT)
+    return _TABLE.rule_for(code)
 
 
 class HuaweiCallError(CloudCallError):
@@ -262,7 +254,7 @@ class HuaweiCallError(CloudCallError):
         retry_after_s: float | None = None,
     ) -> None:
         rule = rule_for(code)
-        if rule is _DEFAULT and status is not None and status >= 500:
+        if rule is DEFAULT_RULE and status is not None and status >= 500:
             rule = rule_for("5??")
         super().__init__(resource, action, code, status, message, rule.hint.format(action=action), request_id)
         self.outcome = rule.outcome
@@ -429,27 +421,17 @@ class HuaweiClients:
     # -- calls -----------------------------------------------------------------------------------------------
     def call(self, resource: str, action: str, fn: Callable[[], T]) -> T:
         """Run one call, retrying throttling, 5xx and network errors; raise :class:`HuaweiCallError`."""
-        policy = self.retry
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            err = error_of(resource, action, exc) if exc else None
-            if err is not None and err.retry_after_s:
-                return min(err.retry_after_s, policy.max_retry_after_s)
-            return float(wait_exponential(multiplier=policy.base_delay_s, max=policy.max_delay_s)(state))
+        def retry_after(exc: BaseException) -> float | None:
+            err = error_of(resource, action, exc)
+            return err.retry_after_s if err is not None else None
 
         def retryable(exc: BaseException) -> bool:
             err = error_of(resource, action, exc)
             return err is not None and err.outcome is Outcome.RETRY
 
-        retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts),
-            wait=wait,
-            retry=retry_if_exception(retryable),
-            reraise=True,
-        )
         try:
-            return retrying(fn)
+            return retried(resource, action, fn, self.retry, retryable=retryable, retry_after=retry_after)
         except Exception as exc:
             err = error_of(resource, action, exc)
             if err is None:
@@ -562,18 +544,7 @@ class HuaweiClients:
         items: Callable[[Any], Iterable[I] | None],
     ) -> list[I]:
         """IAM v5 / Organizations style: ``marker`` in, ``page_info.next_marker`` out (absent when done)."""
-        found: list[I] = []
-        marker: str | None = None
-        seen: set[str] = set()
-        while True:
-            page_marker = marker
-            response = self.call(resource, action, partial(fetch, page_marker))
-            found.extend(items(response) or ())
-            info = getattr(response, "page_info", None)
-            marker = getattr(info, "next_marker", None) if info is not None else None
-            if not marker or marker in seen:  # a repeated marker would loop forever
-                return found
-            seen.add(marker)
+        return paginate(lambda page: self.call(resource, action, page), page_info_pager(fetch, items))
 
     def offset_pages(
         self,
@@ -585,14 +556,5 @@ class HuaweiClients:
         limit: int,
     ) -> list[I]:
         """ModelArts / VPCEP / MaaS style: ``offset`` + ``limit`` in, a total count out."""
-        found: list[I] = []
-        offset = 0
-        while True:
-            at = offset
-            response = self.call(resource, action, partial(fetch, at, limit))
-            page = list(items(response) or ())
-            found.extend(page)
-            offset += len(page)
-            whole = total(response)
-            if not page or len(page) < limit or (whole is not None and offset >= whole):
-                return found
+        pager = offset_pager(fetch, items, total, limit)
+        return paginate(lambda page: self.call(resource, action, page), pager)

@@ -64,7 +64,8 @@ from provision.desired.huawei import (
 from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.huawei.base import create, marked, owner_tags, password, removed, tag_owner, unmarked
+from provision.providers.common.markers import Owner
+from provision.providers.huawei.base import create, marked, owner_tags, password, removed, unmarked
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.read import (
     CustomPolicy,
@@ -135,7 +136,7 @@ class IamProvider:
 
     def user_lives(self, user: User, manifest: str) -> Iterator[Live]:
         """A user and its login profile, key count, direct attachments and groups, as live specs."""
-        owner = tag_owner(user.tags)
+        owner = Owner.from_tags(user.tags)
         managed = owner.ours(manifest)
         name = user.name
         cascade = (*(label for label, _, _ in self.removals(user)), "delete user")
