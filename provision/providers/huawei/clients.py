@@ -1,7 +1,8 @@
 """Where Huawei Cloud is and how to reach it: the target (region, hosts), the credentials, the official SDK
 clients, one error type, retries and paging. The only module that builds Huawei SDK clients.
 
-Interface for the ``huawei`` branch (plan/apply/revoke wiring)::
+The target and credentials live in ``target.py``, the error table and :class:`HuaweiCallError` in
+``errors.py`` (both re-exported here). Interface for the ``huawei`` branch (plan/apply/revoke wiring)::
 
     target = HuaweiTarget.from_env(region="cn-southwest-2")     # PROVISION_ENDPOINT → every client
     clients = HuaweiClients(target, HuaweiCredentials.from_env())  # HUAWEICLOUD_SDK_AK / _SK
@@ -29,21 +30,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
-from huaweicloudsdkcore.exceptions.exceptions import (
-    ConnectionException,
-    RequestTimeoutException,
-    SdkException,
-    ServiceResponseException,
-)
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
@@ -54,252 +47,20 @@ from huaweicloudsdkpangulargemodels.v1 import PanguLargeModelsClient
 from huaweicloudsdksts.v1 import StsClient
 from huaweicloudsdkvpcep.v1 import VpcepClient
 
-from provision.errors import CloudCallError, ProvisionError
-from provision.providers.common.outcomes import DEFAULT_RULE, Outcome, Rule, RuleTable
+from provision.errors import ProvisionError
+from provision.providers.common.outcomes import Outcome
 from provision.providers.common.pagers import offset_pager, page_info_pager, paginate
 from provision.providers.common.policies import DEFAULT_RETRY, RetryPolicy, retried
+from provision.providers.huawei.errors import HuaweiCallError as HuaweiCallError  # re-exported
+from provision.providers.huawei.errors import error_of, response_error
+from provision.providers.huawei.target import HuaweiCredentials as HuaweiCredentials
+from provision.providers.huawei.target import HuaweiTarget as HuaweiTarget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741  (an item type)
 
-DEFAULT_REGION = "cn-southwest-2"  # Pangu is deployed in 西南-贵阳一 only
-SERVICES = ("iam", "sts", "modelarts", "vpcep", "organizations", "pangu")
-_HOSTS: dict[str, str] = {
-    "iam": "iam.{region}.myhuaweicloud.com",
-    "sts": "sts.{region}.myhuaweicloud.com",
-    "modelarts": "modelarts.{region}.myhuaweicloud.com",  # MaaS API keys too [UNVERIFIED host]
-    "vpcep": "vpcep.{region}.myhuaweicloud.com",
-    "organizations": "organizations.myhuaweicloud.com",  # global, one endpoint
-    "pangu": "pangu.{region}.myhuaweicloud.com",  # V1, V2 (OpenAI) and agent-run [UNVERIFIED V2 host]
-}
 _TIMEOUT_S = 30.0
-_CREDENTIALS = (
-    "set HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK to an access key of the delivery account "
-    "(IAM console → My credentials → Access keys)"
-)
-
-
-@dataclass(frozen=True)
-class HuaweiTarget:
-    """Which cloud: region, per-service URL overrides, the emulator URL when ``PROVISION_ENDPOINT`` is set,
-    and the project/domain ids when known in advance."""
-
-    region: str = DEFAULT_REGION
-    endpoints: Mapping[str, str] = field(default_factory=dict)  # service → URL (http[s]://host[:port])
-    emulator_url: str | None = None
-    project_id: str | None = None
-    domain_id: str | None = None
-
-    @classmethod
-    def from_env(cls, region: str | None = None, endpoints: Mapping[str, str] | None = None) -> HuaweiTarget:
-        """The target for ``region``; ``PROVISION_ENDPOINT=http://HOST:PORT`` sends every service there."""
-        overrides = dict(endpoints or {})
-        for service, url in overrides.items():
-            if service not in SERVICES:
-                raise ProvisionError(
-                    f"unknown Huawei service {service!r} in endpoints: use one of {', '.join(SERVICES)}"
-                )
-            overrides[service] = _url(url, f"endpoints.{service}")
-        project_id = os.environ.get("HUAWEICLOUD_SDK_PROJECT_ID") or None
-        domain_id = os.environ.get("HUAWEICLOUD_SDK_DOMAIN_ID") or None
-        raw = os.environ.get("PROVISION_ENDPOINT", "").strip()
-        emulator = _url(raw, "PROVISION_ENDPOINT") if raw else None
-        if emulator:
-            overrides = {service: emulator for service in SERVICES}
-        return cls(region or DEFAULT_REGION, overrides, emulator, project_id, domain_id)
-
-    def url(self, service: str) -> str:
-        """The base URL one service's calls go to."""
-        if service in self.endpoints:
-            return self.endpoints[service]
-        return "https://" + _HOSTS[service].format(region=self.region)
-
-
-def _url(raw: str, what: str) -> str:
-    parts = urlsplit(raw if "://" in raw else f"http://{raw}")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ProvisionError(f"{what}={raw!r} is not of the form http://HOST:PORT")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-@dataclass(frozen=True)
-class HuaweiCredentials:
-    """A permanent AK/SK pair. The secret is never shown (``repr`` hides it)."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls) -> HuaweiCredentials:
-        """The SDK's own variables ``HUAWEICLOUD_SDK_AK`` / ``HUAWEICLOUD_SDK_SK``."""
-        ak = os.environ.get("HUAWEICLOUD_SDK_AK", "").strip()
-        sk = os.environ.get("HUAWEICLOUD_SDK_SK", "").strip()
-        if not ak or not sk:
-            raise ProvisionError(f"no Huawei Cloud credentials: {_CREDENTIALS}")
-        return cls(ak, sk)
-
-
-# --- errors -------------------------------------------------------------------------------------------------
-
-
-_RULES: tuple[Rule, ...] = (
-    Rule(
-        "APIG.0301",
-        Outcome.FAIL,
-        "the access key was refused (unknown, inactive, deleted user, wrong "
-        "secret or a clock more than 15 minutes off): " + _CREDENTIALS,
-    ),
-    Rule(
-        "APIG.0308", Outcome.RETRY, "the API is throttling this account: retry later or lower --concurrency"
-    ),
-    Rule("429", Outcome.RETRY, "the API is throttling this account: retry later or lower --concurrency"),
-    Rule(
-        "APIG.0101",
-        Outcome.FAIL,
-        "the endpoint does not offer this API: check the region, endpoints and PROVISION_ENDPOINT",
-    ),
-    Rule(
-        "APIG.0201",
-        Outcome.FAIL,
-        "the request or its project id was refused: check the region and HUAWEICLOUD_SDK_PROJECT_ID",
-    ),
-    Rule(
-        "PAP5.0001",
-        Outcome.FAIL,
-        "the identity may not call {action}: attach an identity policy allowing "
-        "it (IAM console → Users → Permissions)",
-    ),
-    Rule(
-        "Organizations.SCPDenied",
-        Outcome.FAIL,
-        "a service control policy of the organization denies the "
-        "call: check the guardrails (SCPs) and g:SourceVpce conditions",
-    ),
-    Rule(
-        "PANGU.0011",
-        Outcome.FAIL,
-        "Pangu refused the caller: check its credentials and that the "
-        "deployment's workspace grants it (INTERNAL grants) or is PUBLIC",
-    ),
-    Rule("PANGU.0012", Outcome.FAIL, "the call carries no credentials: pass an API key or sign it"),
-    Rule(
-        "PAP5.0012",
-        Outcome.FAIL,
-        "an IAM quota is reached (at most 2 access keys per user, 20 tags per "
-        "user): declare fewer or delete unused ones",
-    ),
-    Rule(
-        "*.0012",
-        Outcome.FAIL,
-        "a quota is reached (30 API keys per account, 50 endpoints): remove unused ones",
-    ),
-    Rule("*.0116", Outcome.FAIL, "a ModelArts quota is reached: remove unused workspaces"),
-    Rule(
-        "Organizations.1012",
-        Outcome.FAIL,
-        "an Organizations limit is reached (5 SCPs per entity): detach one first",
-    ),
-    Rule(
-        "PAP5.0013",
-        Outcome.FAIL,
-        "something still hangs on it (keys, login profile, policies, groups, "
-        "attachments): re-run plan, which lists the cascade, then apply",
-    ),
-    Rule("Organizations.1013", Outcome.FAIL, "the SCP is still attached: detach it first"),
-    Rule(
-        "PAP5.0011",
-        Outcome.FAIL,
-        'fix the policy document (Version "5.0", Statement[] with Effect and Action)',
-    ),
-    Rule("PAP5.0009", Outcome.EXISTS, "it already exists: declare adopt: true to take it over, or rename"),
-    Rule("ModelArts.6101", Outcome.EXISTS, "a workspace of that name exists: declare adopt: true or rename"),
-    Rule("MaaS.0009", Outcome.EXISTS, "an API key of that label exists"),
-    Rule("EndPoint.0012", Outcome.EXISTS, "an endpoint to that service exists in that VPC"),
-    Rule("Organizations.1009", Outcome.EXISTS),
-    Rule("PAP5.0004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    Rule("ModelArts.6102", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    Rule("MaaS.0004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    Rule("EndPoint.0005", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    Rule("Organizations.1004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    Rule("PANGU.3254", Outcome.GONE, "the deployment does not exist: check the deployment id and project"),
-    Rule("EndPoint.0002", Outcome.RETRY, "the endpoint is busy (creating or deleting): retry later"),
-    Rule("APIG.0202", Outcome.RETRY, "the service is unavailable: retry later"),
-    Rule("5??", Outcome.RETRY, "the cloud had an internal error: retry later"),
-    Rule(
-        "NetworkError",
-        Outcome.RETRY,
-        "the endpoint could not be reached: check the network, proxies and PROVISION_ENDPOINT",
-    ),
-)
-_TABLE = RuleTable(_RULES)
-
-
-def rule_for(code: str) -> Rule:
-    """The one table entry for a Huawei error code."""
-    return _TABLE.rule_for(code)
-
-
-class HuaweiCallError(CloudCallError):
-    """A failed Huawei call: resource, action, ``error_code``, status, ``error_msg``, X-Request-Id, hint."""
-
-    def __init__(
-        self,
-        resource: str,
-        action: str,
-        code: str,
-        status: int | None,
-        message: str,
-        request_id: str = "",
-        retry_after_s: float | None = None,
-    ) -> None:
-        rule = rule_for(code)
-        if rule is DEFAULT_RULE and status is not None and status >= 500:
-            rule = rule_for("5??")
-        super().__init__(resource, action, code, status, message, rule.hint.format(action=action), request_id)
-        self.outcome = rule.outcome
-        self.retry_after_s = retry_after_s
-
-
-def error_of(resource: str, action: str, exc: BaseException) -> HuaweiCallError | None:
-    """An SDK exception as a :class:`HuaweiCallError`; ``None`` for exceptions that are not the cloud's."""
-    if isinstance(exc, HuaweiCallError):
-        return exc
-    if isinstance(exc, ServiceResponseException):
-        code = str(exc.error_code or exc.status_code)
-        return HuaweiCallError(
-            resource, action, code, exc.status_code, str(exc.error_msg or ""), str(exc.request_id or "")
-        )
-    if isinstance(exc, ConnectionException | RequestTimeoutException | httpx.TransportError):
-        return HuaweiCallError(resource, action, "NetworkError", None, type(exc).__name__)
-    if isinstance(exc, SdkException):
-        return HuaweiCallError(resource, action, "SdkError", None, str(exc.error_msg))
-    return None
-
-
-def response_error(resource: str, action: str, response: httpx.Response) -> HuaweiCallError:
-    """The error of a signed call answered ≥ 400, from its ``{error_code, error_msg}`` body."""
-    code, message = str(response.status_code), response.text[:300]
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        code = str(body.get("error_code") or body.get("code") or code)
-        message = str(body.get("error_msg") or body.get("message") or "")
-    retry_after = response.headers.get("Retry-After")
-    return HuaweiCallError(
-        resource,
-        action,
-        code,
-        response.status_code,
-        message,
-        response.headers.get("X-Request-Id", ""),
-        float(retry_after) if retry_after and retry_after.isdigit() else None,
-    )
-
-
-# --- the clients --------------------------------------------------------------------------------------------
 
 
 class HuaweiClients:
