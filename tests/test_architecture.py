@@ -94,7 +94,7 @@ CLOUD_PACKAGES = ("provision.providers.alibaba", "provision.providers.huawei")
 
 
 def is_cloud_sdk(name: str) -> bool:
-    """An Alibaba Cloud SDK module, or a Huawei Cloud one (``huaweicloudsdkcore``, ``huaweicloudsdkiam``...)."""
+    """An Alibaba Cloud SDK module, or a Huawei Cloud one (``huaweicloudsdkcore``, ``huaweicloudsdkiam``)."""
     return is_external(name, ("alibabacloud_", "darabonba", "Tea")) or name.startswith("huaweicloudsdk")
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from provision.audit.collect import days_since, iso, parse_time
+from provision.audit.common import days_since, iso, parse_time
 from provision.audit.findings import findings_of, top_risks
 from provision.audit.huawei_checks import (
     ADMIN_POLICIES,

@@ -19,8 +19,8 @@ from functools import partial
 from typing import Any
 
 from provision.checks.huawei.proofs import prove_revoked
-from provision.checks.revoke import RevokeRecord, check_manifest, render_record, step_line, write_record
-from provision.checks.revoke_proofs import Credential, Proof
+from provision.checks.records import RevokeRecord, check_manifest, render_record, step_line, write_record
+from provision.checks.results import Credential, Proof
 from provision.clock import iso, now
 from provision.desired.huawei import (
     IamAccessKeysSpec,

@@ -16,8 +16,7 @@ from dataclasses import replace
 
 from provision.checks.huawei.verify import KEY_ACTIVATION, DeliveredKey, HuaweiVerifyCheck
 from provision.checks.huawei.verify import run_verify as run_checks
-from provision.checks.revoke_proofs import Credential
-from provision.checks.verify import CheckResult, VerifyReport
+from provision.checks.results import CheckResult, Credential, VerifyReport
 from provision.engine.flow import POLL_INTERVAL_ENV, Context, Prepared
 from provision.errors import ProvisionError
 from provision.manifest.marks import FieldPath, dotted

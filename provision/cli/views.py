@@ -12,19 +12,17 @@ import json
 import os
 import shutil
 import textwrap
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from provision.checks.results import CheckResult, VerifyReport
 from provision.desired.resources import Zone
 from provision.plan.checklist import ManualStep, manual_steps
 from provision.plan.diff import Action, Change, Plan
-
-if TYPE_CHECKING:  # types only: checks/verify.py is Alibaba's verify, which a Huawei plan never loads
-    from provision.checks.verify import CheckResult, VerifyReport
 
 NO_CHANGES = "No changes. The account matches the manifest."
 UNDELIVERED = "Not delivered: {n} declared resource(s) the account does not hold as the manifest says"
