@@ -1,6 +1,6 @@
-"""A run of one cloud never loads the other cloud's code: each command of the Huawei lifecycle, and an Alibaba
-plan, as a real process against the emulator, then a look at its ``sys.modules``. What both clouds use lives in
-providers/common (and the cloud-neutral checks/results.py, checks/records.py, audit/common.py)."""
+"""A run of one cloud never loads the other cloud's code: each command of the Huawei lifecycle, and an
+Alibaba plan, as a real process against the emulator, then a look at its ``sys.modules``. What both clouds
+use lives in providers/common and in checks/results.py, checks/records.py and audit/common.py."""
 
 from __future__ import annotations
 
