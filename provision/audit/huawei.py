@@ -14,8 +14,9 @@ Interface for the ``huawei`` branch (``provision audit`` on a Huawei manifest)::
 
 ``Declared`` carries what only the manifest, the state file and the plan know (expiry, the declared
 policies and workspaces, the drift and the pending console steps); the account carries the rest.
-Ownership is read from the markers the Alibaba side writes: the ``managed-by=provision`` tag (and
-``provision-manifest``) on IAM users and VPC endpoints, the key marker in a MaaS key's description.
+Ownership is read from the markers of ``providers/common/markers.py`` (both clouds write them): the
+``managed-by=provision`` tag (and ``provision-manifest``) on IAM users and VPC endpoints, the key marker in a
+MaaS key's description.
 Ids never change meaning and are never reused; docs/audit.md lists them. Pure: no I/O.
 """
 
