@@ -89,6 +89,42 @@ def test_only_providers_import_the_alibaba_cloud_sdks() -> None:
     assert offenders == []
 
 
+COMMON = "provision.providers.common"
+CLOUD_PACKAGES = ("provision.providers.alibaba", "provision.providers.huawei")
+
+
+def is_cloud_sdk(name: str) -> bool:
+    """An Alibaba Cloud SDK module, or a Huawei Cloud one (``huaweicloudsdkcore``, ``huaweicloudsdkiam``)."""
+    return is_external(name, ("alibabacloud_", "darabonba", "Tea")) or name.startswith("huaweicloudsdk")
+
+
+def test_the_common_providers_import_no_cloud_sdk_and_no_cloud_package() -> None:
+    """providers/common is what both clouds share: it may not pull in either cloud's SDK or package."""
+    known = modules()
+    assert any(m.startswith(COMMON + ".") for m in known), f"{COMMON} holds no module"
+    offenders = sorted(f"{mod} imports {name}" for mod, path in known.items() if mod.startswith(COMMON)
+                       for name in imports(path)
+                       if is_cloud_sdk(name) or name.startswith(CLOUD_PACKAGES))
+    assert offenders == []
+
+
+def test_the_huawei_providers_import_nothing_from_the_alibaba_providers() -> None:
+    known = modules()
+    assert any(m.startswith("provision.providers.huawei.") for m in known)
+    offenders = sorted(f"{mod} imports {name}" for mod, path in known.items()
+                       if mod.startswith("provision.providers.huawei") for name in imports(path)
+                       if name.startswith("provision.providers.alibaba"))
+    assert offenders == []
+
+
+def test_the_cloud_package_guards_see_an_offender() -> None:
+    """Guards the guards: a common module importing a cloud's SDK or package is an offender."""
+    names = imports_in("from provision.providers.alibaba.calls import call\nimport huaweicloudsdkiam\n",
+                       "provision.providers.common.m")
+    assert any(n.startswith(CLOUD_PACKAGES) for n in names)
+    assert any(is_cloud_sdk(n) for n in names) and not is_cloud_sdk("huawei_notes")
+
+
 def test_the_import_parser_sees_relative_and_nested_imports() -> None:
     """Guards the guard: a parser that saw nothing would pass every rule above."""
     source = ("import os\n"

@@ -6,11 +6,11 @@ The account-wide reads live in ``providers.inventory``; memberships and drift co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
 
+from provision.audit.common import days_since, drift_entries, iso
 from provision.audit.findings import audit_report
 from provision.audit.model import (
     AccessKeyEntry,
@@ -19,9 +19,7 @@ from provision.audit.model import (
     AuditReport,
     ConsoleAccess,
     ConsoleStep,
-    DriftEntry,
     EndpointEntry,
-    FieldDiff,
     Membership,
     PolicyRef,
     UserEntry,
@@ -34,7 +32,7 @@ from provision.desired.resources import ApiKeySpec, MemberSpec, Spec
 from provision.engine.flow import PlanResult, Prepared, make_plan
 from provision.manifest import Manifest
 from provision.plan.checklist import manual_steps
-from provision.plan.diff import Action, member_proof
+from provision.plan.diff import member_proof
 from provision.providers.alibaba.inventory import (
     ApiKeyFacts,
     EndpointFacts,
@@ -45,8 +43,8 @@ from provision.providers.alibaba.inventory import (
     read_users,
     read_workspaces,
 )
-from provision.providers.alibaba.markers import KeyMarker, comments_owner
 from provision.providers.alibaba.modelstudio_keys import parse_description
+from provision.providers.common.markers import KeyMarker, comments_owner
 
 NOTES = (
     "Workspace membership has no public API: a membership listed here is proven by a probe (the user's own "
@@ -102,27 +100,6 @@ def collect(prepared: Prepared, context: AlibabaContext, now: datetime) -> Acces
 
 
 # --- facts → entries -------------------------------------------------------------------------------------
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """A cloud date (``2026-01-01T00:00:00Z``), None when empty or unreadable."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def days_since(text: str | None, now: datetime) -> int | None:
-    """Whole days from ``text`` to ``now`` (never negative); None when there is no date."""
-    moment = parse_time(text)
-    return max(0, int((now - moment).total_seconds() // 86400)) if moment else None
 
 
 def _millis(value: int | None) -> str:
@@ -205,43 +182,3 @@ def endpoint_entry(facts: EndpointFacts) -> EndpointEntry:
                          connection_status=facts.connection_status, domain=facts.domain,
                          managed=facts.managed, owner=facts.owner,
                          zones=tuple(ZoneEntry(z.zone_id, z.vswitch_id, z.status) for z in facts.zones))
-
-
-# --- drift ----------------------------------------------------------------------------------------------
-
-
-def drift_entries(result: PlanResult, expired: frozenset[str], applied: Mapping[str, Spec],
-                  issued_to: Mapping[tuple[str, str], str]) -> Iterable[DriftEntry]:
-    """Where the account differs from the manifest: declared fields that differ, access added by hand
-    under a managed parent, top-level resources declared absent but present, and resources the tool
-    applied that are gone. Expired users' leftovers are left to BAILIAN-007 and -012."""
-    for change in result.plan.changes:
-        if _owner(change.spec, issued_to) in expired:
-            continue
-        live_managed = change.live is not None and change.live.managed
-        if change.action is Action.UPDATE and change.fields and live_managed:
-            fields = tuple(FieldDiff(f.field, _text(f.before), _text(f.after)) for f in change.fields)
-            yield DriftEntry(change.key, change.reason, fields, change.drift)
-        elif change.action is Action.DELETE and change.desired is None:
-            yield DriftEntry(change.key, f"in the account, not in the manifest ({change.reason})")
-        elif change.action is Action.REFUSED and change.live is not None:
-            yield DriftEntry(change.key, f"declared state: absent, still in the account ({change.reason})")
-        elif change.action is Action.CREATE and change.key in applied:
-            yield DriftEntry(change.key, "applied by provision earlier, now missing from the account",
-                             drift=True)
-
-
-def _owner(spec: Spec, issued_to: Mapping[tuple[str, str], str]) -> str | None:
-    """The user a resource belongs to (an API key: the user it is issued to, by name when the live key
-    does not say)."""
-    if isinstance(spec, ApiKeySpec):
-        return spec.issued_to or issued_to.get((spec.workspace, spec.key_name))
-    return spec.holder()
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "(not set)"
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return repr(value) if isinstance(value, str) else str(value)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from provision.audit.collect import drift_entries, iso
+from provision.audit.common import drift_entries, iso
 from provision.audit.huawei import Declared, DeclaredUser, huawei_report
 from provision.audit.model import AuditReport
 from provision.checks.huawei.context import HuaweiContext

@@ -20,8 +20,8 @@ from typing import Any
 
 from provision.checks.huawei.context import HuaweiContext
 from provision.checks.huawei.proofs import prove_revoked
-from provision.checks.revoke import RevokeRecord, check_manifest, render_record, step_line, write_record
-from provision.checks.revoke_proofs import Credential, Proof
+from provision.checks.records import RevokeRecord, check_manifest, render_record, step_line, write_record
+from provision.checks.results import Credential, Proof
 from provision.clock import iso, now
 from provision.desired.huawei import (
     IamAccessKeysSpec,
@@ -36,8 +36,8 @@ from provision.desired.resources import Kind, Live
 from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.alibaba.delete_steps import Step
-from provision.providers.huawei.base import tag_owner
+from provision.providers.common.delete_steps import Step
+from provision.providers.common.markers import Owner
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.iam import IamProvider
 from provision.providers.huawei.read import (
@@ -105,7 +105,7 @@ def read_revoke(prepared: Prepared, context: HuaweiContext, user: str, *, delete
     clients = context.clients
     summary = next((s for s in list_users(clients) if s.name == user), None)
     found = read_user(clients, summary.user_id) if summary else None
-    if found is not None and not tag_owner(found.tags).ours(prepared.desired.manifest):
+    if found is not None and not Owner.from_tags(found.tags).ours(prepared.desired.manifest):
         raise ProvisionError(f"{Kind.IAM_USER}/{user} exists but is not managed by provision (no "
                              "managed-by=provision tag): not touched; declare adopt: true and apply to "
                              "manage it")

@@ -19,8 +19,7 @@ from typing import Any
 from provision.checks.huawei.context import HuaweiContext
 from provision.checks.huawei.verify import KEY_ACTIVATION, DeliveredKey, HuaweiVerifyCheck
 from provision.checks.huawei.verify import run_verify as run_checks
-from provision.checks.revoke_proofs import Credential
-from provision.checks.verify import CheckResult, VerifyReport
+from provision.checks.results import CheckResult, Credential, VerifyReport
 from provision.desired.huawei import ScpSpec
 from provision.desired.resources import Desired
 from provision.engine.flow import POLL_INTERVAL_ENV, Prepared

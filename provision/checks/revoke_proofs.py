@@ -8,10 +8,11 @@ their id and a fingerprint.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from provision.checks.contexts import AlibabaContext
+from provision.checks.results import Credential as Credential
+from provision.checks.results import Proof as Proof
 from provision.checks.smoke import chat
 from provision.checks.verify_checks import LiveFacts
 from provision.desired.resources import ApiKeySpec, Desired, Kind, Live
@@ -20,51 +21,12 @@ from provision.providers.alibaba import CallError, DashScopeTarget
 from provision.providers.alibaba.ram import RamProvider
 from provision.providers.alibaba.ram_users import UserFacts
 from provision.providers.lookup import provider_of
-from provision.state.secrets import SecretSink, fingerprint
+from provision.state.secrets import SecretSink
 
 # What STS answers for an AccessKey that was deleted, or only deactivated.
 DEAD_ACCESS_KEY = ("InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive")
 DEAD_API_KEY_STATUS = 401
 DEFAULT_MODEL = "qwen-plus"  # the model an API key's proof asks for when nothing else names one
-
-
-@dataclass(frozen=True)
-class Credential:
-    """An old credential taken from the secrets sink before revoking. ``secret`` is never shown."""
-
-    kind: str  # access-key | api-key | console-password
-    id: str  # AccessKeyId, API key id ("" for a console password)
-    secret: str = field(repr=False)
-    workspace: str = ""  # api-key only
-    key_name: str = ""  # api-key only
-    model: str = ""  # api-key only: the model its proof asks for
-
-    @property
-    def label(self) -> str:
-        """How outputs name it: id (or workspace/key) and the fingerprint of the secret."""
-        what = {"access-key": f"AccessKey {self.id}", "api-key": f"API key {self.workspace}/{self.key_name} "
-                f"({self.id})"}.get(self.kind, "console password")
-        return f"{what}, secret {fingerprint(self.secret)}"
-
-    def to_dict(self) -> dict[str, str]:
-        """The record's form: kind, ids and fingerprint only."""
-        data = {"kind": self.kind, "id": self.id, "fingerprint": fingerprint(self.secret)}
-        if self.kind == "api-key":
-            data.update(workspace=self.workspace, key=self.key_name)
-        return data
-
-
-@dataclass(frozen=True)
-class Proof:
-    """One fact that shows the access is gone, with what the cloud answered."""
-
-    id: str  # stable: access-key/LTAI…, api-key/ws/main, login-profile, policies, …
-    claim: str  # what must hold
-    holds: bool
-    observed: str  # what was seen
-    status: int | None = None  # HTTP status of the proof call, when one was made with an old credential
-    code: str = ""  # the cloud's error code
-    credential: str = ""  # Credential.label, for proofs made with an old credential
 
 
 def captured(manifest: Manifest, sink: SecretSink, user: str,

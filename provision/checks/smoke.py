@@ -13,14 +13,14 @@ from urllib.parse import urlsplit
 
 import requests
 
+from provision.checks.results import PROMPT as PROMPT
+from provision.checks.results import Reply as Reply
+from provision.checks.results import masked as masked
 from provision.manifest.model import BizParams, RagOptions
 from provision.providers.alibaba import DashScopeTarget
-from provision.state.secrets import fingerprint
 
-PROMPT = "ping"
 _TIMEOUT_S = 30
 _MAX_TOKENS = 8
-_API_KEY = re.compile(r"sk-[A-Za-z0-9]{6,}")
 _MESSAGES = [{"role": "user", "content": PROMPT}]
 
 
@@ -34,28 +34,6 @@ def via_endpoint(site: DashScopeTarget, domain: str) -> DashScopeTarget:
 def host_of(target: DashScopeTarget) -> str:
     """The host a call to ``target`` names (the Host header under an emulator)."""
     return target.host_header or urlsplit(target.base_url).netloc
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What one smoke call got back; ``status`` None means no HTTP answer at all. Never holds a key."""
-
-    status: int | None
-    code: str = ""
-    message: str = ""
-    text: str = ""
-    request_id: str = ""  # the cloud's id of the request (native calls), for a support ticket
-    session_id: str = ""  # agent apps: the conversation the answer belongs to
-    chunks: int = 0  # streamed calls: how many events the answer came in
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
-
-
-def masked(text: str, key: str) -> str:
-    """A cloud message with the API key (or anything shaped like one) replaced by a fingerprint."""
-    return _API_KEY.sub("sk-***", text.replace(key, fingerprint(key))) if key else text
 
 
 def _unreachable(err: Exception, key: str) -> Reply:

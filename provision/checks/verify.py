@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any
 
 from provision.checks.contexts import AlibabaContext
+from provision.checks.results import CheckResult as CheckResult
+from provision.checks.results import VerifyReport as VerifyReport
 from provision.checks.revoke_proofs import access_key_proof, api_key_proof, captured
 from provision.checks.smoke import Reply, chat, generation, host_of, via_endpoint
 from provision.checks.verify_apps import APP_KINDS, Step, conversation
@@ -30,56 +30,10 @@ from provision.checks.verify_checks import (
 )
 from provision.desired.resources import Kind, MemberSpec
 from provision.engine.flow import Prepared
-from provision.errors import EXIT_ERROR, EXIT_OK
 from provision.manifest import Manifest
 from provision.providers.alibaba import CallError, CloudTarget, DashScopeTarget
 from provision.providers.alibaba.membership import Probe
 from provision.state.secrets import SecretSink, fingerprint
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One verified fact: passed, or failed with a diagnosis a user can act on. Never holds a secret."""
-
-    id: str  # unique, stable: verify.checks[0].chat@dashscope-bj, access-key/alice/LTAI…, member/ws/alice
-    check: str  # chat, generation, denied-*, app (and app-*), endpoint, api-key, access-key, member
-    target: str  # what was called, with what, where
-    entry: str  # the manifest entry it comes from: verify.checks[0] (manifests/example.yaml:62)
-    passed: bool
-    diagnosis: str  # passed: what was seen; failed: what is wrong and what to do
-    status: int | None = None  # HTTP status of the call (None: no answer, or no call made)
-    code: str = ""  # the cloud's error code
-    credential: str = ""  # which credential: its id and a fingerprint of the secret
-    duration_ms: int = 0
-    request_id: str = ""  # the cloud's id of the failed (or answered) request, when it gives one
-    skipped: bool = False  # not run: the manifest takes this access away (diagnosis says why)
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """Every check's result, in the manifest's order."""
-
-    results: tuple[CheckResult, ...]
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed or r.skipped for r in self.results)
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_OK if self.passed else EXIT_ERROR
-
-    def to_list(self) -> list[dict[str, Any]]:
-        """The ``--json`` output: one object per result."""
-        return [asdict(r) for r in self.results]
-
-    def summary(self) -> str:
-        if not self.results:
-            return "verify: the manifest declares nothing to verify"
-        skipped = sum(r.skipped for r in self.results)
-        failed = sum(not r.passed and not r.skipped for r in self.results)
-        counts = f"verify: {len(self.results) - failed - skipped} passed, {failed} failed"
-        return counts + (f", {skipped} skipped" if skipped else "")
 
 
 def run_verify(prepared: Prepared, context: AlibabaContext, *, workers: int = 8) -> VerifyReport:

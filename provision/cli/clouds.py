@@ -12,7 +12,7 @@ from provision.providers.registry import entry_point, revoke_module
 
 if TYPE_CHECKING:
     from provision.audit.model import AuditReport
-    from provision.checks.verify import VerifyReport
+    from provision.checks.results import VerifyReport
 
 
 def run_verify(prepared: Prepared, context: CloudContext) -> VerifyReport:

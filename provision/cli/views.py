@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from provision.checks.verify import CheckResult, VerifyReport
+from provision.checks.results import CheckResult, VerifyReport
 from provision.desired.resources import Zone
 from provision.plan.checklist import ManualStep, manual_steps
 from provision.plan.diff import Action, Change, Plan

@@ -18,7 +18,7 @@ from alibabacloud_ram20150501.models import GetUserRequest, ListAccessKeysReques
 
 from provision.desired.resources import MARKER
 from provision.emulator.testing import EmulatorHandle
-from provision.providers.alibaba.markers import KeyMarker
+from provision.providers.common.markers import KeyMarker
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 

@@ -39,7 +39,7 @@ from provision.emulator.huawei.policy import SYSTEM_BY_NAME
 from provision.emulator.huawei.seed import MAAS_SERVICES, VPCS
 from provision.emulator.huawei.testing import HuaweiClients as EmuClients
 from provision.emulator.testing import EmulatorHandle
-from provision.providers.alibaba.calls import RetryPolicy
+from provision.providers.common.policies import RetryPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay_s=0.001, max_delay_s=0.01, max_retry_after_s=0.05)

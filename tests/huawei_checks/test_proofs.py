@@ -12,7 +12,7 @@ from huaweicloudsdkiam.v5 import (
 from huaweicloudsdkmodelarts.v1 import UpdateWorkspaceReq, UpdateWorkspaceRequest
 
 from provision.checks.huawei.proofs import TOKEN_NOTE, prove_revoked
-from provision.checks.revoke_proofs import Credential
+from provision.checks.results import Credential
 from provision.emulator.huawei.testing import HuaweiClients as EmuClients
 from provision.emulator.testing import EmulatorHandle
 from provision.providers.huawei.clients import HuaweiClients

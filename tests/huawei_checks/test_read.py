@@ -7,7 +7,7 @@ import pytest
 from provision.emulator.huawei.testing import HuaweiClients as EmuClients
 from provision.emulator.testing import EmulatorHandle
 from provision.errors import ProvisionError
-from provision.providers.alibaba.calls import Outcome
+from provision.providers.common.outcomes import Outcome
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients, HuaweiCredentials, HuaweiTarget
 from provision.providers.huawei.read import (
     read_account,

@@ -11,12 +11,11 @@ from huaweicloudsdkmodelarts.v1 import UpdateWorkspaceReq, UpdateWorkspaceReques
 
 from provision.checks.huawei.smoke import agent_run, sse_events, v1_chat_token
 from provision.checks.huawei.verify import DeliveredKey, HuaweiVerifyCheck, _activated, run_verify
-from provision.checks.revoke_proofs import Credential
-from provision.checks.smoke import Reply
+from provision.checks.results import Credential, Reply
 from provision.emulator.huawei.testing import HuaweiClients as EmuClients
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
-from provision.providers.alibaba.base import PollPolicy
+from provision.providers.common.policies import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 from tests.emulator.huawei.conftest import password_token
 from tests.huawei_checks.conftest import (

@@ -15,13 +15,9 @@ from tenacity import RetryCallState, Retrying
 from provision.emulator.testing import EmulatorHandle
 from provision.errors import CloudCallError, ProvisionError
 from provision.providers.alibaba import CallError, Clients, CloudTarget, Outcome, RetryPolicy
-from provision.providers.alibaba.calls import (
-    call,
-    marker_pager,
-    once_then_find,
-    outcome_of,
-    page_number_pager,
-)
+from provision.providers.alibaba.calls import call, outcome_of, retry_after_s
+from provision.providers.common.pagers import marker_pager, page_number_pager
+from provision.providers.common.policies import once_then_find
 
 from .conftest import FAST_POLL, FAST_RETRY
 
@@ -133,14 +129,14 @@ def _after(exc: BaseException, attempt: int = 1) -> RetryCallState:
 
 def test_retry_after_is_honoured_in_milliseconds_and_capped() -> None:
     throttled = ThrottlingException(status_code=400, code="Throttling.User", retry_after=750, data={})
-    assert RetryPolicy().wait(_after(throttled)) == pytest.approx(0.75)
-    assert RetryPolicy(max_retry_after_s=0.2).wait(_after(throttled)) == pytest.approx(0.2)
+    assert RetryPolicy().wait(_after(throttled), retry_after_s) == pytest.approx(0.75)
+    assert RetryPolicy(max_retry_after_s=0.2).wait(_after(throttled), retry_after_s) == pytest.approx(0.2)
 
 
 def test_backoff_grows_and_stays_bounded() -> None:
     policy = RetryPolicy(base_delay_s=0.1, max_delay_s=1.0)
     server_error = CallError("r", "A", "InternalError", 500, "")
-    waits = [policy.wait(_after(server_error, n)) for n in range(1, 8)]
+    waits = [policy.wait(_after(server_error, n), retry_after_s) for n in range(1, 8)]
     assert waits[0] < 0.3 and all(w <= 1.1 for w in waits) and max(waits) >= 0.8
 
 

@@ -21,8 +21,8 @@ from provision.desired.resources import (
     Zone,
 )
 from provision.providers.alibaba import Clients
-from provision.providers.alibaba.markers import comments_owner, tags_owner
 from provision.providers.alibaba.ram import with_marker
+from provision.providers.common.markers import comments_owner, tags_owner
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 

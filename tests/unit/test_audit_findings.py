@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provision.audit.collect import days_since, drift_entries
+from provision.audit.common import days_since, drift_entries
 from provision.audit.findings import CHECKS, CHECKS_BY_ID, audit_report, run_checks
 from provision.audit.model import (
     AccessKeyEntry,

@@ -23,8 +23,7 @@ from collections.abc import Sequence
 import httpx
 
 from provision.checks.huawei.smoke import caller, v2_chat
-from provision.checks.revoke_proofs import Credential, Proof
-from provision.checks.smoke import Reply
+from provision.checks.results import Credential, Proof, Reply
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.read import list_users, read_user, read_workspaces
 

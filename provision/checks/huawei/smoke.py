@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from huaweicloudsdkpangulargemodels.v1 import ChatCompletionReq, ExecuteChatCompletionRequest, Message
 
-from provision.checks.smoke import PROMPT, Reply, masked
+from provision.checks.results import PROMPT, Reply, masked
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 
 _MAX_TOKENS = 8

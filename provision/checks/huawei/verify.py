@@ -31,10 +31,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from provision.checks.huawei.smoke import agent_run, caller, v1_chat, v2_chat
-from provision.checks.revoke_proofs import Credential
-from provision.checks.smoke import Reply
-from provision.checks.verify import CheckResult, VerifyReport
-from provision.providers.alibaba.base import PollPolicy
+from provision.checks.results import CheckResult, Credential, Reply, VerifyReport
+from provision.providers.common.policies import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients
 
 CONFINED = "confined-"  # the kind prefix of a call a guardrail must refuse (made outside the VPC endpoint)

@@ -7,6 +7,8 @@ Order matters where patterns overlap: the first route whose method and path fit 
 from __future__ import annotations
 
 from provision.emulator.huawei import (
+    iam_attachments,
+    iam_groups,
     iam_policies,
     iam_tokens,
     iam_users,
@@ -22,7 +24,9 @@ from provision.emulator.wire import Service
 
 ROUTES: tuple[HwRoute, ...] = (
     *iam_tokens.ROUTES,
-    *iam_policies.ROUTES,  # before iam_users: /v5/users/{id}/attached-policies
+    *iam_policies.ROUTES,
+    *iam_attachments.ROUTES,  # before iam_users: /v5/users/{id}/attached-policies
+    *iam_groups.ROUTES,
     *iam_users.ROUTES,
     *organizations.ROUTES,  # before the /v1/{project_id}/... routes
     *modelarts.ROUTES,

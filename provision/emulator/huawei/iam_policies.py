@@ -1,8 +1,9 @@
-"""IAM v5 identity policies (system and custom, with versions), attachments and groups (reference §3.4-3.5).
+"""IAM v5 identity policies, system and custom, with versions (reference §3.4; their attachments to users and
+groups: ``iam_attachments.py``; the groups: ``iam_groups.py``).
 
 A custom policy starts at ``v1``; at most 5 versions (409 ``PAP5.0028``), version ids never reused; the
-default version cannot be deleted. A policy that is still attached cannot be deleted; a group with
-members or policies cannot be deleted. The limits are listed in docs/emulator.md.
+default version cannot be deleted. A policy that is still attached cannot be deleted. The limits are listed
+in docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -13,27 +14,21 @@ from provision.emulator.huawei.iam_common import (
     check_description,
     conflict,
     delete_conflict,
-    group_body,
-    group_of,
     invalid,
     not_found,
     page,
     quota,
-    required_id,
-    user_of,
 )
 from provision.emulator.huawei.policy import SYSTEM_BY_ID, SYSTEM_POLICIES, SystemPolicy, parse_document
 from provision.emulator.huawei.routing import HwCtx, HwRoute, Reply
-from provision.emulator.huawei.state import HuaweiState, HwGroup, HwPolicy, PolicyVersion, hex_id
+from provision.emulator.huawei.state import HuaweiState, HwPolicy, PolicyVersion, hex_id
 from provision.emulator.wire import Body, CloudError
 
 POLICY_NAME = re.compile(r"^[A-Za-z0-9_+=.@-]{1,128}$")
-GROUP_NAME = re.compile(r"^[\w\u4e00-\u9fff{}\- ]{1,128}$")
 PATH = re.compile(r"^([A-Za-z0-9_+=.@-]+/)*$")
 MAX_VERSIONS = 5
 MAX_CUSTOM = 300  # custom policies per account [UNVERIFIED]
 MAX_ATTACHED = 50  # policies attached to one user or group [UNVERIFIED]
-MAX_GROUPS = 50  # groups per account [UNVERIFIED]
 
 
 def _urn(state: HuaweiState, name: str, system: bool) -> str:
@@ -240,180 +235,7 @@ def set_default_version(ctx: HwCtx) -> Reply:
     return Reply(200, None)
 
 
-# -- attachments ------------------------------------------------------------------------------------------
-def _policy_exists(ctx: HwCtx) -> str:
-    policy_id = ctx.params["policy_id"]
-    if policy_id not in SYSTEM_BY_ID and policy_id not in ctx.state.policies:
-        raise not_found("policy", policy_id)
-    return policy_id
-
-
-def _attach(ctx: HwCtx, holder: list[str], what: str) -> Reply:
-    policy_id = _policy_exists(ctx)
-    if policy_id in holder:
-        raise conflict(f"The policy is already attached to the {what}.")
-    if len(holder) >= MAX_ATTACHED:
-        raise quota(f"The {what} already has {MAX_ATTACHED} attached policies.")
-    holder.append(policy_id)
-    return Reply(200, None)
-
-
-def _detach(ctx: HwCtx, holder: list[str], what: str) -> Reply:
-    policy_id = _policy_exists(ctx)
-    if policy_id not in holder:
-        raise not_found(f"attachment of the policy to the {what}", policy_id)
-    holder.remove(policy_id)
-    return Reply(200, None)
-
-
-def _user_from_body(ctx: HwCtx) -> list[str]:
-    user_id = required_id(ctx.body(), "user_id")
-    user = ctx.state.users.get(user_id)
-    if user is None:
-        raise not_found("user", user_id)
-    user.attached_at.setdefault(ctx.params["policy_id"], ctx.now_iso())
-    return user.policies
-
-
-def attach_user(ctx: HwCtx) -> Reply:
-    return _attach(ctx, _user_from_body(ctx), "user")
-
-
-def detach_user(ctx: HwCtx) -> Reply:
-    return _detach(ctx, _user_from_body(ctx), "user")
-
-
-def attach_group(ctx: HwCtx) -> Reply:
-    return _attach(ctx, group_of(ctx, required_id(ctx.body(), "group_id")).policies, "group")
-
-
-def detach_group(ctx: HwCtx) -> Reply:
-    return _detach(ctx, group_of(ctx, required_id(ctx.body(), "group_id")).policies, "group")
-
-
-def _attached_rows(ctx: HwCtx, policy_ids: list[str], times: dict[str, str]) -> list[Body]:
-    rows = []
-    for policy_id in policy_ids:
-        body = policy_body(ctx.state, policy_id)
-        if body is not None:
-            rows.append(
-                {
-                    "policy_name": body["policy_name"],
-                    "policy_id": policy_id,
-                    "urn": body["urn"],
-                    "attached_at": times.get(policy_id, body["created_at"]),
-                }
-            )
-    return rows
-
-
-def list_attached_user_policies(ctx: HwCtx) -> Body:
-    user = user_of(ctx)
-    return page(ctx, _attached_rows(ctx, user.policies, user.attached_at), "attached_policies")
-
-
-def list_attached_group_policies(ctx: HwCtx) -> Body:
-    return page(ctx, _attached_rows(ctx, group_of(ctx).policies, {}), "attached_policies")
-
-
-def list_entities_for_policy(ctx: HwCtx) -> Body:
-    policy_id = _policy_exists(ctx)
-    entity_type = ctx.request.query.get("entity_type")
-    users = [
-        {"user_id": u.user_id, "attached_at": u.attached_at.get(policy_id, u.created_at)}
-        for u in ctx.state.users.values()
-        if policy_id in u.policies
-    ]
-    groups = [
-        {"group_id": g.group_id, "attached_at": g.created_at}
-        for g in ctx.state.groups.values()
-        if policy_id in g.policies
-    ]
-    result = page(
-        ctx,
-        users if entity_type != "group" else groups,
-        "policy_users" if entity_type != "group" else "policy_groups",
-    )
-    if entity_type is None:
-        result["policy_groups"] = groups
-    result.setdefault("policy_users", [])
-    result.setdefault("policy_groups", [])
-    result["policy_agencies"] = []
-    return result
-
-
-# -- groups -----------------------------------------------------------------------------------------------
-def create_group(ctx: HwCtx) -> Reply:
-    body = ctx.body()
-    name = body.get("group_name")
-    if not isinstance(name, str) or not GROUP_NAME.match(name):
-        raise invalid("group_name must be 1-128 letters, digits, Chinese characters, spaces or _-{}.")
-    if any(g.group_name == name for g in ctx.state.groups.values()):
-        raise conflict(f"A group named {name} already exists.")
-    if len(ctx.state.groups) >= MAX_GROUPS:
-        raise quota(f"The account already has {MAX_GROUPS} groups.")
-    group = HwGroup(
-        group_id=hex_id(ctx.world, "hw-group"),
-        group_name=name,
-        description=check_description(body.get("description")),
-        created_at=ctx.now_iso(),
-    )
-    ctx.state.groups[group.group_id] = group
-    return Reply(201, {"group": group_body(ctx.state, group)})
-
-
-def list_groups(ctx: HwCtx) -> Body:
-    user_id = ctx.request.query.get("user_id")
-    groups = [g for g in ctx.state.groups.values() if not user_id or user_id in g.users]
-    return page(ctx, [group_body(ctx.state, g) for g in groups], "groups")
-
-
-def show_group(ctx: HwCtx) -> Body:
-    return {"group": group_body(ctx.state, group_of(ctx))}
-
-
-def update_group(ctx: HwCtx) -> Reply:
-    group, body = group_of(ctx), ctx.body()
-    if "new_group_name" in body:
-        name = body["new_group_name"]
-        if not isinstance(name, str) or not GROUP_NAME.match(name):
-            raise invalid("new_group_name is not valid.")
-        if any(g.group_name == name and g.group_id != group.group_id for g in ctx.state.groups.values()):
-            raise conflict(f"A group named {name} already exists.")
-        group.group_name = name
-    if "new_description" in body:
-        group.description = check_description(body["new_description"])
-    return Reply(200, None)
-
-
-def delete_group(ctx: HwCtx) -> Reply:
-    group = group_of(ctx)
-    if group.users or group.policies:
-        raise delete_conflict(f"The group {group.group_name} still has members or attached policies.")
-    del ctx.state.groups[group.group_id]
-    return Reply(204)
-
-
-def add_user(ctx: HwCtx) -> Reply:
-    group, user_id = group_of(ctx), required_id(ctx.body(), "user_id")
-    if user_id not in ctx.state.users:
-        raise not_found("user", user_id)
-    if user_id in group.users:
-        raise conflict(f"The user is already a member of {group.group_name}.")
-    group.users.append(user_id)
-    return Reply(200, None)
-
-
-def remove_user(ctx: HwCtx) -> Reply:
-    group, user_id = group_of(ctx), required_id(ctx.body(), "user_id")
-    if user_id not in group.users:
-        raise not_found(f"member of group {group.group_name}", user_id)
-    group.users.remove(user_id)
-    return Reply(200, None)
-
-
 P = "/v5/policies"
-G = "/v5/groups"
 ROUTES: tuple[HwRoute, ...] = (
     HwRoute("CreatePolicyV5", "POST", P, create_policy, "iam:policies:createV5"),
     HwRoute("ListPoliciesV5", "GET", P, list_policies, "iam:policies:listV5"),
@@ -454,55 +276,5 @@ ROUTES: tuple[HwRoute, ...] = (
         P + "/{policy_id}/versions/{version_id}/set-default",
         set_default_version,
         "iam:policies:setDefaultVersionV5",
-    ),
-    HwRoute(
-        "AttachUserPolicyV5", "POST", P + "/{policy_id}/attach-user", attach_user, "iam:users:attachPolicyV5"
-    ),
-    HwRoute(
-        "DetachUserPolicyV5", "POST", P + "/{policy_id}/detach-user", detach_user, "iam:users:detachPolicyV5"
-    ),
-    HwRoute(
-        "AttachGroupPolicyV5",
-        "POST",
-        P + "/{policy_id}/attach-group",
-        attach_group,
-        "iam:groups:attachPolicyV5",
-    ),
-    HwRoute(
-        "DetachGroupPolicyV5",
-        "POST",
-        P + "/{policy_id}/detach-group",
-        detach_group,
-        "iam:groups:detachPolicyV5",
-    ),
-    HwRoute(
-        "ListEntitiesForPolicyV5",
-        "GET",
-        P + "/{policy_id}/attached-entities",
-        list_entities_for_policy,
-        "iam:policies:listEntitiesV5",
-    ),
-    HwRoute(
-        "ListAttachedUserPoliciesV5",
-        "GET",
-        "/v5/users/{user_id}/attached-policies",
-        list_attached_user_policies,
-        "iam:users:listAttachedPoliciesV5",
-    ),
-    HwRoute(
-        "ListAttachedGroupPoliciesV5",
-        "GET",
-        G + "/{group_id}/attached-policies",
-        list_attached_group_policies,
-        "iam:groups:listAttachedPoliciesV5",
-    ),
-    HwRoute("CreateGroupV5", "POST", G, create_group, "iam:groups:createGroupV5"),
-    HwRoute("ListGroupsV5", "GET", G, list_groups, "iam:groups:listGroupsV5"),
-    HwRoute("ShowGroupV5", "GET", G + "/{group_id}", show_group, "iam:groups:getGroupV5"),
-    HwRoute("UpdateGroupV5", "PUT", G + "/{group_id}", update_group, "iam:groups:updateGroupV5"),
-    HwRoute("DeleteGroupV5", "DELETE", G + "/{group_id}", delete_group, "iam:groups:deleteGroupV5"),
-    HwRoute("AddUserToGroupV5", "POST", G + "/{group_id}/add-user", add_user, "iam:groups:addUserV5"),
-    HwRoute(
-        "RemoveUserFromGroupV5", "POST", G + "/{group_id}/remove-user", remove_user, "iam:groups:removeUserV5"
     ),
 )

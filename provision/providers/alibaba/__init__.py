@@ -12,13 +12,15 @@ import provision.providers.alibaba.lazy_models  # noqa: F401  # isort: skip
 from collections.abc import Mapping
 
 from provision.desired.resources import Kind
-from provision.providers.alibaba.base import Clients, CloudTarget, DashScopeTarget, PollPolicy
-from provision.providers.alibaba.calls import CallError, Outcome, RetryPolicy
+from provision.providers.alibaba.base import Clients, CloudTarget, DashScopeTarget
+from provision.providers.alibaba.calls import CallError
 from provision.providers.alibaba.intents import AlibabaSettler
 from provision.providers.alibaba.membership import MembershipProvider
 from provision.providers.alibaba.modelstudio import ModelStudioProvider
 from provision.providers.alibaba.privatelink import PrivateLinkProvider
 from provision.providers.alibaba.ram import RamProvider
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.policies import PollPolicy, RetryPolicy
 from provision.providers.lookup import provider_of
 from provision.providers.registry import Provider, Validator, check_desired
 from provision.state.intents import Settler

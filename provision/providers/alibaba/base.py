@@ -20,17 +20,11 @@ from alibabacloud_credentials.models import Config as CredentialConfig
 from alibabacloud_tea_openapi.utils_models import Config
 
 from provision.errors import ProvisionError
-from provision.providers.alibaba.calls import (
-    DEFAULT_RETRY,
-    CallError,
-    Outcome,
-    Pager,
-    RetryPolicy,
-    call,
-    paginate,
-    service_of,
-)
+from provision.providers.alibaba.calls import CallError, call, paginate, service_of
 from provision.providers.alibaba.governor import Governors, Workers
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.pagers import Pager
+from provision.providers.common.policies import DEFAULT_RETRY, PollPolicy, RetryPolicy
 
 if TYPE_CHECKING:  # each product's client module is imported when its first client is built
     from alibabacloud_bailian20231229.client import Client as BailianClient
@@ -103,14 +97,6 @@ class DashScopeTarget:
     def headers(self) -> dict[str, str]:
         """Extra HTTP headers every model call must carry."""
         return {"Host": self.host_header} if self.host_header else {}
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """How long to wait for asynchronous cloud work (PrivateLink endpoints, zones)."""
-
-    interval_s: float = 2.0
-    timeout_s: float = 600.0
 
 
 @dataclass(frozen=True)

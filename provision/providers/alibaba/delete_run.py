@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from provision.plan.diff import InSync
-from provision.providers.alibaba.delete_steps import ALREADY_GONE, DONE, DeleteStep, first_failure, run_steps
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, DeleteStep, first_failure, run_steps
 
 
 def run_delete(key: str, steps: Sequence[DeleteStep], planned: Sequence[str]) -> str:

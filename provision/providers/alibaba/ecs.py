@@ -17,7 +17,7 @@ from alibabacloud_ecs20140526 import models as ecs
 
 from provision.desired.resources import EndpointSpec, SpecProblem
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import Outcome
+from provision.providers.common.outcomes import Outcome
 
 REQUIRED_PORTS = (80, 443)  # HTTP and HTTPS, as the PrivateLink guide asks
 

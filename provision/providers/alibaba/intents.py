@@ -24,10 +24,10 @@ from alibabacloud_modelstudio20260210 import models as ms
 
 from provision.desired.resources import Kind
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.markers import KeyMarker, owns
 from provision.providers.alibaba.modelstudio import find_workspaces
 from provision.providers.alibaba.modelstudio_keys import list_api_keys
 from provision.providers.alibaba.ram_credentials import Credentials
+from provision.providers.common.markers import KeyMarker, owns
 from provision.state.intents import Intent, Settlement
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile

@@ -18,8 +18,6 @@ from alibabacloud_ram20150501 import models as ram
 
 from provision.desired.resources import Kind
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import token_pager
-from provision.providers.alibaba.markers import KeyMarker
 from provision.providers.alibaba.modelstudio import every_model_granted, find_workspaces, granted_models
 from provision.providers.alibaba.modelstudio_keys import key_auth, list_api_keys
 from provision.providers.alibaba.privatelink import endpoint_owner, tagged
@@ -32,6 +30,8 @@ from provision.providers.alibaba.ram_users import (
     ram_items,
     read_user,
 )
+from provision.providers.common.markers import KeyMarker
+from provision.providers.common.pagers import token_pager
 
 __all__ = ["AttachedPolicy", "KeyFacts", "LoginFacts", "UserFacts", "caller_identity", "read_endpoints",
            "read_users", "read_workspaces"]

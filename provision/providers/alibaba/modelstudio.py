@@ -27,11 +27,14 @@ from provision.desired.resources import (
 )
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import CallError, once_then_find, token_pager
+from provision.providers.alibaba.calls import CallError
 from provision.providers.alibaba.delete_run import run_delete
-from provision.providers.alibaba.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step, labels, run_step
-from provision.providers.alibaba.markers import API_KEY_DESCRIPTION_MAX
+from provision.providers.alibaba.delete_steps import run_step
 from provision.providers.alibaba.modelstudio_keys import ApiKeyManager
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step, labels
+from provision.providers.common.markers import API_KEY_DESCRIPTION_MAX
+from provision.providers.common.pagers import token_pager
+from provision.providers.common.policies import once_then_find
 from provision.state.intents import after_create
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile

@@ -16,8 +16,10 @@ from alibabacloud_modelstudio20260210 import models as ms
 from provision.desired.resources import ApiKeySpec, Kind, Live
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients, ordered_like
-from provision.providers.alibaba.calls import CallError, once_then_find, token_pager
-from provision.providers.alibaba.markers import KeyMarker, owns
+from provision.providers.alibaba.calls import CallError
+from provision.providers.common.markers import KeyMarker, owns
+from provision.providers.common.pagers import token_pager
+from provision.providers.common.policies import once_then_find
 from provision.state.intents import after_create
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile

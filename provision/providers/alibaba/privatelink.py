@@ -29,12 +29,14 @@ from provision.desired.resources import (
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients, ordered_like
-from provision.providers.alibaba.calls import CallError, Outcome, token_pager
+from provision.providers.alibaba.calls import CallError
 from provision.providers.alibaba.delete_run import run_delete
-from provision.providers.alibaba.delete_steps import labels
-from provision.providers.alibaba.markers import marker_tags, owns, tags_owner
 from provision.providers.alibaba.privatelink_delete import delete_steps, once_token
 from provision.providers.alibaba.vpc import check_network, network_problems
+from provision.providers.common.delete_steps import labels
+from provision.providers.common.markers import marker_tags, owns, tags_owner
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.pagers import token_pager
 from provision.state.intents import after_create
 from provision.state.statefile import StateFile
 

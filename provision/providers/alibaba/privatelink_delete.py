@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from alibabacloud_privatelink20200415 import models as pl
 
-from provision.providers.alibaba.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step
 
 if TYPE_CHECKING:
     from provision.providers.alibaba.privatelink import PrivateLinkProvider

@@ -28,13 +28,15 @@ from provision.desired.resources import (
 )
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import CallError, Outcome
+from provision.providers.alibaba.calls import CallError
 from provision.providers.alibaba.delete_run import run_delete
-from provision.providers.alibaba.delete_steps import DeleteStep, labels, run_step
-from provision.providers.alibaba.markers import Owner, comments_marker
+from provision.providers.alibaba.delete_steps import run_step
 from provision.providers.alibaba.ram_credentials import Credentials
 from provision.providers.alibaba.ram_policies import PolicyManager
 from provision.providers.alibaba.ram_users import UserFacts, list_users, read_user
+from provision.providers.common.delete_steps import DeleteStep, labels
+from provision.providers.common.markers import Owner, comments_marker
+from provision.providers.common.outcomes import Outcome
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 

@@ -17,9 +17,12 @@ from alibabacloud_ram20150501 import models as ram
 from provision.desired.resources import AccessKeysSpec, Kind, LoginProfileSpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import CallError, Outcome, once_then_find
-from provision.providers.alibaba.delete_steps import DeleteStep, Step, first_failure, run_step
+from provision.providers.alibaba.calls import CallError
+from provision.providers.alibaba.delete_steps import run_step
 from provision.providers.alibaba.ram_users import KeyFacts, access_keys
+from provision.providers.common.delete_steps import DeleteStep, Step, first_failure
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.policies import once_then_find
 from provision.state.intents import after_create
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile

@@ -18,11 +18,14 @@ from alibabacloud_ram20150501 import models as ram
 from provision.desired.resources import Desired, Kind, Live, PolicySpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import CallError, Outcome, marker_pager, token_pager
+from provision.providers.alibaba.calls import CallError
 from provision.providers.alibaba.delete_run import run_delete
-from provision.providers.alibaba.delete_steps import DeleteStep, labels, run_step
-from provision.providers.alibaba.markers import marker_tags, owns, tags_owner
+from provision.providers.alibaba.delete_steps import run_step
 from provision.providers.alibaba.ram_users import ram_items
+from provision.providers.common.delete_steps import DeleteStep, labels
+from provision.providers.common.markers import marker_tags, owns, tags_owner
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.pagers import marker_pager, token_pager
 
 _ROTATE = "DeleteOldestNonDefaultVersionWhenLimitExceeded"  # RAM keeps at most 5 versions
 

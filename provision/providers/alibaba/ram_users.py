@@ -17,8 +17,10 @@ from alibabacloud_ram20150501 import models as ram
 
 from provision.desired.resources import Kind
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import CallError, Outcome, marker_pager
-from provision.providers.alibaba.markers import Owner
+from provision.providers.alibaba.calls import CallError
+from provision.providers.common.markers import Owner
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.pagers import marker_pager
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from alibabacloud_vpc20160428 import models as vpc
 from provision.desired.resources import EndpointSpec, SpecProblem
 from provision.errors import ProvisionError
 from provision.providers.alibaba.base import Clients
-from provision.providers.alibaba.calls import page_number_pager
 from provision.providers.alibaba.ecs import security_group_problems
+from provision.providers.common.pagers import page_number_pager
 
 _PAGE = 50  # the largest PageSize DescribeVSwitches and DescribeVpcs accept
 

@@ -1,5 +1,5 @@
-"""What every Huawei provider shares: ownership markers (the one marker vocabulary of
-``providers/alibaba/markers.py``), the one way a create is made, and initial passwords.
+"""What every Huawei provider shares: ownership markers (the one marker vocabulary and ``Owner`` rule of
+``providers/common/markers.py``), the one way a create is made, and initial passwords.
 
 Markers (docs/architecture.md): an IAM v5 user and a VPC endpoint carry the tags ``managed-by=provision``
 and ``provision-manifest=<manifest>``; a custom identity policy, a workspace and an SCP carry
@@ -16,41 +16,16 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
-from provision.providers.alibaba.calls import Outcome
-from provision.providers.alibaba.markers import (
-    KeyMarker,
-    comments_marker,
-    comments_owner,
-    marker_tags,
-    owns,
-    tags_owner,
-)
+from provision.providers.common.markers import KeyMarker, Owner, comments_marker, comments_owner, marker_tags
+from provision.providers.common.outcomes import Outcome
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 
 T = TypeVar("T")
 
 TAG_NAME = "provision-name"  # the declared name of a VPC endpoint (endpoints have no name of their own)
 MAAS_DESCRIPTION_MAX = 100  # MaaS API key descriptions
-
-
-@dataclass(frozen=True)
-class Owner:
-    """What a resource's marker says: managed by provision, and for which manifest ("" if unsaid)."""
-
-    managed: bool
-    manifest: str = ""
-
-    def ours(self, manifest: str) -> bool:
-        """Managed by provision and not by another manifest."""
-        return self.managed and owns(manifest, self.manifest)
-
-
-def tag_owner(tags: tuple[tuple[str, str], ...]) -> Owner:
-    owner = tags_owner(tags)
-    return Owner(owner is not None, owner or "")
 
 
 def owner_tags(manifest: str) -> list[tuple[str, str]]:
@@ -66,8 +41,8 @@ def unmarked(description: str) -> tuple[str, Owner]:
     """The declared description and the owner its marker names."""
     owner = comments_owner(description)
     if owner is None:
-        return description, Owner(False)
-    return description[:description.rfind(comments_marker(owner))].rstrip(), Owner(True, owner)
+        return description, Owner(None)
+    return description[:description.rfind(comments_marker(owner))].rstrip(), Owner(owner)
 
 
 def key_description(workspace: str, key_name: str, issued_to: str | None, manifest: str) -> str:

@@ -1,7 +1,8 @@
 """Where Huawei Cloud is and how to reach it: the target (region, hosts), the credentials, the official SDK
 clients, one error type, retries and paging. The only module that builds Huawei SDK clients.
 
-Interface for the ``huawei`` branch (plan/apply/revoke wiring)::
+The target and credentials live in ``target.py``, the error table and :class:`HuaweiCallError` in
+``errors.py`` (both re-exported here). Interface for the ``huawei`` branch (plan/apply/revoke wiring)::
 
     target = HuaweiTarget.from_env(region="cn-southwest-2")     # PROVISION_ENDPOINT → every client
     clients = HuaweiClients(target, HuaweiCredentials.from_env())  # HUAWEICLOUD_SDK_AK / _SK
@@ -15,7 +16,8 @@ Interface for the ``huawei`` branch (plan/apply/revoke wiring)::
 
 Failures raise :class:`HuaweiCallError` (a :class:`~provision.errors.CloudCallError`): resource, action,
 the cloud's ``error_code`` and HTTP status, its ``error_msg``, the ``X-Request-Id`` and what to do, with an
-:class:`~provision.providers.alibaba.calls.Outcome` (gone / exists / retry / fail) from one table of codes.
+:class:`~provision.providers.common.outcomes.Outcome` (gone / exists / retry / fail) from Huawei's table of
+codes, read by the cloud-neutral rule machinery, retry loop and pagers of ``providers/common``.
 Throttling (429, ``APIG.0308``), 5xx and network errors are retried with backoff (``Retry-After`` honoured on
 the signed calls). Secrets never appear in messages or reprs.
 
@@ -28,23 +30,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
-from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
-from huaweicloudsdkcore.exceptions.exceptions import (
-    ConnectionException,
-    RequestTimeoutException,
-    SdkException,
-    ServiceResponseException,
-)
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
@@ -54,259 +46,21 @@ from huaweicloudsdkorganizations.v1 import OrganizationsClient
 from huaweicloudsdkpangulargemodels.v1 import PanguLargeModelsClient
 from huaweicloudsdksts.v1 import StsClient
 from huaweicloudsdkvpcep.v1 import VpcepClient
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from provision.errors import CloudCallError, ProvisionError
-from provision.providers.alibaba.calls import DEFAULT_RETRY, Outcome, RetryPolicy
+from provision.errors import ProvisionError
+from provision.providers.common.outcomes import Outcome
+from provision.providers.common.pagers import offset_pager, page_info_pager, paginate
+from provision.providers.common.policies import DEFAULT_RETRY, RetryPolicy, retried
+from provision.providers.huawei.errors import HuaweiCallError as HuaweiCallError  # re-exported
+from provision.providers.huawei.errors import error_of, response_error
+from provision.providers.huawei.target import HuaweiCredentials as HuaweiCredentials
+from provision.providers.huawei.target import HuaweiTarget as HuaweiTarget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741  (an item type)
 
-DEFAULT_REGION = "cn-southwest-2"  # Pangu is deployed in 西南-贵阳一 only
-SERVICES = ("iam", "sts", "modelarts", "vpcep", "organizations", "pangu")
-_HOSTS: dict[str, str] = {
-    "iam": "iam.{region}.myhuaweicloud.com",
-    "sts": "sts.{region}.myhuaweicloud.com",
-    "modelarts": "modelarts.{region}.myhuaweicloud.com",  # MaaS API keys too [UNVERIFIED host]
-    "vpcep": "vpcep.{region}.myhuaweicloud.com",
-    "organizations": "organizations.myhuaweicloud.com",  # global, one endpoint
-    "pangu": "pangu.{region}.myhuaweicloud.com",  # V1, V2 (OpenAI) and agent-run [UNVERIFIED V2 host]
-}
 _TIMEOUT_S = 30.0
-_CREDENTIALS = (
-    "set HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK to an access key of the delivery account "
-    "(IAM console → My credentials → Access keys)"
-)
-
-
-@dataclass(frozen=True)
-class HuaweiTarget:
-    """Which cloud: region, per-service URL overrides, the emulator URL when ``PROVISION_ENDPOINT`` is set,
-    and the project/domain ids when known in advance."""
-
-    region: str = DEFAULT_REGION
-    endpoints: Mapping[str, str] = field(default_factory=dict)  # service → URL (http[s]://host[:port])
-    emulator_url: str | None = None
-    project_id: str | None = None
-    domain_id: str | None = None
-
-    @classmethod
-    def from_env(cls, region: str | None = None, endpoints: Mapping[str, str] | None = None) -> HuaweiTarget:
-        """The target for ``region``; ``PROVISION_ENDPOINT=http://HOST:PORT`` sends every service there."""
-        overrides = dict(endpoints or {})
-        for service, url in overrides.items():
-            if service not in SERVICES:
-                raise ProvisionError(
-                    f"unknown Huawei service {service!r} in endpoints: use one of {', '.join(SERVICES)}"
-                )
-            overrides[service] = _url(url, f"endpoints.{service}")
-        project_id = os.environ.get("HUAWEICLOUD_SDK_PROJECT_ID") or None
-        domain_id = os.environ.get("HUAWEICLOUD_SDK_DOMAIN_ID") or None
-        raw = os.environ.get("PROVISION_ENDPOINT", "").strip()
-        emulator = _url(raw, "PROVISION_ENDPOINT") if raw else None
-        if emulator:
-            overrides = {service: emulator for service in SERVICES}
-        return cls(region or DEFAULT_REGION, overrides, emulator, project_id, domain_id)
-
-    def url(self, service: str) -> str:
-        """The base URL one service's calls go to."""
-        if service in self.endpoints:
-            return self.endpoints[service]
-        return "https://" + _HOSTS[service].format(region=self.region)
-
-
-def _url(raw: str, what: str) -> str:
-    parts = urlsplit(raw if "://" in raw else f"http://{raw}")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ProvisionError(f"{what}={raw!r} is not of the form http://HOST:PORT")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-@dataclass(frozen=True)
-class HuaweiCredentials:
-    """A permanent AK/SK pair. The secret is never shown (``repr`` hides it)."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls) -> HuaweiCredentials:
-        """The SDK's own variables ``HUAWEICLOUD_SDK_AK`` / ``HUAWEICLOUD_SDK_SK``."""
-        ak = os.environ.get("HUAWEICLOUD_SDK_AK", "").strip()
-        sk = os.environ.get("HUAWEICLOUD_SDK_SK", "").strip()
-        if not ak or not sk:
-            raise ProvisionError(f"no Huawei Cloud credentials: {_CREDENTIALS}")
-        return cls(ak, sk)
-
-
-# --- errors -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Rule:
-    pattern: str  # fnmatch over the error code, case-sensitive
-    outcome: Outcome
-    hint: str = ""
-
-
-_RULES: tuple[_Rule, ...] = (
-    _Rule(
-        "APIG.0301",
-        Outcome.FAIL,
-        "the access key was refused (unknown, inactive, deleted user, wrong "
-        "secret or a clock more than 15 minutes off): " + _CREDENTIALS,
-    ),
-    _Rule(
-        "APIG.0308", Outcome.RETRY, "the API is throttling this account: retry later or lower --concurrency"
-    ),
-    _Rule("429", Outcome.RETRY, "the API is throttling this account: retry later or lower --concurrency"),
-    _Rule(
-        "APIG.0101",
-        Outcome.FAIL,
-        "the endpoint does not offer this API: check the region, endpoints and PROVISION_ENDPOINT",
-    ),
-    _Rule(
-        "APIG.0201",
-        Outcome.FAIL,
-        "the request or its project id was refused: check the region and HUAWEICLOUD_SDK_PROJECT_ID",
-    ),
-    _Rule(
-        "PAP5.0001",
-        Outcome.FAIL,
-        "the identity may not call {action}: attach an identity policy allowing "
-        "it (IAM console → Users → Permissions)",
-    ),
-    _Rule(
-        "Organizations.SCPDenied",
-        Outcome.FAIL,
-        "a service control policy of the organization denies the "
-        "call: check the guardrails (SCPs) and g:SourceVpce conditions",
-    ),
-    _Rule(
-        "PANGU.0011",
-        Outcome.FAIL,
-        "Pangu refused the caller: check its credentials and that the "
-        "deployment's workspace grants it (INTERNAL grants) or is PUBLIC",
-    ),
-    _Rule("PANGU.0012", Outcome.FAIL, "the call carries no credentials: pass an API key or sign it"),
-    _Rule(
-        "PAP5.0012",
-        Outcome.FAIL,
-        "an IAM quota is reached (at most 2 access keys per user, 20 tags per "
-        "user): declare fewer or delete unused ones",
-    ),
-    _Rule(
-        "*.0012",
-        Outcome.FAIL,
-        "a quota is reached (30 API keys per account, 50 endpoints): remove unused ones",
-    ),
-    _Rule("*.0116", Outcome.FAIL, "a ModelArts quota is reached: remove unused workspaces"),
-    _Rule(
-        "Organizations.1012",
-        Outcome.FAIL,
-        "an Organizations limit is reached (5 SCPs per entity): detach one first",
-    ),
-    _Rule(
-        "PAP5.0013",
-        Outcome.FAIL,
-        "something still hangs on it (keys, login profile, policies, groups, "
-        "attachments): re-run plan, which lists the cascade, then apply",
-    ),
-    _Rule("Organizations.1013", Outcome.FAIL, "the SCP is still attached: detach it first"),
-    _Rule(
-        "PAP5.0011",
-        Outcome.FAIL,
-        'fix the policy document (Version "5.0", Statement[] with Effect and Action)',
-    ),
-    _Rule("PAP5.0009", Outcome.EXISTS, "it already exists: declare adopt: true to take it over, or rename"),
-    _Rule("ModelArts.6101", Outcome.EXISTS, "a workspace of that name exists: declare adopt: true or rename"),
-    _Rule("MaaS.0009", Outcome.EXISTS, "an API key of that label exists"),
-    _Rule("EndPoint.0012", Outcome.EXISTS, "an endpoint to that service exists in that VPC"),
-    _Rule("Organizations.1009", Outcome.EXISTS),
-    _Rule("PAP5.0004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("ModelArts.6102", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("MaaS.0004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("EndPoint.0005", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("Organizations.1004", Outcome.GONE, "it does not exist (any more): re-run plan"),
-    _Rule("PANGU.3254", Outcome.GONE, "the deployment does not exist: check the deployment id and project"),
-    _Rule("EndPoint.0002", Outcome.RETRY, "the endpoint is busy (creating or deleting): retry later"),
-    _Rule("APIG.0202", Outcome.RETRY, "the service is unavailable: retry later"),
-    _Rule("5??", Outcome.RETRY, "the cloud had an internal error: retry later"),
-    _Rule(
-        "NetworkError",
-        Outcome.RETRY,
-        "the endpoint could not be reached: check the network, proxies and PROVISION_ENDPOINT",
-    ),
-)
-_DEFAULT = _Rule("*", Outcome.FAIL)
-
-
-def rule_for(code: str) -> _Rule:
-    """The one table entry for a Huawei error code."""
-    return next((r for r in _RULES if fnmatchcase(code, r.pattern)), _DEFAULT)
-
-
-class HuaweiCallError(CloudCallError):
-    """A failed Huawei call: resource, action, ``error_code``, status, ``error_msg``, X-Request-Id, hint."""
-
-    def __init__(
-        self,
-        resource: str,
-        action: str,
-        code: str,
-        status: int | None,
-        message: str,
-        request_id: str = "",
-        retry_after_s: float | None = None,
-    ) -> None:
-        rule = rule_for(code)
-        if rule is _DEFAULT and status is not None and status >= 500:
-            rule = rule_for("5??")
-        super().__init__(resource, action, code, status, message, rule.hint.format(action=action), request_id)
-        self.outcome = rule.outcome
-        self.retry_after_s = retry_after_s
-
-
-def error_of(resource: str, action: str, exc: BaseException) -> HuaweiCallError | None:
-    """An SDK exception as a :class:`HuaweiCallError`; ``None`` for exceptions that are not the cloud's."""
-    if isinstance(exc, HuaweiCallError):
-        return exc
-    if isinstance(exc, ServiceResponseException):
-        code = str(exc.error_code or exc.status_code)
-        return HuaweiCallError(
-            resource, action, code, exc.status_code, str(exc.error_msg or ""), str(exc.request_id or "")
-        )
-    if isinstance(exc, ConnectionException | RequestTimeoutException | httpx.TransportError):
-        return HuaweiCallError(resource, action, "NetworkError", None, type(exc).__name__)
-    if isinstance(exc, SdkException):
-        return HuaweiCallError(resource, action, "SdkError", None, str(exc.error_msg))
-    return None
-
-
-def response_error(resource: str, action: str, response: httpx.Response) -> HuaweiCallError:
-    """The error of a signed call answered ≥ 400, from its ``{error_code, error_msg}`` body."""
-    code, message = str(response.status_code), response.text[:300]
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        code = str(body.get("error_code") or body.get("code") or code)
-        message = str(body.get("error_msg") or body.get("message") or "")
-    retry_after = response.headers.get("Retry-After")
-    return HuaweiCallError(
-        resource,
-        action,
-        code,
-        response.status_code,
-        message,
-        response.headers.get("X-Request-Id", ""),
-        float(retry_after) if retry_after and retry_after.isdigit() else None,
-    )
-
-
-# --- the clients --------------------------------------------------------------------------------------------
 
 
 class HuaweiClients:
@@ -428,27 +182,17 @@ class HuaweiClients:
     # -- calls -----------------------------------------------------------------------------------------------
     def call(self, resource: str, action: str, fn: Callable[[], T]) -> T:
         """Run one call, retrying throttling, 5xx and network errors; raise :class:`HuaweiCallError`."""
-        policy = self.retry
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            err = error_of(resource, action, exc) if exc else None
-            if err is not None and err.retry_after_s:
-                return min(err.retry_after_s, policy.max_retry_after_s)
-            return float(wait_exponential(multiplier=policy.base_delay_s, max=policy.max_delay_s)(state))
+        def retry_after(exc: BaseException) -> float | None:
+            err = error_of(resource, action, exc)
+            return err.retry_after_s if err is not None else None
 
         def retryable(exc: BaseException) -> bool:
             err = error_of(resource, action, exc)
             return err is not None and err.outcome is Outcome.RETRY
 
-        retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts),
-            wait=wait,
-            retry=retry_if_exception(retryable),
-            reraise=True,
-        )
         try:
-            return retrying(fn)
+            return retried(resource, action, fn, self.retry, retryable=retryable, retry_after=retry_after)
         except Exception as exc:
             err = error_of(resource, action, exc)
             if err is None:
@@ -561,18 +305,7 @@ class HuaweiClients:
         items: Callable[[Any], Iterable[I] | None],
     ) -> list[I]:
         """IAM v5 / Organizations style: ``marker`` in, ``page_info.next_marker`` out (absent when done)."""
-        found: list[I] = []
-        marker: str | None = None
-        seen: set[str] = set()
-        while True:
-            page_marker = marker
-            response = self.call(resource, action, partial(fetch, page_marker))
-            found.extend(items(response) or ())
-            info = getattr(response, "page_info", None)
-            marker = getattr(info, "next_marker", None) if info is not None else None
-            if not marker or marker in seen:  # a repeated marker would loop forever
-                return found
-            seen.add(marker)
+        return paginate(lambda page: self.call(resource, action, page), page_info_pager(fetch, items))
 
     def offset_pages(
         self,
@@ -584,14 +317,5 @@ class HuaweiClients:
         limit: int,
     ) -> list[I]:
         """ModelArts / VPCEP / MaaS style: ``offset`` + ``limit`` in, a total count out."""
-        found: list[I] = []
-        offset = 0
-        while True:
-            at = offset
-            response = self.call(resource, action, partial(fetch, at, limit))
-            page = list(items(response) or ())
-            found.extend(page)
-            offset += len(page)
-            whole = total(response)
-            if not page or len(page) < limit or (whole is not None and offset >= whole):
-                return found
+        pager = offset_pager(fetch, items, total, limit)
+        return paginate(lambda page: self.call(resource, action, page), pager)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from provision.desired.resources import Kind
 from provision.manifest import Manifest
-from provision.providers.alibaba.base import PollPolicy
+from provision.providers.common.policies import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 from provision.providers.huawei.iam import IamProvider
 from provision.providers.huawei.iam_policies import IamPolicyProvider

@@ -52,7 +52,8 @@ from provision.desired.huawei import (
 from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.huawei.base import create, owner_tags, password, removed, tag_owner
+from provision.providers.common.markers import Owner
+from provision.providers.huawei.base import create, owner_tags, password, removed
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.iam_policies import IamPolicyProvider, detach
 from provision.providers.huawei.read_common import each
@@ -109,12 +110,13 @@ class IamProvider:
         if manifest is not None:
             others = [s for s in summaries if s.name not in names]
             found = each(lambda s: read_user_tags(self.clients, s.user_id), others)
-            wanted += [s for s, tags in zip(others, found, strict=True) if tag_owner(tags).ours(manifest)]
+            wanted += [s for s, tags in zip(others, found, strict=True)
+                       if Owner.from_tags(tags).ours(manifest)]
         return each(lambda s: read_user(self.clients, s.user_id), wanted)
 
     def user_lives(self, user: User, manifest: str) -> Iterator[Live]:
         """A user and its login profile, key count, direct attachments and groups, as live specs."""
-        owner = tag_owner(user.tags)
+        owner = Owner.from_tags(user.tags)
         managed = owner.ours(manifest)
         name = user.name
         cascade = (*(label for label, _, _ in self.removals(user)), "delete user")

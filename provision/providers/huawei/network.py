@@ -36,8 +36,9 @@ from provision.desired.huawei import ScpSpec, VpcepEndpointSpec, scp_content, sc
 from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.alibaba.base import PollPolicy
-from provision.providers.huawei.base import TAG_NAME, create, marked, owner_tags, removed, tag_owner, unmarked
+from provision.providers.common.markers import Owner
+from provision.providers.common.policies import PollPolicy
+from provision.providers.huawei.base import TAG_NAME, create, marked, owner_tags, removed, unmarked
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.read import VpcEndpoint, read_endpoints, read_scps
 
@@ -54,7 +55,7 @@ def endpoint_names(endpoints: tuple[VpcEndpoint, ...], manifest: str) -> dict[st
     found = {}
     for e in endpoints:
         name = dict(e.tags).get(TAG_NAME)
-        if name and e.status not in _SETTLING and tag_owner(e.tags).ours(manifest):
+        if name and e.status not in _SETTLING and Owner.from_tags(e.tags).ours(manifest):
             found[name] = e
     return found
 

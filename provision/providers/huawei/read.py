@@ -26,7 +26,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from provision.providers.alibaba.calls import Outcome
+from provision.providers.common.outcomes import Outcome
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.read_common import iso
 from provision.providers.huawei.read_iam import (

@@ -25,8 +25,8 @@ from provision.desired.huawei import INTERNAL, MaasApiKeySpec, ModelArtsGrantSpe
 from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.alibaba.calls import Outcome
-from provision.providers.alibaba.markers import KeyMarker, owns
+from provision.providers.common.markers import KeyMarker, owns
+from provision.providers.common.outcomes import Outcome
 from provision.providers.huawei.base import create, key_description, marked, removed, unmarked
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.iam import IamProvider

@@ -1,0 +1,133 @@
+"""A revocation's record, on either cloud: why the manifest allows it (:func:`check_manifest`, the one rule),
+what was done and proven (:class:`RevokeRecord`), written as JSON to the records directory and printed.
+Cloud-neutral: each cloud's revoke (``checks/revoke.py``, ``checks/huawei_revoke.py``) fills it in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provision.checks.results import Proof
+from provision.clock import iso
+from provision.engine.flow import Prepared
+from provision.errors import ProvisionError
+from provision.manifest.marks import dotted
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, Step
+
+MANUAL = "manual"
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RevokeRecord:
+    """What was done and proven: printed, and written as JSON to the records directory. No secret."""
+
+    user: str
+    manifest: str
+    why: str
+    operator: str  # $USER of whoever ran it
+    caller: str  # the ARN the tool signed as ("" if STS did not say)
+    started_at: str
+    finished_at: str
+    delete_user: bool
+    steps: tuple[Step, ...]
+    checklist: tuple[str, ...]
+    credentials: tuple[dict[str, Any], ...]  # kind, ids, fingerprint, whether it was dropped from the sink
+    proofs: tuple[Proof, ...]
+    console_removals: tuple[str, ...] = ()  # workspaces whose console removal of the user was asked for
+    path: Path | None = None  # where the record was written
+
+    @property
+    def ok(self) -> bool:
+        """Every proof holds and no step failed."""
+        return all(p.holds for p in self.proofs) and not any(s.error for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON record."""
+        return {
+            "version": RECORD_VERSION, "user": self.user, "manifest": self.manifest, "why": self.why,
+            "operator": self.operator, "caller": self.caller, "started_at": self.started_at,
+            "finished_at": self.finished_at, "delete_user": self.delete_user, "ok": self.ok,
+            "steps": [{"step": s.step, "result": s.result} for s in self.steps],
+            "checklist": list(self.checklist), "console_removals": list(self.console_removals),
+            "credentials": list(self.credentials),
+            "proofs": [asdict(p) for p in self.proofs],
+        }
+
+
+def check_manifest(prepared: Prepared, user: str, now: datetime, *, delete_user: bool = False) -> str:
+    """Why the manifest allows revoking ``user`` (and deleting it, with ``delete_user``); a ProvisionError
+    naming the exact edit when it does not. Every cloud's revoke asks this one rule."""
+    manifest = prepared.manifest
+    index = next((i for i, u in enumerate(manifest.users) if u.name == user), None)
+    source = prepared.source.manifest
+    if index is None:
+        raise ProvisionError(f"{source}: user {user!r} is not declared under users: revoke only takes back "
+                             "access the manifest manages")
+    declared = manifest.users[index]
+    if declared.state == "absent":
+        why = "the manifest declares it state: absent"
+    elif user in prepared.desired.expired:
+        assert declared.expires_at is not None
+        why = f"its expires_at {iso(declared.expires_at)} has passed"
+    else:
+        path = ("users", index, "expires_at") if declared.expires_at else ("users", index)
+        origin = manifest.locate(path)
+        where = f"{origin.file}:{origin.line}" if origin else str(source)
+        raise ProvisionError(
+            f"{source}: the manifest still grants {user} its access, so the next apply would give it back. "
+            f"Make the manifest revoke it first, then run revoke again:\n"
+            f"  {where}: set {dotted(('users', index, 'expires_at'))} to {iso(now)} (or earlier): keeps the "
+            "user, strips every access (plan shows the revocation too)\n"
+            f"  or set users[{index}].state: absent and remove the API keys issued to {user} and its "
+            "workspace members (apply --allow-destroy then deletes the user)")
+    if delete_user and declared.protect:
+        raise ProvisionError(f"{user} is declared protect: true: drop --delete-user (its access is still "
+                             "revoked) or remove protect from the manifest")
+    return why
+
+
+def write_record(record: RevokeRecord, directory: Path) -> RevokeRecord:
+    """Write ``revoke-<user>-<UTC>.json`` (``-N`` added if that second is taken); the record with its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = record.started_at.replace("-", "").replace(":", "")
+    for n in range(1000):
+        path = directory / f"revoke-{record.user}-{stamp}{f'-{n}' if n else ''}.json"
+        try:
+            with path.open("x") as fh:
+                json.dump(record.to_dict(), fh, indent=2)
+                fh.write("\n")
+        except FileExistsError:
+            continue
+        return replace(record, path=path)
+    raise ProvisionError(f"{directory}: too many revocation records for {record.user} in one second")
+
+
+_MARK = {DONE: "✓", ALREADY_GONE: "·", MANUAL: "☐"}
+
+
+def step_line(step: Step) -> str:
+    """``✓ delete login profile: done``."""
+    return f"{_MARK.get(step.result, '✗')} {step.step}: {step.result}"
+
+
+def render_record(record: RevokeRecord) -> str:
+    """The proofs, the console checklist, where the record is, and the verdict. No secret."""
+    lines = [f"proofs for {record.user}:"]
+    for p in record.proofs:
+        via = f" [{p.credential}]" if p.credential else ""
+        lines.append(f"  {'✓' if p.holds else '✗ FAILED'} {p.claim}: {p.observed}{via}")
+    if record.checklist:
+        lines.append("console steps left (membership has no API):")
+        lines += [f"  [ ] {item}" for item in record.checklist]
+    if record.path is not None:
+        lines.append(f"record: {record.path}")
+    failed = [p for p in record.proofs if not p.holds]
+    verdict = (f"revoke: {record.user}'s access is gone ({len(record.proofs)} proofs hold)" if record.ok else
+               f"revoke: NOT proven: {len(failed)} of {len(record.proofs)} proofs failed"
+               + (", and some steps failed" if any(s.error for s in record.steps) else ""))
+    return "\n".join([*lines, verdict])
