@@ -12,6 +12,7 @@ calls per second (printed by scale.py).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -60,15 +61,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--threads", default="1,8,32")
+    parser.add_argument("--latency-ms", type=int, default=0,
+                        help="injected on every call: then each line's bound is calls × latency ÷ threads")
     args = parser.parse_args()
     with emulator_process() as emu:
         RamClient(emu.sdk_config()).create_user(ram_models.CreateUserRequest(user_name="bench"))
         run(emu, 1, 50)  # warm up connection pools and imports
+        emu.set_faults(latency_ms=args.latency_ms)
+        print(f"the emulator's rate, bare SDK clients, {args.latency_ms} ms injected per call "
+              f"(load average {os.getloadavg()[0]:.1f})", flush=True)
         for threads in (int(t) for t in args.threads.split(",")):
             seconds, failures = run(emu, threads, args.calls)
             done = args.calls // threads * threads
+            bound = (f", bound {done * args.latency_ms / 1000 / threads:.2f} s: "
+                     f"×{seconds / (done * args.latency_ms / 1000 / threads):.2f}" if args.latency_ms else "")
             print(f"{threads:>3} threads: {done} calls in {seconds:6.2f} s = {done / seconds:7.0f} req/s"
-                  f"  failures={failures}", flush=True)
+                  f"  failures={failures}{bound}", flush=True)
 
 
 if __name__ == "__main__":

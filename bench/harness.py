@@ -12,6 +12,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,9 +103,16 @@ class _Remote:
 _CHILD = """
 import json, sys
 from datetime import datetime
+from provision.emulator.alibaba import ram_rules
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import running_emulator
 seed = default_seed(use_env=False).model_copy(update={"clock_start": datetime.fromisoformat(sys.argv[1])})
+ram = json.loads(sys.stdin.readline())  # the ram section (thousands of users: no argument)
+if len(ram.get("users", ())) > ram_rules.MAX_USERS:  # an account whose RAM user quota was raised
+    ram_rules.MAX_USERS = len(ram["users"])
+if ram:
+    first = seed.accounts[0]
+    seed.accounts[0] = type(first).model_validate({**first.model_dump(), "ram": ram})
 with running_emulator(seed, async_delay_s=0) as emu:
     print(json.dumps({"url": emu.url, "account": emu.account_id, "key": emu.root_key_id,
                       "secret": emu.root_secret}), flush=True)
@@ -112,13 +120,46 @@ with running_emulator(seed, async_delay_s=0) as emu:
 """
 
 
+def user_key(i: int) -> tuple[str, str]:
+    """The AccessKey (id, secret) a pre-seeded bench user holds: fixed, so the sink can hold its secret."""
+    return f"LTAI5tBench{i:013d}", f"bench-secret-{i:017d}"
+
+
+def seeded_users(users: int) -> dict[str, Any]:
+    """The emulator seed's ``ram`` section holding ``users`` of a Size's manifest as `provision apply`
+    leaves them (its ownership marker, display name, policy and one AccessKey): seeding thousands of users
+    through apply would time the apply's state writes, not the plan."""
+    from provision.providers.alibaba.markers import comments_marker
+
+    return {"users": [{"name": f"bench-{i:05d}", "display_name": f"Bench user {i}",
+                       "comments": comments_marker("bench"), "policies": ["AliyunBailianDataReadOnlyAccess"],
+                       "access_keys": [{"id": user_key(i)[0], "secret": user_key(i)[1]}]}
+                      for i in range(users)]}
+
+
+def fill_sink(home: Path, users: int) -> None:
+    """The secrets sink of ``home``'s state holding the pre-seeded users' AccessKey secrets."""
+    from unittest import mock
+
+    from provision.state.secrets import SecretSink
+
+    sink = SecretSink(home / "state" / "secrets")
+    with mock.patch.object(os, "fsync", lambda _fd: None):  # a bench's sink needs no durability: 5,000
+        for i in range(users):                              # users at two fsyncs each take minutes
+            sink.store_access_key(f"bench-{i:05d}", *user_key(i))
+
+
 @contextmanager
-def emulator_process() -> Iterator[EmulatorHandle]:
-    """The emulator in a process of its own, no latency, asynchronous work done at once."""
+def emulator_process(users: int = 0) -> Iterator[EmulatorHandle]:
+    """The emulator in a process of its own, no latency, asynchronous work done at once; with ``users``
+    the account starts with that many bench users (``seeded_users``)."""
+    ram = json.dumps(seeded_users(users) if users else {})
     child = subprocess.Popen([sys.executable, "-c", _CHILD, NOW.replace("Z", "+00:00")],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert child.stdout is not None
+        assert child.stdout is not None and child.stdin is not None
+        child.stdin.write(ram + "\n")
+        child.stdin.flush()
         hello = json.loads(child.stdout.readline())
         yield EmulatorHandle(_Remote(hello["url"]), hello["account"], hello["key"],  # type: ignore[arg-type]
                              hello["secret"])
@@ -126,6 +167,23 @@ def emulator_process() -> Iterator[EmulatorHandle]:
         assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=30)
+
+
+@contextmanager
+def seeded_account(size: Size) -> Iterator[tuple[EmulatorHandle, Path, Path]]:
+    """An account holding ``size`` as `provision apply` leaves it, and the manifest: (emulator, home,
+    manifest). The users come from the emulator's seed and their secrets are put in the sink
+    (``seeded_users``); the workspaces, grants, API keys and endpoints are created by `provision apply`.
+    No latency is injected."""
+    with tempfile.TemporaryDirectory() as tmp, emulator_process(size.users) as emu:
+        home = Path(tmp)
+        fill_sink(home, size.users)
+        manifest = home / f"bench-{size.users}.yaml"
+        manifest.write_text(size.manifest())
+        run = run_cli(emu, home, "apply", "-m", str(manifest), "--auto-approve", "--concurrency", "16")
+        if run.code:
+            raise SystemExit(f"seeding {size.label()} failed (exit {run.code}):\n{run.stderr[-3000:]}")
+        yield emu, home, manifest
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/profile_plan.py [--users 300] [--latency-ms 0] [--top 30]
 
-Seeds the account through apply (the emulator in its own process), then runs the plan in this process
+Seeds the account (harness.seeded_account, the emulator in its own process), then runs the plan here
 with a profiler (CPU time of its thread) in the main thread and in each worker thread, merges them, and
 prints the functions with the most CPU of their own and the most cumulative CPU. Not a test.
 """
@@ -15,7 +15,6 @@ import io
 import os
 import pstats
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import thread as pool_thread
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Size, cli_env, emulator_process, run_cli  # noqa: E402
+from harness import Size, cli_env, seeded_account  # noqa: E402
 
 _profiles: list[cProfile.Profile] = []
 _lock = threading.Lock()
@@ -46,13 +45,7 @@ def main() -> None:
     parser.add_argument("--callers", metavar="REGEX", help="print who calls the functions matching REGEX")
     args = parser.parse_args()
     size = Size(args.users)
-    with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:
-        home = Path(tmp)
-        manifest = home / "bench.yaml"
-        manifest.write_text(size.manifest())
-        seeded = run_cli(emu, home, "apply", "-m", str(manifest), "--auto-approve", "--concurrency", "16")
-        if seeded.code:
-            raise SystemExit(f"seeding failed:\n{seeded.stderr[-2000:]}")
+    with seeded_account(size) as (emu, home, manifest):
         emu.set_faults(latency_ms=args.latency_ms)
         os.environ.update(cli_env(emu, home))
         os.chdir(home)

@@ -43,9 +43,11 @@ COMMANDS = (
 
 
 class RootGroup(ProvisionGroup):
-    """The root command with its lazily imported commands."""
+    """The root command with its lazily imported commands; its help is click's plain one, so that
+    `provision --help` loads no rich module (a command's own help, `provision plan --help`, is typer's)."""
 
     lazy = COMMANDS
+    plain_help = True
 
 
 app = typer.Typer(

@@ -82,6 +82,7 @@ class LazyGroup(TyperGroup):
     """A typer group whose ``lazy`` commands are imported when used, and only listed by its help."""
 
     lazy: ClassVar[tuple[LazyCommand, ...]] = ()
+    plain_help: ClassVar[bool] = False  # the group's own help by click's plain formatter, without rich
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
@@ -115,6 +116,23 @@ class LazyGroup(TyperGroup):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
-            super().format_help(ctx, formatter)
+            if self.plain_help:
+                # click's own help: typer's rich renderer (typer.rich_utils: rich's markdown, traceback
+                # and pretty modules, about 0.15 s of imports) would double the start-up of `--help`
+                super(TyperGroup, self).format_help(ctx, formatter)
+            else:
+                super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The commands, each with its whole summary (click's plain help would cut it to one line)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self._summaries:  # a lazy command: listed without importing it
+                rows.append((name, self._summaries[name]))
+            elif not (command := self.commands[name]).hidden:
+                rows.append((name, command.get_short_help_str(200)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

@@ -55,6 +55,26 @@ def test_help_version_and_usage_errors_import_no_sdk_and_no_engine(args: list[st
     assert "provision.cli.app" in modules  # the probe did run the CLI
 
 
+# typer's rich help renderer (rich's markdown, traceback and pretty modules): about half of `--help`'s time
+RICH_HELP = ("rich", "markdown_it", "typer.rich_utils")
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["-h"], ["--version"], ["plna"], ["plan", "--bogus"]])
+def test_root_help_version_and_usage_errors_load_no_rich_renderer(args: list[str]) -> None:
+    code, modules = loaded_modules(*args)
+    assert code == (1 if args[-1:] in (["plna"], ["--bogus"]) else 0)
+    assert [m for m in sorted(modules) if m in RICH_HELP or m.startswith(("rich.", "markdown_it."))] == []
+
+
+def test_root_help_lists_every_command_with_its_whole_summary() -> None:
+    proc = subprocess.run([sys.executable, "-c", PROBE, "--help"], capture_output=True, text=True, timeout=60)
+    text = " ".join(proc.stdout.split())
+    assert proc.returncode == 0 and text.startswith("Usage: ") and "[OPTIONS] COMMAND" in text
+    for entry in COMMANDS:
+        assert f"{entry.name} {entry.summary}" in text  # not cut to one line with "..."
+    assert "Exit codes:" in text
+
+
 def test_root_help_imports_no_command_module() -> None:
     _, modules = loaded_modules("--help")
     commands = sorted(m for m in modules if m.startswith("provision.cli.") and m not in

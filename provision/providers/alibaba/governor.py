@@ -3,7 +3,9 @@
 The cloud's rate limits are per service (RAM, Model Studio, PrivateLink, ...), so the limits are too:
 ``PROVISION_WORKERS`` sets the calls in flight per service, as one number for every service (``8``) or
 per service (``ram=8,modelstudio=4``; the others keep the default). Services are read concurrently, each
-within its own limit.
+within its own limit. The default, 16, is the count with the shortest no-op plan in the sweep of
+bench/workers_sweep.py (2 to 24 calls in flight at 20 ms per call; bench/README.md): fewer leave the
+latency unused, more only add contention for the interpreter lock.
 
 When a service answers "throttled", every thread calling that service waits (the cloud's Retry-After
 when it sends one, else a backoff that grows with consecutive throttles), and the service's limit halves;
@@ -23,8 +25,8 @@ from dataclasses import dataclass, field
 from provision.errors import ProvisionError
 
 WORKERS_ENV = "PROVISION_WORKERS"
-# Calls in flight per service: the count each provider used before (bench/README.md, Concurrency)
-DEFAULT_WORKERS = 8
+# Calls in flight per service: chosen by bench/workers_sweep.py (bench/README.md, Concurrency)
+DEFAULT_WORKERS = 16
 MAX_WORKERS = 64
 _GROWTH_RUN = 32  # successes in a row, per slot of the limit, before the limit grows by one
 _FIRST_BACKOFF_S = 0.1
