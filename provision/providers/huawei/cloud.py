@@ -11,6 +11,7 @@ from provision.manifest import Manifest
 from provision.providers.alibaba.base import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 from provision.providers.huawei.iam import IamProvider
+from provision.providers.huawei.intents import HuaweiSettler
 from provision.providers.huawei.network import ScpProvider, VpcepProvider
 from provision.providers.huawei.workspaces import WorkspaceProvider
 from provision.providers.registry import CloudEntry, Provider, Runtime
@@ -21,23 +22,27 @@ from provision.state.statefile import StateFile
 def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, manifest: str,
                     poll_interval_s: float | None = None) -> dict[Kind, Provider]:
     """Every Huawei provider, keyed by each kind it handles."""
-    iam = IamProvider(clients, sink, manifest)
+    iam = IamProvider(clients, sink, manifest, state)
     providers: list[Provider] = [
         iam,
         WorkspaceProvider(clients, sink, state, iam, manifest),
         VpcepProvider(clients, manifest,
-                      PollPolicy(interval_s=poll_interval_s) if poll_interval_s else PollPolicy()),
+                      PollPolicy(interval_s=poll_interval_s) if poll_interval_s else PollPolicy(), state),
         ScpProvider(clients, manifest),
     ]
     return {kind: provider for provider in providers for kind in provider.kinds}
 
 
 def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None) -> Runtime:
-    """The target (region, ``PROVISION_ENDPOINT``), the SDK clients and the providers of a Huawei manifest."""
+    """The target (region, ``PROVISION_ENDPOINT``), the SDK clients and the providers of a Huawei manifest,
+    and the settler of its open write-ahead intents."""
     target = HuaweiTarget.from_env(manifest.cloud.region)
     clients = HuaweiClients(target, HuaweiCredentials.from_env())
-    return Runtime("huaweicloud", target, clients,
-                   build_providers(clients, sink, state, manifest.name, poll_interval_s))
+    providers = build_providers(clients, sink, state, manifest.name, poll_interval_s)
+    iam, workspaces = providers[Kind.IAM_ACCESS_KEYS], providers[Kind.MAAS_API_KEY]
+    assert isinstance(iam, IamProvider) and isinstance(workspaces, WorkspaceProvider)
+    settler = HuaweiSettler(clients, sink, state, iam, workspaces)
+    return Runtime("huaweicloud", target, clients, providers, {kind: settler for kind in settler.kinds})
 
 
 CLOUD = CloudEntry(

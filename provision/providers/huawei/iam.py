@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from huaweicloudsdkiam.v5 import (
@@ -64,16 +64,27 @@ from provision.desired.huawei import (
 from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.huawei.base import create, marked, owner_tags, password, removed, tag_owner, unmarked
+from provision.providers.huawei.base import (
+    WriteAhead,
+    create,
+    marked,
+    owner_tags,
+    password,
+    removed,
+    tag_owner,
+    unmarked,
+)
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.read import (
     CustomPolicy,
     User,
     list_users,
+    read_access_keys,
     read_custom_policies,
     read_user,
 )
-from provision.state.secrets import SecretSink
+from provision.state.secrets import SecretSink, fingerprint
+from provision.state.statefile import StateFile
 
 _VERSIONS = 5  # identity policy versions kept by IAM v5: the oldest non-default goes before a new one
 
@@ -95,6 +106,14 @@ class Step:
     error: Exception | None = None
 
 
+@dataclass(frozen=True)
+class NewKey:
+    """A created AK/SK as the answer shows it, once (never printed)."""
+
+    access_key_id: str
+    secret: str = field(repr=False)
+
+
 class IamProvider:
     """Users and everything hanging on them, and custom identity policies."""
 
@@ -102,10 +121,11 @@ class IamProvider:
                                Kind.IAM_ATTACHMENT,
              Kind.IAM_GROUP_MEMBER)
 
-    def __init__(self, clients: HuaweiClients, sink: SecretSink, manifest: str) -> None:
+    def __init__(self, clients: HuaweiClients, sink: SecretSink, manifest: str, state: StateFile) -> None:
         self.clients = clients
         self.sink = sink
         self.manifest = manifest
+        self.state = state  # write-ahead intents of AK/SK and login profile creates, secret records
         self._user_ids: dict[str, str] = {}
         self._policy_ids: dict[tuple[str, str], str] = {}  # (policy_type, name) → id
         self._lock = threading.Lock()
@@ -292,11 +312,13 @@ class IamProvider:
         iam = self.clients.iam
         if change.action is Action.CREATE:
             secret = password()
+            print_ = self.sink.store_password(spec.user, secret)  # first: never lost with the answer
             body = CreateLoginProfileReqBody(password=secret,
                                              password_reset_required=bool(spec.password_reset_required))
-            self.clients.call(change.key, "CreateLoginProfileV5", lambda: iam().create_login_profile_v5(
-                CreateLoginProfileV5Request(user_id=user_id, body=body)))
-            print_ = self.sink.store_password(spec.user, secret)
+            create(self.clients, change.key, "CreateLoginProfileV5", lambda: iam().create_login_profile_v5(
+                CreateLoginProfileV5Request(user_id=user_id, body=body)),
+                   partial(self._set_password, change.key, user_id, secret),
+                   WriteAhead(self.state, Kind.IAM_LOGIN_PROFILE, spec.user, lambda _: None))
             return f"created console login of {spec.user} (password {print_} in the secrets sink)"
         if change.action is Action.UPDATE:
             body_u = UpdateLoginProfileReqBody(password_reset_required=bool(spec.password_reset_required))
@@ -310,7 +332,6 @@ class IamProvider:
 
     def _keys(self, change: Change, spec: IamAccessKeysSpec) -> str:
         user_id = self.user_id(spec.user)
-        iam = self.clients.iam
         live = change.live.spec if change.live is not None else None
         active = list(live.key_ids) if isinstance(live, IamAccessKeysSpec) else []
         wanted = 0 if change.action is Action.DELETE else (spec.count or 0)
@@ -324,14 +345,61 @@ class IamProvider:
             removed(self.clients, change.key, "DeleteAccessKeyV5", partial(self._delete_key, user_id, kid))
             done.append(f"deleted {kid}")
         for _ in range(wanted - len(keep)):
-            made = self.clients.call(change.key, "CreateAccessKeyV5", lambda: iam().create_access_key_v5(
-                CreateAccessKeyV5Request(user_id=user_id)).access_key)
-            fingerprint = self.sink.store_access_key(spec.user, str(made.access_key_id),
-                                                     str(made.secret_access_key))
-            keep.append(str(made.access_key_id))
-            done.append(f"created {made.access_key_id} (secret {fingerprint} in the secrets sink)")
+            made = self._create_key(change.key, spec.user, user_id)
+            keep.append(made.access_key_id)
+            tag = fingerprint(made.secret)
+            done.append(f"created {made.access_key_id} (secret {tag} in the secrets sink)")
         self.sink.keep_access_keys(spec.user, keep)
         return f"access keys of {spec.user}: " + (", ".join(done) or "unchanged")
+
+    def _set_password(self, key: str, user_id: str, secret: str) -> bool:
+        """A login profile that exists (an earlier attempt's answer was lost): given the sink's password."""
+        body = UpdateLoginProfileReqBody(password=secret)
+        self.clients.call(key, "UpdateLoginProfileV5", lambda: self.clients.iam().update_login_profile_v5(
+            UpdateLoginProfileV5Request(user_id=user_id, body=body)))
+        return True
+
+    def _create_key(self, key: str, user: str, user_id: str) -> NewKey:
+        """CreateAccessKeyV5 behind a write-ahead intent; the secret goes to the sink first thing. A retry
+        after a lost answer first deletes the key that attempt made (its secret is lost with the answer)."""
+        before = tuple(k.access_key_id for k in read_access_keys(self.clients, user_id))
+
+        def call() -> NewKey:
+            request = CreateAccessKeyV5Request(user_id=user_id)
+            made = self.clients.iam().create_access_key_v5(request).access_key
+            return NewKey(str(made.access_key_id), str(made.secret_access_key))
+
+        def look() -> NewKey | None:
+            self.drop_orphans(key, user, user_id, before)
+            return None
+
+        def record(made: NewKey) -> None:
+            tag = self.sink.store_access_key(user, made.access_key_id, made.secret)
+            self.state.record_secret(made.access_key_id, key, tag)
+
+        return create(self.clients, key, "CreateAccessKeyV5", call, look,
+                      WriteAhead(self.state, Kind.IAM_ACCESS_KEYS, user, record, before))
+
+    def drop_orphans(self, key: str, user: str, user_id: str, before: tuple[str, ...]) -> list[str]:
+        """Deactivate and delete the keys of ``user`` not in ``before`` whose secret the sink does not hold
+        (made by a create whose answer was lost): nobody can use them. Returns their ids."""
+        orphans = self.unheld_since(user, user_id, before)
+        for kid in orphans:
+            self.delete_unheld(key, user_id, kid)
+        return orphans
+
+    def unheld_since(self, user: str, user_id: str, before: tuple[str, ...]) -> list[str]:
+        """The keys of ``user`` not in ``before`` whose secret the sink does not hold (nothing changed)."""
+        held = self.sink.access_keys(user)
+        return [k.access_key_id for k in read_access_keys(self.clients, user_id)
+                if k.access_key_id not in before and k.access_key_id not in held]
+
+    def delete_unheld(self, key: str, user_id: str, access_key_id: str) -> str:
+        """Deactivate, then delete a key whose secret nobody holds (gone = done)."""
+        removed(self.clients, key, "UpdateAccessKeyV5", partial(self._deactivate, user_id, access_key_id))
+        removed(self.clients, key, "DeleteAccessKeyV5", partial(self._delete_key, user_id, access_key_id))
+        self.state.forget_secret(access_key_id)
+        return access_key_id
 
     def policy_id(self, name: str, policy_type: str) -> str:
         """The id of a system or custom identity policy, by name."""
