@@ -37,7 +37,8 @@ bench: $(STAMP)  ## benchmarks: figures only, no assertion (bench/README.md)
 	$(BIN)/python bench/manifest_load.py --users $(BENCH_USERS) --runs 3
 	$(BIN)/python bench/scale.py --users $(BENCH_USERS) --qps $(BENCH_QPS)
 	$(BIN)/python bench/emulator_rps.py --threads 1,8,16
-	$(BIN)/python bench/crash_recovery.py
+	$(BIN)/python bench/crash_recovery.py --cloud alibaba
+	$(BIN)/python bench/crash_recovery.py --cloud huawei
 
 docs: $(STAMP)  ## regenerate docs/cli.md and docs/manifest-reference.md from the code
 	$(BIN)/python -m provision.cli.docgen
