@@ -154,3 +154,23 @@ def test_sigkill_after_an_api_key_reset_settles_like_a_create(cli: Cli,
     assert f"deactivated and deleted API key {old_id}" in again.stderr
     assert_delivered(cli, case, manifest)
     assert (sink(cli, case).api_key(account, "ws-crash", "main") or ("",))[0] not in ("", old_id)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_creates_failed_before_the_commit_are_retried_and_deliver(cli: Cli, provider: str) -> None:
+    """The look before a retry must not take "nothing found" for "done": a 503 answered before the write
+    (nothing committed) is simply retried."""
+    case = CASES[provider]
+    manifest = cli.manifest("crash.yaml", case.manifest)
+    for action in case.creates.values():
+        cli.cloud.set_faults(action=action, error_rate=1.0, error_code="ServiceUnavailable", error_limit=1)
+
+    applied = cli("apply", "-m", manifest, "--auto-approve")
+
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    calls = cli.cloud.control("GET", "stats")["actions"]
+    assert {action: calls.get(action, 0) for action in case.creates.values()} == \
+        {action: 2 for action in case.creates.values()}  # each create: one 503, one retry that created
+    assert cli.cloud.control("GET", "stats")["faults_injected"] == {"ServiceUnavailable": len(case.creates)}
+    cli.cloud.clear_faults()
+    assert_delivered(cli, case, manifest)

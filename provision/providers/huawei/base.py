@@ -99,15 +99,17 @@ def create(clients: HuaweiClients, key: str, action: str, call: Callable[[], T],
     """The one way a resource is created: ``call``; if the cloud answers that it exists (a retry of a create
     whose answer was lost), the existing one ``find`` returns.
 
-    An ambiguous failure (timeout, dropped connection, 5xx after the request was sent) may hide a create the
-    cloud committed: the retry looks first (``find``) and creates only if nothing is found; a ``find`` of a
-    key whose secret died with the lost answer deletes that key and returns None. With ``ahead``, the intent
-    is recorded (durably) before the first attempt, the crash hook ``after-create:<kind>`` runs right after
-    the answer, ``ahead.record`` stores it, and only then is the intent closed; a failure that may have
-    committed leaves it open for the next run's settler."""
+    With ``ahead`` (a create whose answer carries a secret or an id: not idempotent, and not refused as a
+    duplicate when retried), the intent is recorded (durably) before the first attempt; an ambiguous failure
+    (timeout, dropped connection, 5xx after the request was sent) may hide a create the cloud committed, so
+    the retry looks first (``find``) and creates only if nothing is found (a ``find`` of a key whose secret
+    died with the lost answer deletes that key and returns None); the crash hook ``after-create:<kind>``
+    runs right after the answer, ``ahead.record`` stores it, and only then is the intent closed. A failure
+    that may have committed leaves the intent open for the next run's settler. Without ``ahead`` (names
+    unique in the account, attachments), a retried create is answered "it exists" and ``find`` returns it."""
     intent = ahead.state.open_intent(ahead.kind, ahead.name, ahead.before, ahead.owner) if ahead else None
     try:
-        made = clients.call(key, action, once_then_find(call, find))
+        made = clients.call(key, action, once_then_find(call, find) if ahead is not None else call)
     except HuaweiCallError as err:
         found = find() if err.outcome is Outcome.EXISTS else None
         if found is None:

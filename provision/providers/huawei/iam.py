@@ -81,6 +81,7 @@ from provision.providers.huawei.read import (
     list_users,
     read_access_keys,
     read_custom_policies,
+    read_login_profile,
     read_user,
 )
 from provision.state.secrets import SecretSink, fingerprint
@@ -352,8 +353,11 @@ class IamProvider:
         self.sink.keep_access_keys(spec.user, keep)
         return f"access keys of {spec.user}: " + (", ".join(done) or "unchanged")
 
-    def _set_password(self, key: str, user_id: str, secret: str) -> bool:
-        """A login profile that exists (an earlier attempt's answer was lost): given the sink's password."""
+    def _set_password(self, key: str, user_id: str, secret: str) -> bool | None:
+        """A login profile that exists (an earlier attempt's answer was lost) is given the sink's password;
+        None if there is none yet."""
+        if read_login_profile(self.clients, user_id) is None:
+            return None
         body = UpdateLoginProfileReqBody(password=secret)
         self.clients.call(key, "UpdateLoginProfileV5", lambda: self.clients.iam().update_login_profile_v5(
             UpdateLoginProfileV5Request(user_id=user_id, body=body)))
