@@ -138,7 +138,7 @@ def huawei_census(cloud: EmulatorHandle, state_dir: Path, secrets_dir: Path, use
                   workspaces: Sequence[str] = (), endpoints: Sequence[str] = ()) -> Census:
     """:func:`census` on Huawei Cloud: IAM v5 users and AK/SKs, ModelArts workspaces, MaaS keys, VPC
     endpoints, through the official Huawei SDKs (MaaS keys by signed REST: no SDK method)."""
-    from huaweicloudsdkiam.v5 import ListAccessKeysV5Request, ListUsersV5Request
+    from huaweicloudsdkiam.v5 import ListAccessKeysV5Request, ListUsersV5Request, ShowUserV5Request
     from huaweicloudsdkmodelarts.v1 import ListWorkspaceRequest
     from huaweicloudsdkvpcep.v1 import ListEndpointsRequest
 
@@ -148,6 +148,9 @@ def huawei_census(cloud: EmulatorHandle, state_dir: Path, secrets_dir: Path, use
     listed_users = {u.user_name: u for u in hw.iam().list_users_v5(ListUsersV5Request(limit=200)).users or []}
     for user in users:
         summary = listed_users.get(user)
+        shown = hw.iam().show_user_v5(ShowUserV5Request(user_id=summary.user_id)).user if summary else None
+        if shown is not None and not any(f"{t.tag_key}={t.tag_value}" == MARKER for t in shown.tags or []):
+            found.unmanaged.append(f"iam.user/{user}")
         keys = hw.iam().list_access_keys_v5(ListAccessKeysV5Request(user_id=summary.user_id)).access_keys \
             if summary is not None else []
         held = sink.access_keys(user)

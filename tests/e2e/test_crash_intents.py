@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 PROVIDERS = list(CASES)
-CRASHES = [(provider, kind) for provider, case in CASES.items() for kind in case.creates]
+# and the Huawei IAM user: tagged by a second call after its create
+CRASHES = [(provider, kind) for provider, case in CASES.items() for kind in case.creates] + \
+    [("huawei", Kind.IAM_USER)]
 KEYS = {Kind.ACCESS_KEYS, Kind.API_KEY, Kind.IAM_ACCESS_KEYS, Kind.MAAS_API_KEY}  # secrets in the answer
 
 

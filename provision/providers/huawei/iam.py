@@ -219,12 +219,15 @@ class IamProvider:
             def find() -> str | None:
                 return next((s.user_id for s in list_users(self.clients) if s.name == spec.user), None)
 
+            def record(made: str) -> None:  # tagged by a second call: a crash before it leaves it unmarked
+                with self._lock:
+                    self._user_ids[spec.user] = made
+                self._tag(change.key, made)
+
             user_id = create(self.clients, change.key, "CreateUserV5",
                              lambda: str(iam().create_user_v5(CreateUserV5Request(body=body)).user.user_id),
-                             find)
-            with self._lock:
-                self._user_ids[spec.user] = user_id
-            self._tag(change.key, user_id)
+                             find, WriteAhead(self.state, Kind.IAM_USER, spec.user, record,
+                                              owner=self.manifest))
             return f"created IAM user {spec.user} ({user_id})"
         user_id = self.user_id(spec.user)
         if change.action is Action.UPDATE:
@@ -246,6 +249,10 @@ class IamProvider:
         self.sink.keep_access_keys(spec.user, ())
         self.sink.forget_password(spec.user)
         return f"deleted IAM user {spec.user} ({len(steps)} step(s) before)"
+
+    def tag(self, key: str, user_id: str) -> None:
+        """Mark a user as managed by this manifest (the IAM v5 resource tags)."""
+        self._tag(key, user_id)
 
     def _tag(self, key: str, user_id: str) -> None:
         tags = Tags(tags=[Tag(tag_key=k, tag_value=v) for k, v in owner_tags(self.manifest)])

@@ -4,6 +4,8 @@ Each open intent names a create that was sent and whose answer was never recorde
 by name or marker, leaving out what existed before the create (``Intent.before``); what is then done is
 said the same way as on Alibaba Cloud (``providers/settle.py``):
 
+* an IAM user is tagged by a second call after its create: one the intent made without its tags is ours,
+  and is tagged (the plan would otherwise take it for an unmanaged look-alike);
 * an IAM AK/SK or a MaaS API key whose secret is not in the sink is unusable: deactivated and deleted
   (the plan then creates its replacement in the same run);
 * a ModelArts workspace carrying this manifest's marker is ours: its id is recorded, no ``adopt``;
@@ -20,13 +22,19 @@ from functools import partial
 from provision.desired.resources import Kind
 from provision.errors import ProvisionError
 from provision.providers.alibaba.markers import KeyMarker, owns
-from provision.providers.huawei.base import unmarked
+from provision.providers.huawei.base import tag_owner, unmarked
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.iam import IamProvider
-from provision.providers.huawei.read import read_api_keys, read_workspaces
+from provision.providers.huawei.read import (
+    list_users,
+    read_api_keys,
+    read_user,
+    read_workspaces,
+)
 from provision.providers.huawei.workspaces import WorkspaceProvider
 from provision.providers.settle import (
     KindSettler,
+    made_by,
     settle_login,
     settle_orphans,
     settle_tagged,
@@ -46,11 +54,25 @@ class HuaweiSettler(KindSettler):
                  workspaces: WorkspaceProvider) -> None:
         self.clients, self.sink, self.state = clients, sink, state
         self.iam, self.workspaces = iam, workspaces
-        super().__init__({Kind.IAM_ACCESS_KEYS: self._access_keys, Kind.MAAS_API_KEY: self._api_key,
+        super().__init__({Kind.IAM_USER: self._user, Kind.IAM_ACCESS_KEYS: self._access_keys,
+                          Kind.MAAS_API_KEY: self._api_key,
                           Kind.MA_WORKSPACE: self._workspace, Kind.IAM_LOGIN_PROFILE: self._login_profile,
                           Kind.VPCEP_ENDPOINT: self._endpoint})
 
     # -- kinds ----------------------------------------------------------------------------------------
+    def _user(self, intent: Intent, act: bool) -> Settlement:
+        """A user is tagged by a second call after its create: one the intent made untagged is ours."""
+        found = next((s for s in list_users(self.clients) if s.name == intent.name), None)
+        if found is None or found.user_id in intent.before:
+            return Settlement(intent.key, "the interrupted create made no IAM user")
+        if tag_owner(read_user(self.clients, found.user_id).tags).managed:
+            return Settlement(intent.key, f"IAM user {found.user_id} carries its ownership tags")
+        if act:
+            self.iam.tag(intent.key, found.user_id)
+            return Settlement(intent.key, f"tagged IAM user {found.user_id} as managed, {made_by(intent)}")
+        return Settlement(intent.key, f"IAM user {found.user_id} was {made_by(intent)} before its ownership "
+                                      "tags: apply tags it as managed", undelivered=True)
+
     def _access_keys(self, intent: Intent, act: bool) -> Settlement:
         try:
             user_id = self.iam.user_id(intent.name)
