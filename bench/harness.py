@@ -129,7 +129,7 @@ def seeded_users(users: int) -> dict[str, Any]:
     """The emulator seed's ``ram`` section holding ``users`` of a Size's manifest as `provision apply`
     leaves them (its ownership marker, display name, policy and one AccessKey): seeding thousands of users
     through apply would time the apply's state writes, not the plan."""
-    from provision.providers.alibaba.markers import comments_marker
+    from provision.providers.common.markers import comments_marker
 
     return {"users": [{"name": f"bench-{i:05d}", "display_name": f"Bench user {i}",
                        "comments": comments_marker("bench"), "policies": ["AliyunBailianDataReadOnlyAccess"],

@@ -32,6 +32,7 @@ class FaultRule(BaseModel):
     retry_after_ms: int | None = Field(default=None, gt=0)  # set → x-acs-retry-after on throttles
     error_rate: float = Field(default=0.0, ge=0, le=1)
     error_code: Literal["InternalError", "ServiceUnavailable"] = "InternalError"
+    error_limit: int | None = Field(default=None, ge=1)  # at most this many errors (before any write)
     qps: float | None = Field(default=None, gt=0)  # calls per second before Throttling.User
     data_plane: bool = False  # also apply to Bearer data-plane calls (the key is "METHOD /path")
     # commit then fail: a write (not a read) is performed, then its answer is lost
@@ -69,6 +70,7 @@ class Faults:
         self._windows: dict[str, deque[float]] = {}
         self._rng = random.Random(f"{seed}/faults")
         self._lost: Counter[str] = Counter()  # answers lost after commit, per rule key
+        self._errors: Counter[str] = Counter()  # errors answered before the call ran, per rule key
         self.injected: Counter[str] = Counter()
 
     def set(self, rule: FaultRule, action: str | None = None) -> None:
@@ -85,6 +87,7 @@ class Faults:
             self._windows.clear()
             self._rng = random.Random(f"{self._seed}/faults")
             self._lost.clear()
+            self._errors.clear()
             self.injected.clear()
 
     def rules(self) -> dict[str, FaultRule]:
@@ -135,7 +138,9 @@ class Faults:
                 return _throttle(rule, f"more than {rule.qps:g} calls per second")
         if rule.throttle_rate and self._rng.random() < rule.throttle_rate:
             return _throttle(rule, "injected")
-        if rule.error_rate and self._rng.random() < rule.error_rate:
+        if rule.error_rate and (rule.error_limit is None or self._errors[key] < rule.error_limit) and \
+                self._rng.random() < rule.error_rate:
+            self._errors[key] += 1
             return CloudError(rule.error_code, _ERROR_MESSAGE[rule.error_code],
                               _ERROR_STATUS[rule.error_code], "RPC")
         if rule.qps is not None:

@@ -93,8 +93,8 @@ class EmulatorHandle:
 
     def set_faults(self, action: str | None = None, **rule: Any) -> None:
         """Install a fault rule (``latency_ms``, ``jitter_ms``, ``throttle_rate``, ``retry_after_ms``,
-        ``error_rate``, ``error_code``, ``qps``, ``data_plane``, ``after_commit_rate``, ``after_commit``,
-        ``after_commit_limit``) for ``action`` or every action."""
+        ``error_rate``, ``error_code``, ``error_limit``, ``qps``, ``data_plane``, ``after_commit_rate``,
+        ``after_commit``, ``after_commit_limit``) for ``action`` or every action."""
         self.control("POST", "faults", {"action": action, **rule})
 
     def clear_faults(self) -> None:

@@ -79,7 +79,7 @@ def _check_size(file: str, text: str, limits: Limits) -> None:
 # --- env() --------------------------------------------------------------------------------------------
 
 _CREDENTIAL_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "HUAWEICLOUD_SDK_", "DASHSCOPE_API_KEY")
-_SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|APIKEY|_KEY$|_SK$|_AK$|^KEY$")
+_SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|APIKEY|API_KEY|_KEY$|_SK$|_AK$|^KEY$")
 
 
 def is_secret_named(name: str) -> bool:

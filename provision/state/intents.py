@@ -15,7 +15,8 @@ key missing from the sink is then told apart: handed off (a warning), lost (the 
 hand-off: the manifest is not delivered) or older than these records (a warning).
 
 ``crash_point``: the test hook ``PROVISION_TEST_CRASH_AT=after-create:<kind>`` kills the process with
-SIGKILL right after the cloud answered a create of that kind and before the answer is recorded.
+SIGKILL right after the cloud answered a create of that kind and before the answer is recorded
+(``after-reset:<kind>``: the same after a call that resets a key's secret).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Protocol
 
 CRASH_ENV = "PROVISION_TEST_CRASH_AT"
 AFTER_CREATE = "after-create"
+AFTER_RESET = "after-reset"  # a reset that shows a new secret once (ResetApiKey): settled like a create
 
 
 @dataclass(frozen=True)

@@ -166,16 +166,27 @@ def test_apply_asks_on_a_terminal_and_yes_applies(cli: Cli) -> None:
     assert users(cli.cloud) == ["tester"]
 
 
+HUAWEI_CLOUD = "cloud: {provider: huaweicloud, region: cn-southwest-2}"
+# provider → its cloud line, and the variables of its secrets: the credential chain's and the sink's
+CREDENTIALS = {"alibaba": ("cloud: {site: public, region: cn-beijing}", ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]),
+               "huawei": (HUAWEI_CLOUD, ["HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_CONSOLE_PASSWORD",
+                                         "MAAS_API_KEY_AGENT_DELIVERY_MAIN"])}
+ENV_LEAKS = [(p, v) for p, (_, variables) in CREDENTIALS.items() for v in variables]
+
+
 @pytest.mark.parametrize("output", ["--markdown", "--json"])
-def test_a_credential_read_through_env_never_reaches_a_plan(offline_cli: Cli, output: str) -> None:
+@pytest.mark.parametrize(("provider", "variable"), ENV_LEAKS, ids=[v for _, v in ENV_LEAKS])
+def test_a_credential_read_through_env_never_reaches_a_plan(offline_cli: Cli, output: str, provider: str,
+                                                            variable: str) -> None:
     secret = "Hx9-credential-secret-value"
-    offline_cli.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = secret
-    line = '    display_name: {{ env("ALIBABA_CLOUD_ACCESS_KEY_SECRET") }}'
-    path = offline_cli.manifest("leak.yaml", MINIMAL % line)
+    offline_cli.env[variable] = secret
+    line = f'    display_name: {{{{ env("{variable}") }}}}'
+    text = (MINIMAL % line).replace(CREDENTIALS["alibaba"][0], CREDENTIALS[provider][0])
+    path = offline_cli.manifest("leak.yaml", text)
     result = offline_cli("plan", "-m", path, output)
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith(f"error: {path}:6: ")
-    assert "ALIBABA_CLOUD_ACCESS_KEY_SECRET is a credential variable" in result.stderr
+    assert f"{variable} is a credential variable" in result.stderr
     assert secret not in result.stdout + result.stderr
 
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provision.errors import ProvisionError
+from provision.providers.huawei.cloud import CLOUD as HUAWEI
 from provision.state.secrets import SecretSink, SinkNames, fingerprint, parse_env
 
 NASTY = {
@@ -125,14 +126,18 @@ def test_the_check_creates_the_sink_0700_and_leaves_no_probe(tmp_path: Path) -> 
     assert os.listdir(sink.directory) == []
 
 
-def test_temp_files_a_killed_write_left_are_removed_before_the_next_write(tmp_path: Path) -> None:
-    sink = SecretSink(tmp_path / "secrets")
-    sink.write("alice", {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cret"})
+@pytest.mark.parametrize("names", [SinkNames(), HUAWEI.sink_names], ids=["alibaba", "huawei"])
+def test_temp_files_a_killed_write_left_are_removed_before_the_next_write(tmp_path: Path,
+                                                                          names: SinkNames) -> None:
+    sink = SecretSink(tmp_path / "secrets", names)
+    sink.store_access_key("alice", "AK1", "s3cret")
+    sink.store_password("alice", "pa55word!")
     leftover = sink.directory / ".tmp-abc123"  # what a SIGKILL between write and rename leaves
-    leftover.write_text("ALIBABA_CLOUD_ACCESS_KEY_SECRET=s3cret\n")
+    leftover.write_text(f"{names.key_secret}=s3cret\n{names.password}=pa55word!\n")
     sink.check_writable()
     assert sorted(p.name for p in sink.directory.iterdir()) == ["alice.env"]
-    assert sink.read("alice") == {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cret"}
+    assert sink.access_key_secret("alice", "AK1") == "s3cret" and sink.password("alice") == "pa55word!"
+    assert set(sink.all_values()) == {"pa55word!", "s3cret"}
 
 
 def test_a_sink_writes_its_clouds_own_names_and_still_finds_every_secret(tmp_path: Path) -> None:

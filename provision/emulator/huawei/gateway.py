@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from provision.emulator.faults import DROP
 from provision.emulator.httpio import HttpResponse, host_name, json_response
 from provision.emulator.huawei import signing
 from provision.emulator.huawei.authz import authorize
@@ -134,6 +135,11 @@ class HuaweiGateway:
                 reply = route.handler(ctx)
             if not route.read_only:
                 self.server.mark_dirty()
+                lost = self.server.faults.after_commit(route.name, route.data_plane)  # commit, then fail
+                if lost == DROP:
+                    return route.name, HttpResponse(503, b"", code="after_commit:drop", drop=True), caller_key
+                if isinstance(lost, CloudError):
+                    return route.name, error_response(lost), caller_key
             return route.name, success_response(reply), caller_key
         except CloudError as error:
             extra = {"encoded_authorization_message": None} if error.status == 403 else None

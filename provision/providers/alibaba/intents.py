@@ -16,9 +16,7 @@ process only, and orphaned keys are reported as not delivered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from alibabacloud_modelstudio20260210 import models as ms
 
@@ -28,35 +26,33 @@ from provision.providers.alibaba.modelstudio import find_workspaces
 from provision.providers.alibaba.modelstudio_keys import list_api_keys
 from provision.providers.alibaba.ram_credentials import Credentials
 from provision.providers.common.markers import KeyMarker, owns
+from provision.providers.settle import (
+    KindSettler,
+    settle_login,
+    settle_orphans,
+    settle_tagged,
+    settle_workspace,
+)
 from provision.state.intents import Intent, Settlement
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
-_INTERRUPTED = "created by an interrupted apply (intent of {at})"
 
-
-class AlibabaSettler:
+class AlibabaSettler(KindSettler):
     """Settles the open intents of every Alibaba kind that records one."""
 
     def __init__(self, clients: Clients, sink: SecretSink, state: StateFile,
                  credentials: Credentials) -> None:
         self.clients, self.sink, self.state, self.credentials = clients, sink, state, credentials
-        self._by_kind: dict[str, Callable[[Intent, bool], Settlement]] = {
-            Kind.ACCESS_KEYS: self._access_keys, Kind.API_KEY: self._api_key, Kind.WORKSPACE: self._workspace,
-            Kind.LOGIN_PROFILE: self._login_profile, Kind.ENDPOINT: self._endpoint}
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        return tuple(self._by_kind)
-
-    def settle(self, intent: Intent, act: bool) -> Settlement:
-        return self._by_kind[intent.kind](intent, act)
+        super().__init__({Kind.ACCESS_KEYS: self._access_keys, Kind.API_KEY: self._api_key,
+                          Kind.WORKSPACE: self._workspace, Kind.LOGIN_PROFILE: self._login_profile,
+                          Kind.ENDPOINT: self._endpoint})
 
     # -- kinds ----------------------------------------------------------------------------------------
     def _access_keys(self, intent: Intent, act: bool) -> Settlement:
         orphans = tuple(self.credentials.unheld_since(intent.name, intent.before))
-        return self._orphans(intent, act, "AccessKey", orphans,
-                             lambda key_id: self.credentials.delete_key(intent.name, key_id))
+        return settle_orphans(intent, act, "AccessKey", orphans,
+                              lambda key_id: self.credentials.delete_key(intent.name, key_id))
 
     def _api_key(self, intent: Intent, act: bool) -> Settlement:
         workspace, key_name = intent.name.split("/", 1)
@@ -72,7 +68,7 @@ class AlibabaSettler:
             held = self.sink.api_key(account, workspace, key_name)
             if held is None or held[0] != key_id:
                 orphans.append(key_id)
-        return self._orphans(intent, act, "API key", tuple(orphans), partial(self._delete_api_key, intent))
+        return settle_orphans(intent, act, "API key", tuple(orphans), partial(self._delete_api_key, intent))
 
     def _delete_api_key(self, intent: Intent, key_id: str) -> str:
         """DisableApiKey, then DeleteApiKey (gone = done), as for any key nobody can hold."""
@@ -83,42 +79,12 @@ class AlibabaSettler:
         self.state.forget_secret(key_id)
         return key_id
 
-    def _orphans(self, intent: Intent, act: bool, what: str, orphans: tuple[str, ...],
-                 delete: Callable[[str], Any]) -> Settlement:
-        made = _INTERRUPTED.format(at=intent.started_at)
-        if not orphans:
-            return Settlement(intent.key, f"no {what} {made} is left without its secret")
-        ids = ", ".join(orphans)
-        if act:
-            for key_id in orphans:
-                delete(key_id)
-            return Settlement(intent.key, f"deactivated and deleted {what} {ids}, {made}: its secret never "
-                                          "reached the sink; this run creates its replacement")
-        return Settlement(intent.key, f"{what} {ids} was {made} and its secret never reached the sink: "
-                                      "apply deactivates and deletes it, then creates its replacement",
-                          undelivered=True, orphaned=orphans)
-
     def _workspace(self, intent: Intent, act: bool) -> Settlement:
-        made = [w for w in find_workspaces(self.clients, intent.name)
-                if str(w.workspace_id) not in intent.before]
-        if not made:
-            return Settlement(intent.key, "the interrupted create made no workspace")
-        ws_id = str(made[0].workspace_id)
-        extra = f" ({len(made) - 1} more of that name not taken)" if len(made) > 1 else ""
-        if act:
-            self.state.record_workspace(intent.name, ws_id)
-            return Settlement(intent.key, f"recorded workspace {ws_id} as managed, "
-                                          f"{_INTERRUPTED.format(at=intent.started_at)}{extra}")
-        self.state.assume_workspace(intent.name, ws_id)
-        return Settlement(intent.key, f"workspace {ws_id} was {_INTERRUPTED.format(at=intent.started_at)}: "
-                                      f"planned as managed; apply records it{extra}")
+        return settle_workspace(intent, act, self.state, [str(w.workspace_id) for w in find_workspaces(
+            self.clients, intent.name) if str(w.workspace_id) not in intent.before])
 
     def _login_profile(self, intent: Intent, act: bool) -> Settlement:
-        if self.sink.password(intent.name) is not None:
-            return Settlement(intent.key, "its password went to the secrets sink before the create")
-        return Settlement(intent.key, "its password is not in the secrets sink: reset it in the RAM console "
-                                      "or delete the login profile, then re-run apply", undelivered=not act)
+        return settle_login(intent, act, self.sink.password(intent.name) is not None, "RAM console")
 
     def _endpoint(self, intent: Intent, act: bool) -> Settlement:
-        return Settlement(intent.key, "an endpoint is tagged as managed when it is created: "
-                                      "nothing to record")
+        return settle_tagged(intent)

@@ -20,7 +20,7 @@ from provision.providers.alibaba.calls import CallError
 from provision.providers.common.markers import KeyMarker, owns
 from provision.providers.common.pagers import token_pager
 from provision.providers.common.policies import once_then_find
-from provision.state.intents import after_create
+from provision.state.intents import AFTER_RESET, after_create, crash_point
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
@@ -180,11 +180,17 @@ class ApiKeyManager:
         return f"created {key} (value {tag} in the secrets sink)"
 
     def _rotate(self, key: str, spec: ApiKeySpec, key_id: str) -> str:
-        """ResetApiKey; the new value goes to the sink before anything else."""
+        """ResetApiKey behind a write-ahead intent, as a create: its answer is the new value's only copy, so a
+        run killed before the value is stored leaves a key nobody holds, which the next run's settler
+        deletes (and replaces). The new value goes to the sink before anything else."""
         request = ms.ResetApiKeyRequest()
         self.forget(spec)  # the old value stops working: a crash before the new one is stored shows it lost
+        intent = self.state.open_intent(Kind.API_KEY, spec.name, owner=self.manifest)
         resp = self.clients.call(key, "ResetApiKey", lambda: self.ms.reset_api_key(key_id, request))
-        return f"rotated (value {self._store(spec, key_id, resp.body.api_key.api_key_value)})"
+        crash_point(f"{AFTER_RESET}:{Kind.API_KEY}")
+        tag = self._store(spec, key_id, resp.body.api_key.api_key_value)
+        self.state.close_intent(intent)
+        return f"rotated (value {tag})"
 
     def _move(self, spec: ApiKeySpec, old: str | None, key_id: str) -> str:
         """Move the key's value from the old holder's secrets file to the new holder's, if the sink has it

@@ -7,8 +7,10 @@ and ``provision-manifest=<manifest>``; a custom identity policy, a workspace and
 the declared description is what is compared); a MaaS API key's description is its ``KeyMarker``
 (``provision:<ws>/<key> to=<user> manifest=<name> managed-by=provision``, ≤100 characters).
 
-Every create goes through :func:`create` (the choke point write-ahead intents can wrap): one call, and a
-create the cloud answers "it exists" (a retried create whose first answer was lost) is found instead.
+Every create goes through :func:`create`: one call, and a create the cloud answers "it exists" (a retried
+create whose first answer was lost) is found instead; a retry after an ambiguous failure looks first; a
+create whose answer carries a secret or an id to remember takes a write-ahead intent (:class:`WriteAhead`,
+``state/intents.py``), settled after a crash by ``providers/huawei/intents.py``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,22 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from provision.providers.common.markers import KeyMarker, Owner, comments_marker, comments_owner, marker_tags
+from provision.desired.resources import Kind
+from provision.providers.common.markers import (
+    KeyMarker,
+    Owner,
+    comments_marker,
+    comments_owner,
+    marker_tags,
+)
 from provision.providers.common.outcomes import Outcome
+from provision.providers.common.policies import once_then_find
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
+from provision.state.intents import after_create
+from provision.state.statefile import StateFile
 
 T = TypeVar("T")
 
@@ -51,19 +64,47 @@ def key_description(workspace: str, key_name: str, issued_to: str | None, manife
     return text if len(text) <= MAAS_DESCRIPTION_MAX else KeyMarker(workspace, key_name, issued_to).text()
 
 
+@dataclass(frozen=True)
+class WriteAhead(Generic[T]):
+    """The write-ahead intent of a create whose answer the tool must remember (a secret, an id):
+    ``record`` stores that answer (the secret in the sink, the id in the state file)."""
+
+    state: StateFile
+    kind: Kind
+    name: str  # the resource's name within its kind (the intent's key is ``kind/name``)
+    record: Callable[[T], object]
+    before: tuple[str, ...] = ()  # the cloud ids of that resource there before the create
+    owner: str = ""  # the manifest whose marker the created resource carries
+
+
 def create(clients: HuaweiClients, key: str, action: str, call: Callable[[], T],
-           find: Callable[[], T | None]) -> T:
+           find: Callable[[], T | None], ahead: WriteAhead[T] | None = None) -> T:
     """The one way a resource is created: ``call``; if the cloud answers that it exists (a retry of a create
-    whose answer was lost), the existing one ``find`` returns."""
+    whose answer was lost), the existing one ``find`` returns.
+
+    With ``ahead`` (a create whose answer carries a secret or an id: not idempotent, and not refused as a
+    duplicate when retried), the intent is recorded (durably) before the first attempt; an ambiguous failure
+    (timeout, dropped connection, 5xx after the request was sent) may hide a create the cloud committed, so
+    the retry looks first (``find``) and creates only if nothing is found (a ``find`` of a key whose secret
+    died with the lost answer deletes that key and returns None); the crash hook ``after-create:<kind>``
+    runs right after the answer, ``ahead.record`` stores it, and only then is the intent closed. A failure
+    that may have committed leaves the intent open for the next run's settler. Without ``ahead`` (names
+    unique in the account, attachments), a retried create is answered "it exists" and ``find`` returns it."""
+    intent = ahead.state.open_intent(ahead.kind, ahead.name, ahead.before, ahead.owner) if ahead else None
     try:
-        return clients.call(key, action, call)
+        made = clients.call(key, action, once_then_find(call, find) if ahead is not None else call)
     except HuaweiCallError as err:
-        if err.outcome is not Outcome.EXISTS:
-            raise
-        found = find()
+        found = find() if err.outcome is Outcome.EXISTS else None
         if found is None:
+            if ahead is not None and intent is not None and err.outcome in (Outcome.FAIL, Outcome.GONE):
+                ahead.state.close_intent(intent)  # refused: nothing was made
             raise
-        return found
+        made = found
+    if ahead is not None and intent is not None:
+        after_create(ahead.kind)
+        ahead.record(made)
+        ahead.state.close_intent(intent)
+    return made
 
 
 def removed(clients: HuaweiClients, key: str, action: str, call: Callable[[], object]) -> str:

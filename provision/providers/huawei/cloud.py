@@ -12,6 +12,7 @@ from provision.providers.common.policies import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
 from provision.providers.huawei.iam import IamProvider
 from provision.providers.huawei.iam_policies import IamPolicyProvider
+from provision.providers.huawei.intents import HuaweiSettler
 from provision.providers.huawei.network import ScpProvider, VpcepProvider
 from provision.providers.huawei.studio_roles import StudioRoleProvider
 from provision.providers.huawei.workspaces import WorkspaceProvider
@@ -24,13 +25,13 @@ def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, 
                     poll_interval_s: float | None = None) -> dict[Kind, Provider]:
     """Every Huawei provider, keyed by each kind it handles."""
     policies = IamPolicyProvider(clients, manifest)
-    iam = IamProvider(clients, sink, manifest, policies)
+    iam = IamProvider(clients, sink, manifest, policies, state)
     providers: list[Provider] = [
         iam,
         policies,
         WorkspaceProvider(clients, sink, state, iam, manifest),
         VpcepProvider(clients, manifest,
-                      PollPolicy(interval_s=poll_interval_s) if poll_interval_s else PollPolicy()),
+                      PollPolicy(interval_s=poll_interval_s) if poll_interval_s else PollPolicy(), state),
         ScpProvider(clients, manifest),
         StudioRoleProvider(clients, sink, state),
     ]
@@ -39,11 +40,15 @@ def build_providers(clients: HuaweiClients, sink: SecretSink, state: StateFile, 
 
 def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_s: float | None
           ) -> Runtime[HuaweiTarget, HuaweiClients]:
-    """The target (region, ``PROVISION_ENDPOINT``), the SDK clients and the providers of a Huawei manifest."""
+    """The target (region, ``PROVISION_ENDPOINT``), the SDK clients and the providers of a Huawei manifest,
+    and the settler of its open write-ahead intents."""
     target = HuaweiTarget.from_env(manifest.cloud.region)
     clients = HuaweiClients(target, HuaweiCredentials.from_env())
-    return Runtime("huaweicloud", target, clients,
-                   build_providers(clients, sink, state, manifest.name, poll_interval_s))
+    providers = build_providers(clients, sink, state, manifest.name, poll_interval_s)
+    iam, workspaces = providers[Kind.IAM_ACCESS_KEYS], providers[Kind.MAAS_API_KEY]
+    assert isinstance(iam, IamProvider) and isinstance(workspaces, WorkspaceProvider)
+    settler = HuaweiSettler(clients, sink, state, iam, workspaces)
+    return Runtime("huaweicloud", target, clients, providers, {kind: settler for kind in settler.kinds})
 
 
 CLOUD = CloudEntry(

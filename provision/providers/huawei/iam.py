@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from huaweicloudsdkiam.v5 import (
@@ -53,17 +53,26 @@ from provision.desired.resources import Desired, Kind, Live
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.common.markers import Owner
-from provision.providers.huawei.base import create, owner_tags, password, removed
+from provision.providers.huawei.base import (
+    WriteAhead,
+    create,
+    owner_tags,
+    password,
+    removed,
+)
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.iam_policies import IamPolicyProvider, detach
 from provision.providers.huawei.read_common import each
 from provision.providers.huawei.read_iam import (
     User,
     list_users,
+    read_access_keys,
+    read_login_profile,
     read_user,
     read_user_tags,
 )
-from provision.state.secrets import SecretSink
+from provision.state.secrets import SecretSink, fingerprint
+from provision.state.statefile import StateFile
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,14 @@ class Step:
     error: Exception | None = None
 
 
+@dataclass(frozen=True)
+class NewKey:
+    """A created AK/SK as the answer shows it, once (never printed)."""
+
+    access_key_id: str
+    secret: str = field(repr=False)
+
+
 class IamProvider:
     """Users and everything hanging on them (the policies' ids come from :class:`IamPolicyProvider`)."""
 
@@ -82,11 +99,12 @@ class IamProvider:
                                Kind.IAM_ATTACHMENT, Kind.IAM_GROUP_MEMBER)
 
     def __init__(self, clients: HuaweiClients, sink: SecretSink, manifest: str,
-                 policies: IamPolicyProvider) -> None:
+                 policies: IamPolicyProvider, state: StateFile) -> None:
         self.clients = clients
         self.policies = policies
         self.sink = sink
         self.manifest = manifest
+        self.state = state  # write-ahead intents of AK/SK and login profile creates, secret records
         self._user_ids: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -177,12 +195,15 @@ class IamProvider:
             def find() -> str | None:
                 return next((s.user_id for s in list_users(self.clients) if s.name == spec.user), None)
 
+            def record(made: str) -> None:  # tagged by a second call: a crash before it leaves it unmarked
+                with self._lock:
+                    self._user_ids[spec.user] = made
+                self._tag(change.key, made)
+
             user_id = create(self.clients, change.key, "CreateUserV5",
                              lambda: str(iam().create_user_v5(CreateUserV5Request(body=body)).user.user_id),
-                             find)
-            with self._lock:
-                self._user_ids[spec.user] = user_id
-            self._tag(change.key, user_id)
+                             find, WriteAhead(self.state, Kind.IAM_USER, spec.user, record,
+                                              owner=self.manifest))
             return f"created IAM user {spec.user} ({user_id})"
         user_id = self.user_id(spec.user)
         if change.action is Action.UPDATE:
@@ -204,6 +225,10 @@ class IamProvider:
         self.sink.keep_access_keys(spec.user, ())
         self.sink.forget_password(spec.user)
         return f"deleted IAM user {spec.user} ({len(steps)} step(s) before)"
+
+    def tag(self, key: str, user_id: str) -> None:
+        """Mark a user as managed by this manifest (the IAM v5 resource tags)."""
+        self._tag(key, user_id)
 
     def _tag(self, key: str, user_id: str) -> None:
         tags = Tags(tags=[Tag(tag_key=k, tag_value=v) for k, v in owner_tags(self.manifest)])
@@ -266,11 +291,13 @@ class IamProvider:
         iam = self.clients.iam
         if change.action is Action.CREATE:
             secret = password()
+            print_ = self.sink.store_password(spec.user, secret)  # first: never lost with the answer
             body = CreateLoginProfileReqBody(password=secret,
                                              password_reset_required=bool(spec.password_reset_required))
-            self.clients.call(change.key, "CreateLoginProfileV5", lambda: iam().create_login_profile_v5(
-                CreateLoginProfileV5Request(user_id=user_id, body=body)))
-            print_ = self.sink.store_password(spec.user, secret)
+            create(self.clients, change.key, "CreateLoginProfileV5", lambda: iam().create_login_profile_v5(
+                CreateLoginProfileV5Request(user_id=user_id, body=body)),
+                   partial(self._set_password, change.key, user_id, secret),
+                   WriteAhead(self.state, Kind.IAM_LOGIN_PROFILE, spec.user, lambda _: None))
             return f"created console login of {spec.user} (password {print_} in the secrets sink)"
         if change.action is Action.UPDATE:
             body_u = UpdateLoginProfileReqBody(password_reset_required=bool(spec.password_reset_required))
@@ -284,7 +311,6 @@ class IamProvider:
 
     def _keys(self, change: Change, spec: IamAccessKeysSpec) -> str:
         user_id = self.user_id(spec.user)
-        iam = self.clients.iam
         live = change.live.spec if change.live is not None else None
         active = list(live.key_ids) if isinstance(live, IamAccessKeysSpec) else []
         wanted = 0 if change.action is Action.DELETE else (spec.count or 0)
@@ -298,15 +324,64 @@ class IamProvider:
             removed(self.clients, change.key, "DeleteAccessKeyV5", partial(self._delete_key, user_id, kid))
             done.append(f"deleted {kid}")
         for _ in range(wanted - len(keep)):
-            made = self.clients.call(change.key, "CreateAccessKeyV5", lambda: iam().create_access_key_v5(
-                CreateAccessKeyV5Request(user_id=user_id)).access_key)
-            fingerprint = self.sink.store_access_key(spec.user, str(made.access_key_id),
-                                                     str(made.secret_access_key))
-            keep.append(str(made.access_key_id))
-            done.append(f"created {made.access_key_id} (secret {fingerprint} in the secrets sink)")
+            made = self._create_key(change.key, spec.user, user_id)
+            keep.append(made.access_key_id)
+            tag = fingerprint(made.secret)
+            done.append(f"created {made.access_key_id} (secret {tag} in the secrets sink)")
         self.sink.keep_access_keys(spec.user, keep)
         return f"access keys of {spec.user}: " + (", ".join(done) or "unchanged")
 
+    def _set_password(self, key: str, user_id: str, secret: str) -> bool | None:
+        """A login profile that exists (an earlier attempt's answer was lost) is given the sink's password;
+        None if there is none yet."""
+        if read_login_profile(self.clients, user_id) is None:
+            return None
+        body = UpdateLoginProfileReqBody(password=secret)
+        self.clients.call(key, "UpdateLoginProfileV5", lambda: self.clients.iam().update_login_profile_v5(
+            UpdateLoginProfileV5Request(user_id=user_id, body=body)))
+        return True
+
+    def _create_key(self, key: str, user: str, user_id: str) -> NewKey:
+        """CreateAccessKeyV5 behind a write-ahead intent; the secret goes to the sink first thing. A retry
+        after a lost answer first deletes the key that attempt made (its secret is lost with the answer)."""
+        before = tuple(k.access_key_id for k in read_access_keys(self.clients, user_id))
+
+        def call() -> NewKey:
+            request = CreateAccessKeyV5Request(user_id=user_id)
+            made = self.clients.iam().create_access_key_v5(request).access_key
+            return NewKey(str(made.access_key_id), str(made.secret_access_key))
+
+        def look() -> NewKey | None:
+            self.drop_orphans(key, user, user_id, before)
+            return None
+
+        def record(made: NewKey) -> None:
+            tag = self.sink.store_access_key(user, made.access_key_id, made.secret)
+            self.state.record_secret(made.access_key_id, key, tag)
+
+        return create(self.clients, key, "CreateAccessKeyV5", call, look,
+                      WriteAhead(self.state, Kind.IAM_ACCESS_KEYS, user, record, before))
+
+    def drop_orphans(self, key: str, user: str, user_id: str, before: tuple[str, ...]) -> list[str]:
+        """Deactivate and delete the keys of ``user`` not in ``before`` whose secret the sink does not hold
+        (made by a create whose answer was lost): nobody can use them. Returns their ids."""
+        orphans = self.unheld_since(user, user_id, before)
+        for kid in orphans:
+            self.delete_unheld(key, user_id, kid)
+        return orphans
+
+    def unheld_since(self, user: str, user_id: str, before: tuple[str, ...]) -> list[str]:
+        """The keys of ``user`` not in ``before`` whose secret the sink does not hold (nothing changed)."""
+        held = self.sink.access_keys(user)
+        return [k.access_key_id for k in read_access_keys(self.clients, user_id)
+                if k.access_key_id not in before and k.access_key_id not in held]
+
+    def delete_unheld(self, key: str, user_id: str, access_key_id: str) -> str:
+        """Deactivate, then delete a key whose secret nobody holds (gone = done)."""
+        removed(self.clients, key, "UpdateAccessKeyV5", partial(self._deactivate, user_id, access_key_id))
+        removed(self.clients, key, "DeleteAccessKeyV5", partial(self._delete_key, user_id, access_key_id))
+        self.state.forget_secret(access_key_id)
+        return access_key_id
     def _attachment(self, change: Change, spec: IamAttachmentSpec) -> str:
         user_id = self.user_id(spec.user)
         policy_id = self.policies.policy_id(spec.policy, spec.policy_type)

@@ -38,9 +38,18 @@ from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.common.markers import Owner
 from provision.providers.common.policies import PollPolicy
-from provision.providers.huawei.base import TAG_NAME, create, marked, owner_tags, removed, unmarked
+from provision.providers.huawei.base import (
+    TAG_NAME,
+    WriteAhead,
+    create,
+    marked,
+    owner_tags,
+    removed,
+    unmarked,
+)
 from provision.providers.huawei.clients import HuaweiClients
 from provision.providers.huawei.read import VpcEndpoint, read_endpoints, read_scps
+from provision.state.statefile import StateFile
 
 SCP_TYPE = "service_control_policy"
 READY = "accepted"
@@ -65,9 +74,11 @@ class VpcepProvider:
 
     kinds: tuple[Kind, ...] = (Kind.VPCEP_ENDPOINT,)
 
-    def __init__(self, clients: HuaweiClients, manifest: str, poll: PollPolicy = _POLL) -> None:
+    def __init__(self, clients: HuaweiClients, manifest: str, poll: PollPolicy = _POLL,
+                 state: StateFile | None = None) -> None:
         self.clients = clients
         self.manifest = manifest
+        self.state = state  # write-ahead intents of endpoint creates
         self.interval_s = poll.interval_s
         self.timeout_s = poll.timeout_s
 
@@ -110,8 +121,11 @@ class VpcepProvider:
             mine = endpoint_names(read_endpoints(self.clients), self.manifest).get(spec.endpoint)
             return mine.endpoint_id if mine is not None else None
 
+        ahead: WriteAhead[str] | None = None if self.state is None else WriteAhead(
+            self.state, Kind.VPCEP_ENDPOINT, spec.endpoint, lambda _: None,  # tagged by the create itself
+            owner=self.manifest)
         return create(self.clients, key, "CreateEndpoint", lambda: str(
-            self.clients.vpcep().create_endpoint(CreateEndpointRequest(body=body)).id), find)
+            self.clients.vpcep().create_endpoint(CreateEndpointRequest(body=body)).id), find, ahead)
 
     def _delete(self, key: str, endpoint_id: str) -> str:
         return removed(self.clients, key, "DeleteEndpoint", lambda: self.clients.vpcep().delete_endpoint(

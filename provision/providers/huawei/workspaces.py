@@ -27,11 +27,11 @@ from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.common.markers import KeyMarker, owns
 from provision.providers.common.outcomes import Outcome
-from provision.providers.huawei.base import create, key_description, marked, removed, unmarked
+from provision.providers.huawei.base import WriteAhead, create, key_description, marked, removed, unmarked
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.iam import IamProvider
 from provision.providers.huawei.read import ApiKey, Workspace, read_api_keys, read_workspace, read_workspaces
-from provision.state.secrets import SecretSink
+from provision.state.secrets import SecretSink, fingerprint
 from provision.state.statefile import StateFile
 
 _LABEL = re.compile(r"[^A-Za-z0-9_-]")
@@ -127,11 +127,14 @@ class WorkspaceProvider:
                 return next((w.workspace_id for w in read_workspaces(self.clients)
                              if w.name == spec.workspace and w.status not in _GONE), None)
 
+            def record(made: str) -> None:  # the id is known from the answer (or the look) only
+                self._ids[spec.workspace] = made
+                self.state.record_workspace(spec.workspace, made)
+
             workspace_id = create(self.clients, change.key, "CreateWorkspace",
                                   lambda: str(ma().create_workspace(CreateWorkspaceRequest(body=body)).id),
-                                  find)
-            self._ids[spec.workspace] = workspace_id
-            self.state.record_workspace(spec.workspace, workspace_id)
+                                  find, WriteAhead(self.state, Kind.MA_WORKSPACE, spec.workspace, record,
+                                                   owner=self.manifest))
             return f"created workspace {spec.workspace} ({workspace_id}, {spec.auth_type or INTERNAL})"
         workspace_id = self.workspace_id(spec.workspace)
         if change.action is Action.UPDATE:
@@ -195,15 +198,16 @@ class WorkspaceProvider:
             if isinstance(live, MaasApiKeySpec) and live.issued_to != spec.issued_to:
                 self.sink.forget_api_key(SecretSink.api_key_account(spec.workspace, live.issued_to),
                                          spec.workspace, spec.key_name)
-        key_id, value = self._create_key(change.key, spec)
-        fingerprint = self.sink.store_api_key(account, spec.workspace, spec.key_name, key_id, value)
-        return f"{'replaced' if old_id else 'created'} API key {spec.name} ({key_id}, secret {fingerprint} " \
+        key_id, value = self._create_key(change.key, spec, account)
+        tag = fingerprint(value)
+        return f"{'replaced' if old_id else 'created'} API key {spec.name} ({key_id}, secret {tag} " \
                "in " \
                f"the secrets sink of {account})"
 
-    def _create_key(self, key: str, spec: MaasApiKeySpec) -> tuple[str, str]:
-        """Create the key; if its label exists with our marker (a create whose answer was lost, so its secret
-        was never seen) that key is deleted and created again."""
+    def _create_key(self, key: str, spec: MaasApiKeySpec, account: str) -> tuple[str, str]:
+        """Create the key behind a write-ahead intent, its value to the sink first thing; if its label exists
+        with our marker (a create whose answer was lost, so its secret was never seen) that key is deleted
+        and created again."""
         whitelist = list(spec.ip_allow_list or ())
         body = {"label": label(spec.workspace, spec.key_name),
                 "description": key_description(spec.workspace, spec.key_name, spec.issued_to, self.manifest),
@@ -222,7 +226,18 @@ class WorkspaceProvider:
             self._delete_key(key, lost.key_id)
             return call()
 
-        return create(self.clients, key, "CreateMaasApiKey", call, find)
+        def record(made: tuple[str, str]) -> None:
+            tag = self.sink.store_api_key(account, spec.workspace, spec.key_name, *made)
+            self.state.record_secret(made[0], key, tag)
+
+        return create(self.clients, key, "CreateMaasApiKey", call, find,
+                      WriteAhead(self.state, Kind.MAAS_API_KEY, spec.name, record, owner=self.manifest))
+
+    def delete_unheld(self, key: str, key_id: str) -> str:
+        """Delete a MaaS key whose value nobody holds (gone = done); its secret record goes with it."""
+        self._delete_key(key, key_id)
+        self.state.forget_secret(key_id)
+        return key_id
 
     def _delete_key(self, key: str, key_id: str) -> str:
         path = f"/v1/{self.clients.project_id}/maas/api-auth/api-keys/{key_id}"
