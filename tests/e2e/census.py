@@ -163,7 +163,7 @@ def huawei_census(cloud: EmulatorHandle, state_dir: Path, secrets_dir: Path, use
         found.counts[f"modelarts.workspace/{name}"] = len(same)
         recorded = state.workspace_id(name)
         found.unmanaged += [f"modelarts.workspace/{name}: {w.id}" for w in same
-                            if w.id != recorded or not unmarked(str(w.description or ""))[1].managed]
+                            if w.id != recorded or not unmarked(str(w.description or ""))[1].marked]
     answer = hw.signed("GET", f"/v2/{hw.project_id}/maas/api-auth/api-keys", query={"limit": "100"})
     for key in (answer.json().get("api_key_list") or {}).get("items") or []:
         marker = KeyMarker.parse(str(key.get("description") or ""))
