@@ -20,7 +20,16 @@ from typing import Any
 
 from provision.checks.huawei.context import HuaweiContext
 from provision.checks.huawei.proofs import prove_revoked
-from provision.checks.records import RevokeRecord, check_manifest, render_record, step_line, write_record
+from provision.checks.records import (
+    MANUAL,
+    Membership,
+    RevokeRecord,
+    check_manifest,
+    console_memberships,
+    render_record,
+    step_line,
+    write_record,
+)
 from provision.checks.results import Credential, Proof
 from provision.clock import iso, now
 from provision.desired.huawei import (
@@ -31,6 +40,7 @@ from provision.desired.huawei import (
     IamUserSpec,
     MaasApiKeySpec,
     ModelArtsGrantSpec,
+    StudioRoleSpec,
 )
 from provision.desired.resources import Kind, Live
 from provision.engine.flow import Prepared
@@ -51,6 +61,7 @@ from provision.providers.huawei.read import (
     read_workspaces,
 )
 from provision.providers.huawei.workspaces import WorkspaceProvider, granted, keys_issued_to
+from provision.providers.lookup import provider_of
 from provision.state.secrets import SecretSink
 
 __all__ = ["HuaweiRevokePlan", "read_revoke", "render_record", "run_revoke", "step_line"]
@@ -69,6 +80,7 @@ class HuaweiRevokePlan:
     workspaces: tuple[Workspace, ...]  # whose INTERNAL grants list the user
     credentials: tuple[Credential, ...]  # captured from the sink: never printed
     delete_user: bool
+    memberships: tuple[Membership, ...] = ()  # Studio roles: no API, a console step each
 
     def steps(self) -> list[str]:
         """The steps revoke will take, in order, as found now."""
@@ -84,6 +96,8 @@ class HuaweiRevokePlan:
             ["workspace grants: none"]
         lines += [f"delete API key {ws}/{name} ({k.key_id})" for k, ws, name in self.api_keys] or \
             ["API keys issued to it: none"]
+        lines += [f"console step: remove the Studio role in workspace {m.workspace}"
+                  for m in self.memberships]
         if self.delete_user:
             lines.append("delete the IAM user" if u else "IAM user: already deleted")
         held = len([c for c in self.credentials if c.kind != "console-password"])
@@ -93,9 +107,8 @@ class HuaweiRevokePlan:
 
 
 def _providers(context: HuaweiContext) -> tuple[IamProvider, WorkspaceProvider]:
-    iam, workspaces = context.providers[Kind.IAM_USER], context.providers[Kind.MA_WORKSPACE]
-    assert isinstance(iam, IamProvider) and isinstance(workspaces, WorkspaceProvider)
-    return iam, workspaces
+    return (provider_of(context.providers, Kind.IAM_USER, IamProvider),
+            provider_of(context.providers, Kind.MA_WORKSPACE, WorkspaceProvider))
 
 
 def read_revoke(prepared: Prepared, context: HuaweiContext, user: str, *, delete_user: bool,
@@ -111,8 +124,9 @@ def read_revoke(prepared: Prepared, context: HuaweiContext, user: str, *, delete
                              "manage it")
     keys = tuple(keys_issued_to(read_api_keys(clients), user))
     workspaces = tuple(granted(read_workspaces(clients), user))
+    roles = console_memberships(prepared, context.state, user, why, StudioRoleSpec)
     return HuaweiRevokePlan(user, why, found, keys, workspaces, _captured(context.sink, user, keys),
-                            delete_user)
+                            delete_user, roles)
 
 
 def _captured(sink: SecretSink, user: str, keys: tuple[tuple[ApiKey, str, str], ...]) -> tuple[Credential,
@@ -147,6 +161,10 @@ def run_revoke(plan: HuaweiRevokePlan, prepared: Prepared, context: HuaweiContex
         live = Live(spec, True, key.key_id)
         steps.append(_step(f"delete API key {ws_name}/{name} ({key.key_id})",
                            partial(workspaces.execute, Change(live.key, Action.DELETE, "revoke", live=live))))
+    steps += [Step(f"remove the Studio role in workspace {m.workspace} (console)", MANUAL)
+              for m in plan.memberships]
+    for m in plan.memberships:  # plans list the removal until `membership confirm --removed`
+        context.state.record_removal(m.workspace, plan.user, f"revoked: {plan.why}", started)
     if plan.delete_user and plan.found is not None:
         user_live = Live(IamUserSpec(user=plan.user), True, plan.found.user_id)
         steps.append(_step(f"delete the IAM user {plan.user}", lambda: iam.execute(
@@ -159,7 +177,9 @@ def run_revoke(plan: HuaweiRevokePlan, prepared: Prepared, context: HuaweiContex
     record = RevokeRecord(
         user=plan.user, manifest=str(prepared.source.manifest), why=plan.why,
         operator=os.environ.get("USER") or "unknown", caller=_caller(clients), started_at=iso(started),
-        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps), checklist=(),
+        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
+        checklist=tuple(m.checklist for m in plan.memberships),
+        console_removals=tuple(m.workspace for m in plan.memberships),
         credentials=tuple(_drop_if_dead(context.sink, plan.user, c, proofs) for c in plan.credentials),
         proofs=tuple(proofs))
     return write_record(record, context.state.path.parent / "records")

@@ -13,10 +13,14 @@ from typing import Any
 
 from provision.checks.results import Proof
 from provision.clock import iso
+from provision.desired.resources import Live, MemberSpec
 from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
 from provision.manifest.marks import dotted
+from provision.plan.checklist import manual_step
+from provision.plan.diff import Action, Change
 from provision.providers.common.delete_steps import ALREADY_GONE, DONE, Step
+from provision.state.statefile import StateFile
 
 MANUAL = "manual"
 RECORD_VERSION = 1
@@ -131,3 +135,45 @@ def render_record(record: RevokeRecord) -> str:
                f"revoke: NOT proven: {len(failed)} of {len(record.proofs)} proofs failed"
                + (", and some steps failed" if any(s.error for s in record.steps) else ""))
     return "\n".join([*lines, verdict])
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A workspace the user may be a member of: removing it is a console step (no API exists)."""
+
+    workspace: str
+    workspace_id: str | None
+    checklist: str  # the console step, in words an operator can follow
+
+
+def console_memberships(prepared: Prepared, state: StateFile, user: str, why: str,
+                        spec_type: type[MemberSpec]) -> tuple[Membership, ...]:
+    """Workspaces the manifest makes ``user`` a member of, where its membership was confirmed, or whose
+    removal is pending already; each removal's console step ends with the ``membership confirm --removed``
+    that ends it. ``spec_type`` is the cloud's console-only membership (a Bailian membership, a ModelArts
+    Studio role)."""
+    known = {ws for (ws, member) in state.confirmations() if member == user}
+    known |= {ws for (ws, member) in state.pending_removals() if member == user}
+    # a removal an earlier revoke asked for that is no longer pending was confirmed done (--removed)
+    done = asked_removals(state.path.parent / "records", user) - known
+    workspaces = known | {ws.name for ws in prepared.manifest.workspaces
+                          if any(m.user == user for m in ws.members) and ws.name not in done}
+    found = []
+    for workspace in sorted(workspaces):
+        spec = spec_type(workspace=workspace, user=user)
+        change = Change(spec.key, Action.MANUAL, f"revoke: {why}", live=Live(spec, managed=True))
+        ws_id = state.workspace_id(workspace)
+        step = manual_step(change, ws_id, prepared.source.command_args())
+        found.append(Membership(workspace, ws_id, step.line()))
+    return tuple(found)
+
+
+def asked_removals(directory: Path, user: str) -> set[str]:
+    """The workspaces earlier revocation records of ``user`` asked to remove it from in the console."""
+    asked: set[str] = set()
+    for path in directory.glob(f"revoke-{user}-*.json"):
+        try:
+            asked.update(str(ws) for ws in json.loads(path.read_text()).get("console_removals", []))
+        except (OSError, ValueError, AttributeError):
+            continue  # an unreadable record asks for nothing
+    return asked

@@ -9,19 +9,20 @@ changes, used once more to prove they are dead, then dropped from the sink; the 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from provision.checks.contexts import AlibabaContext
 from provision.checks.records import MANUAL as MANUAL
 from provision.checks.records import RECORD_VERSION as RECORD_VERSION
+from provision.checks.records import Membership as Membership
 from provision.checks.records import RevokeRecord as RevokeRecord
+from provision.checks.records import asked_removals as asked_removals
 from provision.checks.records import check_manifest as check_manifest
+from provision.checks.records import console_memberships
 from provision.checks.records import render_record as render_record
 from provision.checks.records import step_line as step_line
 from provision.checks.records import write_record as write_record
@@ -39,22 +40,12 @@ from provision.desired.resources import (
 )
 from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
-from provision.plan.checklist import manual_step
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba import CallError
 from provision.providers.alibaba.ram_users import UserFacts
 from provision.providers.common.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step
 
 OnStep = Callable[[Step], None]
-
-
-@dataclass(frozen=True)
-class Membership:
-    """A workspace the user may be a member of: removing it is a console step (no API exists)."""
-
-    workspace: str
-    workspace_id: str | None
-    checklist: str  # the console step, in words an operator can follow
 
 
 @dataclass(frozen=True)
@@ -105,27 +96,7 @@ def read_revoke(prepared: Prepared, context: AlibabaContext, user: str, *, delet
     live_keys = [k.spec for k in keys if isinstance(k.spec, ApiKeySpec)]
     return RevokePlan(user, why, access, tuple(ram.strip_steps(access)) if access.exists else (), keys,
                       captured(prepared.manifest, context.sink, user, live_keys),
-                      _memberships(prepared, context, user, why), delete_user)
-
-
-def _memberships(prepared: Prepared, context: AlibabaContext, user: str, why: str) -> tuple[Membership, ...]:
-    """Workspaces the manifest makes ``user`` a member of, where its membership was confirmed, or whose
-    removal is pending already; each removal's console step ends with the ``membership confirm --removed``
-    that ends it."""
-    known = {ws for (ws, member) in context.state.confirmations() if member == user}
-    known |= {ws for (ws, member) in context.state.pending_removals() if member == user}
-    # a removal an earlier revoke asked for that is no longer pending was confirmed done (--removed)
-    done = asked_removals(context.state.path.parent / "records", user) - known
-    workspaces = known | {ws.name for ws in prepared.manifest.workspaces
-                          if any(m.user == user for m in ws.members) and ws.name not in done}
-    found = []
-    for workspace in sorted(workspaces):
-        spec = MemberSpec(workspace=workspace, user=user)
-        change = Change(spec.key, Action.MANUAL, f"revoke: {why}", live=Live(spec, managed=True))
-        ws_id = context.state.workspace_id(workspace)
-        step = manual_step(change, ws_id, prepared.source.command_args())
-        found.append(Membership(workspace, ws_id, step.line()))
-    return tuple(found)
+                      console_memberships(prepared, context.state, user, why, MemberSpec), delete_user)
 
 
 # --- run -----------------------------------------------------------------------------------------------
@@ -213,17 +184,6 @@ def _caller(context: AlibabaContext) -> str:
     except CallError:
         return ""
     return str(answer.body.arn or "")
-
-
-def asked_removals(directory: Path, user: str) -> set[str]:
-    """The workspaces earlier revocation records of ``user`` asked to remove it from in the console."""
-    asked: set[str] = set()
-    for path in directory.glob(f"revoke-{user}-*.json"):
-        try:
-            asked.update(str(ws) for ws in json.loads(path.read_text()).get("console_removals", []))
-        except (OSError, ValueError, AttributeError):
-            continue  # an unreadable record asks for nothing
-    return asked
 
 
 # --- output --------------------------------------------------------------------------------------------

@@ -165,3 +165,42 @@ def test_verify_proves_the_guardrail_confines_pangu_to_the_vpc_endpoint(cli: Cli
     failed = sorted(r for r, row in rows.items() if not row["passed"])
     assert failed == [f"verify.checks[0].confined-{k}@direct" for k in ("agent", "v1", "v2")], failed
     assert "g:SourceVpce condition does not hold" in rows[failed[0]]["diagnosis"]
+
+
+def test_revoke_lists_the_studio_role_removal_as_a_console_step_in_its_record(cli: Cli) -> None:
+    path = cli.manifest("roles.yaml", _members("[{user: bob, role: admin}]"))
+    assert cli("apply", "-m", path, "--auto-approve").exit_code == 0
+    confirm = ("membership", "confirm", "-m", path, "--workspace", "team-space", "--user", "bob")
+    assert cli(*confirm, "--role", "admin", "--by", "ops").exit_code == 0
+
+    # the customer accepted: bob expires (before the tests' clock, 2026-12-01), and revoke takes it all back
+    expired = cli.manifest("roles.yaml", _members("[{user: bob, role: admin}]").replace(
+        "  - name: bob\n", "  - name: bob\n    expires_at: 2026-11-30T00:00:00Z\n"))
+    revoked = cli("revoke", "-m", expired, "--user", "bob", "--auto-approve", "--json")
+    assert revoked.exit_code == 0, revoked.stdout + revoked.stderr
+    record = revoked.json()
+    assert record["console_removals"] == ["team-space"]
+    [step] = record["checklist"]
+    assert "team-space" in step and "--removed" in step
+    assert {"step": "remove the Studio role in workspace team-space (console)", "result": "manual"} in [
+        {k: s[k] for k in ("step", "result")} for s in record["steps"]]
+    # the grant went by API; the role stays listed as a console step until its removal is confirmed
+    changes, _ = _plan(cli, expired)
+    assert changes[ROLE]["action"] == "manual", changes[ROLE]
+    assert GRANT not in changes or changes[GRANT]["action"] == "no-op"
+    assert cli(*confirm[:3], str(expired), *confirm[4:], "--removed", "--by", "ops").exit_code == 0
+    assert "no console steps pending" in cli("membership", "checklist", "-m", expired).stdout
+
+
+def test_verify_shows_the_checks_of_an_expired_user_as_skipped_with_the_reason(cli: Cli) -> None:
+    manifest = cli.manifests / "huawei.yaml"
+    assert cli("apply", "-m", manifest, "--var", "expires=2999-01-01T00:00:00Z", "--auto-approve").exit_code == 0
+    verified = cli("verify", "-m", manifest, "--var", "expires=2026-11-30T00:00:00Z", "--json")
+    assert verified.exit_code == 0, verified.stdout + verified.stderr  # a skipped row is not a failure
+    rows = {row["id"]: row for row in verified.json()}
+    assert rows["verify.checks[0]"]["skipped"] is True
+    assert rows["verify.checks[0]"]["diagnosis"].startswith("skipped: ")
+    assert "expired at 2026-11-30T00:00:00Z" in rows["verify.checks[0]"]["diagnosis"]
+    assert "manifests/huawei.yaml:" in rows["verify.checks[0]"]["entry"]
+    text = cli("verify", "-m", manifest, "--var", "expires=2026-11-30T00:00:00Z")
+    assert "1 skipped" in text.stdout, text.stdout

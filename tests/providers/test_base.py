@@ -106,6 +106,11 @@ def test_error_codes_map_once_to_outcomes() -> None:
     assert outcome_of("EntityNotExist.User.LoginProfile", "GetLoginProfile") is Outcome.GONE
     assert outcome_of("EndpointNotFound", "DeleteVpcEndpoint") is Outcome.GONE
     assert outcome_of("WorkspaceNotExist", "DeleteWorkspace") is Outcome.GONE
+    # a custom policy's delete steps: what vanished between the plan's read and the step is done
+    assert outcome_of("EntityNotExist.Group.Policy", "DetachPolicyFromGroup") is Outcome.GONE
+    assert outcome_of("EntityNotExist.Role.Policy", "DetachPolicyFromRole") is Outcome.GONE
+    assert outcome_of("EntityNotExist.Policy.Version", "DeletePolicyVersion") is Outcome.GONE
+    assert outcome_of("EntityNotExist.Policy.Version", "DeletePolicy") is Outcome.FAIL
     # a not-found code is "already gone" only for the action that answers it: anything else fails
     assert outcome_of("EntityNotExist.User.LoginProfile", "DeleteUser") is Outcome.FAIL
     assert outcome_of("EntityNotExist.Role", "DeleteUser") is Outcome.FAIL

@@ -111,6 +111,10 @@ _GONE: dict[str, frozenset[str]] = {action: frozenset(codes) for action, codes i
     "ListPoliciesForGroup": ("EntityNotExist.Group",),
     "GetPolicy": ("EntityNotExist.Policy",), "DeletePolicy": ("EntityNotExist.Policy",),
     "GetPolicyVersion": ("EntityNotExist.Policy", "EntityNotExist.Policy.Version"),
+    "DeletePolicyVersion": ("EntityNotExist.Policy", "EntityNotExist.Policy.Version"),
+    "DetachPolicyFromGroup": ("EntityNotExist.Group", "EntityNotExist.Group.Policy", "EntityNotExist.Policy"),
+    # [UNVERIFIED] the role codes by analogy with the user's and group's (roles are not emulated)
+    "DetachPolicyFromRole": ("EntityNotExist.Role", "EntityNotExist.Role.Policy", "EntityNotExist.Policy"),
     "DeleteApiKey": ("ApiKeyNotFound",), "GetApiKey": ("ApiKeyNotFound",),
     "DeleteWorkspace": ("WorkspaceNotExist",), "GetWorkspace": ("WorkspaceNotExist",),
     "ListApiKeys": ("WorkspaceNotExist",), "ListModelPermissions": ("WorkspaceNotExist",),

@@ -85,31 +85,41 @@ class Credentials:
         keep = active[len(extras):]
         inactive = [k for k in keys if not k.active]
         deleted = [self.delete_key(user, k.access_key_id) for k in extras + (inactive if count == 0 else [])]
-        existing = len(keys) - len(deleted)
+        # the ids the account holds now, kept current below: each create's "before" without a second list
+        ids = [k.access_key_id for k in keys if k.access_key_id not in deleted]
         created: list[str] = []
+
+        def create() -> None:
+            made, text = self._create_key(user, tuple(ids))
+            ids.append(made)
+            created.append(text)
+
+        def delete(key_id: str) -> None:
+            deleted.append(self.delete_key(user, key_id))
+            ids.remove(key_id)
+
         for old in [k for k in keep if rotate and k.access_key_id not in held]:  # the sink lost its secret
-            if existing >= _MAX_KEYS:
-                deleted.append(self.delete_key(user, old.access_key_id))
-                created.append(self._create_key(user))
+            if len(ids) >= _MAX_KEYS:
+                delete(old.access_key_id)
+                create()
             else:
-                created.append(self._create_key(user))
-                deleted.append(self.delete_key(user, old.access_key_id))
+                create()
+                delete(old.access_key_id)
         for _ in range(count - len(keep)):
-            if existing >= _MAX_KEYS and inactive:  # make room: inactive keys are dead weight
-                deleted.append(self.delete_key(user, inactive.pop(0).access_key_id))
-                existing -= 1
-            created.append(self._create_key(user))
-            existing += 1
+            if len(ids) >= _MAX_KEYS and inactive:  # make room: inactive keys are dead weight
+                delete(inactive.pop(0).access_key_id)
+            create()
         parts = ([f"created {', '.join(created)}"] if created else []) + \
                 ([f"deleted {', '.join(deleted)}"] if deleted else [])
         return "; ".join(parts)
 
-    def _create_key(self, user: str) -> str:
-        """CreateAccessKey behind a write-ahead intent. An answer lost in transit (5xx after the commit, a
-        dropped connection) loses the secret with it: the retry first deletes the key that attempt made
-        (:meth:`drop_orphans`), then creates again; it never leaves a key nobody holds."""
+    def _create_key(self, user: str, before: tuple[str, ...]) -> tuple[str, str]:
+        """CreateAccessKey behind a write-ahead intent; ``before``: the user's key ids as the account holds
+        them now (the caller listed them). An answer lost in transit (5xx after the commit, a dropped
+        connection) loses the secret with it: the retry first deletes the key that attempt made
+        (:meth:`drop_orphans`), then creates again; it never leaves a key nobody holds. Returns the new
+        key's id and what to print of it."""
         key = f"{Kind.ACCESS_KEYS}/{user}"
-        before = tuple(k.access_key_id for k in self.list_keys(user))
         intent = self.state.open_intent(Kind.ACCESS_KEYS, user, before)
         request = ram.CreateAccessKeyRequest(user_name=user)
 
@@ -125,7 +135,7 @@ class Credentials:
         tag = self.sink.store_access_key(user, ak.access_key_id, ak.access_key_secret)
         self.state.record_secret(ak.access_key_id, key, tag)
         self.state.close_intent(intent)
-        return f"{ak.access_key_id} (secret {tag} in the secrets sink)"
+        return ak.access_key_id, f"{ak.access_key_id} (secret {tag} in the secrets sink)"
 
     def drop_orphans(self, user: str, before: tuple[str, ...]) -> list[str]:
         """Deactivate and delete the keys of ``user`` made since ``before`` whose secret the sink does not

@@ -78,9 +78,9 @@ class HuaweiSettler(KindSettler):
             user_id = self.iam.user_id(intent.name)
         except ProvisionError:  # the user is gone: so are its keys
             return settle_orphans(intent, act, "AK/SK", (), str)
-        orphans = self.iam.unheld_since(intent.name, user_id, intent.before)
+        orphans = self.iam.credentials.unheld_since(intent.name, user_id, intent.before)
         return settle_orphans(intent, act, "AK/SK", orphans,
-                              partial(self.iam.delete_unheld, intent.key, user_id))
+                              partial(self.iam.credentials.delete_unheld, intent.key, user_id))
 
     def _api_key(self, intent: Intent, act: bool) -> Settlement:
         workspace, key_name = intent.name.split("/", 1)
