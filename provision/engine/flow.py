@@ -143,6 +143,7 @@ class Context(Generic[TargetT, ClientsT]):
         note = lock_state_dir(self.state.path.parent, command_line())
         if note:
             print(note, file=sys.stderr)
+        self.state.reload()  # loaded before the lock was ours: a writer may have recorded since
         self.sink.check_writable()
 
 

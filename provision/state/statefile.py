@@ -77,6 +77,12 @@ class StateFile:
         self._snapshot_size = 0
         self._load()
 
+    def reload(self) -> None:
+        """Read the file again (the snapshot and its journal): a command that took the state dir's lock
+        after it loaded the state sees what a writer that held the lock before it recorded."""
+        with self._lock:
+            self._load()
+
     # -- workspaces ---------------------------------------------------------------------------------
     def workspace_id(self, name: str) -> str | None:
         with self._lock:

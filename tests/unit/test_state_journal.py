@@ -152,3 +152,14 @@ def test_the_end_of_a_process_folds_the_journal_in(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=60)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
     assert json.loads(path.read_text())["workspace_ids"] == {"ws-a": "id-a"}
+
+
+def test_reload_sees_what_another_writer_recorded_after_the_load(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    late = StateFile(path)  # loaded before it held the lock, as a command's context is
+    first = StateFile(path)
+    first.record_workspace("ws", "ws-1")
+    first.compact()  # the first writer's command ends
+    assert late.workspace_id("ws") is None
+    late.reload()
+    assert late.workspace_id("ws") == "ws-1"
