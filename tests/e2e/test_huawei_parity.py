@@ -194,7 +194,8 @@ def test_revoke_lists_the_studio_role_removal_as_a_console_step_in_its_record(cl
 
 def test_verify_shows_the_checks_of_an_expired_user_as_skipped_with_the_reason(cli: Cli) -> None:
     manifest = cli.manifests / "huawei.yaml"
-    assert cli("apply", "-m", manifest, "--var", "expires=2999-01-01T00:00:00Z", "--auto-approve").exit_code == 0
+    applied = cli("apply", "-m", manifest, "--var", "expires=2999-01-01T00:00:00Z", "--auto-approve")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
     verified = cli("verify", "-m", manifest, "--var", "expires=2026-11-30T00:00:00Z", "--json")
     assert verified.exit_code == 0, verified.stdout + verified.stderr  # a skipped row is not a failure
     rows = {row["id"]: row for row in verified.json()}
