@@ -10,11 +10,15 @@ interrupt goes on. Providers are idempotent, so an interrupted apply resumes by 
 from __future__ import annotations
 
 import heapq
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from types import FrameType
 from typing import Any, Protocol
 
 from provision.desired.resources import Kind, Spec
@@ -212,9 +216,11 @@ class _Run:
         self.blocked: list[tuple[int, str]] = []  # a heap: changes a failed or skipped parent blocks
 
     def go(self) -> None:
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="apply") as pool:
+        stop = threading.Event()
+        with _interrupt_sets(stop), ThreadPoolExecutor(max_workers=self.concurrency,
+                                                       thread_name_prefix="apply") as pool:
             try:
-                while self.pending or self.running:
+                while (self.pending or self.running) and not stop.is_set():
                     if not self._submit_ready(pool) and not self.running:
                         # unreachable for a plan from diff (parents are acyclic), but never spin
                         for key in sorted(self.pending, key=self.order.__getitem__):
@@ -222,9 +228,11 @@ class _Run:
                             self._record(self.by_key[key], Status.FAILED, "dependency cycle")
                         break
                     if self.running:
-                        done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+                        done, _ = wait(self.running, timeout=_POLL_S, return_when=FIRST_COMPLETED)
                         for future in done:
                             self._collect(future)
+                if stop.is_set():
+                    raise KeyboardInterrupt
             except BaseException:
                 self._drain()
                 raise
@@ -299,6 +307,32 @@ class _Run:
         {Status.DONE: self.summary.done, Status.IN_SYNC: self.summary.in_sync,
          Status.FAILED: self.summary.failed, Status.SKIPPED: self.summary.skipped}[status].append(outcome)
         self.emit(outcome)
+
+
+_POLL_S = 0.1  # how often the scheduler looks at the Ctrl-C flag while changes are in flight
+
+
+@contextmanager
+def _interrupt_sets(stop: threading.Event) -> Iterator[None]:
+    """While changes run, Ctrl-C (SIGINT) only sets ``stop``; the scheduler then starts nothing more and
+    drains what is in flight. A KeyboardInterrupt raised at an arbitrary point of the scheduler could land
+    inside ``concurrent.futures.wait`` while it holds some futures' locks, and the workers finishing those
+    futures would then block for ever (an apply that never exits). A second Ctrl-C interrupts at once.
+    Only the main thread can take signals: elsewhere (an apply run from a thread) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _remember(state: AppliedRecorder, change: Change) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -322,6 +324,32 @@ def test_an_interrupt_still_reports_and_records_every_change_already_in_flight()
     assert all(e.status is Status.DONE for e in events)
     # recorded too, and nothing new was started
     assert set(recorder.applied) == {"ram.user/alice", "ram.user/bob", "ram.user/carol"}
+
+
+def test_ctrl_c_stops_starting_changes_and_drains_the_one_in_flight() -> None:
+    """SIGINT during an apply only sets a flag (a KeyboardInterrupt inside concurrent.futures.wait could
+    leave a future's lock held and hang the apply): the change in flight finishes and is reported,
+    nothing more starts, then the KeyboardInterrupt comes, and the previous SIGINT handler is back."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    started: list[str] = []
+
+    class CtrlC(FakeProvider):
+        def execute(self, change: Change) -> str:
+            started.append(change.key)
+            if change.key == "ram.user/alice":
+                os.kill(os.getpid(), signal.SIGINT)  # the operator's Ctrl-C, while alice runs
+                time.sleep(0.3)  # still in flight when the main thread sees the signal
+            return super().execute(change)
+
+    events: list[Outcome] = []
+    before = signal.getsignal(signal.SIGINT)
+    plan = Plan([create(UserSpec(n)) for n in ("alice", "bob", "carol")])
+    with pytest.raises(KeyboardInterrupt):
+        apply_plan(plan, CtrlC().providers(), on_event=events.append, concurrency=1)
+    assert started == ["ram.user/alice"]
+    assert [(e.key, e.status) for e in events] == [("ram.user/alice", Status.DONE)]
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_empty_plan_is_ok() -> None:
