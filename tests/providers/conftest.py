@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,10 +57,22 @@ def providers(clients: Clients, sink: SecretSink, state: StateFile) -> dict[Kind
 
 
 class Run:
-    """Drive providers the way apply does: one change at a time; read live for a Desired."""
+    """Drive providers the way apply does: one change at a time; read live for a Desired. Providers are
+    built for one manifest; reading as another (``manifest=``) switches to providers built for that one,
+    and the changes after it are made as that manifest (``build``: how to build them; None: only the
+    given providers' manifest, "")."""
 
-    def __init__(self, providers: dict[Kind, Provider]) -> None:
+    def __init__(self, providers: dict[Kind, Provider],
+                 build: Callable[[str], dict[Kind, Provider]] | None = None) -> None:
         self.providers = providers
+        self.build = build
+        self.manifest = ""
+
+    def as_manifest(self, manifest: str) -> dict[Kind, Provider]:
+        if manifest != self.manifest:
+            assert self.build is not None, "these providers serve one manifest only"
+            self.providers, self.manifest = self.build(manifest), manifest
+        return self.providers
 
     def create(self, spec: Spec) -> str:
         return self.providers[spec.kind].execute(Change(spec.key, Action.CREATE, "test", desired=spec))
@@ -76,16 +88,17 @@ class Run:
     def read(self, kind: Kind, *present: Spec, absent: tuple[Spec, ...] = (),
              adopt: frozenset[str] = frozenset(), manifest: str = "") -> dict[str, Live]:
         """Read as the manifest named ``manifest`` would ("" = no name: every marker counts as ours)."""
-        lives = self.providers[kind].read(Desired(present=present, absent=absent, adopt=adopt,
-                                                  manifest=manifest))
+        lives = self.as_manifest(manifest)[kind].read(Desired(present=present, absent=absent, adopt=adopt,
+                                                              manifest=manifest))
         return {live.key: live for live in lives}
 
     def validate(self, kind: Kind, *present: Spec, manifest: str = "") -> list[SpecProblem]:
-        provider = self.providers[kind]
+        provider = self.as_manifest(manifest)[kind]
         assert isinstance(provider, Validator)
         return provider.validate(Desired(present=present, manifest=manifest))
 
 
 @pytest.fixture
-def run(providers: dict[Kind, Provider]) -> Iterator[Run]:
-    yield Run(providers)
+def run(providers: dict[Kind, Provider], clients: Clients, sink: SecretSink,
+        state: StateFile) -> Iterator[Run]:
+    yield Run(providers, lambda manifest: build_providers(clients, sink, state, manifest))

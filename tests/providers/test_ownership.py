@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_privatelink20200415 import models as pl
 from alibabacloud_ram20150501 import models as ram
 
 from provision.desired.resources import (
     ApiKeySpec,
+    Desired,
     EndpointSpec,
     Kind,
     PolicySpec,
@@ -20,7 +22,8 @@ from provision.desired.resources import (
     WorkspaceSpec,
     Zone,
 )
-from provision.providers.alibaba import Clients
+from provision.errors import ProvisionError
+from provision.providers.alibaba import Clients, build_providers
 from provision.providers.alibaba.ram import with_marker
 from provision.providers.common.markers import comments_owner, tags_owner
 from provision.state.secrets import SecretSink
@@ -61,7 +64,7 @@ def _keys(clients: Clients, state: StateFile) -> list[Any]:
 
 
 def test_a_user_created_for_one_manifest_is_not_anothers(run: Run, clients: Clients) -> None:
-    run.read(Kind.USER, manifest="acme")  # the provider learns whose changes it makes from the read
+    run.read(Kind.USER, manifest="acme")  # with the providers built for acme: they mark as acme
     run.create(USER)
     assert _comments(clients, "alice") == "managed-by=provision manifest=acme"
     assert run.read(Kind.USER, manifest="acme")[USER.key].managed
@@ -115,3 +118,14 @@ def test_api_keys_of_another_manifest_are_invisible_so_each_manifest_keeps_its_o
     lives = run.read(Kind.API_KEY, WS, KEY, manifest="globex")
     held = sink.api_key("alice", "ws-shared", "main")
     assert held is not None and lives[KEY.key].cloud_id == held[0]
+
+
+def test_a_provider_serves_the_manifest_it_was_built_for_only(clients: Clients, sink: SecretSink,
+                                                                state: StateFile) -> None:
+    """The owner a provider judges by and writes into markers is its constructor's, never remembered from
+    the last read: a read for another manifest is refused, for every Alibaba Cloud provider."""
+    providers = build_providers(clients, sink, state, "acme")
+    for kind in (Kind.USER, Kind.POLICY, Kind.WORKSPACE, Kind.ENDPOINT):
+        assert providers[kind].read(Desired(manifest="acme")) is not None
+        with pytest.raises(ProvisionError, match="built for manifest 'acme', not 'globex'"):
+            providers[kind].read(Desired(manifest="globex"))

@@ -31,14 +31,16 @@ __all__ = ["CallError", "Clients", "CloudTarget", "DashScopeTarget", "Outcome", 
            "RetryPolicy", "Validator", "build_providers", "build_settlers", "check_desired"]
 
 
-def build_providers(clients: Clients, sink: SecretSink, state: StateFile) -> dict[Kind, Provider]:
-    """Every provider, keyed by each kind it handles."""
+def build_providers(clients: Clients, sink: SecretSink, state: StateFile, manifest: str = ""
+                    ) -> dict[Kind, Provider]:
+    """Every provider of one manifest (the owner they judge by and mark with; "": every marker counts
+    as ours), keyed by each kind it handles."""
     workers = clients.governors.workers  # each provider's threads: its service's calls in flight
     providers: list[Provider] = [
-        RamProvider(clients, sink, state, workers.of("ram")),
-        ModelStudioProvider(clients, sink, state, workers.of("modelstudio")),
+        RamProvider(clients, sink, state, workers.of("ram"), manifest),
+        ModelStudioProvider(clients, sink, state, workers.of("modelstudio"), manifest),
         MembershipProvider(clients, sink, state, workers.of("bailian")),
-        PrivateLinkProvider(clients, state, workers.of("privatelink")),
+        PrivateLinkProvider(clients, state, workers.of("privatelink"), manifest),
     ]
     return {kind: provider for provider in providers for kind in provider.kinds}
 

@@ -18,7 +18,7 @@ def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_
     target = CloudTarget.from_env(manifest.cloud.site, manifest.cloud.region, overrides)
     poll = PollPolicy(interval_s=poll_interval_s) if poll_interval_s is not None else PollPolicy()
     clients = Clients(target, poll=poll)
-    providers = build_providers(clients, sink, state)
+    providers = build_providers(clients, sink, state, manifest.name)
     settlers = build_settlers(providers, clients, sink, state)
     return Runtime("alibabacloud", target, clients, providers, settlers)
 

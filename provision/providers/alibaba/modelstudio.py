@@ -32,7 +32,7 @@ from provision.providers.alibaba.delete_run import run_delete
 from provision.providers.alibaba.delete_steps import run_step
 from provision.providers.alibaba.modelstudio_keys import ApiKeyManager
 from provision.providers.common.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step, labels
-from provision.providers.common.markers import API_KEY_DESCRIPTION_MAX
+from provision.providers.common.markers import API_KEY_DESCRIPTION_MAX, same_manifest
 from provision.providers.common.pagers import token_pager
 from provision.providers.common.policies import once_then_find
 from provision.state.intents import after_create
@@ -92,11 +92,12 @@ class ModelStudioProvider:
 
     kinds: tuple[Kind, ...] = (Kind.WORKSPACE, Kind.GRANT, Kind.API_KEY)
 
-    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, workers: int = 8) -> None:
+    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, workers: int = 8,
+                 manifest: str = "") -> None:
         self.clients = clients
         self.state = state
         self.workers = workers
-        self.keys = ApiKeyManager(clients, sink, state)
+        self.keys = ApiKeyManager(clients, sink, state, manifest)
         # Declared grants per workspace as of the last read: a CLOSE (revoking "*") clears every grant,
         # so the declared ones are granted again right after it.
         self._declared_grants: dict[str, set[str]] = {}
@@ -108,7 +109,7 @@ class ModelStudioProvider:
     # -- read -----------------------------------------------------------------------------------------
     def read(self, desired: Desired) -> list[Live]:
         """ListWorkspaces once; per managed (or adopted) workspace ListModelPermissions and ListApiKeys."""
-        self.keys.manifest = desired.manifest
+        same_manifest(self.keys.manifest, desired.manifest, "the Model Studio provider")
         specs = (*desired.present, *desired.absent)
         declared = {s.workspace for s in specs if isinstance(s, WorkspaceSpec)}
         grants: dict[str, set[str]] = defaultdict(set)
@@ -160,7 +161,7 @@ class ModelStudioProvider:
     def validate(self, desired: Desired) -> list[SpecProblem]:
         """What the account says is wrong with the declared grants and API keys, before any change: models
         missing from the catalog (ListModels, paged, once) and key markers too long for a description."""
-        self.keys.manifest = desired.manifest
+        same_manifest(self.keys.manifest, desired.manifest, "the Model Studio provider")
         uses: list[tuple[str, str, str]] = []  # (key, field, model)
         problems: list[SpecProblem] = []
         for s in desired.present:

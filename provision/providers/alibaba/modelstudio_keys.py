@@ -69,11 +69,11 @@ def parse_description(description: str | None) -> tuple[str, str] | None:
 class ApiKeyManager:
     """The API-key part of the Model Studio provider."""
 
-    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile) -> None:
+    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, manifest: str = "") -> None:
         self.clients = clients
         self.sink = sink
         self.state = state
-        self.manifest = ""  # the manifest of the last read: the owner written into markers
+        self.manifest = manifest  # the owner it judges by and writes into markers
 
     @property
     def ms(self) -> Any:

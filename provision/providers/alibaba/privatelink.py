@@ -34,7 +34,7 @@ from provision.providers.alibaba.delete_run import run_delete
 from provision.providers.alibaba.privatelink_delete import delete_steps, once_token
 from provision.providers.alibaba.vpc import check_network, network_problems
 from provision.providers.common.delete_steps import labels
-from provision.providers.common.markers import marker_tags, owns, tags_owner
+from provision.providers.common.markers import marker_tags, owns, same_manifest, tags_owner
 from provision.providers.common.outcomes import Outcome
 from provision.providers.common.pagers import token_pager
 from provision.state.intents import after_create
@@ -65,11 +65,12 @@ class PrivateLinkProvider:
 
     kinds: tuple[Kind, ...] = (Kind.ENDPOINT,)
 
-    def __init__(self, clients: Clients, state: StateFile | None = None, workers: int = 8) -> None:
+    def __init__(self, clients: Clients, state: StateFile | None = None, workers: int = 8,
+                 manifest: str = "") -> None:
         self.clients = clients
         self.state = state
         self.workers = workers
-        self.manifest = ""  # the manifest of the last read or validate: the owner written into tags
+        self.manifest = manifest  # the owner it judges by and writes into tags
 
     def client(self, region: str) -> Any:
         return self.clients.privatelink(region)
@@ -84,7 +85,7 @@ class PrivateLinkProvider:
         """ListVpcEndpoints per declared region, every VPC (a managed endpoint keeps its name when the
         manifest moves it to another VPC); ListVpcEndpointZones and ListVpcEndpointSecurityGroups for
         managed or adopted ones. Endpoints tagged for another manifest are left out unless declared."""
-        self.manifest = desired.manifest
+        same_manifest(self.manifest, desired.manifest, "the PrivateLink provider")
         declared: dict[str, list[EndpointSpec]] = defaultdict(list)
         for s in (*desired.present, *desired.absent):
             if isinstance(s, EndpointSpec):
@@ -199,7 +200,7 @@ class PrivateLinkProvider:
         """What the account says is wrong with the declared endpoints, before any change: the VPC and each
         vSwitch and security group (:func:`network_problems`), and a managed
         endpoint of the declared name in another VPC (ListVpcEndpoints per region): a VPC cannot change."""
-        self.manifest = desired.manifest
+        same_manifest(self.manifest, desired.manifest, "the PrivateLink provider")
         specs = [s for s in desired.present if isinstance(s, EndpointSpec)]
         problems: list[SpecProblem] = []
         for region in sorted({s.region for s in specs}):

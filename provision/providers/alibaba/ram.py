@@ -35,7 +35,7 @@ from provision.providers.alibaba.ram_credentials import Credentials
 from provision.providers.alibaba.ram_policies import PolicyManager
 from provision.providers.alibaba.ram_users import UserFacts, list_users, read_user
 from provision.providers.common.delete_steps import DeleteStep, labels
-from provision.providers.common.markers import Owner, comments_marker
+from provision.providers.common.markers import Owner, comments_marker, same_manifest
 from provision.providers.common.outcomes import Outcome
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
@@ -57,20 +57,21 @@ class RamProvider:
 
     kinds: tuple[Kind, ...] = (Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.POLICY, Kind.ATTACHMENT)
 
-    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, workers: int = 8) -> None:
+    def __init__(self, clients: Clients, sink: SecretSink, state: StateFile, workers: int = 8,
+                 manifest: str = "") -> None:
         self.clients = clients
         self.sink = sink
         self.workers = workers
-        self.policies = PolicyManager(clients, workers)
+        self.policies = PolicyManager(clients, workers, manifest)
         self.credentials = Credentials(clients, sink, state)
-        self.manifest = ""  # the manifest of the last read: the owner written into markers
+        self.manifest = manifest  # the owner it judges by and writes into markers
 
     # -- read -----------------------------------------------------------------------------------------
     def read(self, desired: Desired) -> list[Live]:
         """ListUsers once; per relevant user the one reader (``ram_users.read_user``: policies, keys,
         login; groups and MFA too for users declared absent, whose delete cascade needs them). Users marked
         for another manifest are left out unless declared (then they read as unmanaged)."""
-        self.manifest = desired.manifest
+        same_manifest(self.manifest, desired.manifest, "the RAM provider")
         specs = (*desired.present, *desired.absent)
         named = {s.user for s in specs if isinstance(s, UserSpec | LoginProfileSpec | AccessKeysSpec
                                                       | AttachmentSpec)}

@@ -23,7 +23,7 @@ from provision.providers.alibaba.delete_run import run_delete
 from provision.providers.alibaba.delete_steps import run_step
 from provision.providers.alibaba.ram_users import ram_items
 from provision.providers.common.delete_steps import DeleteStep, labels
-from provision.providers.common.markers import marker_tags, owns, tags_owner
+from provision.providers.common.markers import marker_tags, owns, same_manifest, tags_owner
 from provision.providers.common.outcomes import Outcome
 from provision.providers.common.pagers import marker_pager, token_pager
 
@@ -41,10 +41,10 @@ def canonical_document(document: str) -> str:
 class PolicyManager:
     """The custom-policy part of the RAM provider."""
 
-    def __init__(self, clients: Clients, workers: int = 8) -> None:
+    def __init__(self, clients: Clients, workers: int = 8, manifest: str = "") -> None:
         self.clients = clients
         self.workers = workers
-        self.manifest = ""  # the manifest of the last read: the owner written into tags
+        self.manifest = manifest  # the owner it judges by and writes into tags
 
     @property
     def ram(self) -> Any:
@@ -53,7 +53,7 @@ class PolicyManager:
     def read(self, desired: Desired) -> list[Live]:
         """ListPolicies(Custom), ListTagResources, GetPolicy per declared or managed policy; policies tagged
         for another manifest are left out unless declared (then they read as unmanaged)."""
-        self.manifest = desired.manifest
+        same_manifest(self.manifest, desired.manifest, "the custom-policy provider")
         declared = {s.policy for s in (*desired.present, *desired.absent) if isinstance(s, PolicySpec)}
         custom = self.clients.paginate("ram.policy/*", "ListPolicies", marker_pager(
             lambda marker: self.ram.list_policies(ram.ListPoliciesRequest(policy_type="Custom", marker=marker,

@@ -13,11 +13,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from provision.desired.resources import MARKER
+from provision.errors import ProvisionError
 
 MANIFEST_TAG = "provision-manifest"  # tag key (policies, endpoints) naming the manifest that owns it
 _OWNER_WORD = "manifest="  # in Comments and API key descriptions: the owning manifest
 _TO_WORD = "to="  # in API key descriptions: the user the key is issued to
 API_KEY_DESCRIPTION_MAX = 256  # [UNVERIFIED: the reference gives no limit for an API key description]
+
+
+def same_manifest(built_for: str, asked: str, provider: str) -> None:
+    """A provider is built for one manifest (the owner it writes into markers); reading or checking the
+    desired state of another with it would judge ownership for one and mark for the other."""
+    if asked != built_for:
+        raise ProvisionError(f"{provider} was built for manifest {built_for!r}, not {asked!r}: build the "
+                             "providers for the manifest they serve (an internal error: please report it)")
 
 
 def owns(manifest: str, owner: str) -> bool:
