@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from provision.checks.huawei.context import HuaweiContext
 from provision.checks.huawei.proofs import prove_revoked
@@ -26,6 +25,7 @@ from provision.checks.records import (
     RevokeRecord,
     check_manifest,
     console_memberships,
+    drop_if_dead,
     render_record,
     step_line,
     write_record,
@@ -180,7 +180,8 @@ def run_revoke(plan: HuaweiRevokePlan, prepared: Prepared, context: HuaweiContex
         finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
         checklist=tuple(m.checklist for m in plan.memberships),
         console_removals=tuple(m.workspace for m in plan.memberships),
-        credentials=tuple(_drop_if_dead(context.sink, plan.user, c, proofs) for c in plan.credentials),
+        credentials=tuple(drop_if_dead(context.sink, plan.user, c, proofs, "console-password")
+                          for c in plan.credentials),
         proofs=tuple(proofs))
     return write_record(record, context.state.path.parent / "records")
 
@@ -224,17 +225,3 @@ def prove(clients: HuaweiClients, plan: HuaweiRevokePlan, steps: list[Step]) -> 
     return [ran, *prove_revoked(clients, plan.user, plan.credentials, [w.name for w in plan.workspaces])]
 
 
-def _drop_if_dead(sink: SecretSink, user: str, credential: Credential, proofs: list[Proof]) -> dict[str, Any]:
-    """Drop a credential proven dead (a password goes with its login profile) and say so in the record."""
-    proof_id = {"access-key": f"access-key/{credential.id}",
-                "api-key": f"api-key/{credential.workspace}/{credential.key_name}"}.get(credential.kind,
-                                                                                        "console-password")
-    dead = any(p.id == proof_id and p.holds for p in proofs)
-    if dead:
-        if credential.kind == "access-key":
-            sink.forget_access_key(user, credential.id)
-        elif credential.kind == "api-key":
-            sink.forget_api_key(user, credential.workspace, credential.key_name)
-        else:
-            sink.forget_password(user)
-    return {**credential.to_dict(), "dropped_from_sink": dead}

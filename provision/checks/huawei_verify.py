@@ -35,8 +35,7 @@ def run_verify(prepared: Prepared, context: HuaweiContext, *, workers: int = 8) 
     clients = context.clients
     manifest = prepared.manifest
     desired = prepared.desired
-    revoked = {u.name: desired.expiry(u.name) if u.state == "present" else f"{u.name} is declared absent"
-               for u in manifest.users if u.state == "absent" or u.name in desired.expired}
+    revoked = desired.revoked()
     sink = context.sink
     missing: list[CheckResult] = []
     keys = []

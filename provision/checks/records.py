@@ -6,12 +6,13 @@ Cloud-neutral: each cloud's revoke (``checks/revoke.py``, ``checks/huawei_revoke
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from provision.checks.results import Proof
+from provision.checks.results import Credential, Proof
 from provision.clock import iso
 from provision.desired.resources import Live, MemberSpec
 from provision.engine.flow import Prepared
@@ -20,6 +21,7 @@ from provision.manifest.marks import dotted
 from provision.plan.checklist import manual_step
 from provision.plan.diff import Action, Change
 from provision.providers.common.delete_steps import ALREADY_GONE, DONE, Step
+from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
 MANUAL = "manual"
@@ -177,3 +179,25 @@ def asked_removals(directory: Path, user: str) -> set[str]:
         except (OSError, ValueError, AttributeError):
             continue  # an unreadable record asks for nothing
     return asked
+
+
+def drop_if_dead(sink: SecretSink, user: str, credential: Credential, proofs: Sequence[Proof],
+                 password_proof: str) -> dict[str, Any]:
+    """Forget a credential whose proof held (one that still works stays in the sink); its record entry.
+    ``password_proof``: the id of the cloud's proof that the console password is dead."""
+    proof_id = {"access-key": f"access-key/{credential.id}", "console-password": password_proof,
+                "api-key": f"api-key/{credential.workspace}/{credential.key_name}"}[credential.kind]
+    dead = any(p.id == proof_id and p.holds for p in proofs)
+    if credential.kind == "access-key":
+        if dead:
+            sink.forget_access_key(user, credential.id)
+        held = sink.access_key_secret(user, credential.id) is not None
+    elif credential.kind == "api-key":
+        if dead:
+            sink.forget_api_key(user, credential.workspace, credential.key_name)
+        held = sink.api_key(user, credential.workspace, credential.key_name) is not None
+    else:
+        if dead:
+            sink.forget_password(user)
+        held = sink.password(user) is not None
+    return {**credential.to_dict(), "dropped_from_sink": not held}

@@ -13,20 +13,20 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from provision.checks.contexts import AlibabaContext
-from provision.checks.records import MANUAL as MANUAL
-from provision.checks.records import RECORD_VERSION as RECORD_VERSION
-from provision.checks.records import Membership as Membership
-from provision.checks.records import RevokeRecord as RevokeRecord
-from provision.checks.records import asked_removals as asked_removals
-from provision.checks.records import check_manifest as check_manifest
-from provision.checks.records import console_memberships
-from provision.checks.records import render_record as render_record
-from provision.checks.records import step_line as step_line
-from provision.checks.records import write_record as write_record
-from provision.checks.revoke_proofs import Credential, Proof, captured, issued_keys, prove, ram_of
+from provision.checks.records import (
+    MANUAL,
+    Membership,
+    RevokeRecord,
+    check_manifest,
+    console_memberships,
+    drop_if_dead,
+    write_record,
+)
+from provision.checks.records import render_record as render_record  # the registry's revoke contract
+from provision.checks.records import step_line as step_line  # the registry's revoke contract
+from provision.checks.revoke_proofs import Credential, captured, issued_keys, prove, ram_of
 from provision.checks.verify import site_target
 from provision.clock import iso, now
 from provision.desired.resources import (
@@ -127,7 +127,8 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: AlibabaContext, *,
         finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
         checklist=tuple(m.checklist for m in plan.memberships),
         console_removals=tuple(m.workspace for m in plan.memberships),
-        credentials=tuple(_drop_if_dead(context, plan.user, c, proofs) for c in plan.credentials),
+        credentials=tuple(drop_if_dead(context.sink, plan.user, c, proofs, "login-profile")
+                          for c in plan.credentials),
         proofs=tuple(proofs))
     return write_record(record, context.state.path.parent / "records")
 
@@ -152,28 +153,6 @@ def _delete_api_key(context: AlibabaContext, live: Live) -> Step:
     except CallError as err:
         return Step(what, f"failed: {err.code}", err)
     return Step(what, DONE)
-
-
-def _drop_if_dead(context: AlibabaContext, user: str, credential: Credential,
-                  proofs: list[Proof]) -> dict[str, Any]:
-    """Forget a credential whose proof held (one that still works stays in the sink); its record entry."""
-    proof_id = {"access-key": f"access-key/{credential.id}", "console-password": "login-profile",
-                "api-key": f"api-key/{credential.workspace}/{credential.key_name}"}[credential.kind]
-    sink = context.sink
-    dead = any(p.id == proof_id and p.holds for p in proofs)
-    if credential.kind == "access-key":
-        if dead:
-            sink.forget_access_key(user, credential.id)
-        held = sink.access_key_secret(user, credential.id) is not None
-    elif credential.kind == "api-key":
-        if dead:
-            sink.forget_api_key(user, credential.workspace, credential.key_name)
-        held = sink.api_key(user, credential.workspace, credential.key_name) is not None
-    else:
-        if dead:
-            sink.forget_password(user)
-        held = sink.password(user) is not None
-    return {**credential.to_dict(), "dropped_from_sink": not held}
 
 
 def _caller(context: AlibabaContext) -> str:

@@ -41,8 +41,7 @@ def run_verify(prepared: Prepared, context: AlibabaContext, *, workers: int = 8)
     verifier = _Verifier(prepared, context)
     manifest = prepared.manifest
     desired = prepared.desired
-    revoked = {u.name: desired.expiry(u.name) if u.state == "present" else f"{u.name} is declared absent"
-               for u in manifest.users if u.state == "absent" or u.name in desired.expired}
+    revoked = desired.revoked()
     issued_to = {(ws.name, key.name): key.issued_to for ws in manifest.workspaces for key in ws.api_keys}
     # A check of a key issued to a revoked user would demand access the manifest takes away: it is shown
     # as skipped, with the reason; that key is proven refused by the user's own checks instead.

@@ -417,6 +417,12 @@ class Desired:
         at = next((s.expires_at for s in self.present if isinstance(s, UserSpec) and s.user == user), None)
         return f"{user} expired at {at or '?'}"
 
+    def revoked(self) -> dict[str, str]:
+        """The users whose access the manifest takes away, and why: expired, or declared absent."""
+        why = {user: self.expiry(user) for user in self.expired}
+        why.update({s.user: f"{s.user} is declared absent" for s in self.absent if isinstance(s, UserSpec)})
+        return why
+
 
 @dataclass(frozen=True)
 class SpecProblem:

@@ -29,7 +29,6 @@ IAM lookups the SDK itself would make (``GET /v3/projects?name=REGION``, ``GET /
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -56,7 +55,6 @@ from provision.providers.huawei.errors import error_of, response_error
 from provision.providers.huawei.target import HuaweiCredentials as HuaweiCredentials
 from provision.providers.huawei.target import HuaweiTarget as HuaweiTarget
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741  (an item type)
 
