@@ -161,12 +161,22 @@ def emulator_process(users: int = 0) -> Iterator[EmulatorHandle]:
         child.stdin.write(ram + "\n")
         child.stdin.flush()
         hello = json.loads(child.stdout.readline())
+        _PIDS[hello["url"]] = child.pid
         yield EmulatorHandle(_Remote(hello["url"]), hello["account"], hello["key"],  # type: ignore[arg-type]
                              hello["secret"])
     finally:
         assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=30)
+
+
+_PIDS: dict[str, int] = {}  # an emulator process's url -> its pid
+
+
+def emulator_cpu(emu: EmulatorHandle) -> float:
+    """CPU seconds (user + system) the emulator process of ``emu`` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{_PIDS[emu.url]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -202,7 +212,9 @@ class Run:
 
 def cli_env(emu: EmulatorHandle, home: Path, **extra: str) -> dict[str, str]:
     """The environment of a CLI run against ``emu`` with its state under ``home``."""
-    return {**os.environ, "PROVISION_ENDPOINT": emu.url, "ALIBABA_CLOUD_ACCESS_KEY_ID": emu.root_key_id,
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as a user runs it:
+    # a module compiled once is cached, not compiled again in every process (make bench compiles first)
+    return {**environ, "PROVISION_ENDPOINT": emu.url, "ALIBABA_CLOUD_ACCESS_KEY_ID": emu.root_key_id,
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": emu.root_secret, "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
             "PROVISION_STATE_DIR": str(home / "state"), "PROVISION_NOW": NOW, "NO_COLOR": "1",
             "PROVISION_POLL_INTERVAL_S": "0.05", **extra}

@@ -12,7 +12,10 @@ cost per user of each size next to the first one's.
 The bound of a no-op plan is ``calls × latency ÷ workers + start-up``: workers the calls in flight per
 service (PROVISION_WORKERS), start-up the wall of `provision --version`, a process that reads no cloud
 (a plan of an empty manifest would still read every user the manifest's marker owns). The cost per user
-is ``(wall − start-up) ÷ users``.
+is ``(wall − start-up) ÷ users``; as the fixed part of a plan (workspaces, endpoints, checks, client
+set-up) is amortised over more users, the cost of one more user is also printed: ``(wall − wall of the
+smallest account) ÷ (users − its users)``, the smallest account having the same workspaces and endpoints
+and only the users they name.
 
 Then: an apply of ``--apply-users`` users from an empty account under the same latency, against its bound
 (chain depth × latency + calls × latency ÷ workers + start-up; depth = the longest chain of changes of
@@ -54,6 +57,10 @@ class Plan:
     def per_user_ms(self) -> float:
         """The cost per user past start-up, in milliseconds."""
         return (self.run.wall - self.startup) / self.size.users * 1000
+
+    def slope_ms(self, smaller: Plan) -> float:
+        """The wall each user past ``smaller``'s adds, in milliseconds."""
+        return (self.run.wall - smaller.run.wall) / (self.size.users - smaller.size.users) * 1000
 
     def line(self) -> str:
         users = self.size.users
@@ -174,6 +181,16 @@ def main() -> None:
             print(f"  cost per user past start-up at {plan.size.users} users: {plan.per_user_ms:.2f} ms, "
                   f"{plan.per_user_ms / first.per_user_ms:.2f}× the {first.size.users}-user figure "
                   f"({first.per_user_ms:.2f} ms; goal within ±15%)", flush=True)
+        # the fixed part of a plan (workspaces, endpoints, checks, client set-up) is amortised over more
+        # users at a larger size; the cost of one more user is the slope past the smallest account
+        smallest = noop_plan(Size(2 * args.workspaces, args.workspaces, args.endpoints), args.latency_ms,
+                             workers)
+        print(f"  the same workspaces and endpoints with {smallest.size.users} users (the fewest they name): "
+              f"wall {smallest.run.wall:.2f} s", flush=True)
+        slopes = [plan.slope_ms(smallest) for plan in plans]
+        for plan, slope in zip(plans, slopes, strict=True):
+            print(f"  cost of one more user up to {plan.size.users} users: {slope:.2f} ms "
+                  f"({slope / slopes[0]:.2f}× the {plans[0].size.users}-user figure)", flush=True)
     if args.apply_users:
         print(apply_from_empty(Size(args.apply_users, args.workspaces, args.endpoints), args.latency_ms,
                                workers), flush=True)

@@ -74,11 +74,12 @@ def plan(
     context = cloud_context(prepared, state_dir, secrets_dir)
     result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired,
                        rotate_missing=rotate_missing_secrets)
-    document = plan_document(result, prepared.source)
+    # the JSON document only when it is written: the text views render from the plan itself
+    document = json.dumps(plan_document(result, prepared.source), indent=2) if out or as_json else ""
     if out is not None:
-        write_out(out, json.dumps(document, indent=2) + "\n")
+        write_out(out, document + "\n")
     if as_json:
-        typer.echo(json.dumps(document, indent=2))
+        typer.echo(document)
     elif markdown:
         typer.echo(render_markdown(result.plan, prepared.source.command_args()))
     else:
