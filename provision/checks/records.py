@@ -20,11 +20,10 @@ from provision.errors import ProvisionError
 from provision.manifest.marks import dotted
 from provision.plan.checklist import manual_step
 from provision.plan.diff import Action, Change
-from provision.providers.common.delete_steps import ALREADY_GONE, DONE, Step
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, MANUAL, Step
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
-MANUAL = "manual"
 RECORD_VERSION = 1
 
 
@@ -118,7 +117,7 @@ _MARK = {DONE: "✓", ALREADY_GONE: "·", MANUAL: "☐"}
 
 def step_line(step: Step) -> str:
     """``✓ delete login profile: done``."""
-    return f"{_MARK.get(step.result, '✗')} {step.step}: {step.result}"
+    return f"{_MARK.get(step.outcome, '✗')} {step.step}: {step.result}"
 
 
 def render_record(record: RevokeRecord) -> str:

@@ -16,7 +16,6 @@ from datetime import datetime
 
 from provision.checks.contexts import AlibabaContext
 from provision.checks.records import (
-    MANUAL,
     Membership,
     RevokeRecord,
     check_manifest,
@@ -43,7 +42,7 @@ from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba import CallError
 from provision.providers.alibaba.ram_users import UserFacts
-from provision.providers.common.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, MANUAL, DeleteStep, Step
 
 OnStep = Callable[[Step], None]
 
@@ -151,7 +150,7 @@ def _delete_api_key(context: AlibabaContext, live: Live) -> Step:
     try:
         context.providers[Kind.API_KEY].execute(Change(live.key, Action.DELETE, "revoke", live=live))
     except CallError as err:
-        return Step(what, f"failed: {err.code}", err)
+        return Step.failed(what, err)
     return Step(what, DONE)
 
 

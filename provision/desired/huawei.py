@@ -43,6 +43,7 @@ class IamUserSpec(UserSpec):
 
     kind: ClassVar[Kind] = Kind.IAM_USER
     compared: ClassVar[tuple[str, ...]] = ("display_name",)
+    groups: tuple[str, ...] = ()  # live only: the user groups it is in, as read (never compared)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class ModelArtsWorkspaceSpec(WorkspaceSpec):
     kind: ClassVar[Kind] = Kind.MA_WORKSPACE
     compared: ClassVar[tuple[str, ...]] = ("auth_type",)
     auth_type: str | None = None
+    description: str | None = None  # live only: its description without the ownership marker (kept on adopt)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ This module imports no SDK and no output library.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -376,7 +376,6 @@ class Live:
     spec: Spec
     managed: bool  # carries the tool's marker (or was adopted)
     cloud_id: str = ""
-    details: tuple[tuple[str, str], ...] = field(default=())  # extra read-only facts for reports
     cascade: tuple[str, ...] = ()  # a deletable resource: the steps its delete takes, as its provider says
     member: MemberFacts | None = None  # a membership: how it is known
     duplicates: int = 0  # a workspace: how many share its exact name (more than 1: the others are ignored)

@@ -267,13 +267,13 @@ class ModelStudioProvider:
             resp = self.clients.call_or_none(key, "DeleteWorkspace", lambda: self.ms.delete_workspace(
                 ws_id, ms.DeleteWorkspaceRequest()))
         except CallError as err:
-            return Step(label, f"failed: {err.code}", err)
+            return Step.failed(label, err)
         if resp is not None and resp.body.is_deleted is False:
             reasons = "; ".join(f"{r.resource_type}: {r.reason}" for r in resp.body.fail_reasons or [])
             refused = CallError(key, "DeleteWorkspace", "Workspace.NotDeleted", resp.status_code,
                                 reasons or "the workspace was not deleted",
                                 "remove what the workspace still holds (the reasons above) in the console")
-            return Step(label, f"failed: {refused.code}", refused)
+            return Step.failed(label, refused)
         return Step(label, ALREADY_GONE if resp is None else DONE)
 
     def _delete_workspace(self, change: Change, name: str, ws_id: str) -> str:
