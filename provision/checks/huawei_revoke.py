@@ -11,7 +11,6 @@ the proofs say so.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,13 +23,11 @@ from provision.checks.records import (
     RevokeRecord,
     check_manifest,
     console_memberships,
-    drop_if_dead,
     render_record,
     step_line,
-    write_record,
+    write_revocation,
 )
 from provision.checks.results import Credential, Proof
-from provision.clock import iso, now
 from provision.desired.huawei import (
     IamAccessKeysSpec,
     IamAttachmentSpec,
@@ -173,16 +170,8 @@ def run_revoke(plan: HuaweiRevokePlan, prepared: Prepared, context: HuaweiContex
             on_step(step)
     _forget_applied(context, plan)
     proofs = prove(clients, plan, steps)
-    record = RevokeRecord(
-        user=plan.user, manifest=str(prepared.source.manifest), why=plan.why,
-        operator=os.environ.get("USER") or "unknown", caller=_caller(clients), started_at=iso(started),
-        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
-        checklist=tuple(m.checklist for m in plan.memberships),
-        console_removals=tuple(m.workspace for m in plan.memberships),
-        credentials=tuple(drop_if_dead(context.sink, plan.user, c, proofs, "console-password")
-                          for c in plan.credentials),
-        proofs=tuple(proofs))
-    return write_record(record, context.state.path.parent / "records")
+    return write_revocation(plan, prepared, context.sink, context.state, caller=_caller(clients),
+                            started=started, steps=steps, proofs=proofs, password_proof="console-password")
 
 
 def _step(what: str, run: Callable[[], StepResult]) -> Step:
