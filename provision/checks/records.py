@@ -1,6 +1,6 @@
 """A revocation's record, on either cloud: why the manifest allows it (:func:`check_manifest`, the one rule),
 what was done and proven (:class:`RevokeRecord`), written as JSON to the records directory and printed.
-Cloud-neutral: each cloud's revoke (``checks/revoke.py``, ``checks/huawei_revoke.py``) fills it in.
+Cloud-neutral: each cloud's revoke (``checks/revoke.py``, ``checks/huawei/revoke.py``) fills it in.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 from provision.checks.results import Credential, Proof
 from provision.clock import iso, now
-from provision.desired.resources import Live, MemberSpec
+from provision.desired.live import Live
+from provision.desired.resources import MemberSpec
 from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
 from provision.manifest.marks import dotted

@@ -25,12 +25,12 @@ from provision.checks.records import render_record as render_record  # the regis
 from provision.checks.records import step_line as step_line  # the registry's revoke contract
 from provision.checks.revoke_proofs import Credential, captured, issued_keys, prove, ram_of
 from provision.checks.verify import site_target
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
 from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
-    Kind,
-    Live,
     LoginProfileSpec,
     MemberSpec,
 )

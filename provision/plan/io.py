@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Any
 
-from provision.desired.resources import SPEC_TYPES, Kind, Live, MemberFacts, Proof, Spec
+from provision.desired.kinds import Kind, Spec
+from provision.desired.live import Live, MemberFacts, Proof
+from provision.desired.resources import SPEC_TYPES
 from provision.plan.changes import Action, Change, FieldChange, Plan, Refusal
 
 FORMAT_VERSION = 1

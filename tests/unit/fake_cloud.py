@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields, replace
 
-from provision.desired.resources import AccessKeysSpec, ApiKeySpec, Kind, Live, Spec
+from provision.desired.kinds import Kind, Spec
+from provision.desired.live import Live
+from provision.desired.resources import AccessKeysSpec, ApiKeySpec
 from provision.plan.diff import Action, Change, Plan
 
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from provision.desired.huawei import IamUserSpec, ModelArtsWorkspaceSpec
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
-    Desired,
     EndpointSpec,
-    Live,
     LoginProfileSpec,
     UserSpec,
     WorkspaceSpec,

@@ -15,16 +15,10 @@ from typing import Any
 
 from alibabacloud_modelstudio20260210 import models as ms
 
-from provision.desired.resources import (
-    ALL_MODELS,
-    ApiKeySpec,
-    Desired,
-    GrantSpec,
-    Kind,
-    Live,
-    SpecProblem,
-    WorkspaceSpec,
-)
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired, SpecProblem
+from provision.desired.resources import ALL_MODELS, ApiKeySpec, GrantSpec, WorkspaceSpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.providers.common.delete_steps import ALREADY_GONE, DONE, StepResult
 from provision.providers.common.markers import (
     KeyMarker,

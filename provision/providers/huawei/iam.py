@@ -40,7 +40,9 @@ from provision.desired.huawei import (
     IamLoginProfileSpec,
     IamUserSpec,
 )
-from provision.desired.resources import Desired, Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.common.delete_steps import Step, StepResult

@@ -22,7 +22,9 @@ from huaweicloudsdkmodelarts.v1 import (
 )
 
 from provision.desired.huawei import INTERNAL, MaasApiKeySpec, ModelArtsGrantSpec, ModelArtsWorkspaceSpec
-from provision.desired.resources import Desired, Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.common.delete_steps import ALREADY_GONE, DONE, StepResult

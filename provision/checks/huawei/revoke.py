@@ -38,7 +38,8 @@ from provision.desired.huawei import (
     ModelArtsGrantSpec,
     StudioRoleSpec,
 )
-from provision.desired.resources import Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
 from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
