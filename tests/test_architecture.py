@@ -208,3 +208,31 @@ def test_the_cloud_branch_guard_sees_a_branch() -> None:
     assert cloud_branches('if provider != other:\n    pass\n')
     assert cloud_branches('NAME = "huaweicloud"\n')
     assert not cloud_branches('entry_point(context.cloud, "verify")\n')
+
+
+# "No module over ~400 lines" (issue 8), over the whole package, the emulator included (its largest module
+# has 398). A module over the limit is split by concept, not trimmed.
+MAX_LINES = 400
+# Over the limit today, split by another branch in flight: remove the entry when it lands.
+SPLIT_ELSEWHERE = {"provision/state/statefile.py": "the locks branch splits it (issue 8)"}
+
+
+def oversized(paths: list[Path], root: Path, limit: int = MAX_LINES) -> list[str]:
+    """``path: N lines`` for each module longer than ``limit`` lines."""
+    found = []
+    for path in paths:
+        count = len(path.read_text().splitlines())
+        if count > limit:
+            found.append(f"{path.relative_to(root).as_posix()}: {count} lines")
+    return found
+
+
+def test_no_module_is_over_400_lines() -> None:
+    found = oversized(sorted(PACKAGE.rglob("*.py")), PACKAGE.parent)
+    assert [f for f in found if f.split(":")[0] not in SPLIT_ELSEWHERE] == []
+
+
+def test_the_length_guard_sees_a_long_module(tmp_path: Path) -> None:
+    (tmp_path / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    (tmp_path / "short.py").write_text("x = 1\n" * MAX_LINES)
+    assert oversized(sorted(tmp_path.glob("*.py")), tmp_path) == [f"long.py: {MAX_LINES + 1} lines"]

@@ -28,7 +28,8 @@ from provision.audit.model import (
 )
 from provision.audit.privilege import BAILIAN_FULL, HeldPolicy, privilege_of
 from provision.checks.contexts import AlibabaContext
-from provision.desired.resources import ApiKeySpec, MemberSpec, Spec
+from provision.desired.kinds import Spec
+from provision.desired.resources import ApiKeySpec, MemberSpec
 from provision.engine.flow import PlanResult, Prepared, make_plan
 from provision.manifest import Manifest
 from provision.plan.checklist import manual_steps

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from provision.audit.model import DriftEntry, FieldDiff
-from provision.desired.resources import ApiKeySpec, Spec
+from provision.desired.kinds import Spec
+from provision.desired.resources import ApiKeySpec
 from provision.engine.flow import PlanResult
 from provision.plan.diff import Action
 

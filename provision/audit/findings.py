@@ -21,7 +21,7 @@ from provision.audit.model import (
     UserEntry,
 )
 from provision.audit.privilege import ADMINISTRATOR, BAILIAN_FULL
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 
 MAX_KEY_AGE_DAYS = 90
 MAX_UNUSED_DAYS = 90

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from provision.desired.resources import Kind  # the natural keys (``ram.user/alice``) are the planner's
+from provision.desired.kinds import Kind  # the natural keys (``ram.user/alice``) are the planner's
 
 
 class Severity(StrEnum):

@@ -1,30 +1,31 @@
 """A revocation's record, on either cloud: why the manifest allows it (:func:`check_manifest`, the one rule),
 what was done and proven (:class:`RevokeRecord`), written as JSON to the records directory and printed.
-Cloud-neutral: each cloud's revoke (``checks/revoke.py``, ``checks/huawei_revoke.py``) fills it in.
+Cloud-neutral: each cloud's revoke (``checks/revoke.py``, ``checks/huawei/revoke.py``) fills it in.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provision.checks.results import Credential, Proof
-from provision.clock import iso
-from provision.desired.resources import Live, MemberSpec
+from provision.clock import iso, now
+from provision.desired.live import Live
+from provision.desired.resources import MemberSpec
 from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
 from provision.manifest.marks import dotted
 from provision.plan.checklist import manual_step
 from provision.plan.diff import Action, Change
-from provision.providers.common.delete_steps import ALREADY_GONE, DONE, Step
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, MANUAL, Step
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
-MANUAL = "manual"
 RECORD_VERSION = 1
 
 
@@ -118,7 +119,7 @@ _MARK = {DONE: "✓", ALREADY_GONE: "·", MANUAL: "☐"}
 
 def step_line(step: Step) -> str:
     """``✓ delete login profile: done``."""
-    return f"{_MARK.get(step.result, '✗')} {step.step}: {step.result}"
+    return f"{_MARK.get(step.outcome, '✗')} {step.step}: {step.result}"
 
 
 def render_record(record: RevokeRecord) -> str:
@@ -179,6 +180,38 @@ def asked_removals(directory: Path, user: str) -> set[str]:
         except (OSError, ValueError, AttributeError):
             continue  # an unreadable record asks for nothing
     return asked
+
+
+class Revoked(Protocol):
+    """What a cloud's revoke plan tells the record: whose access, why, and what it captured and found."""
+
+    @property
+    def user(self) -> str: ...
+    @property
+    def why(self) -> str: ...
+    @property
+    def delete_user(self) -> bool: ...
+    @property
+    def memberships(self) -> tuple[Membership, ...]: ...
+    @property
+    def credentials(self) -> tuple[Credential, ...]: ...
+
+
+def write_revocation(plan: Revoked, prepared: Prepared, sink: SecretSink, state: StateFile, *, caller: str,
+                     started: datetime, steps: Sequence[Step], proofs: Sequence[Proof],
+                     password_proof: str) -> RevokeRecord:
+    """The record of a revoke that ran: its steps, the console removals left, each captured credential
+    dropped from the sink when its proof held (:func:`drop_if_dead`), the proofs; written to the state
+    dir's ``records/``. ``password_proof``: the id of the cloud's proof that the console password is dead."""
+    record = RevokeRecord(
+        user=plan.user, manifest=str(prepared.source.manifest), why=plan.why,
+        operator=os.environ.get("USER") or "unknown", caller=caller, started_at=iso(started),
+        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
+        checklist=tuple(m.checklist for m in plan.memberships),
+        console_removals=tuple(m.workspace for m in plan.memberships),
+        credentials=tuple(drop_if_dead(sink, plan.user, c, proofs, password_proof) for c in plan.credentials),
+        proofs=tuple(proofs))
+    return write_record(record, state.path.parent / "records")
 
 
 def drop_if_dead(sink: SecretSink, user: str, credential: Credential, proofs: Sequence[Proof],

@@ -9,32 +9,28 @@ changes, used once more to prove they are dead, then dropped from the sink; the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from provision.checks.contexts import AlibabaContext
 from provision.checks.records import (
-    MANUAL,
     Membership,
     RevokeRecord,
     check_manifest,
     console_memberships,
-    drop_if_dead,
-    write_record,
+    write_revocation,
 )
 from provision.checks.records import render_record as render_record  # the registry's revoke contract
 from provision.checks.records import step_line as step_line  # the registry's revoke contract
 from provision.checks.revoke_proofs import Credential, captured, issued_keys, prove, ram_of
 from provision.checks.verify import site_target
-from provision.clock import iso, now
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
 from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
-    Kind,
-    Live,
     LoginProfileSpec,
     MemberSpec,
 )
@@ -43,7 +39,7 @@ from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.alibaba import CallError
 from provision.providers.alibaba.ram_users import UserFacts
-from provision.providers.common.delete_steps import ALREADY_GONE, DONE, DeleteStep, Step
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, MANUAL, DeleteStep, Step
 
 OnStep = Callable[[Step], None]
 
@@ -121,16 +117,8 @@ def run_revoke(plan: RevokePlan, prepared: Prepared, context: AlibabaContext, *,
     _forget_applied(context, plan)
     proofs = prove(context, prepared.desired, site_target(context.target, prepared.manifest), plan.user,
                    plan.credentials, user_deleted=plan.delete_user)
-    record = RevokeRecord(
-        user=plan.user, manifest=str(prepared.source.manifest), why=plan.why,
-        operator=os.environ.get("USER") or "unknown", caller=_caller(context), started_at=iso(started),
-        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
-        checklist=tuple(m.checklist for m in plan.memberships),
-        console_removals=tuple(m.workspace for m in plan.memberships),
-        credentials=tuple(drop_if_dead(context.sink, plan.user, c, proofs, "login-profile")
-                          for c in plan.credentials),
-        proofs=tuple(proofs))
-    return write_record(record, context.state.path.parent / "records")
+    return write_revocation(plan, prepared, context.sink, context.state, caller=_caller(context),
+                            started=started, steps=steps, proofs=proofs, password_proof="login-profile")
 
 
 def _forget_applied(context: AlibabaContext, plan: RevokePlan) -> None:
@@ -151,7 +139,7 @@ def _delete_api_key(context: AlibabaContext, live: Live) -> Step:
     try:
         context.providers[Kind.API_KEY].execute(Change(live.key, Action.DELETE, "revoke", live=live))
     except CallError as err:
-        return Step(what, f"failed: {err.code}", err)
+        return Step.failed(what, err)
     return Step(what, DONE)
 
 

@@ -14,8 +14,11 @@ from provision.checks.contexts import AlibabaContext
 from provision.checks.results import Credential as Credential
 from provision.checks.results import Proof as Proof
 from provision.checks.smoke import chat
-from provision.checks.verify_checks import LiveFacts
-from provision.desired.resources import ApiKeySpec, Desired, Kind, Live
+from provision.checks.verify_facts import LiveFacts
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
+from provision.desired.resources import ApiKeySpec
 from provision.manifest import Manifest
 from provision.providers.alibaba import CallError, DashScopeTarget
 from provision.providers.alibaba.ram import RamProvider

@@ -16,7 +16,7 @@ import requests
 from provision.checks.results import PROMPT as PROMPT
 from provision.checks.results import Reply as Reply
 from provision.checks.results import masked as masked
-from provision.manifest.model import BizParams, RagOptions
+from provision.manifest.schema_verify import BizParams, RagOptions
 from provision.providers.alibaba import DashScopeTarget
 
 _TIMEOUT_S = 30

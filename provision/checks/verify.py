@@ -21,14 +21,10 @@ from provision.checks.results import VerifyReport as VerifyReport
 from provision.checks.revoke_proofs import access_key_proof, api_key_proof, captured
 from provision.checks.smoke import Reply, chat, generation, host_of, via_endpoint
 from provision.checks.verify_apps import APP_KINDS, Step, conversation
-from provision.checks.verify_checks import (
-    MODEL_DENIED,
-    Call,
-    Entries,
-    Explain,
-    LiveFacts,
-)
-from provision.desired.resources import Kind, MemberSpec
+from provision.checks.verify_explain import MODEL_DENIED, Explain
+from provision.checks.verify_facts import Call, Entries, LiveFacts
+from provision.desired.kinds import Kind
+from provision.desired.resources import MemberSpec
 from provision.engine.flow import Prepared
 from provision.manifest import Manifest
 from provision.providers.alibaba import CallError, CloudTarget, DashScopeTarget

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from provision.checks.smoke import PROMPT, AppAsk, Reply, app_completion
-from provision.manifest.model import VerifyCheck
+from provision.manifest.schema_verify import VerifyCheck
 from provision.providers.alibaba import DashScopeTarget
 
 FOLLOW_UP = "recall what I said before"

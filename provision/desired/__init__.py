@@ -1,1 +1,2 @@
-"""The desired model: resource kinds and specs (resources.py), built from a Manifest (build.py). Pure."""
+"""The desired model: resource kinds (kinds.py) and each cloud's specs (resources.py, huawei.py), live
+resources (live.py), Desired (model.py), built from a Manifest (build.py). Pure."""

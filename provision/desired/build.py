@@ -15,35 +15,27 @@ from datetime import UTC, datetime
 
 from provision.clock import iso
 from provision.desired.huawei import Specs, huawei_specs
+from provision.desired.kinds import Kind, Spec
+from provision.desired.model import Desired, SpecProblem
 from provision.desired.resources import (
     ALL_MODELS,
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
-    Desired,
     EndpointSpec,
     GrantSpec,
-    Kind,
     LoginProfileSpec,
     MemberSpec,
     PolicySpec,
-    Spec,
-    SpecProblem,
     UserSpec,
     WorkspaceSpec,
     Zone,
 )
 from provision.manifest.marks import FieldPath, dotted
-from provision.manifest.model import (
-    ALIBABA,
-    HUAWEI,
-    SUPER_ADMIN_POLICY,
-    Endpoint,
-    Manifest,
-    Policy,
-    User,
-    Workspace,
-)
+from provision.manifest.model import Manifest
+from provision.manifest.schema_base import ALIBABA, HUAWEI, SUPER_ADMIN_POLICY
+from provision.manifest.schema_services import Endpoint, Workspace
+from provision.manifest.schema_users import Policy, User
 
 
 def desired_from_manifest(manifest: Manifest, now: datetime) -> Desired:

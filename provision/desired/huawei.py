@@ -19,20 +19,21 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from provision.clock import iso
-from provision.desired.resources import (  # noqa: I001  (resources imports this module last)
+from provision.desired.kinds import Kind, Spec
+from provision.desired.resources import (
     SPEC_TYPES,
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
-    Kind,
     LoginProfileSpec,
     MemberSpec,
     PolicySpec,
-    Spec,
     UserSpec,
     WorkspaceSpec,
 )
-from provision.manifest.model import Guardrail, Manifest, Policy, User, Workspace
+from provision.manifest.model import Manifest
+from provision.manifest.schema_services import Guardrail, Workspace
+from provision.manifest.schema_users import Policy, User
 
 INTERNAL = "INTERNAL"  # the workspace visibility whose grants list who may use it
 
@@ -43,6 +44,7 @@ class IamUserSpec(UserSpec):
 
     kind: ClassVar[Kind] = Kind.IAM_USER
     compared: ClassVar[tuple[str, ...]] = ("display_name",)
+    groups: tuple[str, ...] = ()  # live only: the user groups it is in, as read (never compared)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class ModelArtsWorkspaceSpec(WorkspaceSpec):
     kind: ClassVar[Kind] = Kind.MA_WORKSPACE
     compared: ClassVar[tuple[str, ...]] = ("auth_type",)
     auth_type: str | None = None
+    description: str | None = None  # live only: its description without the ownership marker (kept on adopt)
 
 
 @dataclass(frozen=True)

@@ -1,99 +1,16 @@
-"""The resource kinds the tool manages: one typed spec per kind, the same for desired and live.
+"""The Alibaba Cloud resource specs (RAM, Model Studio, PrivateLink), the same for desired and live,
+and ``SPEC_TYPES``, every kind's spec class (the Huawei ones register from ``huawei.py``).
 
-A spec has a natural key (``ram.user/alice``), the fields the manifest declares (``None`` means
-"not declared": never compared, never drift), and its parents (created before it, deleted after it).
 Providers normalise SDK responses into these specs so the planner compares like with like.
 This module imports no SDK and no output library.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
-from enum import StrEnum
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
-MARKER = "managed-by=provision"  # in RAM user Comments, API key descriptions, tags' value
-
-
-class Kind(StrEnum):
-    USER = "ram.user"
-    LOGIN_PROFILE = "ram.login_profile"
-    ACCESS_KEYS = "ram.access_keys"
-    POLICY = "ram.policy"
-    ATTACHMENT = "ram.attachment"
-    WORKSPACE = "modelstudio.workspace"
-    GRANT = "modelstudio.grant"
-    API_KEY = "modelstudio.api_key"
-    MEMBER = "modelstudio.member"
-    ENDPOINT = "privatelink.endpoint"
-    # Huawei Cloud (specs in desired/huawei.py)
-    IAM_USER = "iam.user"
-    IAM_LOGIN_PROFILE = "iam.login_profile"
-    IAM_ACCESS_KEYS = "iam.access_keys"
-    IAM_POLICY = "iam.policy"
-    IAM_ATTACHMENT = "iam.attachment"
-    IAM_GROUP_MEMBER = "iam.group_member"
-    MA_WORKSPACE = "modelarts.workspace"
-    MA_GRANT = "modelarts.grant"
-    STUDIO_ROLE = "modelarts.studio_role"
-    MAAS_API_KEY = "maas.api_key"
-    VPCEP_ENDPOINT = "vpcep.endpoint"
-    SCP = "organizations.policy"
-
-
-@dataclass(frozen=True)
-class Spec:
-    """Base of every resource spec. ``compared`` lists the fields the diff looks at."""
-
-    kind: ClassVar[Kind]
-    compared: ClassVar[tuple[str, ...]] = ()
-    described: ClassVar[tuple[str, ...]] = ()  # also shown under a create (never compared)
-    manual: ClassVar[bool] = False  # no API: plan/apply produce a checklist item instead
-
-    @property
-    def name(self) -> str:  # the key within the kind
-        raise NotImplementedError
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}/{self.name}"
-
-    def parents(self) -> tuple[str, ...]:
-        """Keys of resources that must exist before this one."""
-        return ()
-
-    def holder(self) -> str | None:
-        """The user this resource gives access to (its own user, the user a key is issued to), if any:
-        the one whose expiry takes it away."""
-        return None
-
-    def expired_form(self) -> Spec | None:
-        """What the manifest asks of this resource once its holder has expired: None (withheld, removed
-        when present), or a stripped form (zero access keys)."""
-        return None
-
-    def declared(self) -> Iterator[tuple[str, Any]]:
-        """(field, value) for each compared field the spec declares (value not None)."""
-        return self._set(self.compared)
-
-    def shown(self) -> Iterator[tuple[str, Any]]:
-        """(field, value) a plan shows under a create: the declared compared fields, then the described."""
-        return self._set((*self.compared, *self.described))
-
-    def _set(self, names: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-        for f in names:
-            value = getattr(self, f)
-            if value is not None:
-                yield f, value
-
-
-@runtime_checkable
-class Protectable(Protocol):
-    """A top-level spec that may carry ``protect: true`` (its deletion is always refused)."""
-
-    protect: bool
-
+from provision.desired.kinds import Kind, Spec
 
 # --- RAM ---------------------------------------------------------------------------------------------
 
@@ -339,102 +256,6 @@ SPEC_TYPES: dict[Kind, type[Spec]] = {
     for cls in (UserSpec, LoginProfileSpec, AccessKeysSpec, PolicySpec, AttachmentSpec, WorkspaceSpec,
                 GrantSpec, ApiKeySpec, MemberSpec, EndpointSpec)
 }
-
-# Creation order of kinds (parents first); deletion runs it backwards.
-KIND_ORDER: tuple[Kind, ...] = (
-    Kind.POLICY, Kind.USER, Kind.LOGIN_PROFILE, Kind.ACCESS_KEYS, Kind.ATTACHMENT,
-    Kind.WORKSPACE, Kind.GRANT, Kind.API_KEY, Kind.MEMBER, Kind.ENDPOINT,
-    Kind.IAM_POLICY, Kind.IAM_USER, Kind.IAM_LOGIN_PROFILE, Kind.IAM_ACCESS_KEYS, Kind.IAM_ATTACHMENT,
-    Kind.IAM_GROUP_MEMBER, Kind.MA_WORKSPACE, Kind.MA_GRANT, Kind.STUDIO_ROLE, Kind.MAAS_API_KEY,
-    Kind.VPCEP_ENDPOINT, Kind.SCP,
-)
-
-
-class Proof(StrEnum):
-    """How a live membership (which no API lists) is known."""
-
-    PROBE = "probe"  # a probe call with the member's own AccessKey succeeded
-    CONFIRMATION = "confirmation"  # an operator confirmed it (`membership confirm --role`)
-    PENDING = "pending removal"  # its console removal was asked for and is not confirmed yet
-
-
-@dataclass(frozen=True)
-class MemberFacts:
-    """What the membership provider knows of a live membership, and how."""
-
-    proven_by: Proof = Proof.PROBE
-    probe: str = ""  # what the probe said ("unknown: …" when it could not tell)
-    role: str = ""  # where the role comes from (the probe cannot tell guest from admin)
-    confirmed: str = ""  # the operator's confirmation: "guest by jane at T"
-    pending: str = ""  # a pending removal: why, and since when
-
-
-@dataclass(frozen=True)
-class Live:
-    """A resource as read from the cloud: its spec plus ownership and the cloud's id."""
-
-    spec: Spec
-    managed: bool  # carries the tool's marker (or was adopted)
-    cloud_id: str = ""
-    details: tuple[tuple[str, str], ...] = field(default=())  # extra read-only facts for reports
-    cascade: tuple[str, ...] = ()  # a deletable resource: the steps its delete takes, as its provider says
-    member: MemberFacts | None = None  # a membership: how it is known
-    duplicates: int = 0  # a workspace: how many share its exact name (more than 1: the others are ignored)
-
-    @property
-    def key(self) -> str:
-        return self.spec.key
-
-
-def spec_fields(spec: Spec) -> dict[str, Any]:
-    """All dataclass fields of a spec (for JSON output)."""
-    return {f.name: getattr(spec, f.name) for f in fields(spec)}
-
-
-@dataclass(frozen=True)
-class Desired:
-    """What the manifest asks for: resources to be present, top-level ones declared absent, adoptions.
-
-    ``absent`` holds top-level specs (user, policy, workspace, endpoint) declared ``state: absent``;
-    deleting them needs ``--allow-destroy`` and is refused for ``protect``. An expired user stays in
-    ``present`` stripped of every access (keys, login, policies, API keys): the diff revokes the rest.
-    ``adopt`` holds keys of existing unmanaged resources the manifest takes under management.
-    ``expired`` holds user names past ``expires_at`` (the plan gives them the reason "expired").
-    ``manifest`` is the manifest's name: a resource whose marker names another manifest is not ours.
-    ``withheld`` holds what the manifest declares for expired users (login, attachments, API keys issued
-    to them, memberships): never created, removed when present, listed by the plan with the reason.
-    """
-
-    present: tuple[Spec, ...] = ()
-    absent: tuple[Spec, ...] = ()
-    adopt: frozenset[str] = frozenset()
-    expired: frozenset[str] = frozenset()
-    manifest: str = ""  # the manifest's name: written into ownership markers; others' resources are not ours
-    withheld: tuple[Spec, ...] = ()
-
-    def expiry(self, user: str) -> str:
-        """When an expired user's access ended: ``alice expired at 2026-01-31T00:00:00Z``."""
-        at = next((s.expires_at for s in self.present if isinstance(s, UserSpec) and s.user == user), None)
-        return f"{user} expired at {at or '?'}"
-
-    def revoked(self) -> dict[str, str]:
-        """The users whose access the manifest takes away, and why: expired, or declared absent."""
-        why = {user: self.expiry(user) for user in self.expired}
-        why.update({s.user: f"{s.user} is declared absent" for s in self.absent if isinstance(s, UserSpec)})
-        return why
-
-
-@dataclass(frozen=True)
-class SpecProblem:
-    """What the account says is wrong with a desired spec (an unknown model, a vSwitch in another VPC).
-
-    ``field`` and ``value`` name the offending spec field and value, so the manifest entry can be found.
-    """
-
-    key: str
-    field: str
-    value: str
-    message: str
 
 
 # The Huawei Cloud kinds register their specs in SPEC_TYPES (a saved plan names them by kind).

@@ -21,7 +21,7 @@ from enum import StrEnum
 from types import FrameType
 from typing import Any, Protocol
 
-from provision.desired.resources import Kind, Spec
+from provision.desired.kinds import Kind, Spec
 from provision.errors import EXIT_ERROR, EXIT_OK
 from provision.plan.diff import Action, Change, InSync, Plan
 

@@ -21,7 +21,9 @@ from typing import Any, Generic
 
 from provision import clock
 from provision.desired.build import desired_from_manifest
-from provision.desired.resources import Desired, Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.engine.apply import ApplySummary, OnEvent, apply_plan
 from provision.engine.intents import Reconciled, reconcile_intents, secret_facts
 from provision.engine.live import read_live

@@ -15,18 +15,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from provision.manifest.marks import FieldPath, Problem
-from provision.manifest.model import (
-    ALIBABA,
-    HUAWEI,
-    ApiKey,
-    Cloud,
-    Endpoint,
-    Manifest,
-    PolicyDocument,
-    User,
-    VerifyCheck,
-    Workspace,
-)
+from provision.manifest.model import Cloud, Manifest
+from provision.manifest.schema_base import ALIBABA, HUAWEI
+from provision.manifest.schema_services import ApiKey, Endpoint, Workspace
+from provision.manifest.schema_users import PolicyDocument, User
+from provision.manifest.schema_verify import VerifyCheck
 
 LABELS: dict[str, str] = {ALIBABA: "an Alibaba Cloud", HUAWEI: "a Huawei Cloud"}
 MAAS_KEYS_PER_ACCOUNT = 30  # "≤30 valid keys per account" (MaaS)

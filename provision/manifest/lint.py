@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Literal
 
 from provision.manifest.marks import FieldPath, dotted
-from provision.manifest.model import SUPER_ADMIN_POLICY, Manifest, Policy, User
+from provision.manifest.model import Manifest
+from provision.manifest.schema_base import SUPER_ADMIN_POLICY
+from provision.manifest.schema_users import Policy, User
 
 ACCOUNT_ADMIN_POLICIES = ("AdministratorAccess", "AliyunRAMFullAccess")
 _EVERY_ACTION = ("*", "*:*")

@@ -7,7 +7,10 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from provision.manifest.clouds import check_cloud
 from provision.manifest.marks import FieldPath, Problem
-from provision.manifest.model import ALIBABA, ApiKey, Endpoint, Manifest, VerifyCheck, Workspace
+from provision.manifest.model import Manifest
+from provision.manifest.schema_base import ALIBABA
+from provision.manifest.schema_services import ApiKey, Endpoint, Workspace
+from provision.manifest.schema_verify import VerifyCheck
 
 DASHSCOPE_SERVICE = "com.aliyuncs.dashscope"
 

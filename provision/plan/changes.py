@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from provision.desired.resources import Live, Proof, Spec
+from provision.desired.kinds import Spec
+from provision.desired.live import Live, Proof
 
 DRIFT_ADDED = "drift: added outside provision"  # a child the tool never made, under a managed parent
 DRIFT_DELETED = "drift: deleted outside provision"  # a resource the tool made that is gone

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from provision.desired.resources import Kind, MemberSpec, WorkspaceSpec
+from provision.desired.kinds import Kind
+from provision.desired.resources import MemberSpec, WorkspaceSpec
 from provision.plan.diff import Change, Plan
 
 CONSOLE_PATH = "Model Studio console → 权限管理/Permission management → Accounts"

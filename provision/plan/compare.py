@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from provision.desired.resources import AccessKeysSpec, ApiKeySpec, Spec
+from provision.desired.kinds import Spec
+from provision.desired.resources import AccessKeysSpec, ApiKeySpec
 
 
 def norm(value: Any) -> Any:

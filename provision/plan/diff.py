@@ -9,18 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from provision.desired.resources import (
-    KIND_ORDER,
-    AccessKeysSpec,
-    Desired,
-    Kind,
-    Live,
-    MemberSpec,
-    Proof,
-    Protectable,
-    Spec,
-    UserSpec,
-)
+from provision.desired.kinds import KIND_ORDER, Kind, Protectable, Spec
+from provision.desired.live import Live, Proof
+from provision.desired.model import Desired
+from provision.desired.resources import AccessKeysSpec, MemberSpec, UserSpec
 from provision.plan.changes import (
     ADOPT,
     BLOCKED,

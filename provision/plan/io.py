@@ -13,10 +13,12 @@ import re
 import types
 import typing
 from collections.abc import Sequence
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Any
 
-from provision.desired.resources import SPEC_TYPES, Kind, Live, MemberFacts, Proof, Spec
+from provision.desired.kinds import Kind, Spec
+from provision.desired.live import Live, MemberFacts, Proof
+from provision.desired.resources import SPEC_TYPES
 from provision.plan.changes import Action, Change, FieldChange, Plan, Refusal
 
 FORMAT_VERSION = 1
@@ -115,7 +117,6 @@ def _live_to_dict(live: Live) -> Json:
     return {
         "managed": live.managed,
         "cloud_id": live.cloud_id,
-        "details": [[k, v] for k, v in live.details if _allowed(k)],
         "cascade": list(live.cascade),
         "member": asdict(live.member) if live.member is not None else None,
         "duplicates": live.duplicates,
@@ -126,14 +127,27 @@ def _live_to_dict(live: Live) -> Json:
 def _live_from_dict(data: Json) -> Live:
     member = data.get("member")  # absent from plans saved before memberships were typed
     return Live(
-        spec=_spec_from_dict(data["spec"]),
+        spec=_typed_details(_spec_from_dict(data["spec"]), data.get("details", ())),
         managed=data["managed"],
         cloud_id=data["cloud_id"],
-        details=tuple((k, v) for k, v in data["details"]),
         cascade=tuple(data.get("cascade", ())),  # absent from plans saved before providers described it
         member=MemberFacts(**{**member, "proven_by": Proof(member["proven_by"])}) if member else None,
         duplicates=int(data.get("duplicates", 0)),
     )
+
+
+def _typed_details(spec: Spec, details: Sequence[Sequence[str]]) -> Spec:
+    """A plan saved before a live resource's read-only facts were typed carried them as ``details``, string
+    pairs (a user's ``groups`` comma-joined): each one its spec has a field for fills that field; a name
+    suggesting a secret is never read."""
+    names = {f.name for f in fields(spec)}
+    hints = _hints(type(spec))
+    found: dict[str, Any] = {}
+    for name, text in details:
+        if name in names and _allowed(name):
+            many = typing.get_origin(hints[name]) is tuple
+            found[name] = tuple(v for v in text.split(",") if v) if many else text
+    return replace(spec, **found) if found else spec
 
 
 # --- specs --------------------------------------------------------------------------------------------

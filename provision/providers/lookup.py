@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.errors import ProvisionError
 
 P = TypeVar("P")

@@ -19,16 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from provision.desired.resources import (
-    Desired,
-    Kind,
-    Live,
-    MemberFacts,
-    MemberSpec,
-    Proof,
-    UserSpec,
-    WorkspaceSpec,
-)
+from provision.desired.kinds import Kind
+from provision.desired.live import Live, MemberFacts, Proof
+from provision.desired.model import Desired
+from provision.desired.resources import MemberSpec, UserSpec, WorkspaceSpec
 from provision.errors import ProvisionError
 from provision.plan.checklist import manual_step
 from provision.plan.diff import Action, Change, Plan

@@ -20,10 +20,12 @@ from types import ModuleType
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from provision.desired.build import problem_line
-from provision.desired.resources import Desired, Kind, Live, SpecProblem
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired, SpecProblem
 from provision.errors import ProvisionError
 from provision.manifest import Manifest
-from provision.manifest.model import PROVIDERS
+from provision.manifest.schema_base import PROVIDERS
 from provision.plan.diff import Change
 from provision.state.intents import Settler
 from provision.state.secrets import SecretSink, SinkNames

@@ -17,7 +17,7 @@ from alibabacloud_privatelink20200415.models import ListVpcEndpointsRequest
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_ram20150501.models import GetUserRequest, ListAccessKeysRequest
 
-from provision.desired.resources import MARKER, Kind
+from provision.desired.kinds import MARKER, Kind
 from provision.emulator.huawei.testing import HuaweiClients
 from provision.emulator.testing import EmulatorHandle
 from provision.providers.common.markers import KeyMarker

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.providers.registry import cloud_entry
 from provision.state.intents import CRASH_ENV
 from provision.state.lock import release_all

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from provision.desired.resources import Desired, Kind, Live, Spec, SpecProblem
+from provision.desired.kinds import Kind, Spec
+from provision.desired.live import Live
+from provision.desired.model import Desired, SpecProblem
 from provision.emulator.testing import EmulatorHandle
 from provision.emulator.testing import emulator as emulator  # noqa: F401  (the fixture)
 from provision.plan.diff import Action, Change

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
-    Desired,
     EndpointSpec,
     GrantSpec,
-    Kind,
-    Live,
     UserSpec,
     WorkspaceSpec,
     Zone,

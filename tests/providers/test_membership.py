@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from provision.desired.resources import (
-    AccessKeysSpec,
-    AttachmentSpec,
-    Desired,
-    Kind,
-    Live,
-    MemberSpec,
-    Proof,
-    UserSpec,
-    WorkspaceSpec,
-)
+from provision.desired.kinds import Kind
+from provision.desired.live import Live, Proof
+from provision.desired.model import Desired
+from provision.desired.resources import AccessKeysSpec, AttachmentSpec, MemberSpec, UserSpec, WorkspaceSpec
 from provision.emulator.testing import EmulatorHandle
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change

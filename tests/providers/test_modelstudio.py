@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from alibabacloud_modelstudio20260210 import models as ms
 
-from provision.desired.resources import ALL_MODELS, ApiKeySpec, GrantSpec, Kind, WorkspaceSpec
+from provision.desired.kinds import Kind
+from provision.desired.resources import ALL_MODELS, ApiKeySpec, GrantSpec, WorkspaceSpec
 from provision.emulator.testing import EmulatorHandle
 from provision.errors import ProvisionError
 from provision.providers.alibaba import CallError, Clients, Outcome

@@ -12,16 +12,9 @@ from alibabacloud_modelstudio20260210 import models as ms
 from alibabacloud_privatelink20200415 import models as pl
 from alibabacloud_ram20150501 import models as ram
 
-from provision.desired.resources import (
-    ApiKeySpec,
-    Desired,
-    EndpointSpec,
-    Kind,
-    PolicySpec,
-    UserSpec,
-    WorkspaceSpec,
-    Zone,
-)
+from provision.desired.kinds import Kind
+from provision.desired.model import Desired
+from provision.desired.resources import ApiKeySpec, EndpointSpec, PolicySpec, UserSpec, WorkspaceSpec, Zone
 from provision.errors import ProvisionError
 from provision.providers.alibaba import Clients, build_providers
 from provision.providers.alibaba.ram import with_marker

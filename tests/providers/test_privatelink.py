@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from alibabacloud_privatelink20200415 import models as pl
 
-from provision.desired.resources import EndpointSpec, Kind, Live, Zone
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.resources import EndpointSpec, Zone
 from provision.emulator.seed import default_seed
 from provision.emulator.testing import EmulatorHandle, running_emulator
 from provision.errors import ProvisionError

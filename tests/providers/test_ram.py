@@ -9,15 +9,8 @@ from typing import Any
 import pytest
 from alibabacloud_ram20150501 import models as ram
 
-from provision.desired.resources import (
-    MARKER,
-    AccessKeysSpec,
-    AttachmentSpec,
-    Kind,
-    LoginProfileSpec,
-    PolicySpec,
-    UserSpec,
-)
+from provision.desired.kinds import MARKER, Kind
+from provision.desired.resources import AccessKeysSpec, AttachmentSpec, LoginProfileSpec, PolicySpec, UserSpec
 from provision.emulator.testing import EmulatorHandle
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields, replace
 
-from provision.desired.resources import AccessKeysSpec, ApiKeySpec, Kind, Live, Spec
+from provision.desired.kinds import Kind, Spec
+from provision.desired.live import Live
+from provision.desired.resources import AccessKeysSpec, ApiKeySpec
 from provision.plan.diff import Action, Change, Plan
 
 
@@ -48,8 +50,7 @@ def _written(change: Change) -> Live:
     if isinstance(spec, ApiKeySpec):
         spec = replace(spec, missing_secret=spec.missing_secret and not change.rotate)
     cloud_id = change.live.cloud_id if change.live is not None else f"id-{spec.key}"
-    details = change.live.details if change.live is not None else ()
-    return Live(spec=spec, managed=True, cloud_id=cloud_id, details=details)
+    return Live(spec=spec, managed=True, cloud_id=cloud_id)
 
 
 def _reconcile_keys(spec: AccessKeysSpec, rotate: bool) -> AccessKeysSpec:

@@ -12,16 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from provision.desired.resources import (
-    AttachmentSpec,
-    Kind,
-    Live,
-    LoginProfileSpec,
-    MemberSpec,
-    PolicySpec,
-    Spec,
-    UserSpec,
-)
+from provision.desired.kinds import Kind, Spec
+from provision.desired.live import Live
+from provision.desired.resources import AttachmentSpec, LoginProfileSpec, MemberSpec, PolicySpec, UserSpec
 from provision.engine.apply import ApplySummary, Outcome, Status, apply_plan, dependencies
 from provision.errors import EXIT_ERROR, CloudCallError
 from provision.plan.diff import Action, Change, InSync, Plan, Refusal

@@ -27,14 +27,8 @@ from provision.audit.model import (
     WorkspaceEntry,
 )
 from provision.audit.privilege import HeldPolicy, privilege_of
-from provision.desired.resources import (
-    AccessKeysSpec,
-    ApiKeySpec,
-    AttachmentSpec,
-    Live,
-    LoginProfileSpec,
-    UserSpec,
-)
+from provision.desired.live import Live
+from provision.desired.resources import AccessKeysSpec, ApiKeySpec, AttachmentSpec, LoginProfileSpec, UserSpec
 from provision.engine.flow import PlanResult
 from provision.plan.diff import Action, Change, FieldChange, Plan
 

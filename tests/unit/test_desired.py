@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from provision.desired.build import desired_from_manifest
+from provision.desired.kinds import Spec
+from provision.desired.model import Desired
 from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
-    Desired,
     EndpointSpec,
     GrantSpec,
     LoginProfileSpec,
     MemberSpec,
     PolicySpec,
-    Spec,
     UserSpec,
     WorkspaceSpec,
     Zone,

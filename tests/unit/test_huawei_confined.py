@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from provision.checks.huawei_verify import confining_endpoints
+from provision.checks.huawei.verify_manifest import confining_endpoints
 from provision.desired.huawei import ScpSpec
-from provision.desired.resources import Desired
+from provision.desired.model import Desired
 
 
 def _desired(statement: dict[str, object], attached: bool | None = True) -> Desired:

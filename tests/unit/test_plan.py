@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+from provision.desired.kinds import Spec
+from provision.desired.live import Live, MemberFacts, Proof
+from provision.desired.model import Desired
 from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
-    Desired,
     EndpointSpec,
     GrantSpec,
-    Live,
     LoginProfileSpec,
-    MemberFacts,
     MemberSpec,
     PolicySpec,
-    Proof,
-    Spec,
     UserSpec,
     WorkspaceSpec,
 )

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from provision.desired.kinds import Spec
+from provision.desired.live import Live, MemberFacts, Proof
+from provision.desired.model import Desired
 from provision.desired.resources import (
     AccessKeysSpec,
     AttachmentSpec,
-    Desired,
     GrantSpec,
-    Live,
-    MemberFacts,
     MemberSpec,
-    Proof,
-    Spec,
     UserSpec,
     WorkspaceSpec,
 )

@@ -9,18 +9,18 @@ import fake_cloud
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from provision.desired.kinds import Spec
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
-    Desired,
     EndpointSpec,
     GrantSpec,
-    Live,
     LoginProfileSpec,
     MemberSpec,
     PolicySpec,
-    Spec,
     UserSpec,
     WorkspaceSpec,
     Zone,

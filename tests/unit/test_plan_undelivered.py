@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from provision.desired.resources import AccessKeysSpec, Desired, Live, UserSpec
+from provision.desired.live import Live
+from provision.desired.model import Desired
+from provision.desired.resources import AccessKeysSpec, UserSpec
 from provision.plan.diff import Action, SecretFacts, diff
 
 ALICE = UserSpec("alice")

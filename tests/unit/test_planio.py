@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from provision.desired.huawei import IamUserSpec, ModelArtsWorkspaceSpec
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.desired.resources import (
     AccessKeysSpec,
     ApiKeySpec,
-    Desired,
     EndpointSpec,
-    Live,
     LoginProfileSpec,
     UserSpec,
     WorkspaceSpec,
@@ -49,7 +51,7 @@ def sample_plan() -> Plan:
                 Action.DELETE,
                 "state: absent",
                 desired=UserSpec("bob"),
-                live=Live(UserSpec("bob"), True, "u-1", (("groups", "devs"), ("mfa", "m-1"))),
+                live=Live(UserSpec("bob"), True, "u-1"),
                 cascade=("delete login profile", "delete user"),
             ),
             Change(
@@ -116,16 +118,29 @@ def test_plan_file_says_which_update_rotates_keys_whose_secret_is_lost() -> None
 
 def test_no_field_name_suggesting_a_secret_is_ever_written() -> None:
     plan = sample_plan()
-    profile = Live(
-        LoginProfileSpec("bob", password_reset_required=True), True, details=(("password", "hunter2"),)
-    )
+    profile = Live(LoginProfileSpec("bob", password_reset_required=True), True)
     plan.changes.append(Change(profile.key, Action.NOOP, "in sync", live=profile))
     data = plan_to_dict(plan)
-    names = keys_of(data) | {d[0] for c in data["changes"] if c["live"] for d in c["live"]["details"]}
+    names = keys_of(data)
     assert not [n for n in names if any(w in n.lower() for w in ("secret", "password", "token", "value"))]
-    assert "hunter2" not in json.dumps(data)
     restored = plan_from_dict(data).changes[-1].live
     assert restored is not None and restored.spec == profile.spec  # renamed on the wire, not lost
+
+
+def test_a_plan_saved_with_string_pair_details_loads_them_as_typed_fields_and_never_a_secret() -> None:
+    user = Live(IamUserSpec("bob"), True, "u-1")
+    space = Live(ModelArtsWorkspaceSpec("ws", workspace_id="w-1", auth_type="INTERNAL"), False, "w-1")
+    plan = Plan(changes=[Change(user.key, Action.NOOP, "in sync", live=user),
+                         Change(space.key, Action.UPDATE, "adopt", desired=space.spec, live=space)])
+    data = plan_to_dict(plan)
+    old = [[["groups", "ops,dev"], ["password", "hunter2"]], [["description", "team notes"]]]
+    for change, details in zip(data["changes"], old, strict=True):  # what plans saved before wrote
+        assert "details" not in change["live"]
+        change["live"]["details"] = details
+    restored = [c.live for c in plan_from_dict(data).changes]
+    assert restored[0] is not None and restored[0].spec == IamUserSpec("bob", groups=("ops", "dev"))
+    assert restored[1] is not None and restored[1].spec == replace(space.spec, description="team notes")
+    assert "hunter2" not in json.dumps(plan_to_dict(plan_from_dict(data)))
 
 
 def test_unknown_plan_format_is_refused() -> None:

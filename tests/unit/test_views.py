@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 
 from provision.cli.views import NO_CHANGES, checklist_lines, render_markdown, render_text
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.desired.resources import (
     ApiKeySpec,
     AttachmentSpec,
-    Desired,
     EndpointSpec,
     GrantSpec,
-    Live,
     LoginProfileSpec,
     MemberSpec,
     UserSpec,

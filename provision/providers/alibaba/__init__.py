@@ -11,7 +11,7 @@ import provision.providers.alibaba.lazy_models  # noqa: F401  # isort: skip
 
 from collections.abc import Mapping
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.providers.alibaba.base import Clients, CloudTarget, DashScopeTarget
 from provision.providers.alibaba.calls import CallError
 from provision.providers.alibaba.intents import AlibabaSettler

@@ -19,7 +19,7 @@ def run_delete(key: str, steps: Sequence[DeleteStep], planned: Sequence[str]) ->
     failed = first_failure(done)
     if failed is not None:
         raise failed
-    removed = "; ".join(step.step for step in done[:-1] if step.result == DONE)
-    if done and done[-1].result == ALREADY_GONE and not removed:
+    removed = "; ".join(step.step for step in done[:-1] if step.outcome is DONE)
+    if done and done[-1].outcome is ALREADY_GONE and not removed:
         return InSync(f"{key} already absent")
     return f"deleted {key}" + (f" (removed {removed})" if removed else "")

@@ -15,5 +15,5 @@ def run_step(clients: Clients, key: str, what: str, action: str, fn: Callable[[]
     try:
         found = clients.call_or_none(key, action, fn) is not None
     except CallError as err:
-        return Step(what, f"failed: {err.code}", err)
+        return Step.failed(what, err)
     return Step(what, DONE if found else ALREADY_GONE)

@@ -15,7 +15,8 @@ from typing import Any
 
 from alibabacloud_ecs20140526 import models as ecs
 
-from provision.desired.resources import EndpointSpec, SpecProblem
+from provision.desired.model import SpecProblem
+from provision.desired.resources import EndpointSpec
 from provision.providers.alibaba.base import Clients
 from provision.providers.common.outcomes import Outcome
 

@@ -20,7 +20,7 @@ from functools import partial
 
 from alibabacloud_modelstudio20260210 import models as ms
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.modelstudio import find_workspaces
 from provision.providers.alibaba.modelstudio_keys import list_api_keys

@@ -16,7 +16,7 @@ from typing import Any
 from alibabacloud_privatelink20200415 import models as pl
 from alibabacloud_ram20150501 import models as ram
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.modelstudio import every_model_granted, find_workspaces, granted_models
 from provision.providers.alibaba.modelstudio_keys import key_auth, list_api_keys

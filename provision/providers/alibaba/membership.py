@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from alibabacloud_bailian20231229 import models as bailian
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError
 from provision.providers.alibaba.modelstudio import find_workspaces

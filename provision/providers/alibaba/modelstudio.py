@@ -15,16 +15,10 @@ from typing import Any
 
 from alibabacloud_modelstudio20260210 import models as ms
 
-from provision.desired.resources import (
-    ALL_MODELS,
-    ApiKeySpec,
-    Desired,
-    GrantSpec,
-    Kind,
-    Live,
-    SpecProblem,
-    WorkspaceSpec,
-)
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired, SpecProblem
+from provision.desired.resources import ALL_MODELS, ApiKeySpec, GrantSpec, WorkspaceSpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError
@@ -267,13 +261,13 @@ class ModelStudioProvider:
             resp = self.clients.call_or_none(key, "DeleteWorkspace", lambda: self.ms.delete_workspace(
                 ws_id, ms.DeleteWorkspaceRequest()))
         except CallError as err:
-            return Step(label, f"failed: {err.code}", err)
+            return Step.failed(label, err)
         if resp is not None and resp.body.is_deleted is False:
             reasons = "; ".join(f"{r.resource_type}: {r.reason}" for r in resp.body.fail_reasons or [])
             refused = CallError(key, "DeleteWorkspace", "Workspace.NotDeleted", resp.status_code,
                                 reasons or "the workspace was not deleted",
                                 "remove what the workspace still holds (the reasons above) in the console")
-            return Step(label, f"failed: {refused.code}", refused)
+            return Step.failed(label, refused)
         return Step(label, ALREADY_GONE if resp is None else DONE)
 
     def _delete_workspace(self, change: Change, name: str, ws_id: str) -> str:

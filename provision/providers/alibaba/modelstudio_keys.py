@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 
 from alibabacloud_modelstudio20260210 import models as ms
 
-from provision.desired.resources import ApiKeySpec, Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.resources import ApiKeySpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients, ordered_like
 from provision.providers.alibaba.calls import CallError

@@ -18,14 +18,10 @@ from typing import Any
 
 from alibabacloud_privatelink20200415 import models as pl
 
-from provision.desired.resources import (
-    Desired,
-    EndpointSpec,
-    Kind,
-    Live,
-    SpecProblem,
-    Zone,
-)
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired, SpecProblem
+from provision.desired.resources import EndpointSpec, Zone
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients, ordered_like

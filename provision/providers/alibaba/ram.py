@@ -16,16 +16,10 @@ from typing import Any
 
 from alibabacloud_ram20150501 import models as ram
 
-from provision.desired.resources import (
-    MARKER,
-    AccessKeysSpec,
-    AttachmentSpec,
-    Desired,
-    Kind,
-    Live,
-    LoginProfileSpec,
-    UserSpec,
-)
+from provision.desired.kinds import MARKER, Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
+from provision.desired.resources import AccessKeysSpec, AttachmentSpec, LoginProfileSpec, UserSpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError

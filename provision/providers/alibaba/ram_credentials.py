@@ -14,7 +14,8 @@ from typing import Any
 
 from alibabacloud_ram20150501 import models as ram
 
-from provision.desired.resources import AccessKeysSpec, Kind, LoginProfileSpec
+from provision.desired.kinds import Kind
+from provision.desired.resources import AccessKeysSpec, LoginProfileSpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError

@@ -15,7 +15,10 @@ from typing import Any
 
 from alibabacloud_ram20150501 import models as ram
 
-from provision.desired.resources import Desired, Kind, Live, PolicySpec
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
+from provision.desired.resources import PolicySpec
 from provision.plan.diff import Action, Change, InSync
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError

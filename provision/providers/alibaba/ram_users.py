@@ -15,7 +15,7 @@ from typing import Any
 
 from alibabacloud_ram20150501 import models as ram
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.calls import CallError
 from provision.providers.common.markers import Owner

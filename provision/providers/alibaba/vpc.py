@@ -9,7 +9,8 @@ from typing import Any
 
 from alibabacloud_vpc20160428 import models as vpc
 
-from provision.desired.resources import EndpointSpec, SpecProblem
+from provision.desired.model import SpecProblem
+from provision.desired.resources import EndpointSpec
 from provision.errors import ProvisionError
 from provision.providers.alibaba.base import Clients
 from provision.providers.alibaba.ecs import security_group_problems

@@ -12,20 +12,45 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from provision.errors import CloudCallError, ProvisionError
 
-DONE = "done"
-ALREADY_GONE = "already gone"
+
+class StepResult(StrEnum):
+    """How one step of taking something away ended (its value is the word a record shows)."""
+
+    DONE = "done"
+    ALREADY_GONE = "already gone"
+    FAILED = "failed"
+    MANUAL = "manual"  # no API: a console step the operator takes
+
+
+DONE = StepResult.DONE
+ALREADY_GONE = StepResult.ALREADY_GONE
+MANUAL = StepResult.MANUAL
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step of taking something away, and its result: done, already gone, or failed: CODE."""
+    """One step of taking something away, and how it ended: done, already gone, manual, or failed with
+    its error (``code``: the cloud's error code, else the exception's type)."""
 
     step: str
-    result: str
+    outcome: StepResult
     error: CloudCallError | None = field(default=None, repr=False, compare=False)
+    code: str = ""
+
+    @classmethod
+    def failed(cls, step: str, error: Exception) -> Step:
+        """A step whose call failed with ``error``."""
+        cloud = error if isinstance(error, CloudCallError) else None
+        return cls(step, StepResult.FAILED, cloud, cloud.code if cloud else type(error).__name__)
+
+    @property
+    def result(self) -> str:
+        """What a record shows: ``done``, ``already gone``, ``manual`` or ``failed: CODE``."""
+        return f"failed: {self.code}" if self.outcome is StepResult.FAILED else self.outcome.value
 
 
 @dataclass(frozen=True)

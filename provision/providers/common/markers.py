@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from provision.desired.resources import MARKER
+from provision.desired.kinds import MARKER
 from provision.errors import ProvisionError
 
 MANIFEST_TAG = "provision-manifest"  # tag key (policies, endpoints) naming the manifest that owns it

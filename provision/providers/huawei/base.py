@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, StepResult
 from provision.providers.common.markers import (
     KeyMarker,
     Owner,
@@ -107,9 +108,9 @@ def create(clients: HuaweiClients, key: str, action: str, call: Callable[[], T],
     return made
 
 
-def removed(clients: HuaweiClients, key: str, action: str, call: Callable[[], object]) -> str:
-    """One removal call: "done", or "already gone" when the cloud says it does not exist."""
-    return "done" if clients.call_or_none(key, action, call) is not None else "already gone"
+def removed(clients: HuaweiClients, key: str, action: str, call: Callable[[], object]) -> StepResult:
+    """One removal call: done, or already gone when the cloud says it does not exist."""
+    return DONE if clients.call_or_none(key, action, call) is not None else ALREADY_GONE
 
 
 def password() -> str:

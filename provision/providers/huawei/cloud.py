@@ -6,7 +6,7 @@ every client to the emulator (``clients.py``).
 
 from __future__ import annotations
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.manifest import Manifest
 from provision.providers.common.policies import PollPolicy
 from provision.providers.huawei.clients import HuaweiClients, HuaweiCredentials, HuaweiTarget
@@ -54,8 +54,8 @@ def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_
 CLOUD = CloudEntry(
     provider="huaweicloud",
     build=build,
-    verify="provision.checks.huawei_verify:run_verify",
-    revoke="provision.checks.huawei_revoke",
+    verify="provision.checks.huawei.verify_manifest:run_verify",
+    revoke="provision.checks.huawei.revoke",
     audit="provision.audit.huawei_audit:run_audit",
     label="Huawei Cloud",
     # the SDK's own credential variables; MaaS keys are Bearer keys of the OpenAI-compatible V2 API

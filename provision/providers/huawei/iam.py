@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import partial
 
 from huaweicloudsdkiam.v5 import (
@@ -41,9 +40,12 @@ from provision.desired.huawei import (
     IamLoginProfileSpec,
     IamUserSpec,
 )
-from provision.desired.resources import Desired, Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
+from provision.providers.common.delete_steps import Step, StepResult
 from provision.providers.common.markers import Owner
 from provision.providers.huawei.base import (
     WriteAhead,
@@ -63,15 +65,6 @@ from provision.providers.huawei.read_iam import (
 )
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of taking a user's access away, and its result ("done", "already gone", or the error)."""
-
-    step: str
-    result: str
-    error: Exception | None = None
 
 
 class IamProvider:
@@ -121,8 +114,9 @@ class IamProvider:
         managed = owner.ours(manifest)
         name = user.name
         cascade = (*(label for label, _, _ in self.removals(user)), "delete user")
-        yield Live(IamUserSpec(user=name, display_name=user.description or None), managed, user.user_id,
-                   details=(("groups", ",".join(g.name for g in user.groups)),), cascade=cascade)
+        yield Live(IamUserSpec(user=name, display_name=user.description or None,
+                               groups=tuple(g.name for g in user.groups)),
+                   managed, user.user_id, cascade=cascade)
         if user.login_profile is not None:
             yield Live(IamLoginProfileSpec(user=name,
                                            password_reset_required=user.login_profile.password_reset_required),
@@ -200,9 +194,9 @@ class IamProvider:
                 return f"adopted IAM user {spec.user}"
             return f"updated IAM user {spec.user}"
         steps = self.strip(spec.user, user_id)
-        failed = [s for s in steps if s.error is not None]
-        if failed:
-            raise failed[0].error  # type: ignore[misc]
+        failed = next((s for s in steps if s.outcome is StepResult.FAILED), None)
+        if failed is not None:
+            raise failed.error or ProvisionError(f"{change.key}: {failed.step} failed ({failed.code})")
         self.clients.call(change.key, "DeleteUserV5",
                           lambda: iam().delete_user_v5(DeleteUserV5Request(user_id=user_id)))
         self.sink.keep_access_keys(spec.user, ())
@@ -252,7 +246,7 @@ class IamProvider:
             try:
                 steps.append(Step(what, removed(self.clients, key, action, call)))
             except Exception as err:  # noqa: BLE001  (reported in the step; the next steps still run)
-                steps.append(Step(what, f"failed: {getattr(err, 'code', type(err).__name__)}", err))
+                steps.append(Step.failed(what, err))
         return steps
 
     def _leave(self, group_id: str, user_id: str) -> object:

@@ -24,7 +24,7 @@ from huaweicloudsdkiam.v5 import (
 )
 
 from provision.desired.huawei import IamAccessKeysSpec, IamLoginProfileSpec
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.plan.diff import Action, Change
 from provision.providers.huawei.base import WriteAhead, create, password, removed
 from provision.providers.huawei.clients import HuaweiClients

@@ -25,7 +25,9 @@ from huaweicloudsdkiam.v5 import (
 )
 
 from provision.desired.huawei import IamPolicySpec
-from provision.desired.resources import Desired, Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.huawei.base import create, marked, removed, unmarked

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.errors import ProvisionError
 from provision.providers.common.markers import KeyMarker, Owner, owns
 from provision.providers.huawei.base import unmarked

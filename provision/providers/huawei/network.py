@@ -33,7 +33,9 @@ from huaweicloudsdkvpcep.v1 import (
 )
 
 from provision.desired.huawei import ScpSpec, VpcepEndpointSpec, scp_content, scp_document
-from provision.desired.resources import Desired, Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
 from provision.providers.common.markers import Owner

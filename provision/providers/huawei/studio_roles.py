@@ -18,7 +18,7 @@ from huaweicloudsdkmodelarts.v1 import (
 )
 
 from provision.desired.huawei import StudioRoleSpec
-from provision.desired.resources import Kind
+from provision.desired.kinds import Kind
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.read_modelarts import read_workspace, read_workspaces
 from provision.providers.membership import ConsoleMembership, Probe, ProbeResult

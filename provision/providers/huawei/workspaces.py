@@ -22,9 +22,12 @@ from huaweicloudsdkmodelarts.v1 import (
 )
 
 from provision.desired.huawei import INTERNAL, MaasApiKeySpec, ModelArtsGrantSpec, ModelArtsWorkspaceSpec
-from provision.desired.resources import Desired, Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
+from provision.desired.model import Desired
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, StepResult
 from provision.providers.common.markers import KeyMarker, owns
 from provision.providers.common.outcomes import Outcome
 from provision.providers.huawei.base import WriteAhead, create, key_description, marked, removed, unmarked
@@ -72,8 +75,8 @@ class WorkspaceProvider:
                 continue
             self._ids[ws.name] = ws.workspace_id
             lives.append(Live(ModelArtsWorkspaceSpec(workspace=ws.name, workspace_id=ws.workspace_id,
-                                                     auth_type=ws.visibility), managed, ws.workspace_id,
-                              details=(("description", description),)))
+                                                     auth_type=ws.visibility, description=description),
+                              managed, ws.workspace_id))
             lives.extend(Live(ModelArtsGrantSpec(workspace=ws.name, user=g.user_name, user_id=g.user_id),
                               managed,
                               g.user_id) for g in ws.grants)
@@ -139,9 +142,10 @@ class WorkspaceProvider:
         workspace_id = self.workspace_id(spec.workspace)
         if change.action is Action.UPDATE:
             adopt = change.live is not None and not change.live.managed
-            description = dict(change.live.details).get("description", "") if change.live else ""
+            live = change.live.spec if change.live is not None else None
+            description = live.description if isinstance(live, ModelArtsWorkspaceSpec) else None
             body_u = UpdateWorkspaceReq(auth_type=spec.auth_type or INTERNAL,
-                                        **({"description": marked(description,
+                                        **({"description": marked(description or "",
                                                                   self.manifest)} if adopt else {}))
             with self._locks[spec.workspace]:
                 self.clients.call(change.key, "UpdateWorkspace", lambda: ma().update_workspace(
@@ -160,38 +164,48 @@ class WorkspaceProvider:
         return f"deleted workspace {spec.workspace} ({result})"
 
     def _grant(self, change: Change, spec: ModelArtsGrantSpec) -> str:
-        ma = self.clients.modelarts
-        workspace_id = self.workspace_id(spec.workspace)
+        if change.action is Action.DELETE:
+            if self.remove_grant(change.key, spec) is ALREADY_GONE:
+                return f"{spec.user} was not granted workspace {spec.workspace} (already gone)"
+            return f"removed the grant of {spec.user} on workspace {spec.workspace}"
         with self._locks[spec.workspace]:
-            current = read_workspace(self.clients, workspace_id)
-            if current is None:
-                raise ProvisionError(f"{change.key}: workspace {spec.workspace} is gone: re-run plan")
-            grants = [g.user_id for g in current.grants]
-            if change.action is Action.DELETE:
-                user_id = spec.user_id or next(
-                    (g.user_id for g in current.grants if g.user_name == spec.user), "")
-                if user_id not in grants:
-                    return f"{spec.user} was not granted workspace {spec.workspace} (already gone)"
-                grants.remove(user_id)
-                verb = "removed the grant of"
-            else:
-                user_id = self.iam.user_id(spec.user)
-                if user_id in grants:
-                    return f"{spec.user} already granted workspace {spec.workspace}"
-                grants.append(user_id)
-                verb = "granted"
-            body = UpdateWorkspaceReq(grants=[ViewWorkspaceResponseGrants(user_id=u) for u in grants])
-            self.clients.call(change.key, "UpdateWorkspace", lambda: ma().update_workspace(
-                UpdateWorkspaceRequest(workspace_id=workspace_id, body=body)))
-        return f"{verb} {spec.user} on workspace {spec.workspace}"
+            workspace_id, grants = self._grants(change.key, spec.workspace)
+            user_id = self.iam.user_id(spec.user)
+            if user_id in grants:
+                return f"{spec.user} already granted workspace {spec.workspace}"
+            self._set_grants(change.key, workspace_id, [*grants, user_id])
+        return f"granted {spec.user} on workspace {spec.workspace}"
+
+    def remove_grant(self, key: str, spec: ModelArtsGrantSpec) -> StepResult:
+        """Take ``spec.user`` out of the workspace's grants: done, or already gone when it is not in them."""
+        with self._locks[spec.workspace]:
+            workspace_id, grants = self._grants(key, spec.workspace)
+            user_id = spec.user_id or grants.get(spec.user, "")
+            if user_id not in grants.values():
+                return ALREADY_GONE
+            self._set_grants(key, workspace_id, [u for u in grants.values() if u != user_id])
+        return DONE
+
+    def _grants(self, key: str, workspace: str) -> tuple[str, dict[str, str]]:
+        """The workspace's id and its grants now (user name → user id)."""
+        workspace_id = self.workspace_id(workspace)
+        current = read_workspace(self.clients, workspace_id)
+        if current is None:
+            raise ProvisionError(f"{key}: workspace {workspace} is gone: re-run plan")
+        return workspace_id, {g.user_name: g.user_id for g in current.grants}
+
+    def _set_grants(self, key: str, workspace_id: str, user_ids: list[str]) -> None:
+        body = UpdateWorkspaceReq(grants=[ViewWorkspaceResponseGrants(user_id=u) for u in user_ids])
+        self.clients.call(key, "UpdateWorkspace", lambda: self.clients.modelarts().update_workspace(
+            UpdateWorkspaceRequest(workspace_id=workspace_id, body=body)))
 
     def _key(self, change: Change, spec: MaasApiKeySpec) -> str:
         live = change.live.spec if change.live is not None else None
         old_id = live.api_key_id if isinstance(live, MaasApiKeySpec) else None
         account = SecretSink.api_key_account(spec.workspace, spec.issued_to)
         if change.action is Action.DELETE:
-            result = self._delete_key(change.key, old_id or change.live.cloud_id if change.live else "")
-            self.sink.forget_api_key(account, spec.workspace, spec.key_name)
+            key_id = old_id or change.live.cloud_id if change.live else ""
+            result = self.delete_api_key(change.key, spec, key_id)
             return f"deleted API key {spec.name} ({result})"
         if old_id:  # an update replaces the key: MaaS keys cannot be changed
             self._delete_key(change.key, old_id)
@@ -239,15 +253,22 @@ class WorkspaceProvider:
         self.state.forget_secret(key_id)
         return key_id
 
-    def _delete_key(self, key: str, key_id: str) -> str:
+    def delete_api_key(self, key: str, spec: MaasApiKeySpec, key_id: str) -> StepResult:
+        """Delete the MaaS key ``key_id`` and forget its value in the sink: done, or already gone."""
+        result = self._delete_key(key, key_id)
+        self.sink.forget_api_key(SecretSink.api_key_account(spec.workspace, spec.issued_to), spec.workspace,
+                                 spec.key_name)
+        return result
+
+    def _delete_key(self, key: str, key_id: str) -> StepResult:
         path = f"/v1/{self.clients.project_id}/maas/api-auth/api-keys/{key_id}"
         try:
             self.clients.request(key, "DeleteMaasApiKey", "modelarts", "DELETE", path)
         except HuaweiCallError as err:
             if err.outcome is Outcome.GONE:
-                return "already gone"
+                return ALREADY_GONE
             raise
-        return "done"
+        return DONE
 
 
 def keys_issued_to(keys: tuple[ApiKey, ...], user: str) -> list[tuple[ApiKey, str, str]]:

@@ -11,7 +11,6 @@ the proofs say so.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,18 +19,15 @@ from functools import partial
 from provision.checks.huawei.context import HuaweiContext
 from provision.checks.huawei.proofs import prove_revoked
 from provision.checks.records import (
-    MANUAL,
     Membership,
     RevokeRecord,
     check_manifest,
     console_memberships,
-    drop_if_dead,
     render_record,
     step_line,
-    write_record,
+    write_revocation,
 )
 from provision.checks.results import Credential, Proof
-from provision.clock import iso, now
 from provision.desired.huawei import (
     IamAccessKeysSpec,
     IamAttachmentSpec,
@@ -42,11 +38,12 @@ from provision.desired.huawei import (
     ModelArtsGrantSpec,
     StudioRoleSpec,
 )
-from provision.desired.resources import Kind, Live
+from provision.desired.kinds import Kind
+from provision.desired.live import Live
 from provision.engine.flow import Prepared
 from provision.errors import ProvisionError
 from provision.plan.diff import Action, Change
-from provision.providers.common.delete_steps import Step
+from provision.providers.common.delete_steps import ALREADY_GONE, DONE, MANUAL, Step, StepResult
 from provision.providers.common.markers import Owner
 from provision.providers.huawei.clients import HuaweiCallError, HuaweiClients
 from provision.providers.huawei.iam import IamProvider
@@ -148,50 +145,46 @@ def run_revoke(plan: HuaweiRevokePlan, prepared: Prepared, context: HuaweiContex
     """Take the access away, prove it with the captured credentials, drop the dead ones, write the record."""
     clients = context.clients
     iam, workspaces = _providers(context)
-    steps: list[Step] = []
-    if plan.found is not None:
-        steps += [Step(s.step, s.result) for s in iam.strip(plan.user, plan.found.user_id)]
-    for ws in plan.workspaces:
-        grant = Live(ModelArtsGrantSpec(workspace=ws.name, user=plan.user), True)
-        steps.append(_step(f"remove from the grants of workspace {ws.name}",
-                           partial(workspaces.execute,
-                                   Change(grant.key, Action.DELETE, "revoke", live=grant))))
-    for key, ws_name, name in plan.api_keys:
-        spec = MaasApiKeySpec(workspace=ws_name, key_name=name, issued_to=plan.user, api_key_id=key.key_id)
-        live = Live(spec, True, key.key_id)
-        steps.append(_step(f"delete API key {ws_name}/{name} ({key.key_id})",
-                           partial(workspaces.execute, Change(live.key, Action.DELETE, "revoke", live=live))))
+    steps = (iam.strip(plan.user, plan.found.user_id) if plan.found is not None else []) or \
+        [Step("IAM: nothing left to remove", ALREADY_GONE)]
+    grants = [ModelArtsGrantSpec(workspace=ws.name, user=plan.user) for ws in plan.workspaces]
+    steps += [_step(f"remove from the grants of workspace {g.workspace}",
+                    partial(workspaces.remove_grant, g.key, g)) for g in grants] or \
+        [Step("remove from the grants of workspaces", ALREADY_GONE)]
+    keys = [(MaasApiKeySpec(workspace=ws_name, key_name=name, issued_to=plan.user, api_key_id=key.key_id),
+             key.key_id) for key, ws_name, name in plan.api_keys]
+    steps += [_step(f"delete API key {s.workspace}/{s.key_name} ({key_id})",
+                    partial(workspaces.delete_api_key, s.key, s, key_id)) for s, key_id in keys] or \
+        [Step("delete API keys issued to it", ALREADY_GONE)]
     steps += [Step(f"remove the Studio role in workspace {m.workspace} (console)", MANUAL)
               for m in plan.memberships]
     for m in plan.memberships:  # plans list the removal until `membership confirm --removed`
         context.state.record_removal(m.workspace, plan.user, f"revoked: {plan.why}", started)
     if plan.delete_user and plan.found is not None:
         user_live = Live(IamUserSpec(user=plan.user), True, plan.found.user_id)
-        steps.append(_step(f"delete the IAM user {plan.user}", lambda: iam.execute(
-            Change(user_live.key, Action.DELETE, "revoke", live=user_live))))
+        steps.append(_step(f"delete the IAM user {plan.user}", lambda: _done(iam.execute(
+            Change(user_live.key, Action.DELETE, "revoke", live=user_live)))))
+    elif plan.delete_user:
+        steps.append(Step(f"delete the IAM user {plan.user}", ALREADY_GONE))
     for step in steps:
         if on_step is not None:
             on_step(step)
     _forget_applied(context, plan)
     proofs = prove(clients, plan, steps)
-    record = RevokeRecord(
-        user=plan.user, manifest=str(prepared.source.manifest), why=plan.why,
-        operator=os.environ.get("USER") or "unknown", caller=_caller(clients), started_at=iso(started),
-        finished_at=iso(now()), delete_user=plan.delete_user, steps=tuple(steps),
-        checklist=tuple(m.checklist for m in plan.memberships),
-        console_removals=tuple(m.workspace for m in plan.memberships),
-        credentials=tuple(drop_if_dead(context.sink, plan.user, c, proofs, "console-password")
-                          for c in plan.credentials),
-        proofs=tuple(proofs))
-    return write_record(record, context.state.path.parent / "records")
+    return write_revocation(plan, prepared, context.sink, context.state, caller=_caller(clients),
+                            started=started, steps=steps, proofs=proofs, password_proof="console-password")
 
 
-def _step(what: str, run: Callable[[], str]) -> Step:
+def _step(what: str, run: Callable[[], StepResult]) -> Step:
     try:
-        result = run()
+        return Step(what, run())
     except HuaweiCallError as err:
-        return Step(what, f"failed: {err.code}")
-    return Step(what, "already gone" if "already gone" in result else "done")
+        return Step.failed(what, err)
+
+
+def _done(_: str) -> StepResult:
+    """A provider's change that either ran or raised (deleting the user tolerates no "already gone")."""
+    return DONE
 
 
 def _forget_applied(context: HuaweiContext, plan: HuaweiRevokePlan) -> None:
@@ -218,7 +211,7 @@ def _caller(clients: HuaweiClients) -> str:
 def prove(clients: HuaweiClients, plan: HuaweiRevokePlan, steps: list[Step]) -> list[Proof]:
     """Every revoke step ran, then the proofs of ``checks/huawei/proofs.py``: each old credential is refused,
     no workspace that granted the user still does, nothing is left on it, and the 30-minute token note."""
-    failed = [s for s in steps if s.result.startswith("failed")]
+    failed = [s for s in steps if s.outcome is StepResult.FAILED]
     ran = Proof("steps", "every revoke step succeeded", not failed,
                 f"{len(failed)} failed: {', '.join(s.step for s in failed)}" if failed else
                 f"{len(steps)} step(s) done or already gone")

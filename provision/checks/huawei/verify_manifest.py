@@ -21,10 +21,10 @@ from provision.checks.huawei.verify import KEY_ACTIVATION, DeliveredKey, HuaweiV
 from provision.checks.huawei.verify import run_verify as run_checks
 from provision.checks.results import CheckResult, Credential, VerifyReport
 from provision.desired.huawei import ScpSpec
-from provision.desired.resources import Desired
+from provision.desired.model import Desired
 from provision.engine.flow import POLL_INTERVAL_ENV, Prepared
 from provision.manifest.marks import FieldPath, dotted
-from provision.manifest.model import VerifyCheck
+from provision.manifest.schema_verify import VerifyCheck
 from provision.providers.huawei.network import endpoint_names
 from provision.providers.huawei.read import read_endpoints
 from provision.state.secrets import SecretSink
