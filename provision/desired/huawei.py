@@ -21,7 +21,6 @@ from typing import ClassVar
 from provision.clock import iso
 from provision.desired.kinds import Kind, Spec
 from provision.desired.resources import (
-    SPEC_TYPES,
     AccessKeysSpec,
     ApiKeySpec,
     AttachmentSpec,
@@ -208,7 +207,6 @@ class ScpSpec(Spec):
 HUAWEI_SPECS: tuple[type[Spec], ...] = (
     IamUserSpec, IamLoginProfileSpec, IamAccessKeysSpec, IamPolicySpec, IamAttachmentSpec, IamGroupMemberSpec,
     ModelArtsWorkspaceSpec, ModelArtsGrantSpec, StudioRoleSpec, MaasApiKeySpec, VpcepEndpointSpec, ScpSpec)
-SPEC_TYPES.update({cls.kind: cls for cls in HUAWEI_SPECS})
 
 
 # --- Manifest → specs ------------------------------------------------------------------------------------

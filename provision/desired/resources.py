@@ -1,5 +1,5 @@
 """The Alibaba Cloud resource specs (RAM, Model Studio, PrivateLink), the same for desired and live,
-and ``SPEC_TYPES``, every kind's spec class (the Huawei ones register from ``huawei.py``).
+and ``ALIBABA_SPECS``, their classes (``spec_types.py`` maps every kind of both clouds to its class).
 
 Providers normalise SDK responses into these specs so the planner compares like with like.
 This module imports no SDK and no output library.
@@ -251,12 +251,6 @@ class EndpointSpec(Spec):
         return self.endpoint
 
 
-SPEC_TYPES: dict[Kind, type[Spec]] = {
-    cls.kind: cls
-    for cls in (UserSpec, LoginProfileSpec, AccessKeysSpec, PolicySpec, AttachmentSpec, WorkspaceSpec,
-                GrantSpec, ApiKeySpec, MemberSpec, EndpointSpec)
-}
-
-
-# The Huawei Cloud kinds register their specs in SPEC_TYPES (a saved plan names them by kind).
-from provision.desired import huawei as _huawei  # noqa: E402,F401
+ALIBABA_SPECS: tuple[type[Spec], ...] = (
+    UserSpec, LoginProfileSpec, AccessKeysSpec, PolicySpec, AttachmentSpec, WorkspaceSpec, GrantSpec,
+    ApiKeySpec, MemberSpec, EndpointSpec)

@@ -18,7 +18,7 @@ from typing import Any
 
 from provision.desired.kinds import Kind, Spec
 from provision.desired.live import Live, MemberFacts, Proof
-from provision.desired.resources import SPEC_TYPES
+from provision.desired.spec_types import SPEC_TYPES
 from provision.plan.changes import Action, Change, FieldChange, Plan, Refusal
 
 FORMAT_VERSION = 1
