@@ -73,11 +73,11 @@ class Entry:
 def dir_lock(directory: Path, *, shared: bool = False) -> Iterator[None]:
     """Hold an ``flock`` on ``directory`` itself (blocking: the holders hold it for a few syscalls), shared
     for a read, exclusive for an append or a compaction. A directory that does not exist has nothing to
-    read: nothing is held. Two holders in one process (two threads) exclude each other too; one thread
-    must not take it twice."""
+    read, and one this user may not list cannot be opened: nothing is held. Two holders in one process
+    (two threads) exclude each other too; one thread must not take it twice."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except (FileNotFoundError, NotADirectoryError):
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         fd = -1
     try:
         if fd >= 0:
