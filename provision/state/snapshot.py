@@ -31,6 +31,27 @@ Tables = dict[str, dict[str, Any]]  # table → key → JSON value (intents keye
 Record = str | Confirmation | PendingRemoval | Spec | Intent | SecretRecord  # a value of one table
 
 
+class AppliedSpecs:
+    """The last-applied specs by resource key, decoded from the file's JSON when first asked for: a
+    command that never compares with them (verify, confirm) does not pay for decoding thousands."""
+
+    def __init__(self, path: Path, raw: dict[str, Any]) -> None:
+        self._path = path
+        self._raw: dict[str, Any] | None = raw
+        self._specs: dict[str, Spec] = {}
+
+    def specs(self) -> dict[str, Spec]:
+        """Key → spec: the table itself (its owner changes it in place)."""
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            try:
+                self._specs = {str(k): spec_from_dict(v) for k, v in raw.items()}
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                raise ProvisionError(f"{self._path}: unreadable state file ({exc}); fix or move it "
+                                     "away") from None
+        return self._specs
+
+
 @dataclass(frozen=True)
 class Loaded:
     """The state as the files held it, typed: one mapping per table, by key."""
@@ -38,7 +59,7 @@ class Loaded:
     workspace_ids: dict[str, str]
     confirmations: dict[str, Confirmation]  # "workspace/user"
     pending_removals: dict[str, PendingRemoval]  # "workspace/user"
-    applied: dict[str, Spec]  # resource key
+    applied: AppliedSpecs  # resource key → spec, decoded when first asked for
     intents: dict[str, Intent]  # intent id
     secrets: dict[str, SecretRecord]  # cloud id
     snapshot_size: int  # bytes of state.json
@@ -79,7 +100,7 @@ def load(path: Path) -> Loaded:
             workspace_ids={str(k): str(v) for k, v in tables["workspace_ids"].items()},
             confirmations={str(k): Confirmation(**v) for k, v in tables["confirmations"].items()},
             pending_removals={str(k): PendingRemoval(**v) for k, v in tables["pending_removals"].items()},
-            applied={str(k): spec_from_dict(v) for k, v in tables["applied"].items()},
+            applied=AppliedSpecs(path, tables["applied"]),
             intents={str(k): Intent(**{**i, "before": tuple(i.get("before", ()))})
                      for k, i in tables["intents"].items()},
             secrets={str(k): SecretRecord(**v) for k, v in tables["secrets"].items()},

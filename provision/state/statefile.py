@@ -37,7 +37,7 @@ from provision.errors import ProvisionError
 from provision.state.intents import Intent, SecretRecord
 from provision.state.journal import Entry, Journal
 from provision.state.records import Confirmation, PendingRemoval
-from provision.state.snapshot import Record, compact_files, encode, journal_path, load
+from provision.state.snapshot import AppliedSpecs, Record, compact_files, encode, journal_path, load
 
 _COMPACT_AT = 1 << 20  # journal bytes past which (and past twice the snapshot) a write compacts first
 
@@ -51,7 +51,7 @@ class StateFile:
         self._workspaces: dict[str, str] = {}
         self._confirmations: dict[str, Confirmation] = {}
         self._removals: dict[str, PendingRemoval] = {}
-        self._applied: dict[str, Spec] = {}
+        self._applied = AppliedSpecs(self.path, {})
         self._intents: dict[str, Intent] = {}
         self._secrets: dict[str, SecretRecord] = {}
         self._assumed: dict[str, str] = {}  # workspaces of open intents, for a plan that records nothing
@@ -162,13 +162,13 @@ class StateFile:
     def record_applied(self, spec: Spec) -> None:
         """Remember ``spec`` as what the tool last applied for its key."""
         with self._lock:
-            self._applied[spec.key] = spec
+            self._applied.specs()[spec.key] = spec
             ticket = self._log("applied", spec.key, spec)
         self._journal.wait(ticket)
 
     def forget_applied(self, key: str) -> None:
         with self._lock:
-            if self._applied.pop(key, None) is None:
+            if self._applied.specs().pop(key, None) is None:
                 return
             ticket = self._log("applied", key, None)
         self._journal.wait(ticket)
@@ -176,7 +176,7 @@ class StateFile:
     def applied(self) -> dict[str, Spec]:
         """Key → last-applied spec, for the planner's drift detection."""
         with self._lock:
-            return dict(self._applied)
+            return dict(self._applied.specs())
 
     # -- write-ahead intents --------------------------------------------------------------------------
     def open_intent(self, kind: str, name: str, before: tuple[str, ...] = (), owner: str = "",
