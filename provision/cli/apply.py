@@ -74,6 +74,7 @@ def apply(
     from provision.cli.views import render_text
     from provision.engine.flow import PlanOptions, load_saved_plan, plan_to_apply, run_apply
     from provision.plan.checklist import manual_steps
+    from provision.state.lock import Hold
 
     if (plan_file is None) == (manifest is None):
         raise ProvisionError("give a manifest (-m FILE) or a saved plan (PLAN.json), not both" if plan_file
@@ -88,7 +89,7 @@ def apply(
     else:
         assert manifest is not None
         prepared = load(manifest, var, var_file, state_dir, secrets_dir)
-    context = cloud_context(prepared, state_dir, secrets_dir)
+    context = cloud_context(prepared, state_dir, secrets_dir, Hold.EXCLUSIVE)
     options = PlanOptions(allow_destroy=allow_destroy, rotate_missing=rotate_missing_secrets)
     to_apply = plan_to_apply(prepared, context, saved, options)
     if not as_json:

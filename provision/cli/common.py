@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the engine (and the SDKs behind it) load when a command run
     from rich.console import Console
 
     from provision.engine.flow import CloudContext, Prepared, Source
+    from provision.state.lock import Hold
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -212,11 +213,15 @@ def prepare_source(source: Source) -> Prepared:
     return prepared
 
 
-def cloud_context(prepared: Prepared, state_dir: Path | None, secrets_dir: Path | None) -> CloudContext:
-    """The cloud context of a prepared manifest."""
+def cloud_context(prepared: Prepared, state_dir: Path | None, secrets_dir: Path | None,
+                  hold: Hold | None = None) -> CloudContext:
+    """The cloud context of a prepared manifest, holding the state dir's lock as ``hold`` says (default:
+    no lock) from before the state is read."""
     from provision.engine.flow import Context
+    from provision.state.lock import Hold
 
-    return Context.build(prepared.manifest, state_dir=state_dir, secrets_dir=secrets_dir)
+    return Context.build(prepared.manifest, state_dir=state_dir, secrets_dir=secrets_dir,
+                         hold=hold or Hold.NONE)
 
 
 def ask(question: str, refusal: str, cancelled: str) -> None:

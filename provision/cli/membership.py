@@ -16,7 +16,6 @@ from provision.cli.common import (
     cloud_context,
     friendly,
     load,
-    stderr,
 )
 from provision.errors import ProvisionError
 
@@ -82,17 +81,13 @@ def membership_confirm(
     """
     from provision.clock import now
     from provision.desired.resources import MemberSpec
-    from provision.engine.flow import state_paths
     from provision.providers.membership import confirm_member, membership_of
-    from provision.state.lock import command_line, lock_state_dir
+    from provision.state.lock import Hold
 
     if removed == (role is not None):
         raise ProvisionError("give either --role ROLE (the user is a member) or --removed (it was removed)")
     prepared = load(manifest, var, var_file, state_dir, secrets_dir)
-    note = lock_state_dir(state_paths(state_dir, secrets_dir)[0], command_line())  # before the state is read
-    if note:
-        stderr().print(note, markup=False)
-    context = cloud_context(prepared, state_dir, secrets_dir)
+    context = cloud_context(prepared, state_dir, secrets_dir, Hold.EXCLUSIVE)
     state, probe = context.state, membership_of(context.providers)
     if state.workspace_id(workspace) is None:
         raise ProvisionError(f"the state in {state.path.parent} knows no workspace {workspace}: nothing was "

@@ -63,15 +63,14 @@ def plan(
     whoever uses the key. `--rotate-missing-secrets` plans its rotation (a saved plan keeps the switch).
     """
     from provision.cli.views import render_markdown, render_text
-    from provision.engine.flow import make_plan, plan_document, state_paths
-    from provision.state.lock import command_line, lock_state_dir
+    from provision.engine.flow import make_plan, plan_document
+    from provision.state.lock import Hold
 
     if as_json and markdown:
         raise ProvisionError("give --json or --markdown, not both")
     prepared = load(manifest, var, var_file, state_dir, secrets_dir)
     # shared: plans run side by side, but never while a writer (apply, revoke, confirm) changes the state
-    lock_state_dir(state_paths(state_dir, secrets_dir)[0], command_line(), shared=True)
-    context = cloud_context(prepared, state_dir, secrets_dir)
+    context = cloud_context(prepared, state_dir, secrets_dir, Hold.SHARED)
     result = make_plan(prepared, context, allow_destroy=allow_destroy, only_expired=only_expired,
                        rotate_missing=rotate_missing_secrets)
     # the JSON document only when it is written: the text views render from the plan itself

@@ -63,11 +63,12 @@ def revoke(
 
     from provision.cli.clouds import revoker
     from provision.clock import now
+    from provision.state.lock import Hold
 
     started = now()
     prepared = load(manifest, var, var_file, state_dir, secrets_dir)
-    context = cloud_context(prepared, state_dir, secrets_dir)
-    context.check_writable()  # the record and the sink must take what revoke writes
+    context = cloud_context(prepared, state_dir, secrets_dir, Hold.EXCLUSIVE)
+    context.check_writable()  # the sink must take what revoke writes
     cloud = revoker(context)
     to_revoke = cloud.read_revoke(prepared, context, user, delete_user=delete_user, now=started)
     out = stderr() if as_json else Console(highlight=False, soft_wrap=True, no_color=not use_color(),

@@ -41,7 +41,7 @@ from provision.providers.registry import (
     runtime,
 )
 from provision.state.intents import Settler
-from provision.state.lock import command_line, lock_state_dir
+from provision.state.lock import Hold, command_line, lock_state_dir
 from provision.state.secrets import SecretSink, ensure_writable_dir
 from provision.state.statefile import StateFile
 
@@ -126,26 +126,35 @@ class Context(Generic[TargetT, ClientsT]):
     providers: dict[Kind, Provider]
     cloud: str
     settlers: dict[str, Settler] = field(default_factory=dict)
+    hold: Hold = Hold.NONE
 
     @classmethod
-    def build(cls, manifest: Manifest, *, state_dir: Path | None = None,
-              secrets_dir: Path | None = None) -> CloudContext:
-        """A context for the manifest's cloud; dirs default to env, then ``.provision`` (+ ``secrets``)."""
+    def build(cls, manifest: Manifest, *, state_dir: Path | None = None, secrets_dir: Path | None = None,
+              hold: Hold = Hold.NONE) -> CloudContext:
+        """A context for the manifest's cloud; dirs default to env, then ``.provision`` (+ ``secrets``).
+
+        ``hold``: the state dir's lock, taken before the state is read, so the state is read once and no
+        other writer records after the read. A writer's (exclusive) is taken once the dir is known to take
+        a file (else a ProvisionError naming it); a second writer fails at once, naming the holder."""
         state_root, secrets = state_paths(state_dir, secrets_dir)
+        if hold is Hold.EXCLUSIVE:
+            ensure_writable_dir(state_root, "the state directory", f"--state-dir (or {STATE_DIR_ENV})")
+        if hold is not Hold.NONE:
+            note = lock_state_dir(state_root, command_line(), shared=hold is Hold.SHARED)
+            if note:
+                print(note, file=sys.stderr)
         state = StateFile(state_root / "state.json")
         cloud, sink = runtime(manifest, secrets, state, _poll_interval())
-        return Context(cloud.target, cloud.clients, sink, state, cloud.providers, cloud.cloud, cloud.settlers)
+        return Context(cloud.target, cloud.clients, sink, state, cloud.providers, cloud.cloud, cloud.settlers,
+                       hold)
 
     def check_writable(self) -> None:
-        """Before a command that changes the cloud: the state dir and the secrets sink take a file, else
-        a ProvisionError naming the directory (a secret the cloud shows once must have a place to go);
-        then the state dir's lock, so a second writer fails at once instead of corrupting it."""
-        ensure_writable_dir(self.state.path.parent, "the state directory",
-                            f"--state-dir (or {STATE_DIR_ENV})")
-        note = lock_state_dir(self.state.path.parent, command_line())
-        if note:
-            print(note, file=sys.stderr)
-        self.state.reload()  # loaded before the lock was ours: a writer may have recorded since
+        """Before a command that changes the cloud: the secrets sink takes a file, else a ProvisionError
+        naming the directory (a secret the cloud shows once must have a place to go). The context holds
+        the state dir's lock exclusive since it was built."""
+        if self.hold is not Hold.EXCLUSIVE:
+            raise ProvisionError("internal: a command that changes the cloud must build its context with "
+                                 "hold=Hold.EXCLUSIVE (the state dir's lock, before the state is read)")
         self.sink.check_writable()
 
 
@@ -259,8 +268,8 @@ def load_saved_plan(path: Path) -> SavedPlan:
 
 def plan_to_apply(prepared: Prepared, context: Context[TargetT, ClientsT], saved: SavedPlan | None,
                   options: PlanOptions) -> Plan:
-    """Check the state dir and the sink can be written, then re-plan right before applying: the fresh
-    plan, or the saved one if it is still what would be done."""
+    """Check the sink can be written (the context holds the state dir's lock), then re-plan right before
+    applying: the fresh plan, or the saved one if it is still what would be done."""
     context.check_writable()
     if saved is not None:
         options = saved.options

@@ -26,8 +26,9 @@ from provision.desired.resources import MemberSpec, UserSpec, WorkspaceSpec
 from provision.errors import ProvisionError
 from provision.plan.checklist import manual_step
 from provision.plan.diff import Action, Change, Plan
+from provision.state.records import Confirmation
 from provision.state.secrets import SecretSink
-from provision.state.statefile import Confirmation, StateFile
+from provision.state.statefile import StateFile
 
 ROLES = ("guest", "admin")
 

@@ -2,8 +2,15 @@
 
 ``state.json`` is a snapshot; ``state.journal`` (next to it) holds the changes made since, one JSON line
 each: ``{"v": 1, "t": table, "k": key, "d": value}`` sets ``table[key]`` to ``value`` and ``"d": null``
-removes the key. Reading the state is the snapshot with every journal line replayed on it, in order; a
-line is a whole value, so replaying lines the snapshot already holds changes nothing.
+removes the key; ``"f": true`` marks a first record (a pending removal): it sets the key only where it is
+not set yet, so two runs that recorded the same fact keep the earlier record. Reading the state is the
+snapshot with every journal line replayed on it, in order.
+
+**Many writers.** Plans run side by side (they hold the state dir's lock shared) and each may record (a
+pending removal). So every append and every compaction holds an exclusive ``flock`` on the state dir itself
+for its few syscalls (:func:`dir_lock`), and a read holds it shared: a line is never appended to a journal a
+compaction has read and is about to remove, two compactions never overwrite each other, and a read never
+sees a journal and a snapshot from either side of a compaction.
 
 **Group commit.** A writer enqueues its line (under the state's own lock, so the journal's order is the
 order of the changes) and then waits for it to be durable. The first waiter to find no flush under way
@@ -22,9 +29,12 @@ journal left by an earlier one (a crash), and when the journal outgrows the snap
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,15 +47,45 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class Entry:
-    """One journal line: set (``value`` not None) or remove (None) ``key`` of ``table``."""
+    """One journal line: set (``value`` not None) or remove (None) ``key`` of ``table``; a ``first``
+    record sets it only where it is not set."""
 
     table: str
     key: str
     value: Any
+    first: bool = False
 
     def line(self) -> bytes:
-        return (json.dumps({"v": VERSION, "t": self.table, "k": self.key, "d": self.value},
-                           separators=(",", ":")) + "\n").encode()
+        data = {"v": VERSION, "t": self.table, "k": self.key, "d": self.value}
+        if self.first:
+            data["f"] = True
+        return (json.dumps(data, separators=(",", ":")) + "\n").encode()
+
+    def apply(self, table: dict[str, Any]) -> None:
+        """Replay this line on its table."""
+        if self.value is None:
+            table.pop(self.key, None)
+        elif not (self.first and self.key in table):
+            table[self.key] = self.value
+
+
+@contextmanager
+def dir_lock(directory: Path, *, shared: bool = False) -> Iterator[None]:
+    """Hold an ``flock`` on ``directory`` itself (blocking: the holders hold it for a few syscalls), shared
+    for a read, exclusive for an append or a compaction. A directory that does not exist has nothing to
+    read, and one this user may not list cannot be opened: nothing is held. Two holders in one process
+    (two threads) exclude each other too; one thread must not take it twice."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        fd = -1
+    try:
+        if fd >= 0:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)  # drops the lock
 
 
 @dataclass(frozen=True)
@@ -86,7 +126,7 @@ def read_journal(path: Path) -> Replay:
         if not isinstance(table, str) or not isinstance(key, str):
             raise ProvisionError(f"{path}: unreadable state journal (a line without its table or key); "
                                  "fix or move it away")
-        entries.append(Entry(table, key, data.get("d")))
+        entries.append(Entry(table, key, data.get("d"), data.get("f") is True))
     return Replay(entries, len(raw), skipped)
 
 
@@ -153,11 +193,15 @@ class Journal:
         self.wait(ticket)
 
     def _append(self, data: bytes) -> None:
-        """One write and one fsync; a new file's directory entry is fsynced too, and a torn last line
-        (a crash cut a write short) is ended first, so these lines start on lines of their own."""
+        """One write and one fsync, under the state dir's :func:`dir_lock`; a new file's directory entry
+        is fsynced too, and a torn last line (a crash cut a write short) is ended first, so these lines
+        start on lines of their own."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with dir_lock(self.path.parent):
+            self._append_locked(data)
+
+    def _append_locked(self, data: bytes) -> None:
         new = not self.path.exists()
-        if new:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             end = os.fstat(fd).st_size
@@ -174,7 +218,7 @@ class Journal:
         self._written += len(data)
 
     def remove(self) -> None:
-        """Delete the journal file (its lines are in a new snapshot)."""
+        """Delete the journal file (its lines are in a new snapshot; the caller holds :func:`dir_lock`)."""
         self.path.unlink(missing_ok=True)
         fsync_dir(self.path.parent)
         self._written = 0

@@ -4,6 +4,8 @@ The lock is an ``flock`` on ``<state dir>/.lock``, held until the process ends (
 process dies, so a crashed run never leaves the dir locked). The file names the holder: pid, command, start.
 A reader (``plan``) takes it shared: plans run side by side, and none reads a state a writer is changing;
 each reader names itself in ``<state dir>/.lock.readers/<pid>``, so a writer it stops can say who it is.
+A command takes it before it reads the state (``Context.build(..., hold=Hold.EXCLUSIVE)``), so it reads the
+state once and no other writer records after that read.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from provision import clock
@@ -22,6 +25,14 @@ LOCK_NAME = ".lock"
 READERS = ".lock.readers"
 _held: dict[Path, int] = {}  # state dir -> the open descriptor that holds its lock
 _shared: set[Path] = set()  # the state dirs of _held whose lock is held shared
+
+
+class Hold(StrEnum):
+    """How a command holds the state dir's lock while it runs."""
+
+    NONE = "none"  # reads the state and writes nothing (verify, audit, the checklist)
+    SHARED = "shared"  # reads it beside other readers, never while a writer holds it (plan)
+    EXCLUSIVE = "exclusive"  # writes the state or the sink (apply, revoke, membership confirm, handoff)
 
 
 @dataclass(frozen=True)

@@ -12,51 +12,34 @@
 Every mutation is durable when its method returns (a crash cannot lose what it recorded), at a cost
 proportional to the change, not to the state: it appends one line to ``state.journal`` next to the file,
 fsynced together with the lines other threads record at the same moment (``state/journal.py``). Reading
-is ``state.json`` with the journal replayed on it. :meth:`StateFile.compact` folds the journal into a new
-``state.json`` (temp file + fsync + ``os.replace`` + directory fsync) and removes it: at the end of every
-command (:func:`compact_all`, also at exit), at the first write of a run that found a journal an earlier
-run left (a crash), and when the journal outgrows the snapshot. No raw dicts leave this module.
+is ``state.json`` with the journal replayed on it (``state/snapshot.py``: the file format and its typed
+records). :meth:`StateFile.compact` folds the journal into a new ``state.json`` and removes it: at the end
+of every command (:func:`compact_all`, also at exit), at the first write of a run that found a journal an
+earlier run left (a crash), and when the journal outgrows the snapshot. Appends and folds of processes
+that share the state dir (plans side by side) merge: none loses another's record.
+
+A command that writes takes the state dir's lock (``state/lock.py``) before it makes its ``StateFile``
+(``engine/flow.py``'s ``Context.build``): the state is read once, and no writer records after the read.
 """
 
 from __future__ import annotations
 
 import atexit
-import json
 import threading
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from provision.clock import iso, now
 from provision.desired.kinds import Spec
 from provision.errors import ProvisionError
-from provision.plan.io import spec_from_dict, spec_to_dict
 from provision.state.intents import Intent, SecretRecord
-from provision.state.journal import Entry, Journal, read_journal
-from provision.state.secrets import write_durably
+from provision.state.journal import Entry, Journal
+from provision.state.records import Confirmation, PendingRemoval
+from provision.state.snapshot import AppliedSpecs, Record, compact_files, encode, journal_path, load
 
-_VERSION = 1
-_TABLES = ("workspace_ids", "confirmations", "pending_removals", "applied", "intents", "secrets")
 _COMPACT_AT = 1 << 20  # journal bytes past which (and past twice the snapshot) a write compacts first
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    """An operator's statement that a console-only membership is in place."""
-
-    role: str
-    confirmed_at: str  # ISO-8601 UTC
-    confirmed_by: str
-
-
-@dataclass(frozen=True)
-class PendingRemoval:
-    """A console removal of a workspace member that the tool asked for and nobody confirmed done yet."""
-
-    since: str  # ISO-8601 UTC, when it was first asked for
-    why: str  # "revoke: its expires_at … has passed", "expired: …", "not declared a member"
 
 
 class StateFile:
@@ -68,7 +51,7 @@ class StateFile:
         self._workspaces: dict[str, str] = {}
         self._confirmations: dict[str, Confirmation] = {}
         self._removals: dict[str, PendingRemoval] = {}
-        self._applied: dict[str, dict[str, Any]] = {}
+        self._applied = AppliedSpecs(self.path, {})
         self._intents: dict[str, Intent] = {}
         self._secrets: dict[str, SecretRecord] = {}
         self._assumed: dict[str, str] = {}  # workspaces of open intents, for a plan that records nothing
@@ -76,12 +59,6 @@ class StateFile:
         self._left_over = False  # the load found a journal an earlier run left: compact at the first write
         self._snapshot_size = 0
         self._load()
-
-    def reload(self) -> None:
-        """Read the file again (the snapshot and its journal): a command that took the state dir's lock
-        after it loaded the state sees what a writer that held the lock before it recorded."""
-        with self._lock:
-            self._load()
 
     # -- workspaces ---------------------------------------------------------------------------------
     def workspace_id(self, name: str) -> str | None:
@@ -131,7 +108,7 @@ class StateFile:
         key = f"{workspace}/{user}"
         with self._lock:
             self._confirmations[key] = confirmation
-            ticket = self._log("confirmations", key, asdict(confirmation))
+            ticket = self._log("confirmations", key, confirmation)
         self._journal.wait(ticket)
         return confirmation
 
@@ -166,7 +143,8 @@ class StateFile:
             if known is not None:
                 return known
             removal = self._removals[key] = PendingRemoval(since=iso(at or now()), why=why)
-            ticket = self._log("pending_removals", key, asdict(removal))
+            # first: another run (a plan beside this one) that recorded it already keeps its record
+            ticket = self._log("pending_removals", key, removal, first=True)
         self._journal.wait(ticket)
         return removal
 
@@ -183,15 +161,14 @@ class StateFile:
     # -- last applied -------------------------------------------------------------------------------
     def record_applied(self, spec: Spec) -> None:
         """Remember ``spec`` as what the tool last applied for its key."""
-        data = spec_to_dict(spec)
         with self._lock:
-            self._applied[spec.key] = data
-            ticket = self._log("applied", spec.key, data)
+            self._applied.specs()[spec.key] = spec
+            ticket = self._log("applied", spec.key, spec)
         self._journal.wait(ticket)
 
     def forget_applied(self, key: str) -> None:
         with self._lock:
-            if self._applied.pop(key, None) is None:
+            if self._applied.specs().pop(key, None) is None:
                 return
             ticket = self._log("applied", key, None)
         self._journal.wait(ticket)
@@ -199,7 +176,7 @@ class StateFile:
     def applied(self) -> dict[str, Spec]:
         """Key → last-applied spec, for the planner's drift detection."""
         with self._lock:
-            return {key: spec_from_dict(data) for key, data in self._applied.items()}
+            return dict(self._applied.specs())
 
     # -- write-ahead intents --------------------------------------------------------------------------
     def open_intent(self, kind: str, name: str, before: tuple[str, ...] = (), owner: str = "",
@@ -208,7 +185,7 @@ class StateFile:
         intent = Intent(uuid.uuid4().hex[:12], str(kind), name, iso(at or now()), tuple(before), owner)
         with self._lock:
             self._intents[intent.id] = intent
-            ticket = self._log("intents", intent.id, _intent_data(intent))
+            ticket = self._log("intents", intent.id, intent)
         self._journal.wait(ticket)
         return intent
 
@@ -231,7 +208,7 @@ class StateFile:
         record = SecretRecord(key, fingerprint, iso(at or now()))
         with self._lock:
             self._secrets[cloud_id] = record
-            ticket = self._log("secrets", cloud_id, asdict(record))
+            ticket = self._log("secrets", cloud_id, record)
         self._journal.wait(ticket)
 
     def forget_secret(self, cloud_id: str) -> None:
@@ -258,7 +235,7 @@ class StateFile:
                 if known is None or known.fingerprint != print_:
                     known = SecretRecord(known.key if known else "", print_, when)
                 record = self._secrets[cloud_id] = replace(known, handed_off_at=when)
-                ticket = self._log("secrets", cloud_id, asdict(record))
+                ticket = self._log("secrets", cloud_id, record)
         self._journal.wait(ticket)
         return sorted(held)
 
@@ -266,17 +243,18 @@ class StateFile:
     def compact(self) -> None:
         """Fold the journal into a new ``state.json`` and remove it (nothing to do without a journal).
         Built from the files, not from this object's view, so a view another writer made stale is never
-        written back. Callers hold the state dir's lock (every command that writes does)."""
+        written back, and what another writer appended is kept."""
         with self._lock:
             self._compact()
 
-    def _log(self, table: str, key: str, value: Any) -> int:
+    def _log(self, table: str, key: str, record: Record | None, *, first: bool = False) -> int:
         """Queue one change for the journal (the caller holds the lock and waits for the ticket after
         releasing it); compacts first when a journal was left over or has grown past the snapshot."""
         if self._left_over or self._journal.size > max(_COMPACT_AT, 2 * self._snapshot_size):
             self._compact()
         _dirty.add(self.path.absolute())  # a command that changes directory still finds it
-        return self._journal.enqueue(Entry(table, key, value))
+        value = None if record is None else encode(record)
+        return self._journal.enqueue(Entry(table, key, value, first))
 
     def _compact(self) -> None:
         self._journal.flush()
@@ -284,107 +262,15 @@ class StateFile:
         self._snapshot_size = compact_files(self.path, self._journal)
 
     def _load(self) -> None:
-        replay = read_journal(self._journal.path)  # before the snapshot: a compaction in between is seen
-        tables, self._snapshot_size = _read_snapshot(self.path)
-        for entry in replay.entries:
-            _apply(tables, entry)
-        self._left_over = replay.size > 0
-        try:
-            self._workspaces = {str(k): str(v) for k, v in tables["workspace_ids"].items()}
-            self._confirmations = {str(k): Confirmation(**v) for k, v in tables["confirmations"].items()}
-            self._removals = {str(k): PendingRemoval(**v) for k, v in tables["pending_removals"].items()}
-            self._applied = {str(k): dict(v) for k, v in tables["applied"].items()}
-            self._intents = {str(k): Intent(**{**i, "before": tuple(i.get("before", ()))})
-                             for k, i in tables["intents"].items()}
-            self._secrets = {str(k): SecretRecord(**v) for k, v in tables["secrets"].items()}
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise ProvisionError(f"{self.path}: unreadable state file ({exc}); fix or move it away") from None
-
-
-def _intent_data(intent: Intent) -> dict[str, Any]:
-    return {**asdict(intent), "before": list(intent.before)}
-
-
-def _apply(tables: dict[str, dict[str, Any]], entry: Entry) -> None:
-    """Replay one journal line on the snapshot's tables."""
-    table = tables.get(entry.table)
-    if table is None:
-        raise ProvisionError(f"unreadable state journal: unknown table {entry.table!r}; a newer provision "
-                             "wrote it: upgrade provision")
-    if entry.value is None:
-        table.pop(entry.key, None)
-    else:
-        table[entry.key] = entry.value
-
-
-def _read_snapshot(path: Path) -> tuple[dict[str, dict[str, Any]], int]:
-    """The tables of ``state.json`` as JSON values (intents keyed by id) and the file's size; a missing
-    file is empty, a wrong version is refused."""
-    try:
-        raw = path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):  # no file (a path under a file: the same)
-        return {table: {} for table in _TABLES}, 0
-    try:
-        data = json.loads(raw)
-        version = data.get("version", _VERSION)
-    except (ValueError, AttributeError) as exc:
-        raise ProvisionError(f"{path}: unreadable state file ({exc}); fix or move it away") from None
-    if version != _VERSION:
-        raise ProvisionError(f"{path}: state file version {version!r}, but this provision reads version "
-                             f"{_VERSION}; a newer provision wrote it: upgrade provision (never edit or "
-                             "delete the file: it records what this tool created)")
-    try:
-        tables = {table: dict(data.get(table, {})) for table in _TABLES if table != "intents"}
-        tables["intents"] = {str(i["id"]): dict(i) for i in data.get("intents", [])}
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise ProvisionError(f"{path}: unreadable state file ({exc}); fix or move it away") from None
-    return tables, len(raw)
-
-
-def _write_snapshot(path: Path, tables: dict[str, dict[str, Any]]) -> int:
-    """Write ``state.json`` durably (temp file, fsync, rename, directory fsync); returns its size."""
-    text = _snapshot_text(tables).encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_durably(path, text, ".state-")
-    return len(text)
-
-
-def _snapshot_text(tables: dict[str, dict[str, Any]]) -> str:
-    """``state.json``'s text: one line per entry (a change shows as a one-line diff where the file is
-    committed), each entry by the C JSON encoder (``indent`` would take the pure-Python one)."""
-    dump = json.dumps
-    parts = [f'{{\n  "version": {_VERSION}']
-    for table in _TABLES:
-        if table == "intents":
-            rows = [f"    {dump(value)}" for value in tables[table].values()]
-            opening, closing = "[", "]"
-        else:
-            rows = [f"    {dump(key)}: {dump(value)}" for key, value in sorted(tables[table].items())]
-            opening, closing = "{", "}"
-        body = "\n" + ",\n".join(rows) + "\n  " if rows else ""
-        parts.append(f'  "{table}": {opening}{body}{closing}')
-    return ",\n".join(parts) + "\n}\n"
-
-
-def compact_files(path: Path, journal: Journal | None = None) -> int:
-    """Fold the journal next to ``path`` into a new ``path`` and remove it; returns the snapshot's size.
-    ``journal``: the writer's own (its lines queued are flushed first and its size restarts)."""
-    journal = journal or Journal(journal_path(path))
-    journal.flush()
-    replay = read_journal(journal.path)
-    tables, size = _read_snapshot(path)
-    if replay.size == 0 and not journal.path.exists():
-        return size
-    for entry in replay.entries:
-        _apply(tables, entry)
-    size = _write_snapshot(path, tables)
-    journal.remove()
-    return size
-
-
-def journal_path(path: Path) -> Path:
-    """``state.journal`` next to ``state.json``."""
-    return path.with_name(path.stem + ".journal")
+        loaded = load(self.path)
+        self._workspaces = loaded.workspace_ids
+        self._confirmations = loaded.confirmations
+        self._removals = loaded.pending_removals
+        self._applied = loaded.applied
+        self._intents = loaded.intents
+        self._secrets = loaded.secrets
+        self._snapshot_size = loaded.snapshot_size
+        self._left_over = loaded.journal_size > 0
 
 
 _dirty: set[Path] = set()  # state files this process wrote a journal for

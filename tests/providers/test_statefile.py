@@ -11,7 +11,8 @@ import pytest
 from provision.desired.resources import ApiKeySpec, EndpointSpec, UserSpec, Zone
 from provision.errors import ProvisionError
 from provision.providers.alibaba.membership import confirm_member
-from provision.state.statefile import Confirmation, PendingRemoval, StateFile
+from provision.state.records import Confirmation, PendingRemoval
+from provision.state.statefile import StateFile
 
 
 def test_a_missing_file_is_an_empty_state(tmp_path: Path) -> None:

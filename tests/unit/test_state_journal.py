@@ -1,4 +1,4 @@
-"""The state file's journal: a write appends one line (state.json is not rewritten), a reload replays it,
+"""The state file's journal: a write appends one line (state.json is not rewritten), a read replays it,
 a torn last line is skipped, compaction folds it into state.json, and a crashed run's journal survives."""
 
 from __future__ import annotations
@@ -7,12 +7,14 @@ import json
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from provision.desired.resources import UserSpec
 from provision.errors import ProvisionError
+from provision.state.records import PendingRemoval
 from provision.state.statefile import StateFile, compact_all
 
 
@@ -154,12 +156,17 @@ def test_the_end_of_a_process_folds_the_journal_in(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["workspace_ids"] == {"ws-a": "id-a"}
 
 
-def test_reload_sees_what_another_writer_recorded_after_the_load(tmp_path: Path) -> None:
+def test_two_runs_that_record_one_removal_keep_the_first_record(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    late = StateFile(path)  # loaded before it held the lock, as a command's context is
-    first = StateFile(path)
-    first.record_workspace("ws", "ws-1")
-    first.compact()  # the first writer's command ends
-    assert late.workspace_id("ws") is None
-    late.reload()
-    assert late.workspace_id("ws") == "ws-1"
+    first, second = StateFile(path), StateFile(path)  # two plans side by side, each with its own view
+    first.record_removal("ws", "alice", "expired: first", at=datetime(2026, 1, 2, tzinfo=UTC))
+    second.record_removal("ws", "alice", "expired: second", at=datetime(2026, 2, 1, tzinfo=UTC))
+    kept = PendingRemoval(since="2026-01-02T00:00:00Z", why="expired: first")
+
+    assert StateFile(path).pending_removals() == {("ws", "alice"): kept}  # the journal, replayed
+    second.compact()
+    assert StateFile(path).pending_removals() == {("ws", "alice"): kept}  # folded
+    second.clear_removal("ws", "alice")  # a clear is no first record: it removes it
+    second.record_removal("ws", "alice", "expired: again", at=datetime(2026, 3, 1, tzinfo=UTC))
+    assert StateFile(path).pending_removal("ws", "alice") == PendingRemoval("2026-03-01T00:00:00Z",
+                                                                            "expired: again")
