@@ -214,9 +214,6 @@ def test_the_cloud_branch_guard_sees_a_branch() -> None:
 # has 398). A module over the limit is split by concept, not trimmed.
 MAX_LINES = 400
 # Over the limit today, split by another branch in flight: remove the entry when it lands.
-SPLIT_ELSEWHERE = {"provision/state/statefile.py": "the locks branch splits it (issue 8)"}
-
-
 def oversized(paths: list[Path], root: Path, limit: int = MAX_LINES) -> list[str]:
     """``path: N lines`` for each module longer than ``limit`` lines."""
     found = []
@@ -229,7 +226,7 @@ def oversized(paths: list[Path], root: Path, limit: int = MAX_LINES) -> list[str
 
 def test_no_module_is_over_400_lines() -> None:
     found = oversized(sorted(PACKAGE.rglob("*.py")), PACKAGE.parent)
-    assert [f for f in found if f.split(":")[0] not in SPLIT_ELSEWHERE] == []
+    assert found == []
 
 
 def test_the_length_guard_sees_a_long_module(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from provision.desired.resources import Spec
+from provision.desired.kinds import Spec
 from provision.errors import ProvisionError
 from provision.plan.io import spec_from_dict, spec_to_dict
 from provision.state.intents import Intent, SecretRecord
