@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from provision.desired.kinds import Spec
 from provision.desired.live import Live, Proof
+
+SpecT = TypeVar("SpecT", bound=Spec)
 
 DRIFT_ADDED = "drift: added outside provision"  # a child the tool never made, under a managed parent
 DRIFT_DELETED = "drift: deleted outside provision"  # a resource the tool made that is gone
@@ -96,6 +98,21 @@ class Change:
             return self.desired
         assert self.live is not None, f"{self.key}: a change without desired nor live spec"
         return self.live.spec
+
+    def spec_as(self, kind: type[SpecT]) -> SpecT:
+        """:attr:`spec` as the class of the kind the caller handles; a change routed to the wrong handler
+        fails here, loudly (an ``assert`` would vanish under ``python -O``)."""
+        return _narrowed(self.key, self.spec, kind)
+
+    def live_as(self, kind: type[SpecT]) -> SpecT | None:
+        """The live spec as ``kind``, or None when nothing is live."""
+        return None if self.live is None else _narrowed(self.key, self.live.spec, kind)
+
+
+def _narrowed(key: str, spec: Spec, kind: type[SpecT]) -> SpecT:
+    if not isinstance(spec, kind):
+        raise TypeError(f"{key}: a {kind.__name__} was expected, not a {type(spec).__name__}")
+    return spec
 
 
 @dataclass(frozen=True)

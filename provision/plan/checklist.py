@@ -66,8 +66,7 @@ def manual_step(change: Change, workspace_id: str | None = None,
     """The console step of a manual membership change (add, role change, removal); the workspace id is
     shown when known, and ``manifest`` is how the confirm command names the manifest (path and
     ``--var`` options, as the command that planned was given them)."""
-    member = change.spec
-    assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
+    member = change.spec_as(MemberSpec)
     workspace = f"workspace {member.workspace}" + (f" (id {workspace_id})" if workspace_id else "")
     console = CONSOLES[member.kind]
     who = f"{console.principal} {member.user}"
@@ -95,8 +94,7 @@ def manual_steps(plan: Plan, manifest_args: str | None = None,
     ``notes`` (change key → note) says why a step stays listed though it was confirmed."""
     steps = []
     for change in plan.manual:
-        member = change.spec
-        assert isinstance(member, MemberSpec), f"{change.key}: only memberships are manual"
+        member = change.spec_as(MemberSpec)
         workspace_id = _workspace_id(plan, member.workspace)
         step = manual_step(change, workspace_id, manifest_args or plan.manifest)
         steps.append(replace(step, note=(notes or {}).get(change.key, "")))

@@ -155,8 +155,7 @@ class ConsoleMembership:
         """Never calls an API: returns the console checklist step for the change, as one line."""
         if change.action is not Action.MANUAL:
             raise ProvisionError(f"{change.key}: membership has no API; only manual steps exist")
-        spec = change.spec
-        assert isinstance(spec, MemberSpec)
+        spec = change.spec_as(MemberSpec)
         return manual_step(change, self.state.workspace_id(spec.workspace)).line()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from provision.desired.kinds import Spec
 from provision.desired.live import Live, MemberFacts, Proof
 from provision.desired.model import Desired
@@ -500,3 +502,17 @@ def test_duplicate_live_keys_are_warned_about() -> None:
         "modelstudio.workspace/ws-delivery: several live resources share this key (a, b): "
         "only the first is considered"
     ]
+
+
+def test_a_change_gives_its_spec_as_the_class_its_handler_expects_and_refuses_another() -> None:
+    from provision.desired.resources import GrantSpec
+
+    created = Change("ram.user/alice", Action.CREATE, "declared", desired=UserSpec("alice", "Alice"))
+    assert created.spec_as(UserSpec).display_name == "Alice"
+    assert created.live_as(UserSpec) is None
+    with pytest.raises(TypeError, match=r"ram.user/alice: a GrantSpec was expected, not a UserSpec"):
+        created.spec_as(GrantSpec)
+    deleted = Change("ram.user/bob", Action.DELETE, "absent", live=Live(UserSpec("bob", "Bob"), True, "u-2"))
+    assert deleted.live_as(UserSpec) == UserSpec("bob", "Bob")
+    with pytest.raises(TypeError, match="ram.user/bob"):
+        deleted.live_as(GrantSpec)

@@ -198,8 +198,7 @@ class ModelStudioProvider:
     def _workspace(self, change: Change) -> str:
         """CreateWorkspace (id recorded at once; a retried create finds the first by exact name) /
         adopt (record the id) / DeleteWorkspace after its managed keys (gone = done; isDeleted checked)."""
-        spec = change.spec
-        assert isinstance(spec, WorkspaceSpec)
+        spec = change.spec_as(WorkspaceSpec)
         if change.action is Action.CREATE:
             return self._create_workspace(change.key, spec.workspace)
         ws_id = (change.live.cloud_id if change.live else "") or self.workspace_id(spec.workspace)
@@ -282,8 +281,7 @@ class ModelStudioProvider:
     def _grant(self, change: Change) -> str:
         """UpdateModelPermissions: "*" → OPEN / CLOSE (then the declared grants again); one model →
         KEEP with inference true / false. Both are idempotent."""
-        spec = change.spec
-        assert isinstance(spec, GrantSpec)
+        spec = change.spec_as(GrantSpec)
         ws_id = self.workspace_id(spec.workspace)
         grant = change.action is not Action.DELETE
         if spec.model == ALL_MODELS:

@@ -125,15 +125,13 @@ class ApiKeyManager:
         """CreateApiKey (value to the sink first; a retried create finds the key by its marker) /
         UpdateApiKey (marker, auth complete; a new holder gets the value in its secrets file),
         Disable/EnableApiKey, ResetApiKey (rotation) / DeleteApiKey."""
-        spec = change.spec
-        assert isinstance(spec, ApiKeySpec)
+        spec = change.spec_as(ApiKeySpec)
         if change.action is Action.DELETE:
             return self._delete(change, spec)
         ws_id = workspace_id(spec.workspace)
         if change.action is Action.CREATE:
             return self._create(change.key, spec, ws_id)
-        live = change.live.spec if change.live else None
-        assert live is None or isinstance(live, ApiKeySpec)
+        live = change.live_as(ApiKeySpec)
         key_id = (change.live.cloud_id if change.live else "") or self._find_id(spec, ws_id)
         done = []
         scope = any(getattr(spec, f) is not None and (live is None or getattr(live, f) != getattr(spec, f))

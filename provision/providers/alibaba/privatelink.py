@@ -163,8 +163,7 @@ class PrivateLinkProvider:
     def execute(self, change: Change) -> str:
         """CreateVpcEndpoint (validated, deterministic ClientToken) / zone and security-group changes /
         remove zones then DeleteVpcEndpoint (gone = done); each followed by polling."""
-        spec = change.spec
-        assert isinstance(spec, EndpointSpec)
+        spec = change.spec_as(EndpointSpec)
         if change.action is Action.CREATE:
             return self._create(change.key, spec)
         endpoint_id = (change.live.cloud_id if change.live else "") or spec.endpoint_id or ""
@@ -213,8 +212,7 @@ class PrivateLinkProvider:
         """Every check first (same VPC, each new vSwitch, the 2-zone rule), then tag (adoption), zones (new
         ones added and Connected before old ones go) and security groups."""
         key, region = change.key, spec.region
-        live = change.live.spec if change.live else None
-        assert live is None or isinstance(live, EndpointSpec)
+        live = change.live_as(EndpointSpec)
         if live is not None and live.vpc_id != spec.vpc_id:
             raise ProvisionError(f"{key}: {_moved_message(endpoint_id, live.vpc_id, spec)}")
         zones = self._zone_steps(key, spec, live.zones or () if live else ())

@@ -157,8 +157,7 @@ class RamProvider:
     # users
     def _user(self, change: Change) -> str:
         """CreateUser (marker in Comments; 409 → done if managed) / UpdateUser / the safe delete cascade."""
-        spec = change.spec
-        assert isinstance(spec, UserSpec)
+        spec = change.spec_as(UserSpec)
         if change.action is Action.DELETE:
             return self._delete_user(change.key, spec.user, change.cascade)
         if change.action is Action.CREATE:
@@ -207,8 +206,7 @@ class RamProvider:
     # attachments
     def _attachment(self, change: Change) -> str:
         """AttachPolicyToUser (already attached = done) / DetachPolicyFromUser (not attached = done)."""
-        spec = change.spec
-        assert isinstance(spec, AttachmentSpec)
+        spec = change.spec_as(AttachmentSpec)
         if change.action is Action.DELETE:
             self._detach(change.key, spec.user, spec.policy, spec.policy_type)
             return f"detached {spec.policy_type}:{spec.policy} from {spec.user}"

@@ -69,8 +69,7 @@ class Credentials:
     def execute(self, change: Change) -> str:
         """Reconcile the number of active AccessKeys: create, rotate lost secrets (``change.rotate`` only),
         delete extras."""
-        spec = change.spec
-        assert isinstance(spec, AccessKeysSpec)
+        spec = change.spec_as(AccessKeysSpec)
         count = 0 if change.action is Action.DELETE or spec.count is None else spec.count
         done = self._reconcile(spec.user, count, change.rotate)
         return f"{change.key}: {done}" if done else InSync(f"{change.key}: already in sync")
@@ -195,8 +194,7 @@ class Credentials:
     def execute_login(self, change: Change) -> str:
         """CreateLoginProfile with a generated password stored in the sink first (409 → UpdateLoginProfile);
         UpdateLoginProfile for the flags; DeleteLoginProfile (gone = done)."""
-        spec = change.spec
-        assert isinstance(spec, LoginProfileSpec)
+        spec = change.spec_as(LoginProfileSpec)
         if change.action is Action.DELETE:
             step = self.delete_login_step(spec.user).run()
             if step.error is not None:

@@ -140,8 +140,7 @@ class PolicyManager:
     def execute(self, change: Change) -> str:
         """CreatePolicy (tagged; 409 → update if managed) / CreatePolicyVersion (default, rotating) and
         UpdatePolicyDescription / the steps of :meth:`delete_steps` (gone = done)."""
-        spec = change.spec
-        assert isinstance(spec, PolicySpec)
+        spec = change.spec_as(PolicySpec)
         if change.action is Action.DELETE:
             if self._get(spec.policy) is None:
                 return InSync(f"{change.key} already absent")

@@ -16,6 +16,7 @@ from provision.providers.huawei.intents import HuaweiSettler
 from provision.providers.huawei.network import ScpProvider, VpcepProvider
 from provision.providers.huawei.studio_roles import StudioRoleProvider
 from provision.providers.huawei.workspaces import WorkspaceProvider
+from provision.providers.lookup import provider_of
 from provision.providers.registry import CloudEntry, Provider, Runtime
 from provision.state.secrets import SecretSink, SinkNames
 from provision.state.statefile import StateFile
@@ -45,9 +46,8 @@ def build(manifest: Manifest, sink: SecretSink, state: StateFile, poll_interval_
     target = HuaweiTarget.from_env(manifest.cloud.region)
     clients = HuaweiClients(target, HuaweiCredentials.from_env())
     providers = build_providers(clients, sink, state, manifest.name, poll_interval_s)
-    iam, workspaces = providers[Kind.IAM_ACCESS_KEYS], providers[Kind.MAAS_API_KEY]
-    assert isinstance(iam, IamProvider) and isinstance(workspaces, WorkspaceProvider)
-    settler = HuaweiSettler(clients, sink, state, iam, workspaces)
+    settler = HuaweiSettler(clients, sink, state, provider_of(providers, Kind.IAM_ACCESS_KEYS, IamProvider),
+                            provider_of(providers, Kind.MAAS_API_KEY, WorkspaceProvider))
     return Runtime("huaweicloud", target, clients, providers, {kind: settler for kind in settler.kinds})
 
 
