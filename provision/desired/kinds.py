@@ -61,6 +61,11 @@ class Spec:
         """Keys of resources that must exist before this one."""
         return ()
 
+    def cleared_by(self) -> str | None:
+        """The key of a resource whose deletion takes this one away too (it is then created again, after
+        that deletion, as an explicit change of the plan), if any."""
+        return None
+
     def holder(self) -> str | None:
         """The user this resource gives access to (its own user, the user a key is issued to), if any:
         the one whose expiry takes it away."""

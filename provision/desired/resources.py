@@ -160,6 +160,11 @@ class GrantSpec(Spec):
     def parents(self) -> tuple[str, ...]:
         return (f"{Kind.WORKSPACE}/{self.workspace}",)
 
+    def cleared_by(self) -> str | None:
+        """Closing the one-click grant (CLOSE) revokes every model of the workspace: a declared model is
+        granted again after it."""
+        return None if self.model == ALL_MODELS else f"{Kind.GRANT}/{self.workspace}/{ALL_MODELS}"
+
 
 @dataclass(frozen=True)
 class ApiKeySpec(Spec):

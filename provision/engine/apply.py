@@ -148,11 +148,15 @@ class ApplySummary:
 
 
 def dependencies(changes: list[Change]) -> dict[str, set[str]]:
-    """Key → keys of the changes it waits for: creates/updates wait for their parents' creates/updates,
-    deletes wait for their children's deletes."""
+    """Key → keys of the changes it waits for: creates/updates wait for their parents' creates/updates
+    and for the deletion that would take them away (:meth:`Spec.cleared_by`), deletes wait for their
+    children's deletes."""
     by_key = {c.key: c for c in changes}
     deps: dict[str, set[str]] = {c.key: set() for c in changes}
     for c in changes:
+        clearing = by_key.get(c.spec.cleared_by() or "")
+        if c.action is not Action.DELETE and clearing is not None and clearing.action is Action.DELETE:
+            deps[c.key].add(clearing.key)
         for parent in c.spec.parents():
             other = by_key.get(parent)
             if other is None:

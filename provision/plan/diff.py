@@ -97,13 +97,28 @@ def diff(desired: Desired, live: Sequence[Live], *, allow_destroy: bool = False,
                 changes.append(change)
     changes += [_withheld(ctx, spec) for spec in (*ctx.stripped, *desired.withheld)
                 if spec.key not in ctx.live]
-    changes = [_attributed(ctx, c) for c in changes]
+    changes = [_attributed(ctx, c) for c in _granted_again(changes)]
     if only_expired:
         changes = [c for c in changes if _expired_user(ctx, c.spec) is not None and _revokes(c)]
     unmanaged = sorted(set(ctx.unmanaged))
     warnings = ctx.warnings + [f"{c.key}: {ctx.unrotated[c.key]}" for c in changes if c.key in ctx.unrotated]
     return Plan(changes=sorted(changes, key=_order), warnings=warnings, unmanaged=unmanaged,
                 undelivered=ctx.undelivered, manifest=manifest, live_fingerprint=live_fingerprint(live))
+
+
+def _granted_again(changes: list[Change]) -> list[Change]:
+    """A declared resource in sync that a deletion of the plan takes away too (:meth:`Spec.cleared_by`:
+    closing the one-click grant revokes every model) is created again, as a change of its own that apply
+    runs after that deletion."""
+    deleted = {c.key for c in changes if c.action is Action.DELETE}
+    again: list[Change] = []
+    for change in changes:
+        cleared = change.desired.cleared_by() if change.desired is not None else None
+        if change.action is Action.NOOP and cleared in deleted:
+            change = replace(change, action=Action.CREATE,
+                             reason=f"granted again: deleting {cleared} revokes it")
+        again.append(change)
+    return again
 
 
 def _context(desired: Desired, live: Sequence[Live], applied: Mapping[str, Spec] | None,

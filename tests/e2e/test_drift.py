@@ -43,3 +43,37 @@ def test_children_changed_outside_the_tool_are_drift_and_apply_puts_them_back(cl
     keys = ram.list_access_keys(ram_models.ListAccessKeysRequest(user_name="acme-delivery")).body
     remaining = [k.access_key_id for k in keys.access_keys.access_key]
     assert len(remaining) == 1 and extra_id not in remaining  # the key whose secret nobody holds went
+
+
+def test_a_one_click_grant_made_in_the_console_is_closed_and_the_declared_models_granted_again(
+        cli: Cli) -> None:
+    """CLOSE revokes every model of the workspace: the plan lists the declared models granted again, as
+    changes of their own that apply runs after the CLOSE (the provider remembers nothing between read and
+    apply, issue 8)."""
+    from alibabacloud_modelstudio20260210 import models as ms
+    from alibabacloud_modelstudio20260210.client import Client as ModelStudioClient
+
+    manifest = cli.manifests / "example.yaml"
+    assert cli("apply", "-m", manifest, "--auto-approve").exit_code == 0
+    studio = ModelStudioClient(cli.cloud.sdk_config())
+    listed = studio.list_workspaces(ms.ListWorkspacesRequest()).body.workspaces
+    [workspace] = [w.workspace_id for w in listed if w.workspace_name == "agent-delivery"]
+    studio.update_model_permissions(ms.UpdateModelPermissionsRequest(workspace_id=workspace,
+                                                                      access_all_entities="OPEN"))
+
+    plan = cli("plan", "-m", manifest, "--json").json()
+
+    grants = {c["key"]: (c["action"], c["reason"]) for c in plan["changes"]
+              if c["kind"] == "modelstudio.grant" and c["action"] != "noop"}
+    again = "granted again: deleting modelstudio.grant/agent-delivery/* revokes it"
+    assert grants == {
+        "modelstudio.grant/agent-delivery/*": ("delete", "drift: added outside provision"),
+        "modelstudio.grant/agent-delivery/qwen-plus": ("create", again),
+        "modelstudio.grant/agent-delivery/qwen-turbo": ("create", again),
+        "modelstudio.grant/agent-delivery/deepseek-v3": ("create", again),
+    }
+    assert again in cli("plan", "-m", manifest).stdout
+    assert cli("apply", "-m", manifest, "--auto-approve").exit_code == 0
+    # the one-click grant is closed and the three models granted (had a grant run before the CLOSE, the
+    # CLOSE would have revoked it and this plan would create it)
+    assert cli("plan", "-m", manifest, "--detailed-exitcode").exit_code == 0

@@ -87,7 +87,7 @@ def test_grants_are_read_granted_and_revoked(run: Run) -> None:
     assert _models(run, plus) == {"qwen-plus"}
 
 
-def test_all_models_reads_back_as_star_and_close_keeps_declared_grants(run: Run) -> None:
+def test_all_models_reads_back_as_star_and_close_revokes_every_model(run: Run) -> None:
     run.create(WS)
     star = GrantSpec("ws-delivery", ALL_MODELS)
     run.create(star)
@@ -96,6 +96,10 @@ def test_all_models_reads_back_as_star_and_close_keeps_declared_grants(run: Run)
     lives = run.read(Kind.GRANT, WS, plus)  # the manifest now declares one model instead of "*"
     assert _models(run, plus) == {ALL_MODELS, "qwen-plus"}
     assert run.delete(lives[star.key]) == "revoked * in ws-delivery"
+    # the provider grants nothing it was not asked to: the plan lists qwen-plus granted again
+    # (GrantSpec.cleared_by; tests/e2e/test_drift.py)
+    assert _models(run, plus) == set()
+    run.create(plus)
     assert _models(run, plus) == {"qwen-plus"}
 
 

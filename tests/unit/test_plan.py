@@ -516,3 +516,21 @@ def test_a_change_gives_its_spec_as_the_class_its_handler_expects_and_refuses_an
     assert deleted.live_as(UserSpec) == UserSpec("bob", "Bob")
     with pytest.raises(TypeError, match="ram.user/bob"):
         deleted.live_as(GrantSpec)
+
+
+def test_closing_the_one_click_grant_plans_the_declared_models_again_after_it() -> None:
+    from provision.desired.resources import ALL_MODELS, GrantSpec, WorkspaceSpec
+    from provision.engine.apply import dependencies
+
+    ws, plus = WorkspaceSpec("ws"), GrantSpec("ws", "qwen-plus")
+    live = [Live(ws, True, "ws-1"), Live(GrantSpec("ws", ALL_MODELS), True),
+            Live(plus, True)]  # OPEN was clicked in the console: every model reads as granted
+    plan = diff(Desired(present=(ws, plus)), live)
+
+    by_key = {c.key: c for c in plan.changes}
+    star = f"modelstudio.grant/ws/{ALL_MODELS}"
+    assert (by_key[star].action, by_key[plus.key].action) == (Action.DELETE, Action.CREATE)
+    assert by_key[plus.key].reason == f"granted again: deleting {star} revokes it"
+    assert dependencies(plan.actionable)[plus.key] == {star}
+    kept = diff(Desired(present=(ws, GrantSpec("ws", ALL_MODELS), plus)), live)  # "*" declared: no CLOSE
+    assert {c.key: c.action for c in kept.changes}[plus.key] is Action.NOOP

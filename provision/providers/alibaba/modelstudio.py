@@ -33,8 +33,6 @@ from provision.state.intents import after_create
 from provision.state.secrets import SecretSink
 from provision.state.statefile import StateFile
 
-_BATCH = 20  # UpdateModelPermissions with KEEP takes 1-20 models
-
 
 def find_workspaces(clients: Clients, name: str | None = None) -> list[Any]:
     """ListWorkspaces (paged), optionally narrowed to the exact ``name``."""
@@ -92,9 +90,6 @@ class ModelStudioProvider:
         self.state = state
         self.workers = workers
         self.keys = ApiKeyManager(clients, sink, state, manifest)
-        # Declared grants per workspace as of the last read: a CLOSE (revoking "*") clears every grant,
-        # so the declared ones are granted again right after it.
-        self._declared_grants: dict[str, set[str]] = {}
 
     @property
     def ms(self) -> Any:
@@ -113,7 +108,6 @@ class ModelStudioProvider:
                 grants[s.workspace].add(s.model)
             elif isinstance(s, ApiKeySpec):
                 keys[s.workspace][s.key_name] = s
-        self._declared_grants = dict(grants)
         recorded = self.state.workspace_ids()
         managed_ids = set(recorded.values())
         by_name: dict[str, list[Any]] = defaultdict(list)
@@ -279,17 +273,14 @@ class ModelStudioProvider:
         return done
 
     def _grant(self, change: Change) -> str:
-        """UpdateModelPermissions: "*" → OPEN / CLOSE (then the declared grants again); one model →
-        KEEP with inference true / false. Both are idempotent."""
+        """UpdateModelPermissions: "*" → OPEN / CLOSE; one model → KEEP with inference true / false. Both
+        are idempotent. A CLOSE revokes every model: the plan grants the declared ones again, as changes
+        of their own that wait for it (``GrantSpec.cleared_by``)."""
         spec = change.spec_as(GrantSpec)
         ws_id = self.workspace_id(spec.workspace)
         grant = change.action is not Action.DELETE
         if spec.model == ALL_MODELS:
             self._update(change.key, ws_id, "OPEN" if grant else "CLOSE", [])
-            if not grant:
-                regrant = sorted(self._declared_grants.get(spec.workspace, set()) - {ALL_MODELS})
-                for i in range(0, len(regrant), _BATCH):
-                    self._update(change.key, ws_id, "KEEP", [(m, True) for m in regrant[i:i + _BATCH]])
         else:
             self._update(change.key, ws_id, "KEEP", [(spec.model, grant)])
         return f"{'granted' if grant else 'revoked'} {spec.model} in {spec.workspace}"
