@@ -61,8 +61,9 @@ class LoginProfileSpec(Spec):
 class AccessKeysSpec(Spec):
     """How many active AccessKeys a user has (0-2). Secrets go to the sink on create.
 
-    Live only: ``key_ids`` (active keys) and ``missing_secret`` (managed keys whose secret the
-    sink does not hold: the plan offers rotation).
+    Live only: ``key_ids`` (active keys), ``missing_secret`` (managed keys whose secret the sink does
+    not hold: the plan offers rotation) and ``dead_in_sink`` (keys the cloud no longer lists whose secret
+    the sink still holds: apply makes the sink forget them).
     """
 
     kind: ClassVar[Kind] = Kind.ACCESS_KEYS
@@ -71,6 +72,7 @@ class AccessKeysSpec(Spec):
     count: int | None = None
     key_ids: tuple[str, ...] = ()
     missing_secret: tuple[str, ...] = ()
+    dead_in_sink: tuple[str, ...] = ()
 
     def expired_form(self) -> Spec | None:
         return replace(self, count=0, key_ids=(), missing_secret=())

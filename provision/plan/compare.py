@@ -50,3 +50,11 @@ def lost_secret(live: Spec, desired: Spec, ids: Sequence[str] | None = None) -> 
     if isinstance(live, ApiKeySpec):
         return f"secret of API key {live.name} missing from the secrets sink"
     return f"secret of {', '.join(kept)} missing from the secrets sink"
+
+
+def dead_in_sink(live: Spec) -> str:
+    """Why apply touches a user's keys when the secrets sink holds keys the cloud no longer lists (deleted
+    outside provision): the sink forgets them, and its default pair moves to a live key; or ""."""
+    if isinstance(live, AccessKeysSpec) and live.dead_in_sink:
+        return f"the secrets sink forgets {', '.join(live.dead_in_sink)}: deleted outside provision"
+    return ""

@@ -30,7 +30,7 @@ from provision.plan.changes import (
     Summary,
     member_proof,
 )
-from provision.plan.compare import field_reason, lost_secret, missing_secrets, norm
+from provision.plan.compare import dead_in_sink, field_reason, lost_secret, missing_secrets, norm
 from provision.plan.flags import ROTATE_FLAG as ROTATE_FLAG  # re-exported: its old home
 from provision.plan.io import live_fingerprint
 
@@ -250,6 +250,9 @@ def _compare(ctx: _Ctx, spec: Spec, live: Live) -> Change:
         last = ctx.applied.get(spec.key) if ctx.applied is not None else None
         text, drift = field_reason(last, [(c.field, c.after) for c in changed])
         reasons.append(text)
+    forget = dead_in_sink(live.spec)
+    if forget:
+        reasons.append(forget)
     if lost and not rotate:  # reported: the change (if any) leaves the key in place
         ctx.unrotated[spec.key] = f"{lost}: rotate with {ROTATE_FLAG}"
     note = ctx.unrotated.get(spec.key) or ctx.lost.get(spec.key)
@@ -314,10 +317,13 @@ def _undeclared_child(ctx: _Ctx, live: Live) -> Change | None:
         return Change(live.key, Action.NOOP, "unmanaged: not touched", live=live)
     if isinstance(spec, AccessKeysSpec):
         count = spec.count if spec.count is not None else len(spec.key_ids)
-        if not count:
+        if not count and not spec.dead_in_sink:
             return Change(live.key, Action.NOOP, "in sync (no access keys)", live=live)
-        return Change(live.key, Action.UPDATE, reason, desired=AccessKeysSpec(user=spec.user, count=0),
-                      live=live, fields=(FieldChange("count", count, 0),))
+        none = replace(spec, count=0, key_ids=(), missing_secret=(), dead_in_sink=())  # its cloud's class
+        if not count:
+            return Change(live.key, Action.UPDATE, dead_in_sink(spec), desired=none, live=live)
+        return Change(live.key, Action.UPDATE, reason, desired=none, live=live,
+                      fields=(FieldChange("count", count, 0),))
     if user is None and ctx.applied and live.key not in ctx.applied:
         return Change(live.key, Action.DELETE, DRIFT_ADDED, live=live, drift=True)
     return Change(live.key, Action.DELETE, reason, live=live)

@@ -77,3 +77,27 @@ def test_a_one_click_grant_made_in_the_console_is_closed_and_the_declared_models
     # the one-click grant is closed and the three models granted (had a grant run before the CLOSE, the
     # CLOSE would have revoked it and this plan would create it)
     assert cli("plan", "-m", manifest, "--detailed-exitcode").exit_code == 0
+
+
+def test_a_plan_leaves_the_sink_as_it_is_and_apply_forgets_a_key_deleted_outside(cli: Cli) -> None:
+    """The sink's secret of a key deleted outside the tool is forgotten by apply, as a listed change; a
+    plan changes nothing, the secrets sink included (issue 8: the plan shows what apply does)."""
+    from provision.state.secrets import SecretSink
+
+    manifest = cli.manifests / "example.yaml"
+    assert cli("apply", "-m", manifest, "--auto-approve").exit_code == 0
+    sink = SecretSink(cli.secrets_dir)
+    [gone] = sink.access_keys("acme-delivery")
+    RamClient(cli.cloud.sdk_config()).delete_access_key(ram_models.DeleteAccessKeyRequest(
+        user_name="acme-delivery", user_access_key_id=gone))
+    files = {p: p.read_bytes() for p in sorted(cli.secrets_dir.rglob("*")) if p.is_file()}
+
+    plan = cli("plan", "-m", manifest, "--json").json()
+
+    assert {p: p.read_bytes() for p in sorted(cli.secrets_dir.rglob("*")) if p.is_file()} == files
+    [keys] = [c for c in plan["changes"] if c["key"] == "ram.access_keys/acme-delivery"]
+    assert keys["action"] == "update"
+    assert f"the secrets sink forgets {gone}: deleted outside provision" in keys["reason"]
+    assert cli("apply", "-m", manifest, "--auto-approve").exit_code == 0
+    assert gone not in sink.access_keys("acme-delivery") and len(sink.access_keys("acme-delivery")) == 1
+    assert cli("plan", "-m", manifest, "--detailed-exitcode").exit_code == 0

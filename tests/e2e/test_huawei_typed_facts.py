@@ -80,3 +80,32 @@ def test_revoke_run_twice_reports_the_second_run_as_already_gone(cli: Cli) -> No
     assert {s["step"] for s in steps} >= {"IAM: nothing left to remove", "delete API keys issued to it"}
     text = cli("revoke", "-m", expired, "--user", "bob", "--auto-approve")
     assert "· IAM: nothing left to remove: already gone\n" in text.stdout + text.stderr, text.stderr
+
+
+def test_a_huawei_plan_leaves_the_sink_as_it_is_and_apply_forgets_a_key_deleted_outside(cli: Cli) -> None:
+    """As on Alibaba (tests/e2e/test_drift.py): the plan lists the sink forgetting the secret of an AK/SK
+    deleted outside the tool, changes no file, and apply does it."""
+    from huaweicloudsdkiam.v5 import DeleteAccessKeyV5Request, ListUsersV5Request
+
+    from provision.state.secrets import SecretSink
+
+    manifest = cli.manifests / "huawei.yaml"
+    delivered = ("--var", "expires=2999-01-01T00:00:00Z")
+    assert cli("apply", "-m", manifest, *delivered, "--auto-approve").exit_code == 0
+    sink = SecretSink(cli.secrets_dir)
+    [gone] = sink.access_keys("acme-delivery")
+    iam = HuaweiClients.root(cli.cloud).iam()
+    users = iam.list_users_v5(ListUsersV5Request()).users
+    [user_id] = [u.user_id for u in users if u.user_name == "acme-delivery"]
+    iam.delete_access_key_v5(DeleteAccessKeyV5Request(user_id=user_id, access_key_id=gone))
+    files = {p: p.read_bytes() for p in sorted(cli.secrets_dir.rglob("*")) if p.is_file()}
+
+    plan = cli("plan", "-m", manifest, *delivered, "--json").json()
+
+    assert {p: p.read_bytes() for p in sorted(cli.secrets_dir.rglob("*")) if p.is_file()} == files
+    [keys] = [c for c in plan["changes"] if c["key"] == "iam.access_keys/acme-delivery"]
+    assert keys["action"] == "update"
+    assert f"the secrets sink forgets {gone}: deleted outside provision" in keys["reason"]
+    assert cli("apply", "-m", manifest, *delivered, "--auto-approve").exit_code == 0
+    assert gone not in sink.access_keys("acme-delivery")
+    assert cli("plan", "-m", manifest, *delivered, "--detailed-exitcode").exit_code == 0

@@ -201,17 +201,22 @@ def delete_outside(clients: Clients, user: str, access_key_id: str) -> None:
     clients.ram().delete_access_key(request)
 
 
-def test_reading_a_user_forgets_keys_deleted_outside_and_repoints_the_default_pair(
+def test_reading_a_user_reports_keys_deleted_outside_and_applying_forgets_them_and_repoints_the_pair(
         run: Run, sink: SecretSink, clients: Clients) -> None:
     run.create(UserSpec(user="hank"))
     run.create(AccessKeysSpec(user="hank", count=2))
     default = sink.read("hank")["ALIBABA_CLOUD_ACCESS_KEY_ID"]
     [other] = set(sink.access_keys("hank")) - {default}
     delete_outside(clients, "hank", default)
+    before = sink.read("hank")
 
-    live = run.read(Kind.USER, UserSpec(user="hank"))["ram.access_keys/hank"].spec
+    lives = run.read(Kind.USER, UserSpec(user="hank"))
+    live = lives["ram.access_keys/hank"].spec
 
     assert isinstance(live, AccessKeysSpec) and live.key_ids == (other,) and live.missing_secret == ()
+    assert live.dead_in_sink == (default,)
+    assert sink.read("hank") == before  # a read (a plan) changes nothing, the sink included
+    run.update(AccessKeysSpec(user="hank", count=1), lives["ram.access_keys/hank"])
     entries = sink.read("hank")
     assert set(sink.access_keys("hank")) == {other}
     assert (entries["ALIBABA_CLOUD_ACCESS_KEY_ID"], entries["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]) == \

@@ -123,11 +123,13 @@ class IamProvider:
                        managed)
         active = tuple(k.access_key_id for k in user.access_keys if k.status == "active")
         held = self.sink.access_keys(name)
-        if managed:
-            self.sink.keep_access_keys(name, active)
         missing = tuple(k for k in active if k not in held) if managed else ()
-        yield Live(IamAccessKeysSpec(user=name, count=len(active), key_ids=active, missing_secret=missing),
-                   managed)
+        # secrets of keys the account no longer lists (deleted outside the tool): apply makes the sink
+        # forget them (the access keys' execute keeps only live keys); a read changes nothing
+        listed = {k.access_key_id for k in user.access_keys}
+        dead = tuple(sorted(k for k in held if k not in listed)) if managed else ()
+        yield Live(IamAccessKeysSpec(user=name, count=len(active), key_ids=active, missing_secret=missing,
+                                     dead_in_sink=dead), managed)
         for policy in user.policies:
             if policy.via == "direct":
                 kind = "Custom" if policy.policy_type == "custom" else "System"
