@@ -12,6 +12,7 @@ COVERED_ELSEWHERE with the test that runs it.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -133,6 +134,18 @@ def checkout(tmp: Path) -> Path:
 
 
 def free_port() -> str:
+    """A port to start a document's server on, below the kernel's ephemeral range: a port bind(0) gave
+    back could be taken, before the server binds it, as the local port of one of the connections the
+    other test workers open by the thousand (the README's server then fails and its wait loop spins)."""
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    lowest = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
+    for port in random.sample(range(max(1024, lowest - 12000), lowest), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return str(port)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return str(sock.getsockname()[1])
@@ -151,6 +164,10 @@ def run(document: Path, cwd: Path, env: dict[str, str], timeout: float = 300) ->
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # a step hangs: stop it and show how far the script got
+        stop_session(process.pid)
+        output, _ = process.communicate()
+        return Run(-1, f"{output}\n[the script timed out after {timeout:.0f} s]")
     finally:
         stop_session(process.pid)
     return Run(process.returncode, output)
