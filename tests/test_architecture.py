@@ -39,11 +39,18 @@ def imports_in(source: str, module: str, *, is_package: bool = False) -> list[st
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
-            name = ".".join(base + ([node.module] if node.module else []))
+            name, inner = from_import(node, package)
             # ``from provision.manifest import lint`` may name a submodule
-            names += [name] + [f"{name}.{alias.name}" for alias in node.names]
+            names += [name, *inner]
     return names
+
+
+def from_import(node: ast.ImportFrom, package: list[str]) -> tuple[str, list[str]]:
+    """The absolute module a ``from … import`` names (relative ones resolved in ``package``), and each
+    imported name under it (``a.b`` for ``from a import b``: maybe a submodule)."""
+    base = package[:len(package) - node.level + 1] if node.level else []
+    name = ".".join(base + ([node.module] if node.module else []))
+    return name, [f"{name}.{alias.name}" for alias in node.names]
 
 
 def local_closure(start: str, known: dict[str, Path]) -> dict[str, set[str]]:

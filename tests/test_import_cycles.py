@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection
 
-from tests.test_architecture import modules
+from tests.test_architecture import from_import, modules
 
 Graph = dict[str, set[str]]
 
@@ -28,11 +28,9 @@ def load_time_imports(source: str, module: str, *, is_package: bool = False,
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
-                base = package[:len(package) - node.level + 1] if node.level else []
-                name = ".".join(base + ([node.module] if node.module else []))
-                inner = {f"{name}.{alias.name}" for alias in node.names}
+                name, inner = from_import(node, package)
                 names.update(inner)
-                if not inner <= set(known):
+                if not all(i in known for i in inner):
                     names.add(name)
             elif isinstance(node, ast.If) and not _type_checking(node.test):
                 visit(node.body)

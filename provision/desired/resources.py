@@ -75,7 +75,11 @@ class AccessKeysSpec(Spec):
     dead_in_sink: tuple[str, ...] = ()
 
     def expired_form(self) -> Spec | None:
-        return replace(self, count=0, key_ids=(), missing_secret=())
+        return self.without_keys()
+
+    def without_keys(self) -> AccessKeysSpec:
+        """This user's keys asked to be none (its class kept: Huawei's subclass stays Huawei's)."""
+        return replace(self, count=0, key_ids=(), missing_secret=(), dead_in_sink=())
 
     def holder(self) -> str | None:
         return self.user

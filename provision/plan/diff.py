@@ -319,10 +319,9 @@ def _undeclared_child(ctx: _Ctx, live: Live) -> Change | None:
         count = spec.count if spec.count is not None else len(spec.key_ids)
         if not count and not spec.dead_in_sink:
             return Change(live.key, Action.NOOP, "in sync (no access keys)", live=live)
-        none = replace(spec, count=0, key_ids=(), missing_secret=(), dead_in_sink=())  # its cloud's class
         if not count:
-            return Change(live.key, Action.UPDATE, dead_in_sink(spec), desired=none, live=live)
-        return Change(live.key, Action.UPDATE, reason, desired=none, live=live,
+            return Change(live.key, Action.UPDATE, dead_in_sink(spec), desired=spec.without_keys(), live=live)
+        return Change(live.key, Action.UPDATE, reason, desired=spec.without_keys(), live=live,
                       fields=(FieldChange("count", count, 0),))
     if user is None and ctx.applied and live.key not in ctx.applied:
         return Change(live.key, Action.DELETE, DRIFT_ADDED, live=live, drift=True)

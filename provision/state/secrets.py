@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +133,14 @@ def write_durably(path: Path, data: bytes, prefix: str, mode: int | None = None)
         raise
 
 
+@dataclass(frozen=True)
+class HeldKeys:
+    """The sink's secrets of one user's AccessKeys, against the ids the cloud lists."""
+
+    missing: tuple[str, ...]  # active keys the cloud lists whose secret the sink lacks
+    dead: tuple[str, ...]  # keys whose secret the sink holds that the cloud no longer lists (sorted)
+
+
 class SecretSink:
     """Writes secrets to per-account env files. Thread-safe; each write is an atomic replace, and writes
     to different accounts' files run side by side (one lock per account)."""
@@ -217,6 +225,13 @@ class SecretSink:
         entries = self.read(user)
         return {k[len(_AK_PREFIX):]: v for k, v in entries.items() if k.startswith(_AK_PREFIX)}
 
+    def held_keys(self, user: str, active: Sequence[str], listed: Collection[str]) -> HeldKeys:
+        """What the sink holds of ``user``'s AccessKeys against what the cloud lists (``listed``: every
+        key id, ``active``: the active ones): read once, written never."""
+        held = self.access_keys(user)
+        return HeldKeys(missing=tuple(k for k in active if k not in held),
+                        dead=tuple(sorted(k for k in held if k not in listed)))
+
     def forget_access_key(self, user: str, access_key_id: str) -> None:
         """Drop one AccessKey's secret; the standard pair moves to another key the sink holds, if any."""
         self._drop_access_keys(user, {access_key_id}, prefer=())
@@ -224,8 +239,7 @@ class SecretSink:
     def keep_access_keys(self, user: str, existing: Sequence[str]) -> None:
         """Drop the secrets of every key not in ``existing`` (the ids the account lists, preferred first)
         and point the standard pair at the first existing key the sink holds (unset if there is none)."""
-        gone = {k for k in self.access_keys(user) if k not in existing}
-        self._drop_access_keys(user, gone, prefer=existing)
+        self._drop_access_keys(user, set(self.held_keys(user, (), existing).dead), prefer=existing)
 
     def _drop_access_keys(self, user: str, gone: set[str], prefer: Sequence[str]) -> None:
         entries = self.read(user)

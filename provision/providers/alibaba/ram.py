@@ -89,15 +89,14 @@ class RamProvider:
         lives += [Live(AttachmentSpec(user=name, policy=p.name, policy_type=p.policy_type), managed=managed)
                   for p in user.policies]
         active = [k.access_key_id for k in user.keys if k.active]
-        held = self.sink.access_keys(name)
+        held = self.sink.held_keys(name, active, {k.access_key_id for k in user.keys})
         # secrets of keys the account no longer lists (deleted outside the tool): apply makes the sink
         # forget them (RamCredentials.forget_missing); a read changes nothing
-        listed = {k.access_key_id for k in user.keys}
-        dead = tuple(sorted(k for k in held if k not in listed)) if managed else ()
+        dead = held.dead if managed else ()
         if active or dead:
             lives.append(Live(AccessKeysSpec(user=name, count=len(active), key_ids=tuple(active),
-                                             missing_secret=tuple(k for k in active if k not in held),
-                                             dead_in_sink=dead), managed=managed))
+                                             missing_secret=held.missing, dead_in_sink=dead),
+                              managed=managed))
         if user.login is not None:
             spec = LoginProfileSpec(user=name, password_reset_required=user.login.password_reset_required,
                                     mfa_bind_required=user.login.mfa_bind_required)

@@ -122,14 +122,12 @@ class IamProvider:
                                            password_reset_required=user.login_profile.password_reset_required),
                        managed)
         active = tuple(k.access_key_id for k in user.access_keys if k.status == "active")
-        held = self.sink.access_keys(name)
-        missing = tuple(k for k in active if k not in held) if managed else ()
+        held = self.sink.held_keys(name, active, {k.access_key_id for k in user.access_keys})
         # secrets of keys the account no longer lists (deleted outside the tool): apply makes the sink
         # forget them (the access keys' execute keeps only live keys); a read changes nothing
-        listed = {k.access_key_id for k in user.access_keys}
-        dead = tuple(sorted(k for k in held if k not in listed)) if managed else ()
-        yield Live(IamAccessKeysSpec(user=name, count=len(active), key_ids=active, missing_secret=missing,
-                                     dead_in_sink=dead), managed)
+        yield Live(IamAccessKeysSpec(user=name, count=len(active), key_ids=active,
+                                     missing_secret=held.missing if managed else (),
+                                     dead_in_sink=held.dead if managed else ()), managed)
         for policy in user.policies:
             if policy.via == "direct":
                 kind = "Custom" if policy.policy_type == "custom" else "System"
