@@ -12,24 +12,25 @@ injected on every call. Prints the calls, the chain depth, the wall, the bound a
 
 the chain depth being the longest chain of changes of the plan (user → access key / attachment) plus 2
 for the reads before it, workers the calls in flight per service (PROVISION_WORKERS, the apply's
-``--concurrency``), and start-up the wall of a plan of an empty manifest (imports, clients, the
-account-wide lists). With ``--cpu``: the same apply at zero latency, and the tool's CPU per managed
-resource past start-up (CPU of the apply − CPU of an empty plan, ÷ resources). With ``--profile FILE``:
+``--concurrency``), and start-up the wall of `provision --version` (harness.startup, as scale.py's
+bounds). Next to it, the ratio past the fixed work (harness.fixed_work: an empty manifest's plan of an
+empty account, the SDK imports, clients and account-wide lists): ``(wall − fixed) ÷ (chain depth ×
+latency + calls × latency ÷ workers)``. With ``--cpu``: the same apply at zero latency, and the tool's
+CPU per managed resource past the fixed work (CPU of the apply − CPU of the fixed work at zero latency,
+÷ resources). With ``--profile FILE``:
 the zero-latency apply runs under cProfile (every thread) and the stats go to FILE. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import HEAD, Run, Size, emulator_process, median, run_cli  # noqa: E402
+from harness import HEAD, Run, Size, chain_depth, emulator_process, fixed_work, run_cli, startup  # noqa: E402
 
-from provision.emulator.testing import EmulatorHandle  # noqa: E402
 from provision.providers.alibaba.base import PRODUCTS  # noqa: E402
 from provision.providers.alibaba.governor import Workers  # noqa: E402
 
@@ -85,30 +86,9 @@ class ApplyScenario(Size):
         return 4 * self.users + 7 * self.workspaces + self.endpoints
 
 
-def chain_depth(plan_json: str) -> int:
-    """The longest chain of changes of a saved plan (each waits for its parents)."""
-    from provision.engine.apply import dependencies
-    from provision.plan.io import plan_from_dict
-
-    changes = plan_from_dict(json.loads(plan_json)).changes
-    waits = dependencies(changes)
-    depth: dict[str, int] = {}
-    for change in changes:  # plan order: parents first
-        depth[change.key] = 1 + max((depth.get(p, 0) for p in waits.get(change.key, ())), default=0)
-    return max(depth.values(), default=0)
-
-
-def empty_plan(emu: EmulatorHandle, home: Path, runs: int = 3) -> tuple[float, float]:
-    """Median wall and CPU of a plan of an empty manifest: the start-up every run pays."""
-    empty = home / "empty.yaml"
-    empty.write_text(Size(0, 0, 0).manifest())
-    plans = [run_cli(emu, home, "plan", "-m", str(empty)) for _ in range(runs)]
-    return median([p.wall for p in plans]), median([p.cpu for p in plans])
-
-
 def apply_once(size: ApplyScenario, latency_ms: int, workers: int, profile: Path | None = None
-               ) -> tuple[Run, int, float, float]:
-    """One apply from an empty account: its run, the chain depth, and the empty plan's wall and CPU."""
+               ) -> tuple[Run, int, float]:
+    """One apply from an empty account: its run, the chain depth, and the start-up's wall."""
     with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:
         home = Path(tmp)
         manifest = home / "bench.yaml"
@@ -118,7 +98,7 @@ def apply_once(size: ApplyScenario, latency_ms: int, workers: int, profile: Path
             raise SystemExit(f"the plan failed (exit {planned.code}):\n{planned.stderr[-2000:]}")
         depth = chain_depth(planned.stdout) + 2  # + ListUsers, then the per-user reads
         emu.set_faults(latency_ms=latency_ms)
-        wall0, cpu0 = empty_plan(emu, home)
+        start = startup(emu, home)
         args = ["apply", "-m", str(manifest), "--auto-approve", "--concurrency", str(workers)]
         if profile is None:
             run = run_cli(emu, home, *args)
@@ -134,7 +114,7 @@ def apply_once(size: ApplyScenario, latency_ms: int, workers: int, profile: Path
         if run.code:
             last = (run.stderr.strip().splitlines() or ["?"])[-1][:300]
             print(f"  the apply failed (exit {run.code}): {last}", flush=True)
-        return run, depth, wall0, cpu0
+        return run, depth, start
 
 
 def main() -> None:
@@ -153,18 +133,22 @@ def main() -> None:
     print(f"apply from an empty account, the CLI as a process, the emulator in another; {workers} workers",
           flush=True)
     latency = args.latency_ms / 1000
-    run, depth, wall0, _ = apply_once(size, args.latency_ms, workers)
-    bound = depth * latency + run.calls * latency / workers + wall0
+    run, depth, start = apply_once(size, args.latency_ms, workers)
+    fixed = fixed_work(args.latency_ms).wall
+    work = depth * latency + run.calls * latency / workers
+    bound = work + start
     print(f"  {label}, {args.latency_ms} ms per call: {run.calls} calls, chain depth {depth}, "
-          f"wall {run.wall:.2f} s, bound {bound:.2f} s (start-up {wall0:.2f} s), "
-          f"wall/bound {run.wall / bound:.2f} (goal ≤ 1.25), CPU {run.cpu:.2f} s", flush=True)
+          f"wall {run.wall:.2f} s, bound {bound:.2f} s (start-up {start:.2f} s), "
+          f"wall/bound {run.wall / bound:.2f} (goal ≤ 1.25); past the fixed work ({fixed:.2f} s): "
+          f"{(run.wall - fixed) / work:.2f}; CPU {run.cpu:.2f} s", flush=True)
     actions = sorted(run.actions.items(), key=lambda item: (-item[1], item[0]))
     print(f"    calls by action: {', '.join(f'{name} {count}' for name, count in actions)}", flush=True)
     if args.cpu or args.profile:
-        run, _, _, cpu0 = apply_once(size, 0, workers, args.profile)
+        run, _, _ = apply_once(size, 0, workers, args.profile)
+        cpu0 = fixed_work(0).cpu
         per = (run.cpu - cpu0) / size.resources * 1000
-        print(f"  {label}, zero latency: wall {run.wall:.2f} s, CPU {run.cpu:.2f} s, empty plan CPU "
-              f"{cpu0:.2f} s → {per:.2f} ms per managed resource past start-up ({size.resources} resources; "
+        print(f"  {label}, zero latency: wall {run.wall:.2f} s, CPU {run.cpu:.2f} s, the fixed work's CPU "
+              f"{cpu0:.2f} s → {per:.2f} ms per managed resource past it ({size.resources} resources; "
               "goal ≤ 1)", flush=True)
         if args.profile:
             print(f"  profile of that apply (every thread): {args.profile}", flush=True)

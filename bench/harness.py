@@ -238,6 +238,49 @@ def run_cli(emu: EmulatorHandle, home: Path, *args: str, **extra_env: str) -> Ru
                stdout, stderr)
 
 
+def startup(emu: EmulatorHandle, home: Path, runs: int = 3) -> float:
+    """Median wall of `provision --version`: a process's start-up that reads no cloud (the start-up term
+    of every bound here)."""
+    return median([run_cli(emu, home, "--version").wall for _ in range(runs)])
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """What any plan pays before its first resource: the SDK imports, the clients, the account-wide
+    lists. Median wall and CPU of `provision plan` of an empty manifest in an empty account."""
+
+    wall: float
+    cpu: float
+
+
+def fixed_work(latency_ms: int, runs: int = 3) -> Fixed:
+    """The fixed work (:class:`Fixed`) with ``latency_ms`` on every call, in an emulator of its own."""
+    with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:
+        home = Path(tmp)
+        empty = home / "empty.yaml"
+        empty.write_text(Size(0, 0, 0).manifest())
+        emu.set_faults(latency_ms=latency_ms)
+        plans = [run_cli(emu, home, "plan", "-m", str(empty)) for _ in range(runs)]
+    return Fixed(median([p.wall for p in plans]), median([p.cpu for p in plans]))
+
+
+def chain_depth(plan_json: str) -> int:
+    """The longest chain of changes of a saved plan (each waits for the changes it depends on)."""
+    from provision.engine.apply import dependencies
+    from provision.plan.io import plan_from_dict
+
+    changes = plan_from_dict(json.loads(plan_json)).changes
+    waits = dependencies(changes)
+    depth: dict[str, int] = {}
+
+    def of(key: str) -> int:
+        if key not in depth:
+            depth[key] = 1 + max((of(p) for p in waits.get(key, ())), default=0)
+        return depth[key]
+
+    return max((of(c.key) for c in changes), default=0)
+
+
 def _children_cpu() -> float:
     """CPU seconds (user + system) of every child process this one has waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

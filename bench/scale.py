@@ -1,7 +1,7 @@
 """Benchmark (not a test): the CLI as a user runs it, against the emulator in its own process.
 
     .venv/bin/python bench/scale.py [--users 500,5000] [--latency-ms 20] [--workspaces 20] [--endpoints 2]
-                                    [--apply-users 500] [--cpu-users 500] [--qps 0]
+                                    [--cpu-users 500] [--qps 0]
 
 For each size N (users, plus 20 workspaces with 3 grants, 1 API key and 2 members each, and 2 endpoints):
 builds the account (harness.seeded_account: the users from the emulator's seed, the rest by `provision
@@ -11,30 +11,28 @@ cost per user of each size next to the first one's.
 
 The bound of a no-op plan is ``calls × latency ÷ workers + start-up``: workers the calls in flight per
 service (PROVISION_WORKERS), start-up the wall of `provision --version`, a process that reads no cloud
-(a plan of an empty manifest would still read every user the manifest's marker owns). The cost per user
-is ``(wall − start-up) ÷ users``; as the fixed part of a plan (workspaces, endpoints, checks, client
-set-up) is amortised over more users, the cost of one more user is also printed: ``(wall − wall of the
-smallest account) ÷ (users − its users)``, the smallest account having the same workspaces and endpoints
-and only the users they name.
+(harness.startup). Next to it, the same ratio past the fixed work (harness.fixed_work: an empty
+manifest's plan of an empty account, the SDK imports, clients and account-wide lists every plan pays):
+``(wall − fixed) ÷ (calls × latency ÷ workers)``, the part that grows with the account against its bound.
+The cost per user is ``(wall − start-up) ÷ users``; as the fixed part of a plan (workspaces, endpoints,
+checks, client set-up) is amortised over more users, the cost of one more user is also printed: ``(wall −
+wall of the smallest account) ÷ (users − its users)``, the smallest account having the same workspaces
+and endpoints and only the users they name.
 
-Then: an apply of ``--apply-users`` users from an empty account under the same latency, against its bound
-(chain depth × latency + calls × latency ÷ workers + start-up; depth = the longest chain of changes of
-the plan, plus 2 for the reads before it); the tool's CPU per managed resource of a no-op plan at zero
-latency, past the CPU of an empty manifest's plan of an empty account; and with ``--qps Q`` a no-op plan
-under the emulator's rate cap of Q calls per second (throttled calls as a share of all). Asserts nothing.
+Then: the tool's CPU per managed resource of a no-op plan at zero latency, past the CPU of the fixed work
+at zero latency; and with ``--qps Q`` a no-op plan under the emulator's rate cap of Q calls per second
+(throttled calls as a share of all). The apply's figures are bench/apply_scale.py's. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import Run, Size, emulator_process, median, run_cli, seeded_account  # noqa: E402
+from harness import Run, Size, fixed_work, median, run_cli, seeded_account, startup  # noqa: E402
 
 from provision.emulator.testing import EmulatorHandle  # noqa: E402
 from provision.providers.alibaba.base import PRODUCTS  # noqa: E402
@@ -48,10 +46,19 @@ class Plan:
     startup: float
     workers: int
     latency: float
+    fixed: float | None = None  # the fixed work's wall (harness.fixed_work), when measured
 
     @property
     def bound(self) -> float:
         return self.run.calls * self.latency / self.workers + self.startup
+
+    @property
+    def past_fixed(self) -> str:
+        """wall ÷ bound past the fixed work, as printed ("" when it was not measured)."""
+        if self.fixed is None:
+            return ""
+        ratio = (self.run.wall - self.fixed) / (self.run.calls * self.latency / self.workers)
+        return f"; past the fixed work ({self.fixed:.2f} s): {ratio:.2f}"
 
     @property
     def per_user_ms(self) -> float:
@@ -67,75 +74,33 @@ class Plan:
         return (f"  no-op plan, {self.size.label()}: {self.run.calls} calls "
                 f"({self.run.calls / users:.2f}/user), "
                 f"wall {self.run.wall:.2f} s, bound {self.bound:.2f} s (start-up {self.startup:.2f} s, "
-                f"{self.workers} workers), wall/bound {self.run.wall / self.bound:.2f} (goal ≤ 1.25), "
+                f"{self.workers} workers), wall/bound {self.run.wall / self.bound:.2f} (goal ≤ 1.25)"
+                f"{self.past_fixed}, "
                 f"{self.per_user_ms:.2f} ms/user past start-up, "
                 f"{self.run.calls / max(0.001, self.run.wall - self.startup):.0f} calls/s past start-up, "
                 f"CPU {self.run.cpu:.2f} s ({self.run.cpu / self.run.calls * 1000:.2f} ms/call)")
 
 
-def startup(emu: EmulatorHandle, home: Path, runs: int = 3) -> float:
-    """Wall time of `provision --version`: a process's start-up that reads no cloud."""
-    return median([run_cli(emu, home, "--version").wall for _ in range(runs)])
-
-
 def timed_plan(emu: EmulatorHandle, home: Path, manifest: Path, size: Size, latency_ms: int,
-               workers: int, **env: str) -> Plan:
-    """One no-op plan of the seeded account (exits if it is not a no-op)."""
+               workers: int, fixed: float | None = None, **env: str) -> Plan:
+    """One no-op plan of the seeded account (exits if it is not a no-op); ``fixed``: the fixed work's wall
+    at this latency, for the ratio past it."""
     start = startup(emu, home)
     run = run_cli(emu, home, "plan", "-m", str(manifest), "--detailed-exitcode", **env)
     if run.code != 0:
         raise SystemExit(f"the plan of {size.label()} is not a no-op (exit {run.code}):\n"
                          f"{run.stdout[-2000:]}{run.stderr[-2000:]}")
-    return Plan(size, run, start, workers, latency_ms / 1000)
+    return Plan(size, run, start, workers, latency_ms / 1000, fixed)
 
 
-def noop_plan(size: Size, latency_ms: int, workers: int) -> Plan:
+def noop_plan(size: Size, latency_ms: int, workers: int, fixed: float) -> Plan:
     with seeded_account(size) as (emu, home, manifest):
         emu.set_faults(latency_ms=latency_ms)
-        return timed_plan(emu, home, manifest, size, latency_ms, workers)
-
-
-def chain_depth(plan_json: str) -> int:
-    """The longest chain of changes of a saved plan (each waits for its parents)."""
-    from provision.engine.apply import dependencies
-    from provision.plan.io import plan_from_dict
-
-    changes = plan_from_dict(json.loads(plan_json)).changes
-    waits = dependencies(changes)
-    depth: dict[str, int] = {}
-
-    def of(key: str) -> int:
-        if key not in depth:
-            depth[key] = 1 + max((of(p) for p in waits.get(key, ())), default=0)
-        return depth[key]
-
-    return max((of(c.key) for c in changes), default=0)
-
-
-def apply_from_empty(size: Size, latency_ms: int, workers: int) -> str:
-    with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:
-        home = Path(tmp)
-        manifest = home / "bench.yaml"
-        manifest.write_text(size.manifest())
-        planned = run_cli(emu, home, "plan", "-m", str(manifest), "--json")
-        depth = chain_depth(planned.stdout) + 2  # + ListUsers, then the per-user reads
-        emu.set_faults(latency_ms=latency_ms)
-        start = startup(emu, home)
-        run = run_cli(emu, home, "apply", "-m", str(manifest), "--auto-approve",
-                      "--concurrency", str(workers))
-        latency = latency_ms / 1000
-        bound = depth * latency + run.calls * latency / workers + start
-        ok = "" if run.code == 0 else f" (exit {run.code}: {run.stderr.strip().splitlines()[-1][:200]})"
-        return (f"  apply from empty, {size.label()}: {run.calls} calls, chain depth {depth}, wall "
-                f"{run.wall:.2f} s, bound {bound:.2f} s, wall/bound {run.wall / bound:.2f} (goal ≤ 1.25){ok}")
+        return timed_plan(emu, home, manifest, size, latency_ms, workers, fixed)
 
 
 def cpu_per_resource(size: Size) -> str:
-    with tempfile.TemporaryDirectory() as tmp, emulator_process() as emu:  # an empty account
-        home = Path(tmp)
-        empty = home / "bench.yaml"
-        empty.write_text(Size(0, 0, 0).manifest())
-        base = median([run_cli(emu, home, "plan", "-m", str(empty)).cpu for _ in range(3)])
+    base = fixed_work(0).cpu
     with seeded_account(size) as (emu, home, manifest):
         full = median([run_cli(emu, home, "plan", "-m", str(manifest)).cpu for _ in range(3)])
     per = (full - base) / size.resources * 1000
@@ -160,16 +125,16 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--workspaces", type=int, default=20)
     parser.add_argument("--endpoints", type=int, default=2)
-    parser.add_argument("--apply-users", type=int, default=500, help="0: skip the apply")
     parser.add_argument("--cpu-users", type=int, default=500, help="0: skip the CPU figure")
     parser.add_argument("--qps", type=float, default=0, help="also a plan under this rate cap (0: skip)")
     args = parser.parse_args()
     workers = Workers.from_env(PRODUCTS).of("ram")
     print(f"the CLI as a process, the emulator in another; {args.latency_ms} ms per call; {workers} workers "
           "per service (PROVISION_WORKERS)", flush=True)
+    fixed = fixed_work(args.latency_ms).wall
     plans: list[Plan] = []
     for users in (int(n) for n in args.users.split(",") if n.strip()):
-        plans.append(noop_plan(Size(users, args.workspaces, args.endpoints), args.latency_ms, workers))
+        plans.append(noop_plan(Size(users, args.workspaces, args.endpoints), args.latency_ms, workers, fixed))
         print(plans[-1].line(), flush=True)
         if len(plans) == 1:
             actions = sorted(plans[0].run.actions.items(), key=lambda item: (-item[1], item[0]))
@@ -184,16 +149,13 @@ def main() -> None:
         # the fixed part of a plan (workspaces, endpoints, checks, client set-up) is amortised over more
         # users at a larger size; the cost of one more user is the slope past the smallest account
         smallest = noop_plan(Size(2 * args.workspaces, args.workspaces, args.endpoints), args.latency_ms,
-                             workers)
+                             workers, fixed)
         print(f"  the same workspaces and endpoints with {smallest.size.users} users (the fewest they name): "
               f"wall {smallest.run.wall:.2f} s", flush=True)
         slopes = [plan.slope_ms(smallest) for plan in plans]
         for plan, slope in zip(plans, slopes, strict=True):
             print(f"  cost of one more user up to {plan.size.users} users: {slope:.2f} ms "
                   f"({slope / slopes[0]:.2f}× the {plans[0].size.users}-user figure)", flush=True)
-    if args.apply_users:
-        print(apply_from_empty(Size(args.apply_users, args.workspaces, args.endpoints), args.latency_ms,
-                               workers), flush=True)
     if args.cpu_users:
         print(cpu_per_resource(Size(args.cpu_users, args.workspaces, args.endpoints)), flush=True)
     if args.qps:

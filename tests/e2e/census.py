@@ -92,8 +92,8 @@ def census(cloud: EmulatorHandle, state_dir: Path, secrets_dir: Path, users: Seq
                 marker = KeyMarker.parse(key.description)
                 if marker is None:
                     continue
-                held = sink.api_key(sink.api_key_account(name, marker.issued_to), name, marker.key_name)
-                if held is None or held[0] != str(key.api_key_id):
+                pair = sink.api_key(sink.api_key_account(name, marker.issued_to), name, marker.key_name)
+                if pair is None or pair[0] != str(key.api_key_id):
                     found.orphans.append(f"modelstudio.api_key/{name}: {key.api_key_id}")
     if endpoints:
         items = PrivateLinkClient(config).list_vpc_endpoints(ListVpcEndpointsRequest(
@@ -169,9 +169,9 @@ def huawei_census(cloud: EmulatorHandle, state_dir: Path, secrets_dir: Path, use
         marker = KeyMarker.parse(str(key.get("description") or ""))
         if marker is None or marker.workspace not in workspaces:
             continue
-        held = sink.api_key(sink.api_key_account(marker.workspace, marker.issued_to), marker.workspace,
+        pair = sink.api_key(sink.api_key_account(marker.workspace, marker.issued_to), marker.workspace,
                             marker.key_name)
-        if held is None or held[0] != str(key["id"]):
+        if pair is None or pair[0] != str(key["id"]):
             found.orphans.append(f"maas.api_key/{marker.workspace}: {key['id']}")
     if endpoints:
         items = hw.vpcep().list_endpoints(ListEndpointsRequest(limit=1000)).endpoints or []
