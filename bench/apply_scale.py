@@ -137,10 +137,10 @@ def main() -> None:
     fixed = fixed_work(args.latency_ms).wall
     work = depth * latency + run.calls * latency / workers
     bound = work + start
+    past = f"; past the fixed work ({fixed:.2f} s): {(run.wall - fixed) / work:.2f}" if work else ""
     print(f"  {label}, {args.latency_ms} ms per call: {run.calls} calls, chain depth {depth}, "
           f"wall {run.wall:.2f} s, bound {bound:.2f} s (start-up {start:.2f} s), "
-          f"wall/bound {run.wall / bound:.2f} (goal ≤ 1.25); past the fixed work ({fixed:.2f} s): "
-          f"{(run.wall - fixed) / work:.2f}; CPU {run.cpu:.2f} s", flush=True)
+          f"wall/bound {run.wall / bound:.2f} (goal ≤ 1.25){past}; CPU {run.cpu:.2f} s", flush=True)
     actions = sorted(run.actions.items(), key=lambda item: (-item[1], item[0]))
     print(f"    calls by action: {', '.join(f'{name} {count}' for name, count in actions)}", flush=True)
     if args.cpu or args.profile:

@@ -54,8 +54,8 @@ class Plan:
 
     @property
     def past_fixed(self) -> str:
-        """wall ÷ bound past the fixed work, as printed ("" when it was not measured)."""
-        if self.fixed is None:
+        """wall ÷ bound past the fixed work, as printed ("" when it was not measured or no latency is set)."""
+        if self.fixed is None or not self.latency:
             return ""
         ratio = (self.run.wall - self.fixed) / (self.run.calls * self.latency / self.workers)
         return f"; past the fixed work ({self.fixed:.2f} s): {ratio:.2f}"
@@ -105,8 +105,8 @@ def cpu_per_resource(size: Size) -> str:
         full = median([run_cli(emu, home, "plan", "-m", str(manifest)).cpu for _ in range(3)])
     per = (full - base) / size.resources * 1000
     return (f"  CPU at zero latency, {size.label()} ({size.resources} managed resources): plan "
-            f"{full:.2f} s, an empty manifest's plan of an empty account {base:.2f} s → {per:.2f} ms per "
-            "resource past start-up (goal ≤ 1)")
+            f"{full:.2f} s, the fixed work {base:.2f} s (an empty manifest's plan of an empty account) → "
+            f"{per:.2f} ms per resource past it (goal ≤ 1)")
 
 
 def throttled_plan(size: Size, latency_ms: int, qps: float) -> str:
