@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn
@@ -73,18 +73,23 @@ def serve(
               + ("; choose another --port, or --port 0 for a free one" if port else ""))
     if region:  # a world loaded from --state keeps its resources, but new calls land in --region
         server.world.default_region = region
-    stop = threading.Event()
+    stopping: list[int] = []
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # Lock-free on purpose: a handler that took a lock (Event.set does) deadlocked when the main thread
+        # held it, or when a second signal interrupted the first handler. Signals after the first are
+        # ignored, so a supervisor that repeats SIGTERM cannot kill the process half-way through its stop.
+        stopping.append(signum)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     server.start()
     print(f"listening on {server.url}", flush=True)
     try:
-        while not stop.wait(0.5):
-            pass
+        while not stopping:
+            time.sleep(0.2)
     finally:
         server.stop()
     print("stopped", file=sys.stderr, flush=True)

@@ -93,7 +93,7 @@ class Step:
 
 
 def steps(document: Path, port: str) -> list[Step]:
-    out = []
+    out: list[Step] = []
     for block in runnable(document):
         for line in command_lines(block.text):
             expect = _EXPECT.search(line)
@@ -155,36 +155,56 @@ def free_port() -> str:
 class Run:
     returncode: int
     output: str
+    stubborn: tuple[str, ...] = ()  # processes the runner had to SIGKILL: they outlived SIGTERM
 
 
 def run(document: Path, cwd: Path, env: dict[str, str], timeout: float = 300) -> Run:
-    """Run a document's ```bash blocks in one bash session; every process it started is stopped after."""
+    """Run a document's ```bash blocks in one bash session; every process it started is stopped after,
+    with SIGTERM and, for one that outlives it by 5 s, SIGKILL (named in the Run: a server that ignores
+    SIGTERM is a defect, and the runner must not hang on it)."""
     port = env["PORT"]
     process = subprocess.Popen(["bash", "-c", script(document, port)], cwd=cwd, env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:  # a step hangs: stop it and show how far the script got
-        stop_session(process.pid)
-        output, _ = process.communicate()
-        return Run(-1, f"{output}\n[the script timed out after {timeout:.0f} s]")
-    finally:
-        stop_session(process.pid)
-    return Run(process.returncode, output)
+        stubborn = stop_session(process.pid)
+        try:
+            output, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # a grandchild we could not stop still holds the pipe
+            output = "[no output: the pipe stayed open]"
+        return Run(-1, f"{output}\n[the script timed out after {timeout:.0f} s]", stubborn)
+    return Run(process.returncode, output, stop_session(process.pid))
 
 
-def stop_session(session: int) -> None:
-    """SIGTERM every process of the session the runner started (background servers included)."""
-    for _ in range(50):
-        left = [pid for pid in _session_pids(session) if pid != os.getpid()]
-        if not left:
-            return
+def stop_session(session: int, grace: float = 5.0) -> tuple[str, ...]:
+    """SIGTERM every process of the session the runner started (background servers included), again
+    every 0.1 s; SIGKILL those still there after `grace` seconds and return them ("pid command")."""
+    deadline = time.monotonic() + grace
+    while left := [pid for pid in _session_pids(session) if pid != os.getpid()]:
+        if time.monotonic() >= deadline:
+            named = tuple(f"{pid} {_command(pid)}" for pid in left)
+            for pid in left:
+                _signal(pid, signal.SIGKILL)
+            return named
         for pid in left:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            _signal(pid, signal.SIGTERM)
         time.sleep(0.1)
+    return ()
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
 
 
 def _session_pids(session: int) -> list[int]:

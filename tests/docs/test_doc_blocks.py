@@ -25,6 +25,7 @@ from tests.docs.blocks import (
     run,
     runnable,
     steps,
+    stop_session,
 )
 
 WIDTH = 120
@@ -121,8 +122,31 @@ def test_the_commands_of_a_document_run_against_the_emulator(document: Path, tmp
         result = run(document, home, env)
 
     assert result.returncode == 0, result.output[-6000:]
+    assert result.stubborn == (), "these outlived SIGTERM and were killed"
     assert result.output.count(">>> step") == len(steps(document, env["PORT"]))
     assert [claim for claim in CLAIMS.get(document.name, ()) if claim not in result.output] == []
+
+
+def test_the_runner_kills_and_names_a_process_that_outlives_sigterm() -> None:
+    """A background server that ignores SIGTERM fails its document's test instead of hanging the run."""
+    import signal
+    import subprocess
+    import sys
+
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+         "print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert stubborn.stdout is not None and stubborn.stdout.readline() == "ready\n"
+        named = stop_session(stubborn.pid, grace=0.5)
+        assert stubborn.wait(timeout=10) == -signal.SIGKILL
+        assert len(named) == 1 and named[0].startswith(f"{stubborn.pid} ") and "SIG_IGN" in named[0]
+        assert stop_session(stubborn.pid) == ()
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
+            stubborn.wait()
 
 
 def test_the_install_gives_a_provision_command() -> None:

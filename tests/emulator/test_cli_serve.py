@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -54,3 +55,25 @@ def test_serve_region_is_where_calls_naming_no_region_land() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
+
+
+def test_serve_stops_under_a_burst_of_signals() -> None:
+    """A supervisor that repeats SIGTERM (the docs runner does, every 0.1 s) or an operator pressing Ctrl-C
+    twice: the emulator still stops. Its handler once called Event.set, whose lock the main thread's wait,
+    or a first handler interrupted by a second signal, could hold: the process then hung for ever."""
+    command = [sys.executable, "-m", "provision.emulator", "--port", "0"]
+    for _ in range(3):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=dict(os.environ))
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith("listening on http://127.0.0.1:")
+            deadline = time.monotonic() + 3  # a signal every 0.1 ms until it has stopped
+            while process.poll() is None and time.monotonic() < deadline:
+                process.send_signal(signal.SIGTERM)
+                time.sleep(0.0001)
+            assert process.wait(timeout=15) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
