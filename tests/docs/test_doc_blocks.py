@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -111,7 +114,7 @@ def test_the_commands_of_a_document_run_against_the_emulator(document: Path, tmp
     from provision.emulator.testing import running_emulator
 
     home = checkout(tmp_path)
-    env = {"PATH": f"{Path(os.sys.prefix) / 'bin'}:/usr/bin:/bin", "HOME": str(home), "NO_COLOR": "1",
+    env = {"PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin", "HOME": str(home), "NO_COLOR": "1",
            "PORT": free_port(), "PROVISION_POLL_INTERVAL_S": "0.05", NOW_ENV: os.environ[NOW_ENV],
            "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
            # the copy's .venv is a link to this one: `make` must never rebuild it from the copy
@@ -129,10 +132,6 @@ def test_the_commands_of_a_document_run_against_the_emulator(document: Path, tmp
 
 def test_the_runner_kills_and_names_a_process_that_outlives_sigterm() -> None:
     """A background server that ignores SIGTERM fails its document's test instead of hanging the run."""
-    import signal
-    import subprocess
-    import sys
-
     stubborn = subprocess.Popen(
         [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
          "print('ready', flush=True); time.sleep(60)"],

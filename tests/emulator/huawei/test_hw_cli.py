@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 
 from huaweicloudsdksts.v1 import GetCallerIdentityRequest
 
 from provision.emulator.huawei.seed import defaults
 from provision.emulator.huawei.testing import HuaweiClients
 from tests.emulator.huawei.conftest import sdk_error
+from tests.emulator.serving import served
 
 AK, SK = "HWTESTROOTKEY0000001", "test-root-secret-from-the-environment"  # emulator-only values
 
 
 def test_serve_reads_huaweicloud_sdk_ak_and_sk() -> None:
     env = {**os.environ, "HUAWEICLOUD_SDK_AK": AK, "HUAWEICLOUD_SDK_SK": SK}
-    command = [sys.executable, "-m", "provision.emulator", "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip().removeprefix("listening on ")
+    with served(env=env) as (_, url):
         first = defaults("1000000000000001")
         root = HuaweiClients(url, AK, SK, first["domain_id"], first["project_id"])
         assert root.sts().get_caller_identity(GetCallerIdentityRequest()).account_id == first["domain_id"]
@@ -31,6 +25,3 @@ def test_serve_reads_huaweicloud_sdk_ak_and_sk() -> None:
             sdk_error(lambda: documented.sts().get_caller_identity(GetCallerIdentityRequest())).status_code
             == 401
         )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
