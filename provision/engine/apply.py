@@ -327,9 +327,15 @@ def _interrupt_sets(stop: threading.Event) -> Iterator[None]:
         yield
         return
 
+    # Which Ctrl-C this is, kept lock-free: a second one can land inside the first one's stop.set(), which
+    # holds the Event's lock before its flag is up; asking stop.is_set() there would call set() again and
+    # wait on that lock for ever.
+    interrupted: list[int] = []
+
     def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
+        if interrupted:
             raise KeyboardInterrupt
+        interrupted.append(signum)
         stop.set()
 
     previous = signal.signal(signal.SIGINT, handler)

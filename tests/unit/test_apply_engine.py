@@ -345,6 +345,35 @@ def test_ctrl_c_stops_starting_changes_and_drains_the_one_in_flight() -> None:
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_a_second_ctrl_c_inside_the_first_ones_handler_interrupts_without_touching_stop_again() -> None:
+    """Two Ctrl-C close together: the second handler runs while the first is still inside stop.set(),
+    holding the Event's lock. It must raise KeyboardInterrupt, not call set() again (that waited on the
+    lock the first one held, and the apply would have hung for ever)."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    from provision.engine.apply import _interrupt_sets
+
+    entered: list[str] = []
+
+    def ctrl_c() -> None:  # what the interpreter does when SIGINT arrives: call the installed handler
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+        handler(signal.SIGINT, None)
+
+    class Stop(threading.Event):
+        def set(self) -> None:
+            entered.append("set")
+            if len(entered) == 1:  # the second signal arrives mid-set, as a nested handler call
+                ctrl_c()
+            super().set()
+
+    stop = Stop()
+    with _interrupt_sets(stop):
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c()
+    assert entered == ["set"]
+
+
 def test_empty_plan_is_ok() -> None:
     summary = apply_plan(Plan([]), {})
     assert isinstance(summary, ApplySummary) and summary.ok and summary.to_dict()["done"] == []
